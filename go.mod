@@ -1,0 +1,3 @@
+module github.com/headend/headend
+
+go 1.26

@@ -1,0 +1,130 @@
+package dlt645
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// readAll reads frames until EOF, collecting frames and errors.
+func readAll(t *testing.T, r io.Reader) (frames []Frame, errs []error) {
+	t.Helper()
+	fr := NewReader(r)
+	for range 1000 {
+		f, err := fr.ReadFrame()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !bytes.Equal(fr.Raw(), mustFrame(t, *f, nil)) {
+			t.Fatalf("Raw() % X does not re-encode from the frame", fr.Raw())
+		}
+		frames = append(frames, f.Clone())
+	}
+	t.Fatal("reader did not reach EOF")
+	return
+}
+
+func TestReaderSplitAcrossManyReads(t *testing.T) {
+	in := append(append([]byte{0xFE, 0xFE, 0xFE, 0xFE}, hx(t, hexReadReply)...), hx(t, hexReplyCS16)...)
+	frames, errs := readAll(t, iotest.OneByteReader(bytes.NewReader(in)))
+	if len(frames) != 2 || len(errs) != 0 {
+		t.Fatalf("got %d frames, errors %v", len(frames), errs)
+	}
+}
+
+func TestReaderTwoFramesInOneRead(t *testing.T) {
+	in := append(hx(t, hexReadReq), hx(t, hexReadReply)...)
+	frames, errs := readAll(t, bytes.NewReader(in))
+	if len(frames) != 2 || len(errs) != 0 || frames[0].Control != 0x11 || frames[1].Control != 0x91 {
+		t.Fatalf("frames %v errors %v", frames, errs)
+	}
+}
+
+// Each kind of corrupt frame is reported, typed, and the good frame
+// behind it still arrives.
+func TestReaderCorruptFrameNeverCostsTheNextOne(t *testing.T) {
+	good := hx(t, hexReadReply)
+	bad := map[string]struct {
+		frame []byte
+		want  error
+	}{
+		"checksum":  {func() []byte { b := bytes.Clone(good); b[18] ^= 0x01; return b }(), ErrChecksum},
+		"end byte":  {func() []byte { b := bytes.Clone(good); b[19] = 0x00; return b }(), ErrEndByte},
+		"oversize":  {func() []byte { b := bytes.Clone(good); b[9] = 0xF0; return b }(), ErrOversize},
+		"long L":    {func() []byte { b := bytes.Clone(good); b[9] = 100; return b }(), ErrTruncated},
+		"cut short": {good[:13], ErrEndByte}, // its L reaches into the next frame
+		"bad BCD":   {hx(t, "68 7A 56 34 12 00 00 68 11 00 F7 16"), ErrBCD},
+	}
+	for name, c := range bad {
+		for _, chunked := range []bool{false, true} {
+			var r io.Reader = bytes.NewReader(append(bytes.Clone(c.frame), good...))
+			if chunked {
+				r = iotest.HalfReader(r)
+			}
+			frames, errs := readAll(t, r)
+			if len(frames) != 1 || frames[0].Control != 0x91 {
+				t.Errorf("%s (chunked %v): lost the good frame: frames %v errors %v", name, chunked, frames, errs)
+				continue
+			}
+			if len(errs) == 0 || !errors.Is(errs[0], c.want) {
+				t.Errorf("%s (chunked %v): errors %v, want first %v", name, chunked, errs, c.want)
+			}
+			var fe *FrameError
+			if len(errs) > 0 && (!errors.As(errs[0], &fe) || fe.Offset != 0) {
+				t.Errorf("%s: error %v should be a FrameError at offset 0", name, errs[0])
+			}
+		}
+	}
+}
+
+func TestReaderTruncatedAtEOF(t *testing.T) {
+	in := append(hx(t, hexReadReq), hx(t, hexReadReply)[:12]...)
+	frames, errs := readAll(t, bytes.NewReader(in))
+	if len(frames) != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrTruncated) {
+		t.Fatalf("frames %d errors %v", len(frames), errs)
+	}
+	var fe *FrameError
+	if errors.As(errs[0], &fe); fe.Offset != 16 {
+		t.Fatalf("truncated frame reported at %d, want 16", fe.Offset)
+	}
+}
+
+func TestReaderNoiseAndPreambles(t *testing.T) {
+	var in []byte
+	for pre := 0; pre <= 4; pre++ {
+		in = append(in, 0x00, 0x68, 0x55) // noise with a false start
+		in = append(in, bytes.Repeat([]byte{0xFE}, pre)...)
+		in = append(in, hx(t, hexReadReply)...)
+	}
+	frames, errs := readAll(t, iotest.OneByteReader(bytes.NewReader(in)))
+	if len(frames) != 5 || len(errs) != 0 {
+		t.Fatalf("frames %d errors %v", len(frames), errs)
+	}
+}
+
+// A deadline (or any read error) mid-frame keeps the bytes so far.
+func TestReaderKeepsPartialFrameAcrossErrors(t *testing.T) {
+	good := hx(t, hexReadReply)
+	boom := errors.New("deadline")
+	r := NewReader(io.MultiReader(bytes.NewReader(good[:7]), iotest.ErrReader(boom)))
+	if _, err := r.ReadFrame(); !errors.Is(err, boom) {
+		t.Fatalf("want the transport's error, got %v", err)
+	}
+	if r.Buffered() != 7 {
+		t.Fatalf("buffered %d, want 7", r.Buffered())
+	}
+	r.r = bytes.NewReader(good[7:])
+	if f, err := r.ReadFrame(); err != nil || f.Control != 0x91 {
+		t.Fatalf("after resume: %v", err)
+	}
+	r.Discard()
+	if r.Buffered() != 0 {
+		t.Fatal("Discard kept bytes")
+	}
+}
