@@ -54,8 +54,8 @@ func (l TimeLayout) String() string {
 // zone, and only the fields its layout carries. Year is the full year
 // (2000 + YY). Fields a layout lacks are zero.
 type DateTime struct {
-	Layout                                   TimeLayout
-	Year                                     int16
+	Layout                                    TimeLayout
+	Year                                      int16
 	Month, Day, Hour, Minute, Second, Weekday int8
 }
 

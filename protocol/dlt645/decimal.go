@@ -3,6 +3,7 @@ package dlt645
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -38,7 +39,7 @@ func ParseDecimal(s string) (Decimal, error) {
 		case c == '.' && !seenDot:
 			seenDot = true
 		case c >= '0' && c <= '9':
-			if digits >= 18 {
+			if d.Units > (math.MaxInt64-9)/10 || (seenDot && int(d.Scale)+1 >= len(pow10)) {
 				return Decimal{}, fmt.Errorf("%w %q: too many digits", ErrDecimal, s)
 			}
 			d.Units = d.Units*10 + int64(c-'0')

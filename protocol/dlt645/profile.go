@@ -81,6 +81,9 @@ func decodeProfileRecord(b []byte) (ProfileRecord, int, error) {
 		return r, 0, fmt.Errorf("%w: record starts %02X %02X, want A0 A0", ErrLayout, b[0], b[1])
 	}
 	n := int(b[2])
+	if n < 5+6 {
+		return r, 0, fmt.Errorf("%w: record length %d, at least 11 (time and six separators)", ErrLayout, n)
+	}
 	total := 3 + n + 2
 	if len(b) < total {
 		return r, 0, fmt.Errorf("%w: record says %d bytes, have %d", ErrTruncated, n, len(b)-5)

@@ -18,9 +18,9 @@ var (
 	fAngle        = Format{Kind: KindNumber, Size: 2, Decimals: 1}               // XXX.X °
 	fFrequency    = Format{Kind: KindNumber, Size: 2, Decimals: 2}               // XX.XX Hz
 	fTemperature  = Format{Kind: KindNumber, Size: 2, Decimals: 1, Signed: true}
-	fCount3       = Format{Kind: KindNumber, Size: 3}  // XXXXXX
-	fCount4       = Format{Kind: KindNumber, Size: 4}  // XXXXXXXX
-	fNN           = Format{Kind: KindNumber, Size: 1}  // NN
+	fCount3       = Format{Kind: KindNumber, Size: 3} // XXXXXX
+	fCount4       = Format{Kind: KindNumber, Size: 4} // XXXXXXXX
+	fNN           = Format{Kind: KindNumber, Size: 1} // NN
 	fTime5        = Format{Kind: KindTime, Size: 5, Time: YYMMDDhhmm}
 	fTime6        = Format{Kind: KindTime, Size: 6, Time: YYMMDDhhmmss}
 	fDate         = Format{Kind: KindTime, Size: 4, Time: YYMMDDWW}
