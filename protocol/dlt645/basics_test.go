@@ -89,6 +89,12 @@ func TestParseDIAndEdition(t *testing.T) {
 			t.Errorf("ParseDI(%q) accepted", in)
 		}
 	}
+	if _, err := DLT2007.ParseDI("9010"); err == nil {
+		t.Error("a 1997 DI accepted as 2007")
+	}
+	if d, err := DLT1997.ParseDI("0x9010"); err != nil || d != 0x9010 {
+		t.Errorf("1997 ParseDI: %v", err)
+	}
 	if DI(0x9010).Format(DLT1997) != "9010" || DI(0x10000).Format(DLT2007) != "00010000" {
 		t.Error("Format")
 	}

@@ -61,6 +61,28 @@ func ParseDI(s string) (DI, error) {
 	return DI(v), nil
 }
 
+// ParseDI parses a DI of the edition's width: 8 hex digits for 2007, 4
+// for 1997.
+func (e Edition) ParseDI(s string) (DI, error) {
+	d, err := ParseDI(s)
+	if err != nil {
+		return 0, err
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' {
+			digits++
+		}
+	}
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		digits -= 2
+	}
+	if digits != 2*e.diSize() {
+		return 0, fmt.Errorf("dlt645: bad DI %q: %s DIs have %d hex digits", s, e, 2*e.diSize())
+	}
+	return d, nil
+}
+
 func (e Edition) appendDI(b []byte, d DI) []byte {
 	for i := range e.diSize() {
 		b = append(b, byte(d>>(8*i)))

@@ -22,6 +22,7 @@ type Reader struct {
 	base    int64 // stream offset of buf[0]
 	frame   Frame
 	raw     []byte
+	rawOff  int64
 	skipped int64
 	eof     bool
 }
@@ -57,6 +58,10 @@ func (r *Reader) Skipped() int64 { return r.skipped }
 // the first 68 to the 16. It is valid until the next call.
 func (r *Reader) Raw() []byte { return r.raw }
 
+// Offset returns the stream offset of the first 68 of the frame last
+// returned by ReadFrame.
+func (r *Reader) Offset() int64 { return r.rawOff }
+
 // ReadFrame returns the next frame. The Frame and its Data are owned by
 // the Reader and valid until the next call; use [Frame.Clone] to keep one.
 // At the end of the stream it returns io.EOF, or a FrameError wrapping
@@ -78,6 +83,7 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 			off := r.base + int64(r.start)
 			n, err := r.frame.load(b, 0)
 			r.raw = b[:n]
+			r.rawOff = off
 			r.start += n
 			if err != nil {
 				var fe *FrameError

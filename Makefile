@@ -1,0 +1,43 @@
+# headend: the two commands a new engineer needs are `make run` and `make test`.
+GO        ?= go
+FUZZTIME  ?= 3s     # per fuzz target in `make test`
+FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
+BENCHTIME ?= 1s
+
+.PHONY: run test vet lint fmt-check unit fuzz-short fuzz bench build clean
+
+## run: the main job on embedded defaults (see README: what it runs today)
+run: build
+	./bin/headend decode --text < testdata/frames/sample.hex
+	./bin/headend decode < testdata/frames/sample.hex
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## test: vet, formatting, the race-enabled tests, and a short run of every fuzz target
+test: lint unit fuzz-short
+
+lint: vet fmt-check
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
+fuzz-short:
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz-all.sh
+
+fuzz:
+	@FUZZTIME=$(FUZZLONG) ./scripts/fuzz-all.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every go test fuzz target in the module for $FUZZTIME each, so a new
+# Fuzz function is fuzzed in `make test` without anyone listing it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-3s}
+GO=${GO:-go}
+fail=0
+count=0
+for pkg in $($GO list ./...); do
+  dir=$($GO list -f '{{.Dir}}' "$pkg")
+  grep -qs '^func Fuzz' "$dir"/*_test.go || continue
+  for target in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    count=$((count + 1))
+    echo "fuzz $pkg $target ($FUZZTIME)"
+    if ! $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/fuzz-$$.log 2>&1; then
+      cat /tmp/fuzz-$$.log
+      echo "FAIL fuzz $pkg $target: the failing input is under $dir/testdata/fuzz/$target"
+      fail=1
+    fi
+  done
+done
+rm -f /tmp/fuzz-$$.log
+echo "fuzzed $count targets"
+exit $fail
