@@ -26,17 +26,24 @@ type SerialLine struct {
 	once   sync.Once
 }
 
-// OpenSerialLine opens a pty pair and serves bus on it until Close or ctx
-// is done.
-func OpenSerialLine(ctx context.Context, bus Bus, opts Options) (*SerialLine, error) {
+// PTY is a raw pseudo-terminal pair: the simulator reads and writes
+// Master, the head-end opens Path as it would a USB RS-485 adapter.
+type PTY struct {
+	Master *os.File // non-blocking, so Close interrupts a Read
+	Path   string
+	tty    *os.File // kept open so the line outlives the head-end's opens
+}
+
+// OpenPTY opens a raw pseudo-terminal pair.
+func OpenPTY() (*PTY, error) {
 	m, tty, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("serial line: open pty: %w", err)
+		return nil, fmt.Errorf("open pty: %w", err)
 	}
-	fail := func(what string, err error) (*SerialLine, error) {
+	fail := func(what string, err error) (*PTY, error) {
 		m.Close()
 		tty.Close()
-		return nil, fmt.Errorf("serial line %s: %s: %w", tty.Name(), what, err)
+		return nil, fmt.Errorf("pty %s: %s: %w", tty.Name(), what, err)
 	}
 	if err := makeRaw(tty); err != nil {
 		return fail("raw mode", err)
@@ -53,7 +60,24 @@ func OpenSerialLine(ctx context.Context, bus Bus, opts Options) (*SerialLine, er
 		return fail("non-blocking master", err)
 	}
 	m.Close()
-	m = os.NewFile(uintptr(fd), "/dev/ptmx")
+	return &PTY{Master: os.NewFile(uintptr(fd), "/dev/ptmx"), Path: tty.Name(), tty: tty}, nil
+}
+
+// Close closes both sides.
+func (p *PTY) Close() error {
+	err := p.Master.Close()
+	p.tty.Close()
+	return err
+}
+
+// OpenSerialLine opens a pty pair and serves bus on it until Close or ctx
+// is done.
+func OpenSerialLine(ctx context.Context, bus Bus, opts Options) (*SerialLine, error) {
+	p, err := OpenPTY()
+	if err != nil {
+		return nil, fmt.Errorf("serial line: %w", err)
+	}
+	m, tty := p.Master, p.tty
 
 	ctx, cancel := context.WithCancel(ctx)
 	s := &SerialLine{master: m, tty: tty, path: tty.Name(), line: newLine(bus, opts), cancel: cancel, done: make(chan struct{})}

@@ -115,10 +115,12 @@ func (l *line) transact(ctx context.Context, req []byte, w io.Writer) error {
 	if dw, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
 		dw.SetWriteDeadline(time.Now().Add(writeTimeout))
 	}
+	// counted before the write, so that whoever has read the reply sees
+	// it counted
+	l.stats.BytesOut.Add(int64(len(reply)))
 	if _, err := w.Write(reply); err != nil {
 		return fmt.Errorf("write reply: %w", err)
 	}
-	l.stats.BytesOut.Add(int64(len(reply)))
 	l.log.Debug("transaction", "req", fmt.Sprintf("% X", req), "reply", fmt.Sprintf("% X", reply), "line", d)
 	return nil
 }
