@@ -4,12 +4,16 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run test vet lint fmt-check unit fuzz-short fuzz bench build clean
+.PHONY: run sim test vet lint fmt-check unit fuzz-short fuzz bench build clean
 
 ## run: the main job on embedded defaults (see README: what it runs today)
 run: build
 	./bin/headend decode --text < testdata/frames/sample.hex
 	./bin/headend decode < testdata/frames/sample.hex
+
+## sim: the simulated field on the demo scenario (Ctrl-C to stop)
+sim: build
+	./bin/metersim --scenario testdata/scenarios/demo.yaml
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -1,0 +1,187 @@
+// Package meterbus is the firmware of simulated meters: it answers
+// DL/T 645 requests (2007 and 1997) from the registers of the physical
+// model, as the meters on one RS-485 line behind a concentrator would, and
+// misbehaves on the wire the way the scenario planted (silence, delay,
+// corrupt bytes, wrong checksums, FE noise). A Bus implements field.Bus.
+package meterbus
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/sim/field"
+	"github.com/headend/headend/sim/model"
+)
+
+// Options configure a Bus.
+type Options struct {
+	// Now returns the simulated instant a request arrives; nil means
+	// the fleet's last advanced time.
+	Now func() time.Time
+	// Sleep waits out a slow meter's delay; nil is field.Sleep.
+	Sleep field.Sleeper
+	// Password is the meters' level 02 and 04 password (6 digits);
+	// empty means "000000".
+	Password string
+	// Seed drives the wire faults' randomness; the same seed gives the
+	// same bytes.
+	Seed uint64
+}
+
+// Bus is the meters on one line.
+type Bus struct {
+	fleet    *model.Fleet
+	meters   map[dlt645.Address]*model.Meter
+	order    []*model.Meter
+	opts     Options
+	password [3]byte
+
+	mu      sync.Mutex
+	rng     map[dlt645.Address]*rand.Rand
+	pending map[dlt645.Address]*longAnswer // follow-up frames still to send
+	synced  map[dlt645.Address]string      // day of the last broadcast time sync a meter obeyed
+}
+
+// longAnswer is the rest of an answer that did not fit one frame.
+type longAnswer struct {
+	di    dlt645.DI
+	parts []dlt645.Frame // parts[0] is follow-up SEQ 1
+}
+
+// New returns the Bus of the given meters of fleet.
+func New(fleet *model.Fleet, meters []*model.Meter, opts Options) (*Bus, error) {
+	b := &Bus{fleet: fleet, meters: map[dlt645.Address]*model.Meter{}, opts: opts,
+		rng: map[dlt645.Address]*rand.Rand{}, pending: map[dlt645.Address]*longAnswer{}, synced: map[dlt645.Address]string{}}
+	if b.opts.Now == nil {
+		b.opts.Now = fleet.Now
+	}
+	if b.opts.Sleep == nil {
+		b.opts.Sleep = field.Sleep
+	}
+	pw := b.opts.Password
+	if pw == "" {
+		pw = "000000"
+	}
+	a, err := dlt645.ParseAuth(2, pw, "")
+	if err != nil {
+		return nil, err
+	}
+	b.password = a.Password
+	for _, m := range meters {
+		addr, err := dlt645.ParseAddress(m.Address)
+		if err != nil {
+			return nil, err
+		}
+		b.meters[addr] = m
+		b.order = append(b.order, m)
+		var seed uint64
+		for _, c := range m.Address {
+			seed = seed*10 + uint64(c-'0')
+		}
+		b.rng[addr] = rand.New(rand.NewPCG(opts.Seed, seed))
+	}
+	return b, nil
+}
+
+// Exchange answers one request frame (field.Bus). It returns nil when no
+// meter answers: a broadcast, an unknown or silent meter, a frame a meter
+// would ignore.
+func (b *Bus) Exchange(ctx context.Context, req []byte) []byte {
+	var f dlt645.Frame
+	if _, err := f.Decode(req); err != nil || f.Control.Reply() {
+		return nil
+	}
+	now := b.opts.Now()
+	if f.Address.IsBroadcast() {
+		b.broadcast(&f, now)
+		return nil
+	}
+	addr, m := b.target(f.Address)
+	if m == nil {
+		return nil
+	}
+	beh := m.Behaviour(now)
+	if beh.Silent {
+		return nil
+	}
+	if beh.Delay > 0 {
+		if b.opts.Sleep(ctx, beh.Delay) != nil {
+			return nil
+		}
+	}
+	ed := edition(m)
+	msg, err := ed.Decode(&f)
+	if err != nil {
+		return nil // a meter ignores what its edition does not speak
+	}
+	reply, ok := b.answer(ed, addr, m, &msg, now)
+	if !ok {
+		return nil
+	}
+	wire, err := reply.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return b.misbehave(addr, beh, wire)
+}
+
+// target finds the meter a frame is for: its own address, or with AA
+// wildcards the single meter that matches (several meters answering at
+// once collide on the line: nobody is heard).
+func (b *Bus) target(a dlt645.Address) (dlt645.Address, *model.Meter) {
+	if !a.HasWildcard() {
+		return a, b.meters[a]
+	}
+	var found *model.Meter
+	var at dlt645.Address
+	for addr, m := range b.meters {
+		if a.Matches(addr) {
+			if found != nil {
+				return a, nil
+			}
+			found, at = m, addr
+		}
+	}
+	return at, found
+}
+
+func edition(m *model.Meter) dlt645.Edition {
+	if m.Edition == 1997 {
+		return dlt645.DLT1997
+	}
+	return dlt645.DLT2007
+}
+
+// misbehave applies the wire faults to a reply: corrupt bytes, a wrong
+// checksum, a noise preamble. Each draw comes from the meter's own seeded
+// generator, so runs repeat byte for byte.
+func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rng := b.rng[addr]
+	hit := func(rate float64) bool { return rate >= 1 || rng.Float64() < rate }
+	if beh.CorruptBytes > 0 && hit(beh.CorruptRate) {
+		// corrupt inside the data field, so that the frame stays framed
+		// and fails its checksum or its decoding, as line noise does
+		for range beh.CorruptBytes {
+			if len(wire) > 12 {
+				i := 10 + rng.IntN(len(wire)-12)
+				wire[i] ^= byte(1 + rng.IntN(255))
+			}
+		}
+	}
+	if beh.BadChecksumRate > 0 && hit(beh.BadChecksumRate) {
+		wire[len(wire)-2] ^= 0x5A
+	}
+	if beh.Noise > 0 {
+		pre := make([]byte, beh.Noise, beh.Noise+len(wire))
+		for i := range pre {
+			pre[i] = dlt645.Wake
+		}
+		wire = append(pre, wire...)
+	}
+	return wire
+}

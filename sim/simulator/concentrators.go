@@ -1,0 +1,158 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/headend/headend/sim/field"
+	"github.com/headend/headend/sim/meterbus"
+	"github.com/headend/headend/sim/model"
+)
+
+// lineMeters returns the meters physically on an area's line: its area
+// meter and the customers wired to it, including meters the archive puts
+// elsewhere (moved in the field) and excluding those moved away.
+func lineMeters(fleet *model.Fleet, a *model.Area) []*model.Meter {
+	out := []*model.Meter{a.Meter}
+	for _, m := range fleet.Meters() {
+		if m.Role == model.RoleArea || m == a.Meter {
+			continue
+		}
+		if physicalArea(m) == a.ID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// physicalArea is where a meter is wired: the archive's area unless a
+// "moved" fault takes it elsewhere.
+func physicalArea(m *model.Meter) string {
+	for _, f := range m.Faults {
+		if f.Kind == model.FaultMoved && f.Area != "" {
+			return f.Area
+		}
+	}
+	return m.Area.ID
+}
+
+func (s *Simulator) startConcentrators(ctx context.Context) error {
+	var broker *field.Broker
+	for _, a := range s.Fleet.Areas() {
+		c := a.Concentrator
+		meters := lineMeters(s.Fleet, a)
+		bus, err := meterbus.New(s.Fleet, meters, meterbus.Options{Sleep: s.opts.Sleep, Seed: uint64(s.Fleet.Seed)})
+		if err != nil {
+			return fmt.Errorf("concentrator %s: %w", c.ID, err)
+		}
+		ep := Endpoint{Concentrator: c.ID, Area: a.ID, Kind: c.Access.Kind}
+		for _, m := range meters {
+			ep.Meters = append(ep.Meters, m.Address)
+		}
+		opts := field.Options{Baud: c.Access.Baud, Latency: c.Access.LineDelay, Sleep: s.opts.Sleep,
+			Logger: s.log.With("concentrator", c.ID)}
+		if s.opts.ZeroDelay {
+			opts.Baud, opts.Latency = 0, 0
+		}
+		switch c.Access.Kind {
+		case model.AccessTCPListen:
+			ln, err := net.Listen("tcp", s.listenAddr(c.Access.Listen))
+			if err != nil {
+				return fmt.Errorf("concentrator %s: listen: %w", c.ID, err)
+			}
+			ep.Address = ln.Addr().String()
+			conc := field.NewConcentrator(bus, opts)
+			s.wg.Go(func() {
+				if err := conc.Serve(ctx, ln); err != nil {
+					s.log.Error("concentrator stopped", "concentrator", c.ID, "err", err)
+				}
+			})
+		case model.AccessTCPDialIn:
+			addr := c.Access.Dial
+			if s.opts.HeadEnd != "" {
+				addr = s.opts.HeadEnd
+			}
+			d, err := field.NewDialIn(c.ID, addr, bus, field.DialInOptions{Options: opts})
+			if err != nil {
+				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			}
+			ep.Address = addr
+			s.wg.Go(func() { d.Run(ctx) })
+		case model.AccessSerial:
+			line, err := field.OpenSerialLine(ctx, bus, opts)
+			if err != nil {
+				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			}
+			s.closers = append(s.closers, line.Close)
+			ep.Address = line.Path()
+			if c.Access.Device != "" {
+				if err := link(line.Path(), c.Access.Device); err != nil {
+					return fmt.Errorf("concentrator %s: %w", c.ID, err)
+				}
+				ep.Link = c.Access.Device
+				dev := c.Access.Device
+				s.closers = append(s.closers, func() error { os.Remove(dev); return nil })
+			}
+		case model.AccessMQTT:
+			url := c.Access.Broker
+			if s.opts.Broker != "" {
+				url = s.opts.Broker
+			}
+			if url == "" || url == "embedded" {
+				if broker == nil {
+					if broker, err = field.StartBroker("127.0.0.1:0"); err != nil {
+						return err
+					}
+					s.closers = append(s.closers, broker.Close)
+				}
+				url = broker.URL()
+			}
+			gw, err := field.StartMQTTGateway(ctx, field.MQTTConfig{Broker: url, GatewayID: c.ID,
+				DownTopic: c.Access.TopicDown, UpTopic: c.Access.TopicUp, Baud: opts.Baud, Sleep: s.opts.Sleep, Logger: opts.Logger}, bus)
+			if err != nil {
+				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			}
+			s.closers = append(s.closers, gw.Close)
+			ep.Address, ep.TopicDown, ep.TopicUp = url, gw.DownTopic(), gw.UpTopic()
+		case model.AccessModbusTCP, model.AccessModbusRTU:
+			if err := s.startModbus(ctx, c, meters, &ep); err != nil {
+				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			}
+		default:
+			return fmt.Errorf("concentrator %s: access kind %q is not one metersim offers", c.ID, c.Access.Kind)
+		}
+		s.Endpoints = append(s.Endpoints, ep)
+		s.log.Info("concentrator up", "concentrator", c.ID, "area", a.ID, "kind", ep.Kind, "address", ep.Address, "meters", len(meters))
+	}
+	return nil
+}
+
+// listenAddr is the scenario's address, or with AnyPort the same host on
+// a free port.
+func (s *Simulator) listenAddr(addr string) string {
+	if !s.opts.AnyPort {
+		return addr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, "0")
+}
+
+// link makes path a symbolic link to the pty, replacing an old link (but
+// never a file that is not a link).
+func link(pty, path string) error {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return fmt.Errorf("serial device %s exists and is not a link metersim made", path)
+		}
+		os.Remove(path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.Symlink(pty, path)
+}
