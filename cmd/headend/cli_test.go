@@ -197,3 +197,14 @@ func FuzzParseHex(f *testing.F) {
 		}
 	})
 }
+
+func TestRawBytesBothWays(t *testing.T) {
+	out, _, err := run(t, "", "encode", "--raw", "read", "--addr", "000012345678", "--di", "00010000")
+	if err != nil || out != "\x68\x78\x56\x34\x12\x00\x00\x68\x11\x04\x33\x33\x34\x33\xC6\x16" {
+		t.Fatalf("%v % X", err, out)
+	}
+	dec, _, err := run(t, out, "decode", "--raw")
+	if err != nil || reports(t, dec)[0]["function"] != "read data" {
+		t.Fatalf("%v %s", err, dec)
+	}
+}

@@ -13,7 +13,7 @@ import (
 )
 
 func newDecodeCmd() *cobra.Command {
-	var text bool
+	var text, raw bool
 	var edition string
 	cmd := &cobra.Command{
 		Use:   "decode [HEX ...]",
@@ -46,15 +46,19 @@ frames after it are still decoded.`,
 				}
 				src = string(b)
 			}
-			data, err := parseHex(src)
-			if err != nil {
-				return fmt.Errorf("bad hex input: %w", err)
+			data := []byte(src)
+			if !raw {
+				var err error
+				if data, err = parseHex(src); err != nil {
+					return fmt.Errorf("bad hex input: %w", err)
+				}
 			}
 			return decodeAll(data, forced, text, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().BoolVar(&text, "text", false, "print for a person instead of JSON lines")
 	cmd.Flags().StringVar(&edition, "edition", "auto", "protocol edition: auto, 2007 or 1997")
+	cmd.Flags().BoolVar(&raw, "raw", false, "the input is binary bytes, not hex (e.g. straight from a socket)")
 	return cmd
 }
 

@@ -16,6 +16,7 @@ type encodeOpts struct {
 	addr     string
 	preamble int
 	text     bool
+	raw      bool
 	// authority
 	level    int
 	password string
@@ -40,6 +41,7 @@ Commands that need authority take --level, --password and --operator.`,
 	pf.StringVar(&o.addr, "addr", "", "meter address, up to 12 digits")
 	pf.IntVar(&o.preamble, "preamble", 0, "number of FE wake-up bytes to put before the frame (0..4)")
 	pf.BoolVar(&o.text, "text", false, "also print the frame decoded for a person")
+	pf.BoolVar(&o.raw, "raw", false, "write the frame as binary bytes instead of hex (to pipe into a socket)")
 	pf.IntVar(&o.level, "level", 2, "password level (authority commands)")
 	pf.StringVar(&o.password, "password", "", "6-digit password (authority commands)")
 	pf.StringVar(&o.operator, "operator", "00000000", "8-hex-digit operator code (authority commands, 2007)")
@@ -305,6 +307,10 @@ func printFrame(out, errOut io.Writer, f *dlt645.Frame, ed dlt645.Edition, o *en
 	}
 	b, err := f.AppendBinary(bytes.Repeat([]byte{dlt645.Wake}, o.preamble))
 	if err != nil {
+		return err
+	}
+	if o.raw {
+		_, err := out.Write(b)
 		return err
 	}
 	fmt.Fprintln(out, spacedHex(b))
