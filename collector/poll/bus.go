@@ -1,0 +1,335 @@
+package poll
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
+)
+
+// Options tune a Bus. Zero values are the defaults.
+type Options struct {
+	Channel string        // name, carried on every read
+	Gap     time.Duration // quiet time between transactions; some meters drop a request that follows a reply too closely
+	Retries int           // further tries after a failed transaction (timeout, garbage); default 2, -1 for none
+	Backoff time.Duration // wait before the first retry, doubled each time; default 200 ms
+	// BreakAfter is how many failed tasks in a row open a meter's
+	// breaker; default 2. While open, the meter gets one probe
+	// transaction per task and the task's other requests are skipped.
+	BreakAfter int
+	Now        func() time.Time                                 // nil: time.Now
+	Sleep      func(ctx context.Context, d time.Duration) error // nil: a timer; tests inject one
+}
+
+// Bus runs the tasks of one channel, one transaction at a time.
+type Bus struct {
+	m    *master.Master
+	opts Options
+	sink Sink
+
+	mu      sync.Mutex
+	queue   taskQueue
+	wake    chan struct{}
+	seq     uint64
+	breaker map[string]*breaker
+	stats   Stats
+}
+
+// Stats are a bus's counters and health.
+type Stats struct {
+	Tasks, Transactions, Retries, Failed, Skipped int64
+	Queued                                        int
+	LastSuccess                                   time.Time
+}
+
+type breaker struct {
+	failures int  // failed tasks in a row
+	open     bool // probing only
+}
+
+// New returns a Bus that reads through m and hands reads to sink.
+func New(m *master.Master, sink Sink, opts Options) *Bus {
+	if opts.Retries == 0 {
+		opts.Retries = 2
+	} else if opts.Retries < 0 {
+		opts.Retries = 0
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = 200 * time.Millisecond
+	}
+	if opts.BreakAfter == 0 {
+		opts.BreakAfter = 2
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
+	return &Bus{m: m, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Enqueue adds a task. Urgent tasks run next; others in order of Due.
+func (b *Bus) Enqueue(t Task) {
+	b.mu.Lock()
+	b.seq++
+	heap.Push(&b.queue, &queued{Task: t, seq: b.seq})
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (b *Bus) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats
+	s.Queued = b.queue.Len()
+	return s
+}
+
+// BreakerOpen reports whether a meter's breaker is open.
+func (b *Bus) BreakerOpen(addr string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br := b.breaker[addr]
+	return br != nil && br.open
+}
+
+// Run works the queue until ctx is done.
+func (b *Bus) Run(ctx context.Context) error {
+	first := true
+	for {
+		t := b.next()
+		if t == nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-b.wake:
+				continue
+			}
+		}
+		if !first && b.opts.Gap > 0 {
+			if err := b.opts.Sleep(ctx, b.opts.Gap); err != nil {
+				return err
+			}
+		}
+		first = false
+		reads := b.run(ctx, t)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if b.sink != nil {
+			b.sink(reads)
+		}
+		if t.Done != nil {
+			t.Done <- reads
+		}
+	}
+}
+
+func (b *Bus) next() *Task {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.queue.Len() == 0 {
+		return nil
+	}
+	q := heap.Pop(&b.queue).(*queued)
+	return &q.Task
+}
+
+// run does one task: every request, with retries, behind the breaker.
+func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
+	b.mu.Lock()
+	b.stats.Tasks++
+	br := b.breaker[t.Target.Address]
+	if br == nil {
+		br = &breaker{}
+		b.breaker[t.Target.Address] = br
+	}
+	probing := br.open
+	b.mu.Unlock()
+
+	addr, err := dlt645.ParseAddress(t.Target.Address)
+	var out []read.Read
+	okAny, failedAll := false, true
+	for i, rq := range t.Requests {
+		base := read.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
+			DI: rq.DI, Edition: t.Target.Edition}
+		if err != nil {
+			base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), b.opts.Now()
+			out = append(out, base)
+			continue
+		}
+		if probing && i > 0 && !okAny {
+			base.Status, base.Err, base.ReadAt = read.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
+			b.count(func(s *Stats) { s.Skipped++ })
+			out = append(out, base)
+			continue
+		}
+		tries := 1 + b.opts.Retries
+		if probing {
+			tries = 1 // a dead meter costs one timeout per cycle
+		}
+		reads := b.request(ctx, t.Target.Edition, addr, rq, base, tries)
+		for _, r := range reads {
+			if r.Status != read.Failed {
+				failedAll = false
+				okAny = true
+			}
+		}
+		out = append(out, reads...)
+		if ctx.Err() != nil {
+			return out
+		}
+	}
+	b.mu.Lock()
+	if failedAll && len(t.Requests) > 0 {
+		br.failures++
+		if br.failures >= b.opts.BreakAfter {
+			br.open = true
+		}
+	} else {
+		br.failures, br.open = 0, false
+		b.stats.LastSuccess = b.opts.Now()
+	}
+	b.mu.Unlock()
+	return out
+}
+
+func (b *Bus) count(f func(*Stats)) {
+	b.mu.Lock()
+	f(&b.stats)
+	b.mu.Unlock()
+}
+
+// request performs one request with up to tries transactions.
+func (b *Bus) request(ctx context.Context, ed dlt645.Edition, addr dlt645.Address, rq Request, base read.Read, tries int) []read.Read {
+	var req dlt645.Frame
+	var err error
+	if rq.Blocks > 0 {
+		req, err = ed.ReadProfileRequest(addr, rq.DI, rq.Blocks, rq.From)
+	} else {
+		req, err = ed.ReadRequest(addr, rq.DI)
+	}
+	if err != nil {
+		base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), b.opts.Now()
+		return []read.Read{base}
+	}
+	backoff := b.opts.Backoff
+	var last error
+	for try := 1; try <= tries; try++ {
+		if try > 1 {
+			b.count(func(s *Stats) { s.Retries++ })
+			if b.opts.Sleep(ctx, backoff) != nil {
+				break
+			}
+			backoff *= 2
+			if b.opts.Gap > 0 && b.opts.Sleep(ctx, b.opts.Gap) != nil {
+				break
+			}
+		}
+		b.count(func(s *Stats) { s.Transactions++ })
+		var tx master.Transaction
+		data, err := b.m.ReadData(ctx, ed, req, &tx)
+		base.Frame = read.FrameRef{Request: tx.Request, Reply: tx.Replies, Tries: try}
+		base.ReadAt = b.opts.Now()
+		var me *dlt645.MeterError
+		switch {
+		case err == nil:
+			return values(ed, rq, data, base)
+		case errors.As(err, &me):
+			// the meter answered: no point asking again
+			base.Status, base.Err = read.Refused, me.Error()
+			if me.NoData() {
+				base.Status = read.NoData
+			}
+			return []read.Read{base}
+		}
+		last = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	b.count(func(s *Stats) { s.Failed++ })
+	base.Status = read.Failed
+	if last != nil {
+		base.Err = fmt.Sprintf("after %d tries: %v", tries, last)
+	}
+	return []read.Read{base}
+}
+
+// values turns the value bytes of a reply into reads, one per value.
+func values(ed dlt645.Edition, rq Request, data []byte, base read.Read) []read.Read {
+	vals, err := ed.Registry().Decode(rq.DI, data, nil)
+	if err != nil {
+		base.Status, base.Err = read.Failed, err.Error()
+		return []read.Read{base}
+	}
+	out := make([]read.Read, 0, len(vals))
+	for i := range vals {
+		v := &vals[i]
+		r := base
+		r.DI, r.Quantity, r.Unit, r.Status = v.DI, v.Name, v.Unit, read.OK
+		switch {
+		case v.NoData:
+			r.Status = read.NoData
+		case v.Kind == dlt645.KindNumber:
+			r.Value = v.Number
+		default:
+			r.Text = v.String()
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// taskQueue orders urgent tasks first, then by due time, then by arrival.
+type taskQueue []*queued
+
+type queued struct {
+	Task
+	seq uint64
+}
+
+func (q taskQueue) Len() int { return len(q) }
+func (q taskQueue) Less(i, j int) bool {
+	a, b := q[i], q[j]
+	if a.Urgent != b.Urgent {
+		return a.Urgent
+	}
+	if !a.Due.Equal(b.Due) {
+		return a.Due.Before(b.Due)
+	}
+	return a.seq < b.seq
+}
+func (q taskQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *taskQueue) Push(x any)   { *q = append(*q, x.(*queued)) }
+func (q *taskQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,299 @@
+package poll
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/link"
+	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/sim/meterbus"
+	"github.com/headend/headend/sim/model"
+	"github.com/headend/headend/sim/scenario"
+)
+
+// busLink is a Link straight onto a simulated bus: Send hands the request
+// to the meters, Receive returns their reply at once or times out at once.
+// (The real links are tested in collector/link against real transports.)
+type busLink struct {
+	bus     *meterbus.Bus
+	mu      sync.Mutex
+	pending [][]byte
+	sent    int
+}
+
+func (l *busLink) Send(ctx context.Context, b []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent++
+	if reply := l.bus.Exchange(ctx, b); reply != nil {
+		r := dlt645.NewReader(strings.NewReader(string(reply)))
+		for {
+			_, err := r.ReadFrame()
+			if err != nil {
+				if fe, ok := err.(*dlt645.FrameError); ok {
+					l.pending = append(l.pending, []byte("!"+fe.Error()))
+					continue
+				}
+				break
+			}
+			l.pending = append(l.pending, append([]byte(nil), r.Raw()...))
+		}
+	}
+	return nil
+}
+
+func (l *busLink) Receive(ctx context.Context, deadline time.Time) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) == 0 {
+		return nil, link.ErrTimeout
+	}
+	b := l.pending[0]
+	l.pending = l.pending[1:]
+	if len(b) > 0 && b[0] == '!' {
+		return nil, &dlt645.FrameError{Err: dlt645.ErrChecksum, Detail: string(b[1:])}
+	}
+	return b, nil
+}
+
+func (l *busLink) Discard()          { l.mu.Lock(); l.pending = nil; l.mu.Unlock() }
+func (l *busLink) State() link.State { return link.State{Online: true} }
+func (l *busLink) Close() error      { return nil }
+
+const pollScenario = `
+name: poll
+seed: 3
+start: 2025-04-01T00:00:00+08:00
+speed: 1
+areas:
+  - id: P1
+    name: Poll
+    feeder: F1
+    voltage_level: 10kV/0.4kV
+    ct_ratio: 10
+    tech_loss_pct: 4
+    address_prefix: "000007"
+    customers: {residential: 6}
+    edition_1997_share: 0
+    concentrator: {id: C7, access: {kind: tcp-listen, listen: "127.0.0.1:0"}}
+faults:
+  - {area: P1, index: 1, kind: no_answer, start: "2025-04-01 00:00"}
+  - {area: P1, index: 2, kind: bad_checksum, start: "2025-04-01 00:00"}
+  - {area: P1, index: 3, kind: bad_checksum, rate: 0.5, start: "2025-04-01 00:00"}
+`
+
+type rig struct {
+	fleet  *model.Fleet
+	area   *model.Area
+	link   *busLink
+	master *master.Master
+	bus    *Bus
+	slept  []time.Duration
+	reads  [][]read.Read
+	mu     sync.Mutex
+}
+
+func newRig(t *testing.T, opts Options) *rig {
+	t.Helper()
+	sc, err := scenario.Parse("poll.yaml", []byte(pollScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := model.New(sc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet.AdvanceTo(fleet.Start().Add(26 * time.Hour))
+	r := &rig{fleet: fleet, area: fleet.Areas()[0]}
+	mb, err := meterbus.New(fleet, append([]*model.Meter{r.area.Meter}, r.area.Customers...), meterbus.Options{Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.link = &busLink{bus: mb}
+	r.master = &master.Master{Link: r.link}
+	opts.Sleep = func(_ context.Context, d time.Duration) error {
+		r.mu.Lock()
+		r.slept = append(r.slept, d)
+		r.mu.Unlock()
+		return nil
+	}
+	r.bus = New(r.master, func(rs []read.Read) {
+		r.mu.Lock()
+		r.reads = append(r.reads, rs)
+		r.mu.Unlock()
+	}, opts)
+	return r
+}
+
+func (r *rig) target(m *model.Meter) Target {
+	return Target{Address: m.Address, Area: r.area.ID}
+}
+
+// runAll works the queue until it is empty, deterministically: Run in a
+// goroutine, tasks carry Done channels, the test waits for each.
+func (r *rig) runTasks(t *testing.T, tasks ...Task) [][]read.Read {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan []read.Read, len(tasks))
+	for _, tk := range tasks {
+		tk.Done = done
+		r.bus.Enqueue(tk)
+	}
+	go r.bus.Run(ctx)
+	var out [][]read.Read
+	for range tasks {
+		select {
+		case rs := <-done:
+			out = append(out, rs)
+		case <-time.After(10 * time.Second):
+			t.Fatal("bus stalled")
+		}
+	}
+	return out
+}
+
+func energy(reqs ...dlt645.DI) []Request {
+	var out []Request
+	for _, di := range reqs {
+		out = append(out, Request{DI: di})
+	}
+	return out
+}
+
+func TestReadsMatchTheMeters(t *testing.T) {
+	r := newRig(t, Options{Channel: "C7"})
+	m := r.area.Customers[5]
+	res := r.runTasks(t, Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x0001FF00, 0x02010100)})
+	rs := res[0]
+	if len(rs) != 6 {
+		t.Fatalf("%d reads: %+v", len(rs), rs)
+	}
+	reg := m.Registers(r.fleet.Now())
+	if rs[0].Value.Units != reg.Forward[0] || rs[0].Status != read.OK || rs[0].Quantity != "forward active energy total" || rs[0].Unit != "kWh" {
+		t.Fatalf("first read %+v, model %d", rs[0], reg.Forward[0])
+	}
+	if rs[5].Value.Units != reg.Voltage[0] || rs[5].Channel != "C7" || rs[5].Area != "P1" {
+		t.Fatalf("voltage read %+v", rs[5])
+	}
+	// every read carries the frames it came from
+	for _, x := range rs {
+		if len(x.Frame.Request) == 0 || len(x.Frame.Reply) != 1 || x.Frame.Tries != 1 {
+			t.Fatalf("frame reference %+v", x.Frame)
+		}
+	}
+	var f dlt645.Frame
+	if err := f.UnmarshalBinary(rs[0].Frame.Reply[0]); err != nil || f.Address.String() != m.Address {
+		t.Fatalf("reply frame of the read: %v", err)
+	}
+}
+
+func TestDeadMeterCostsOneTimeoutPerCycleOnceBroken(t *testing.T) {
+	r := newRig(t, Options{})
+	dead, alive := r.area.Customers[0], r.area.Customers[5]
+	req := energy(0x00010000, 0x00020000, 0x02010100)
+	for cycle := 1; cycle <= 4; cycle++ {
+		before := r.link.sent
+		res := r.runTasks(t, Task{Target: r.target(dead), Requests: req}, Task{Target: r.target(alive), Requests: req})
+		sentDead := r.link.sent - before - 3 // the live meter took 3
+		var deadReads []read.Read
+		for _, rs := range res {
+			if rs[0].Meter == dead.Address {
+				deadReads = rs
+			} else if rs[0].Status != read.OK {
+				t.Fatalf("cycle %d: live meter %+v", cycle, rs[0])
+			}
+		}
+		switch cycle {
+		case 1, 2: // breaker closed: every request tried 1+2 times
+			if sentDead != 9 || deadReads[2].Status != read.Failed || !strings.Contains(deadReads[2].Err, "after 3 tries") {
+				t.Fatalf("cycle %d: %d transactions for the dead meter, reads %+v", cycle, sentDead, deadReads)
+			}
+		default: // open: one probe, the rest skipped
+			if sentDead != 1 || deadReads[1].Status != read.Skipped || deadReads[2].Status != read.Skipped {
+				t.Fatalf("cycle %d: %d transactions for the dead meter, reads %+v", cycle, sentDead, deadReads)
+			}
+		}
+	}
+	if !r.bus.BreakerOpen(dead.Address) || r.bus.BreakerOpen(alive.Address) {
+		t.Fatal("breaker states")
+	}
+}
+
+func TestCorruptRepliesAreRetriedAndCounted(t *testing.T) {
+	r := newRig(t, Options{})
+	always, sometimes := r.area.Customers[1], r.area.Customers[2]
+	res := r.runTasks(t, Task{Target: r.target(always), Requests: energy(0x00010000)})
+	if rs := res[0]; rs[0].Status != read.Failed || !strings.Contains(rs[0].Err, "garbage") {
+		t.Fatalf("always-corrupt meter: %+v", rs[0])
+	}
+	if n := r.master.Stats.BadFrames.Load(); n != 3 {
+		t.Fatalf("bad frames counted %d, want 3 (one per try)", n)
+	}
+	// A meter that corrupts half its replies gets through on a retry.
+	retried := false
+	for range 10 {
+		res = r.runTasks(t, Task{Target: r.target(sometimes), Requests: energy(0x00010000)})
+		rs := res[0]
+		if rs[0].Status == read.OK && rs[0].Frame.Tries > 1 {
+			retried = true
+			if rs[0].Value.Units != sometimes.Registers(r.fleet.Now()).Forward[0] {
+				t.Fatal("value after retry")
+			}
+			break
+		}
+	}
+	if !retried {
+		t.Fatal("no read succeeded on a retry in 10 tasks")
+	}
+}
+
+func TestBackoffGapAndUrgentFirst(t *testing.T) {
+	r := newRig(t, Options{Gap: 50 * time.Millisecond, Backoff: 100 * time.Millisecond})
+	dead, alive := r.area.Customers[0], r.area.Customers[5]
+	r.runTasks(t,
+		Task{Target: r.target(dead), Requests: energy(0x00010000), Due: time.Unix(1, 0)},
+		Task{Target: r.target(alive), Requests: energy(0x00010000), Due: time.Unix(0, 0)},
+		Task{Target: r.target(alive), Class: read.OnDemand, Requests: energy(0x02010100), Urgent: true, Due: time.Unix(5, 0)},
+	)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reads[0][0].Class != read.OnDemand {
+		t.Fatalf("first task done was %s, want the urgent one", r.reads[0][0].Class)
+	}
+	if r.reads[1][0].Meter != alive.Address || r.reads[2][0].Meter != dead.Address {
+		t.Fatal("scheduled tasks not in due order")
+	}
+	// no gap before the first transaction; a gap before every later one,
+	// and before each retry the back-off, doubling
+	want := "50ms 50ms 100ms 50ms 200ms 50ms"
+	var got []string
+	for _, d := range r.slept {
+		got = append(got, d.String())
+	}
+	if strings.Join(got, " ") != want {
+		t.Fatalf("slept %v, want %s", got, want)
+	}
+}
+
+func TestLoadProfileThroughFollowUps(t *testing.T) {
+	r := newRig(t, Options{})
+	m := r.area.Customers[4]
+	from := dlt645.DateTime{Layout: dlt645.YYMMDDhhmm, Year: 2025, Month: 4, Day: 1, Hour: 6}
+	res := r.runTasks(t, Task{Target: r.target(m), Class: read.Interval, Requests: []Request{{DI: 0x06000001, Blocks: 8, From: from}}})
+	rs := res[0]
+	var times int
+	for _, x := range rs {
+		if x.Quantity == "record time" {
+			times++
+		}
+	}
+	if times != 8 || len(rs[0].Frame.Reply) < 2 {
+		t.Fatalf("%d records from %d frames", times, len(rs[0].Frame.Reply))
+	}
+}
