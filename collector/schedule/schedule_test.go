@@ -1,0 +1,86 @@
+package schedule
+
+import (
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/read"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+func at(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, cst)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestNextIsAlignedAndJitterFixedPerMeter(t *testing.T) {
+	p := Plan{Class: read.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute}
+	for _, m := range []string{"000001000001", "000001000002", "000001000003"} {
+		j := jitter(m, p.Class, p.Jitter)
+		if j < 0 || j >= 10*time.Minute {
+			t.Fatalf("jitter %v", j)
+		}
+		n1 := p.next(m, at("2025-06-01 10:07:00"))
+		n2 := p.next(m, n1)
+		if n2.Sub(n1) != 15*time.Minute {
+			t.Fatalf("%s: cycles %v apart", m, n2.Sub(n1))
+		}
+		// same place in every cycle: on the quarter hour plus the meter's jitter
+		if off := n1.Sub(n1.Truncate(15 * time.Minute)); off != j {
+			t.Fatalf("%s: due %s, %v after the quarter, jitter %v", m, n1.Format(time.TimeOnly), off, j)
+		}
+		if !n1.After(at("2025-06-01 10:07:00")) || n1.After(at("2025-06-01 10:25:00")) {
+			t.Fatalf("%s: next after 10:07 is %s", m, n1)
+		}
+	}
+	if jitter("000001000001", read.Daily, time.Hour) == jitter("000001000002", read.Daily, time.Hour) {
+		t.Fatal("two meters share a jitter (possible, but not with these addresses)")
+	}
+}
+
+func TestDailyAfterMidnight(t *testing.T) {
+	p := Plan{Class: read.Daily, Every: 24 * time.Hour, Offset: 5 * time.Minute, Jitter: time.Hour}
+	n := p.next("000001000009", at("2025-06-01 13:00:00"))
+	if n.Before(at("2025-06-02 00:05:00")) || !n.Before(at("2025-06-02 01:05:00")) {
+		t.Fatalf("daily read due %s, want within an hour after 00:05 the next day", n)
+	}
+}
+
+// fakeClock moves only when the test says so.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time                         { return c.now }
+func (c *fakeClock) After(d time.Duration) <-chan time.Time { return make(chan time.Time) }
+
+func TestFireEnqueuesDueTasksInOrder(t *testing.T) {
+	clock := &fakeClock{now: at("2025-06-01 09:59:00")}
+	bus := poll.New(&master.Master{}, nil, poll.Options{})
+	members := []Member{
+		{Target: poll.Target{Address: "000001000001"}, Bus: bus},
+		{Target: poll.Target{Address: "000001000002"}, Bus: bus},
+	}
+	plans := []Plan{{Class: read.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute, Requests: InstantaneousRequests}}
+	s := New(clock, plans, members)
+	// one cycle: each meter exactly once between 10:00 and 10:15
+	n := s.Fire(at("2025-06-01 10:14:59"))
+	if n != 2 {
+		t.Fatalf("fired %d tasks in the first cycle, want 2", n)
+	}
+	if next, _ := s.Next(); next.Before(at("2025-06-01 10:15:00")) {
+		t.Fatalf("next due %s", next)
+	}
+	// after a day away: only the latest cycle of each meter, not 96
+	n = s.Fire(at("2025-06-02 10:14:59"))
+	if n != 2 {
+		t.Fatalf("fired %d tasks after a day away, want 2", n)
+	}
+	if st := bus.Stats(); st.Queued != 4 {
+		t.Fatalf("queued %d", st.Queued)
+	}
+}
