@@ -17,7 +17,7 @@ func task(area, meter string, class read.Class, st ...read.Status) []read.Read {
 func TestRates(t *testing.T) {
 	tr := New(map[string]int{"A": 4, "B": 1})
 	tr.Observe(task("A", "1", read.Daily, read.OK, read.OK))
-	tr.Observe(task("A", "2", read.Daily, read.OK, read.Failed))   // one request failed: not collected
+	tr.Observe(task("A", "2", read.Daily, read.OK, read.Failed))     // one request failed: not collected
 	tr.Observe(task("A", "3", read.Daily, read.NoData, read.NoData)) // answered, but no value: not collected
 	tr.Observe(task("A", "1", read.Instantaneous, read.OK))
 	tr.Observe(task("B", "9", read.Daily, read.Skipped))

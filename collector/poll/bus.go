@@ -3,14 +3,11 @@ package poll
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/protocol/dlt645"
 )
 
 // Options tune a Bus. Zero values are the defaults.
@@ -27,11 +24,21 @@ type Options struct {
 	Sleep      func(ctx context.Context, d time.Duration) error // nil: a timer; tests inject one
 }
 
+// Protocol performs one transaction on a bus: DL/T 645 through a
+// master.Master (DLT645), Modbus through a register map (collector/modbus).
+type Protocol interface {
+	// Do reads rq from t and returns its reads (base filled in with
+	// values, units and the frames). An error means no usable answer and
+	// is retried; a refusal by the meter is not an error but reads with
+	// status Refused or NoData.
+	Do(ctx context.Context, t Target, rq Request, base read.Read) ([]read.Read, error)
+}
+
 // Bus runs the tasks of one channel, one transaction at a time.
 type Bus struct {
-	m    *master.Master
-	opts Options
-	sink Sink
+	proto Protocol
+	opts  Options
+	sink  Sink
 
 	mu      sync.Mutex
 	queue   taskQueue
@@ -53,8 +60,8 @@ type breaker struct {
 	open     bool // probing only
 }
 
-// New returns a Bus that reads through m and hands reads to sink.
-func New(m *master.Master, sink Sink, opts Options) *Bus {
+// New returns a Bus that reads through proto and hands reads to sink.
+func New(proto Protocol, sink Sink, opts Options) *Bus {
 	if opts.Retries == 0 {
 		opts.Retries = 2
 	} else if opts.Retries < 0 {
@@ -72,7 +79,7 @@ func New(m *master.Master, sink Sink, opts Options) *Bus {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Bus{m: m, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}}
+	return &Bus{proto: proto, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -172,17 +179,11 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 	probing := br.open
 	b.mu.Unlock()
 
-	addr, err := dlt645.ParseAddress(t.Target.Address)
 	var out []read.Read
 	okAny, failedAll := false, true
 	for i, rq := range t.Requests {
 		base := read.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
 			DI: rq.DI, Edition: t.Target.Edition}
-		if err != nil {
-			base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), b.opts.Now()
-			out = append(out, base)
-			continue
-		}
 		if probing && i > 0 && !okAny {
 			base.Status, base.Err, base.ReadAt = read.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
 			b.count(func(s *Stats) { s.Skipped++ })
@@ -193,7 +194,7 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 		if probing {
 			tries = 1 // a dead meter costs one timeout per cycle
 		}
-		reads := b.request(ctx, t.Target.Edition, addr, rq, base, tries)
+		reads := b.request(ctx, t.Target, rq, base, tries)
 		for _, r := range reads {
 			if r.Status != read.Failed {
 				failedAll = false
@@ -226,18 +227,7 @@ func (b *Bus) count(f func(*Stats)) {
 }
 
 // request performs one request with up to tries transactions.
-func (b *Bus) request(ctx context.Context, ed dlt645.Edition, addr dlt645.Address, rq Request, base read.Read, tries int) []read.Read {
-	var req dlt645.Frame
-	var err error
-	if rq.Blocks > 0 {
-		req, err = ed.ReadProfileRequest(addr, rq.DI, rq.Blocks, rq.From)
-	} else {
-		req, err = ed.ReadRequest(addr, rq.DI)
-	}
-	if err != nil {
-		base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), b.opts.Now()
-		return []read.Read{base}
-	}
+func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read, tries int) []read.Read {
 	backoff := b.opts.Backoff
 	var last error
 	for try := 1; try <= tries; try++ {
@@ -252,21 +242,10 @@ func (b *Bus) request(ctx context.Context, ed dlt645.Edition, addr dlt645.Addres
 			}
 		}
 		b.count(func(s *Stats) { s.Transactions++ })
-		var tx master.Transaction
-		data, err := b.m.ReadData(ctx, ed, req, &tx)
-		base.Frame = read.FrameRef{Request: tx.Request, Reply: tx.Replies, Tries: try}
-		base.ReadAt = b.opts.Now()
-		var me *dlt645.MeterError
-		switch {
-		case err == nil:
-			return values(ed, rq, data, base)
-		case errors.As(err, &me):
-			// the meter answered: no point asking again
-			base.Status, base.Err = read.Refused, me.Error()
-			if me.NoData() {
-				base.Status = read.NoData
-			}
-			return []read.Read{base}
+		base.Frame.Tries = try
+		reads, err := b.proto.Do(ctx, t, rq, base)
+		if err == nil {
+			return reads
 		}
 		last = err
 		if ctx.Err() != nil {
@@ -274,36 +253,11 @@ func (b *Bus) request(ctx context.Context, ed dlt645.Edition, addr dlt645.Addres
 		}
 	}
 	b.count(func(s *Stats) { s.Failed++ })
-	base.Status = read.Failed
+	base.Status, base.ReadAt = read.Failed, b.opts.Now()
 	if last != nil {
 		base.Err = fmt.Sprintf("after %d tries: %v", tries, last)
 	}
 	return []read.Read{base}
-}
-
-// values turns the value bytes of a reply into reads, one per value.
-func values(ed dlt645.Edition, rq Request, data []byte, base read.Read) []read.Read {
-	vals, err := ed.Registry().Decode(rq.DI, data, nil)
-	if err != nil {
-		base.Status, base.Err = read.Failed, err.Error()
-		return []read.Read{base}
-	}
-	out := make([]read.Read, 0, len(vals))
-	for i := range vals {
-		v := &vals[i]
-		r := base
-		r.DI, r.Quantity, r.Unit, r.Status = v.DI, v.Name, v.Unit, read.OK
-		switch {
-		case v.NoData:
-			r.Status = read.NoData
-		case v.Kind == dlt645.KindNumber:
-			r.Value = v.Number
-		default:
-			r.Text = v.String()
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 // taskQueue orders urgent tasks first, then by due time, then by arrival.

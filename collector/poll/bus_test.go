@@ -122,7 +122,7 @@ func newRig(t *testing.T, opts Options) *rig {
 		r.mu.Unlock()
 		return nil
 	}
-	r.bus = New(r.master, func(rs []read.Read) {
+	r.bus = New(DLT645{Master: r.master}, func(rs []read.Read) {
 		r.mu.Lock()
 		r.reads = append(r.reads, rs)
 		r.mu.Unlock()

@@ -17,6 +17,7 @@ type Target struct {
 	Address string
 	Edition dlt645.Edition
 	Area    string
+	Unit    byte // Modbus unit id, for meters read over Modbus
 }
 
 // Request is one read: a data identifier, and for load-profile reads the

@@ -60,7 +60,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time { return make(chan t
 
 func TestFireEnqueuesDueTasksInOrder(t *testing.T) {
 	clock := &fakeClock{now: at("2025-06-01 09:59:00")}
-	bus := poll.New(&master.Master{}, nil, poll.Options{})
+	bus := poll.New(poll.DLT645{Master: &master.Master{}}, nil, poll.Options{})
 	members := []Member{
 		{Target: poll.Target{Address: "000001000001"}, Bus: bus},
 		{Target: poll.Target{Address: "000001000002"}, Bus: bus},

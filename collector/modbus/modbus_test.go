@@ -1,0 +1,59 @@
+package modbus
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/sim/field"
+)
+
+// Against the simulator's Modbus TCP server with an SDM630 map.
+func TestReadsSDM630OverTCP(t *testing.T) {
+	srv := field.NewModbusServer()
+	srv.SetUnit(3, field.NewSDM630(field.ThreePhaseReadings{
+		Voltage: [3]float64{230.1, 229.9, 231}, Current: [3]float64{1.25, 0, 2.5},
+		TotalPower: 1234.5, PowerFactor: 0.98, Frequency: 50.01, ImportKWh: 12345.67, ExportKWh: 8.5,
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServeTCP(ctx, ln)
+	p := NewTCP(ln.Addr().String(), 5*time.Second)
+	target := poll.Target{Address: "000004000003", Unit: 3}
+	want := map[string]string{
+		"forward active energy total": "12345.67", "reverse active energy total": "8.50",
+		"phase A voltage": "230.1", "phase C voltage": "231.0", "phase A current": "1.250",
+		"active power total": "1.2345", "power factor total": "0.980", "grid frequency": "50.01",
+	}
+	got := map[string]string{}
+	for _, di := range []uint32{0x00010000, 0x00020000, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000, 0x02800002} {
+		rs, err := p.Do(ctx, target, poll.Request{DI: dlt645.DI(di)}, read.Read{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			got[r.Quantity] = r.Value.String()
+		}
+	}
+	for q, v := range want {
+		if got[q] != v {
+			t.Errorf("%s = %s, want %s", q, got[q], v)
+		}
+	}
+	// a DI the map lacks is "no data"; an unknown unit is an error to retry
+	rs, err := p.Do(ctx, target, poll.Request{DI: 0x05060101}, read.Read{})
+	if err != nil || rs[0].Status != read.NoData {
+		t.Fatalf("daily freeze over Modbus: %+v %v", rs, err)
+	}
+	if _, err := p.Do(ctx, poll.Target{Unit: 9}, poll.Request{DI: 0x00010000}, read.Read{}); err == nil {
+		t.Fatal("unknown unit answered")
+	}
+}
