@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/headend/headend/sim/field"
 	"github.com/headend/headend/sim/meterbus"
@@ -101,9 +102,9 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 			if s.opts.Broker != "" {
 				url = s.opts.Broker
 			}
-			if url == "" || url == "embedded" {
+			if at, ok := embeddedBroker(url); ok {
 				if broker == nil {
-					if broker, err = field.StartBroker("127.0.0.1:0"); err != nil {
+					if broker, err = field.StartBroker(at); err != nil {
 						return err
 					}
 					s.closers = append(s.closers, broker.Close)
@@ -141,6 +142,18 @@ func (s *Simulator) listenAddr(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, "0")
+}
+
+// embeddedBroker reads "", "embedded" (a free port) and
+// "embedded://host:port" (that address): the broker metersim runs itself.
+func embeddedBroker(url string) (addr string, ok bool) {
+	switch {
+	case url == "" || url == "embedded":
+		return "127.0.0.1:0", true
+	case strings.HasPrefix(url, "embedded://"):
+		return strings.TrimPrefix(url, "embedded://"), true
+	}
+	return "", false
 }
 
 // link makes path a symbolic link to the pty, replacing an old link (but

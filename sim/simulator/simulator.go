@@ -35,7 +35,8 @@ type Options struct {
 	// Sleep waits out line and meter delays; nil is field.Sleep.
 	Sleep field.Sleeper
 	// Broker overrides every MQTT concentrator's broker URL; "embedded"
-	// (or a concentrator without a broker) starts an in-process broker.
+	// (or a concentrator without a broker) starts an in-process broker on
+	// a free port, "embedded://host:port" on that address.
 	Broker string
 	// HeadEnd overrides the address dial-in concentrators call.
 	HeadEnd string

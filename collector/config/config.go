@@ -1,0 +1,297 @@
+// Package config loads the collector's configuration: a YAML file whose
+// every key can be overridden by an environment variable
+// HEADEND_<SECTION>_<KEY> (collector.daily.jitter is
+// HEADEND_COLLECTOR_DAILY_JITTER) and by a command-line flag
+// (--collector.daily.jitter; see [RegisterFlags]), with defaults for all
+// of them, and the archive written inline or in CSV files the YAML points
+// to. Relative paths written in the file are relative to the file's
+// directory; those given by environment or flag to the working directory.
+//
+// Load refuses unknown keys and bad values and reports every problem at
+// once, each naming where it came from (file:line, env VAR, flag --name,
+// or a CSV file:line:column), the key and the reason, followed by the
+// archive's validation errors. [Watch] reloads on SIGHUP and when the
+// files change, and hands on only configurations that load.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/headend/headend/collector/archive"
+)
+
+// Config is the collector's configuration.
+type Config struct {
+	File      string       `yaml:"-"` // the configuration file, as given to Load
+	Collector Collector    `yaml:"collector"`
+	Sources   ArchiveFiles `yaml:"archive"` // where the archive's meters come from besides the inline list
+	Store     Store        `yaml:"store"`
+	HTTP      HTTP         `yaml:"http"`
+	Log       Log          `yaml:"log"`
+
+	// Archive is the archive: the inline lists plus the meters of the
+	// CSV files, validated, with channel defaults applied.
+	Archive *archive.Archive `yaml:"-"`
+	// ArchiveFiles are the CSV files read, in order (globs expanded).
+	ArchiveFiles []string `yaml:"-"`
+}
+
+// Collector is the polling side.
+type Collector struct {
+	DataDir      string `yaml:"data_dir" path:"true" help:"directory for the collector's state"`
+	Zone         string `yaml:"zone" help:"time zone of schedules and meter clocks: +08:00, UTC+8 or an IANA name"`
+	DialInListen string `yaml:"dialin_listen" help:"address concentrators dial in to (REG <id>); empty: none"`
+
+	Instantaneous Schedule `yaml:"instantaneous"` // voltages, currents, power, registers now
+	Interval      Schedule `yaml:"interval"`      // load profile (15-minute records)
+	Daily         Schedule `yaml:"daily"`         // daily frozen reads after midnight
+	Monthly       Schedule `yaml:"monthly"`       // settlement-day (billing cut-off) reads
+	Clock         Clock    `yaml:"clock"`         // daily clock check and broadcast sync
+	Breaker       Breaker  `yaml:"breaker"`       // per-meter circuit breaker
+
+	loc *time.Location
+}
+
+// Location is the resolved Zone (set by Load; a Zone that does not
+// parse gives time.Local).
+func (c *Collector) Location() *time.Location {
+	if c.loc != nil {
+		return c.loc
+	}
+	l, err := parseZone(c.Zone)
+	if err != nil {
+		return time.Local
+	}
+	return l
+}
+
+// Schedule is when one reading class runs.
+type Schedule struct {
+	Enabled bool          `yaml:"enabled" help:"run this reading class"`
+	Spec    Spec          `yaml:"spec" help:"when: every 15m | every 1h +5m | daily 00:05 | monthly 1 00:30"`
+	Jitter  time.Duration `yaml:"jitter" help:"spread each run's start at random over this much time"`
+}
+
+// Clock is the daily clock check: meters off by more than Tolerance and
+// at most MaxCorrection are set by broadcast time sync (which moves a
+// clock by ±5 minutes at most); a larger error is reported, not fixed.
+type Clock struct {
+	Schedule      `yaml:",inline"`
+	Tolerance     time.Duration `yaml:"tolerance" help:"clock error left alone"`
+	MaxCorrection time.Duration `yaml:"max_correction" help:"largest error corrected by broadcast (at most 5m)"`
+}
+
+// Breaker stops polling a meter that keeps failing: after Failures
+// failures in a row it rests for Cooldown, doubled after each failed
+// probe up to MaxCooldown.
+type Breaker struct {
+	Failures    int           `yaml:"failures" help:"consecutive failures that open a meter's breaker"`
+	Cooldown    time.Duration `yaml:"cooldown" help:"first rest of an open breaker"`
+	MaxCooldown time.Duration `yaml:"max_cooldown" help:"longest rest"`
+}
+
+// ArchiveFiles are the archive's file keys.
+type ArchiveFiles struct {
+	MetersCSV []string `yaml:"meters_csv" path:"true" help:"meter CSV files or globs (comma-separated in env)"`
+}
+
+// Store is where reads go.
+type Store struct {
+	Kind   string `yaml:"kind" help:"embedded or influxdb"`
+	Path   string `yaml:"path" path:"true" help:"embedded store directory (default <data_dir>/store)"`
+	URL    string `yaml:"url" help:"InfluxDB URL"`
+	Org    string `yaml:"org" help:"InfluxDB organisation"`
+	Bucket string `yaml:"bucket" help:"InfluxDB bucket"`
+	Token  string `yaml:"token" help:"InfluxDB token (prefer HEADEND_STORE_TOKEN)"`
+}
+
+// String describes the store without its token.
+func (s Store) String() string {
+	if s.Kind == "influxdb" {
+		t := ""
+		if s.Token != "" {
+			t = " token=******"
+		}
+		return fmt.Sprintf("influxdb %s org=%s bucket=%s%s", s.URL, s.Org, s.Bucket, t)
+	}
+	return "embedded " + s.Path
+}
+
+// HTTP is the API and dashboard.
+type HTTP struct {
+	Listen string `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
+}
+
+// Log is logging.
+type Log struct {
+	Level  string `yaml:"level" help:"debug, info, warn or error"`
+	Format string `yaml:"format" help:"text or json"`
+}
+
+// Default returns the defaults of every key.
+func Default() *Config {
+	return &Config{
+		Collector: Collector{
+			DataDir:       "data",
+			Zone:          "+08:00",
+			DialInListen:  ":9001",
+			Instantaneous: Schedule{Enabled: true, Spec: Spec{Kind: SpecEvery, Every: 15 * time.Minute}, Jitter: time.Minute},
+			Interval:      Schedule{Enabled: true, Spec: Spec{Kind: SpecEvery, Every: time.Hour, At: 5 * time.Minute}, Jitter: 5 * time.Minute},
+			Daily:         Schedule{Enabled: true, Spec: Spec{Kind: SpecDaily, At: 5 * time.Minute}, Jitter: 20 * time.Minute},
+			Monthly:       Schedule{Enabled: true, Spec: Spec{Kind: SpecMonthly, Day: 1, At: 30 * time.Minute}, Jitter: 30 * time.Minute},
+			Clock: Clock{Schedule: Schedule{Enabled: true, Spec: Spec{Kind: SpecDaily, At: 10 * time.Hour}, Jitter: time.Hour},
+				Tolerance: 30 * time.Second, MaxCorrection: 5 * time.Minute},
+			Breaker: Breaker{Failures: 5, Cooldown: time.Minute, MaxCooldown: time.Hour},
+		},
+		Store: Store{Kind: "embedded"},
+		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
+		Log:   Log{Level: "info", Format: "text"},
+	}
+}
+
+// check validates the section values; bad(key, reason) reports one.
+func (c *Config) check(bad func(key, format string, args ...any)) {
+	col := &c.Collector
+	if col.DataDir == "" {
+		bad("collector.data_dir", "must be set")
+	}
+	if l, err := parseZone(col.Zone); err != nil {
+		bad("collector.zone", "%v", err)
+	} else {
+		col.loc = l
+	}
+	if col.DialInListen != "" {
+		hostport(bad, "collector.dialin_listen", col.DialInListen)
+	}
+	sched := func(name string, s *Schedule, kinds ...SpecKind) {
+		if s.Jitter < 0 {
+			bad("collector."+name+".jitter", "%s: must be >= 0", s.Jitter)
+		} else if p := s.Spec.Period(); p > 0 && s.Jitter >= p {
+			bad("collector."+name+".jitter", "%s: must be shorter than the period of %q", s.Jitter, s.Spec)
+		}
+		if len(kinds) > 0 && !contains(kinds, s.Spec.Kind) {
+			bad("collector."+name+".spec", "%q: want a %s spec", s.Spec, kinds[0])
+		}
+	}
+	sched("instantaneous", &col.Instantaneous)
+	sched("interval", &col.Interval)
+	sched("daily", &col.Daily, SpecDaily)
+	sched("monthly", &col.Monthly, SpecMonthly)
+	sched("clock", &col.Clock.Schedule, SpecDaily)
+	if col.Clock.Spec.Kind == SpecDaily && col.Clock.Jitter >= 0 {
+		// meters freeze at midnight: no time sync from 23:45 to 00:15
+		if start, end := col.Clock.Spec.At, col.Clock.Spec.At+col.Clock.Jitter; start < 15*time.Minute || end > 23*time.Hour+45*time.Minute {
+			bad("collector.clock.spec", "%q with jitter %s reaches into 23:45..00:15, when meters freeze", col.Clock.Spec, col.Clock.Jitter)
+		}
+	}
+	if col.Clock.Tolerance <= 0 {
+		bad("collector.clock.tolerance", "%s: must be > 0", col.Clock.Tolerance)
+	}
+	switch mc := col.Clock.MaxCorrection; {
+	case mc <= 0 || mc > 5*time.Minute:
+		bad("collector.clock.max_correction", "%s: must be > 0 and at most 5m (broadcast sync limit)", mc)
+	case mc <= col.Clock.Tolerance:
+		bad("collector.clock.max_correction", "%s: must exceed tolerance %s", mc, col.Clock.Tolerance)
+	}
+	b := &col.Breaker
+	if b.Failures < 1 {
+		bad("collector.breaker.failures", "%d: must be >= 1", b.Failures)
+	}
+	if b.Cooldown <= 0 {
+		bad("collector.breaker.cooldown", "%s: must be > 0", b.Cooldown)
+	}
+	if b.MaxCooldown < b.Cooldown {
+		bad("collector.breaker.max_cooldown", "%s: must be >= cooldown %s", b.MaxCooldown, b.Cooldown)
+	}
+
+	s := &c.Store
+	switch s.Kind {
+	case "embedded":
+	case "influxdb":
+		if s.URL == "" {
+			bad("store.url", "must be set for kind influxdb")
+		} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("store.url", "%q is not an http(s) URL", s.URL)
+		}
+		if s.Org == "" {
+			bad("store.org", "must be set for kind influxdb")
+		}
+		if s.Bucket == "" {
+			bad("store.bucket", "must be set for kind influxdb")
+		}
+		if s.Token == "" {
+			bad("store.token", "must be set for kind influxdb (HEADEND_STORE_TOKEN)")
+		}
+	default:
+		bad("store.kind", "%q: want embedded or influxdb", s.Kind)
+	}
+	if c.HTTP.Listen != "" {
+		hostport(bad, "http.listen", c.HTTP.Listen)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q: want text or json", c.Log.Format)
+	}
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func hostport(bad func(key, format string, args ...any), key, v string) {
+	if _, p, err := net.SplitHostPort(v); err != nil || p == "" {
+		bad(key, "%q is not host:port", v)
+	}
+}
+
+// parseZone reads +08:00, UTC+8, UTC, Local or an IANA zone name.
+func parseZone(s string) (*time.Location, error) {
+	z := strings.TrimSpace(s)
+	switch strings.ToUpper(z) {
+	case "":
+		return nil, fmt.Errorf("must be set")
+	case "UTC", "Z":
+		return time.UTC, nil
+	case "LOCAL":
+		return time.Local, nil
+	}
+	off := strings.TrimPrefix(strings.TrimPrefix(z, "UTC"), "GMT")
+	if off != "" && (off[0] == '+' || off[0] == '-') {
+		sign := 1
+		if off[0] == '-' {
+			sign = -1
+		}
+		h, m, _ := strings.Cut(off[1:], ":")
+		hh, err1 := strconv.Atoi(h)
+		mm := 0
+		var err2 error
+		if m != "" {
+			mm, err2 = strconv.Atoi(m)
+		}
+		if err1 != nil || err2 != nil || hh > 14 || mm > 59 || mm < 0 {
+			return nil, fmt.Errorf("%q is not a UTC offset such as +08:00", s)
+		}
+		return time.FixedZone(z, sign*(hh*3600+mm*60)), nil
+	}
+	l, err := time.LoadLocation(z)
+	if err != nil {
+		return nil, fmt.Errorf("%q: unknown zone (use an offset such as +08:00)", s)
+	}
+	return l, nil
+}
