@@ -45,12 +45,14 @@ type Bus struct {
 	wake    chan struct{}
 	seq     uint64
 	breaker map[string]*breaker
+	pending map[pendingKey]bool
 	stats   Stats
 }
 
 // Stats are a bus's counters and health.
 type Stats struct {
 	Tasks, Transactions, Retries, Failed, Skipped int64
+	Coalesced                                     int64 // scheduled tasks dropped: the meter's previous one was still waiting
 	Queued                                        int
 	LastSuccess                                   time.Time
 }
@@ -79,7 +81,7 @@ func New(proto Protocol, sink Sink, opts Options) *Bus {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Bus{proto: proto, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}}
+	return &Bus{proto: proto, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}, pending: map[pendingKey]bool{}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -96,9 +98,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Enqueue adds a task. Urgent tasks run next; others in order of Due.
-func (b *Bus) Enqueue(t Task) {
+// Enqueue adds a task. Urgent tasks run next; others in order of Due. A
+// scheduled task for a meter and class that is still waiting from an
+// earlier cycle replaces nothing and is dropped (it reports false): a line
+// that falls behind reads each meter once when it gets to it, instead of
+// piling up cycles it can never catch up with.
+func (b *Bus) Enqueue(t Task) bool {
 	b.mu.Lock()
+	k := pendingKey{t.Target.Address, t.Class}
+	if !t.Urgent && b.pending[k] {
+		b.stats.Coalesced++
+		b.mu.Unlock()
+		return false
+	}
+	if !t.Urgent {
+		b.pending[k] = true
+	}
 	b.seq++
 	heap.Push(&b.queue, &queued{Task: t, seq: b.seq})
 	b.mu.Unlock()
@@ -106,6 +121,12 @@ func (b *Bus) Enqueue(t Task) {
 	case b.wake <- struct{}{}:
 	default:
 	}
+	return true
+}
+
+type pendingKey struct {
+	meter string
+	class read.Class
 }
 
 // Stats returns a snapshot of the counters.
@@ -164,6 +185,9 @@ func (b *Bus) next() *Task {
 		return nil
 	}
 	q := heap.Pop(&b.queue).(*queued)
+	if !q.Urgent {
+		delete(b.pending, pendingKey{q.Target.Address, q.Class})
+	}
 	return &q.Task
 }
 

@@ -297,3 +297,26 @@ func TestLoadProfileThroughFollowUps(t *testing.T) {
 		t.Fatalf("%d records from %d frames", times, len(rs[0].Frame.Reply))
 	}
 }
+
+func TestLaggingLineCoalescesCycles(t *testing.T) {
+	r := newRig(t, Options{})
+	m := r.area.Customers[5]
+	for range 5 {
+		r.bus.Enqueue(Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)})
+	}
+	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: read.Daily, Requests: energy(0x00010000)}); !ok {
+		t.Fatal("another class was coalesced")
+	}
+	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: read.OnDemand, Urgent: true, Requests: energy(0x00010000)}); !ok {
+		t.Fatal("an urgent task was coalesced")
+	}
+	st := r.bus.Stats()
+	if st.Queued != 3 || st.Coalesced != 4 {
+		t.Fatalf("queued %d coalesced %d", st.Queued, st.Coalesced)
+	}
+	r.runTasks(t, Task{Target: r.target(m), Class: read.Interval, Requests: energy(0x00010000)})
+	// once its task has run, the meter's next cycle is taken again
+	if !r.bus.Enqueue(Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)}) {
+		t.Fatal("next cycle refused")
+	}
+}

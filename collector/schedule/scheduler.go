@@ -57,7 +57,8 @@ func (s *Scheduler) Next() (time.Time, bool) {
 	return s.items[0].at, true
 }
 
-// Fire enqueues every task due at or before now and returns how many.
+// Fire enqueues every task due at or before now and returns how many the
+// buses took (a bus drops a meter's task while its previous one waits).
 // Cycles missed while the head-end was away are not all run: only the
 // latest due cycle of each meter and plan is (history comes back through
 // backfill from the meters' freezes, not by replaying schedules).
@@ -66,9 +67,8 @@ func (s *Scheduler) Fire(now time.Time) int {
 	for s.items.Len() > 0 && !s.items[0].at.After(now) {
 		d := heap.Pop(&s.items).(*due)
 		next := d.plan.next(d.member.Target.Address, d.at)
-		if next.After(now) {
-			d.member.Bus.Enqueue(poll.Task{Target: d.member.Target, Class: d.plan.Class, Due: d.at,
-				Requests: d.plan.Requests(d.member.Target, d.at)})
+		if next.After(now) && d.member.Bus.Enqueue(poll.Task{Target: d.member.Target, Class: d.plan.Class, Due: d.at,
+			Requests: d.plan.Requests(d.member.Target, d.at)}) {
 			n++
 		}
 		d.at = next
