@@ -4,10 +4,14 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run sim test vet lint fmt-check unit fuzz-short fuzz bench build clean
+.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean
 
-## run: the main job on embedded defaults (see README: what it runs today)
+## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
+	./scripts/run-demo.sh
+
+## frames: decode the sample frames, for a person and as JSON
+frames: build
 	./bin/headend decode --text < testdata/frames/sample.hex
 	./bin/headend decode < testdata/frames/sample.hex
 

@@ -18,6 +18,7 @@ type Target struct {
 	Edition dlt645.Edition
 	Area    string
 	Unit    byte // Modbus unit id, for meters read over Modbus
+	Modbus  bool // read over Modbus: registers only, no freezes or clock
 }
 
 // Request is one read: a data identifier, and for load-profile reads the

@@ -28,7 +28,7 @@ type Plan struct {
 	// Jitter spreads the meters over [0, Jitter) after the start.
 	Jitter time.Duration
 	// Requests are what to read from a meter in the cycle starting at
-	// due.
+	// due; none means the class does not apply to that meter.
 	Requests func(t poll.Target, due time.Time) []poll.Request
 }
 
@@ -67,6 +67,9 @@ func jitter(meter string, class read.Class, max time.Duration) time.Duration {
 // InstantaneousRequests reads the registers and what the meter measures
 // now: energies by tariff, voltages, currents, power, power factor.
 func InstantaneousRequests(t poll.Target, _ time.Time) []poll.Request {
+	if t.Modbus {
+		return reqs(0x00010000, 0x00020000, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000)
+	}
 	if t.Edition == dlt645.DLT1997 {
 		return reqs(0x901F, 0x902F, 0xB61F, 0xB62F, 0xB630, 0xB650)
 	}
@@ -77,7 +80,11 @@ func InstantaneousRequests(t poll.Target, _ time.Time) []poll.Request {
 // reverse registers frozen at 00:00 (2007 meters; 1997 meters keep no
 // daily freezes, so their registers are read instead).
 func DailyRequests(t poll.Target, _ time.Time) []poll.Request {
-	if t.Edition == dlt645.DLT1997 {
+	if t.Modbus || t.Edition == dlt645.DLT1997 {
+		// no freeze history: the registers just after midnight
+		if t.Modbus {
+			return reqs(0x00010000, 0x00020000)
+		}
 		return reqs(0x901F, 0x902F)
 	}
 	return FreezeRequests(1)
@@ -91,6 +98,9 @@ func FreezeRequests(n int) []poll.Request {
 
 // MonthlyRequests reads the last settlement-day registers and max demand.
 func MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
+	if t.Modbus {
+		return nil
+	}
 	if t.Edition == dlt645.DLT1997 {
 		return reqs(0x941F, 0x942F, 0xA410, 0xB410)
 	}
@@ -99,6 +109,9 @@ func MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
 
 // ClockRequests reads the meter's date and time.
 func ClockRequests(t poll.Target, _ time.Time) []poll.Request {
+	if t.Modbus {
+		return nil // an SDM630 keeps no clock
+	}
 	if t.Edition == dlt645.DLT1997 {
 		return reqs(0xC010, 0xC011)
 	}

@@ -24,6 +24,25 @@ func (RealClock) Now() time.Time { return time.Now() }
 // After is time.After.
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// ScaledClock runs at Speed times real time from Start, as metersim's
+// accelerated clock does, so that a head-end can follow a simulated fleet
+// (a simulated day per real minute: Speed 1440).
+type ScaledClock struct {
+	Start     time.Time // the clock's time at RealStart
+	RealStart time.Time
+	Speed     float64
+}
+
+// Now is Start plus the real time since RealStart, times Speed.
+func (c ScaledClock) Now() time.Time {
+	return c.Start.Add(time.Duration(float64(time.Since(c.RealStart)) * c.Speed))
+}
+
+// After fires after d of this clock's time.
+func (c ScaledClock) After(d time.Duration) <-chan time.Time {
+	return time.After(time.Duration(float64(d) / c.Speed))
+}
+
 // Member is a meter on a bus.
 type Member struct {
 	Target poll.Target
@@ -67,9 +86,11 @@ func (s *Scheduler) Fire(now time.Time) int {
 	for s.items.Len() > 0 && !s.items[0].at.After(now) {
 		d := heap.Pop(&s.items).(*due)
 		next := d.plan.next(d.member.Target.Address, d.at)
-		if next.After(now) && d.member.Bus.Enqueue(poll.Task{Target: d.member.Target, Class: d.plan.Class, Due: d.at,
-			Requests: d.plan.Requests(d.member.Target, d.at)}) {
-			n++
+		if next.After(now) {
+			reqs := d.plan.Requests(d.member.Target, d.at)
+			if len(reqs) > 0 && d.member.Bus.Enqueue(poll.Task{Target: d.member.Target, Class: d.plan.Class, Due: d.at, Requests: reqs}) {
+				n++
+			}
 		}
 		d.at = next
 		heap.Push(&s.items, d)

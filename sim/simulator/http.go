@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // Handler serves the run's ground truth and where its concentrators are:
@@ -19,7 +20,8 @@ func (s *Simulator) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"status": "ok", "simulated_time": s.Fleet.Now().Format("2006-01-02T15:04:05Z07:00")})
+		json.NewEncoder(w).Encode(map[string]any{"status": "ok",
+			"simulated_time": s.Clock.Sim().Format(time.RFC3339Nano), "speed": s.Clock.Speed})
 	})
 	return mux
 }

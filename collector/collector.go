@@ -1,0 +1,266 @@
+// Package collector is the head-end's polling daemon: from a
+// configuration it opens every channel (collector/link), puts a bus with
+// one transaction in flight on each (collector/poll), schedules every
+// meter's reads (collector/schedule) and hands the reads to whoever
+// consumes them, keeping the collection rate of every area
+// (collector/health). Data enters at the links, leaves as read.Read.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/health"
+	"github.com/headend/headend/collector/link"
+	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/collector/modbus"
+	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/collector/schedule"
+)
+
+// Options adjust a Collector beyond its configuration.
+type Options struct {
+	Clock  schedule.Clock // nil: the real clock
+	Logger *slog.Logger   // nil: discard
+	// Sink gets every task's reads after the collector has stamped them;
+	// it must not block for long.
+	Sink poll.Sink
+}
+
+// Collector is a running set of channels, buses and schedules.
+type Collector struct {
+	cfg      *config.Config
+	idx      *archive.Index
+	opts     Options
+	log      *slog.Logger
+	health   *health.Tracker
+	channels []*channel
+	dialin   *link.Listener
+	sched    *schedule.Scheduler
+	state    stateLog
+}
+
+// channel is one bus and how it is reached.
+type channel struct {
+	id     string
+	link   link.Link // DL/T 645 channels
+	master *master.Master
+	bus    *poll.Bus
+	close  func() error
+}
+
+// New builds the collector of cfg. Channels are opened by Run.
+func New(cfg *config.Config, opts Options) (*Collector, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = schedule.RealClock{}
+	}
+	idx := cfg.Archive.Index()
+	sizes := map[string]int{}
+	for _, a := range cfg.Archive.Areas {
+		sizes[a.ID] = len(idx.MetersInArea(a.ID))
+	}
+	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: health.New(sizes)}
+	c.state.last = map[string]read.Status{}
+	return c, nil
+}
+
+// Health returns the collection rates.
+func (c *Collector) Health() *health.Tracker { return c.health }
+
+// sink stamps a task's reads and hands them on.
+func (c *Collector) sink(reads []read.Read) {
+	reads = stampFreezes(reads, c.cfg.Collector.Location())
+	c.health.Observe(reads)
+	c.state.observe(c.log, reads)
+	if c.opts.Sink != nil {
+		c.opts.Sink(reads)
+	}
+}
+
+// Run opens the channels, starts the buses and the schedules, and runs
+// until ctx is done.
+func (c *Collector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := c.open(ctx); err != nil {
+		c.closeAll()
+		return err
+	}
+	defer c.closeAll()
+	var members []schedule.Member
+	var wg sync.WaitGroup
+	for _, ch := range c.channels {
+		wg.Go(func() { ch.bus.Run(ctx) })
+		for _, m := range c.idx.MetersOnChannel(ch.id) {
+			members = append(members, schedule.Member{Target: target(m), Bus: ch.bus})
+		}
+	}
+	c.sched = schedule.New(c.opts.Clock, c.plans(), members)
+	c.log.Info("collector running", "channels", len(c.channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
+	wg.Go(func() { c.sched.Run(ctx) })
+	<-ctx.Done()
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+func target(m *archive.Meter) poll.Target {
+	ed, _ := m.Edition.DLT645()
+	return poll.Target{Address: m.Address, Edition: ed, Area: m.Area, Unit: byte(m.Unit), Modbus: m.Edition == archive.EditionModbus}
+}
+
+// open opens every channel of the archive.
+func (c *Collector) open(ctx context.Context) error {
+	a := c.cfg.Archive
+	dialins := map[string]bool{}
+	for _, ch := range a.Channels {
+		if ch.Kind == archive.KindDialIn {
+			dialins[ch.DialInID] = true
+		}
+	}
+	if len(dialins) > 0 {
+		ln, err := net.Listen("tcp", c.cfg.Collector.DialInListen)
+		if err != nil {
+			return fmt.Errorf("collector.dialin_listen %s: %w", c.cfg.Collector.DialInListen, err)
+		}
+		c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: func(id string) bool { return dialins[id] },
+			Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
+				if e.Kind != link.EventHeartbeat {
+					c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)
+				}
+			}})
+		c.log.Info("listening for concentrators", "address", ln.Addr().String(), "known", len(dialins))
+	}
+	var errs []error
+	for i := range a.Channels {
+		ch := &a.Channels[i]
+		built, err := c.build(ch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", ch.ID, err))
+			continue
+		}
+		c.channels = append(c.channels, built)
+	}
+	return errors.Join(errs...)
+}
+
+// build makes the link, protocol and bus of one channel.
+func (c *Collector) build(ch *archive.Channel) (*channel, error) {
+	log := c.log.With("channel", ch.ID)
+	out := &channel{id: ch.ID, close: func() error { return nil }}
+	var proto poll.Protocol
+	switch ch.Kind {
+	case archive.KindModbusTCP:
+		proto = modbus.NewTCP(ch.Address, ch.Timeout)
+	case archive.KindModbusRTU:
+		proto = modbus.NewRTU(ch.Device, ch.Baud, ch.Parity, ch.Timeout)
+	default:
+		l, err := c.link(ch, log)
+		if err != nil {
+			return nil, err
+		}
+		out.link = l
+		out.close = l.Close
+		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
+		proto = poll.DLT645{Master: out.master}
+	}
+	retries := ch.RetryCount()
+	if retries == 0 {
+		retries = -1
+	}
+	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
+		BreakAfter: c.cfg.Collector.Breaker.Failures})
+	return out, nil
+}
+
+func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, error) {
+	switch ch.Kind {
+	case archive.KindSerial:
+		return link.OpenSerial(link.SerialConfig{Device: ch.Device, Baud: ch.Baud, Parity: ch.Parity,
+			DataBits: ch.DataBits, StopBits: ch.StopBits, Logger: log})
+	case archive.KindTCP:
+		return link.DialTCP(link.TCPConfig{Addr: ch.Address, Logger: log}), nil
+	case archive.KindDialIn:
+		if c.dialin == nil {
+			return nil, errors.New("no dial-in listener")
+		}
+		return c.dialin.Link(ch.DialInID), nil
+	case archive.KindMQTT:
+		return link.DialMQTT(link.MQTTConfig{Broker: ch.Broker, GatewayID: ch.Gateway, DownTopic: ch.TopicDown, UpTopic: ch.TopicUp, Logger: log})
+	}
+	return nil, fmt.Errorf("kind %q has no link", ch.Kind)
+}
+
+func (c *Collector) closeAll() {
+	for _, ch := range c.channels {
+		ch.close()
+	}
+	if c.dialin != nil {
+		c.dialin.Close()
+	}
+}
+
+// plans turns the configured schedules into plans.
+func (c *Collector) plans() []schedule.Plan {
+	cc := c.cfg.Collector
+	var out []schedule.Plan
+	add := func(s config.Schedule, class read.Class, req func(poll.Target, time.Time) []poll.Request) {
+		if !s.Enabled {
+			return
+		}
+		every, offset, ok := s.Spec.Cycle()
+		if !ok {
+			c.log.Warn("schedule not run: only cycles and daily times are supported yet", "class", class, "spec", s.Spec.String())
+			return
+		}
+		out = append(out, schedule.Plan{Class: class, Every: every, Offset: offset, Jitter: s.Jitter, Requests: req})
+	}
+	add(cc.Instantaneous, read.Instantaneous, schedule.InstantaneousRequests)
+	add(cc.Daily, read.Daily, schedule.DailyRequests)
+	add(cc.Monthly, read.Monthly, schedule.MonthlyRequests)
+	add(cc.Clock.Schedule, read.Clock, schedule.ClockRequests)
+	return out
+}
+
+// Status is what the collector reports about itself.
+type Status struct {
+	Now      time.Time       `json:"now"`
+	Rates    []health.Rate   `json:"rates"`
+	Channels []ChannelStatus `json:"channels"`
+}
+
+// ChannelStatus is one channel's health.
+type ChannelStatus struct {
+	ID    string     `json:"id"`
+	Link  link.State `json:"link"`
+	Bus   poll.Stats `json:"bus"`
+	Stray int64      `json:"stray_frames"`
+	Bad   int64      `json:"bad_frames"`
+}
+
+// Status returns the collector's health now.
+func (c *Collector) Status() Status {
+	s := Status{Now: c.opts.Clock.Now(), Rates: c.health.Rates()}
+	for _, ch := range c.channels {
+		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats()}
+		if ch.link != nil {
+			cs.Link = ch.link.State()
+			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()
+		} else {
+			cs.Link.Online = !cs.Bus.LastSuccess.IsZero()
+		}
+		s.Channels = append(s.Channels, cs)
+	}
+	return s
+}
