@@ -33,6 +33,9 @@ type Options struct {
 	// Sink gets every task's reads after the collector has stamped them;
 	// it must not block for long.
 	Sink poll.Sink
+	// OnDialIn, if set, is told of concentrators registering, being
+	// refused or dropped (not of heartbeats); it must not block.
+	OnDialIn func(link.DialInEvent)
 }
 
 // Collector is a running set of channels, buses and schedules.
@@ -42,6 +45,7 @@ type Collector struct {
 	opts     Options
 	log      *slog.Logger
 	health   *health.Tracker
+	mu       sync.Mutex // guards channels while Run opens them
 	channels []*channel
 	dialin   *link.Listener
 	sched    *schedule.Scheduler
@@ -100,14 +104,17 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer c.closeAll()
 	var members []schedule.Member
 	var wg sync.WaitGroup
-	for _, ch := range c.channels {
+	c.mu.Lock()
+	channels := c.channels
+	c.mu.Unlock()
+	for _, ch := range channels {
 		wg.Go(func() { ch.bus.Run(ctx) })
 		for _, m := range c.idx.MetersOnChannel(ch.id) {
 			members = append(members, schedule.Member{Target: target(m), Bus: ch.bus})
 		}
 	}
 	c.sched = schedule.New(c.opts.Clock, c.plans(), members)
-	c.log.Info("collector running", "channels", len(c.channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
+	c.log.Info("collector running", "channels", len(channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
 	wg.Go(func() { c.sched.Run(ctx) })
 	<-ctx.Done()
 	cancel()
@@ -138,6 +145,9 @@ func (c *Collector) open(ctx context.Context) error {
 			Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
 				if e.Kind != link.EventHeartbeat {
 					c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)
+					if c.opts.OnDialIn != nil {
+						c.opts.OnDialIn(e)
+					}
 				}
 			}})
 		c.log.Info("listening for concentrators", "address", ln.Addr().String(), "known", len(dialins))
@@ -150,7 +160,9 @@ func (c *Collector) open(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("channel %s: %w", ch.ID, err))
 			continue
 		}
+		c.mu.Lock()
 		c.channels = append(c.channels, built)
+		c.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -203,6 +215,8 @@ func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, erro
 }
 
 func (c *Collector) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, ch := range c.channels {
 		ch.close()
 	}
@@ -252,6 +266,8 @@ type ChannelStatus struct {
 // Status returns the collector's health now.
 func (c *Collector) Status() Status {
 	s := Status{Now: c.opts.Clock.Now(), Rates: c.health.Rates()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, ch := range c.channels {
 		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats()}
 		if ch.link != nil {

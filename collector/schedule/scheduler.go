@@ -56,10 +56,11 @@ type Scheduler struct {
 	items dueQueue
 }
 
-// New schedules plans for members, starting from the clock's now.
+// New schedules plans for members, starting from the clock's now (a
+// cycle due at this very instant is run).
 func New(clock Clock, plans []Plan, members []Member) *Scheduler {
 	s := &Scheduler{clock: clock, plans: plans}
-	now := clock.Now()
+	now := clock.Now().Add(-time.Nanosecond)
 	for _, m := range members {
 		for i := range plans {
 			heap.Push(&s.items, &due{at: plans[i].next(m.Target.Address, now), member: m, plan: &plans[i]})
