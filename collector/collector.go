@@ -50,6 +50,7 @@ type Collector struct {
 	dialin   *link.Listener
 	sched    *schedule.Scheduler
 	state    stateLog
+	clocks   *clockCheck
 }
 
 // channel is one bus and how it is reached.
@@ -74,7 +75,9 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	for _, a := range cfg.Archive.Areas {
 		sizes[a.ID] = len(idx.MetersInArea(a.ID))
 	}
-	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: health.New(sizes)}
+	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: health.New(sizes),
+		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
+			loc: cfg.Collector.Location(), synced: map[string]string{}}}
 	c.state.last = map[string]read.Status{}
 	return c, nil
 }
@@ -82,14 +85,49 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 // Health returns the collection rates.
 func (c *Collector) Health() *health.Tracker { return c.health }
 
-// sink stamps a task's reads and hands them on.
+// sink stamps a task's reads, acts on clock checks, and hands them on.
 func (c *Collector) sink(reads []read.Read) {
 	reads = stampFreezes(reads, c.cfg.Collector.Location())
+	if len(reads) > 0 && reads[0].Class == read.Clock {
+		reads = c.clock(reads)
+	}
 	c.health.Observe(reads)
 	c.state.observe(c.log, reads)
 	if c.opts.Sink != nil {
 		c.opts.Sink(reads)
 	}
+}
+
+// clock acts on a clock check: a broadcast sync on the meter's bus, or a
+// flag for a person.
+func (c *Collector) clock(reads []read.Read) []read.Read {
+	reads, ce, ok := c.clocks.check(reads)
+	if !ok {
+		return reads
+	}
+	r0 := reads[0]
+	switch {
+	case ce.Flag:
+		c.log.Warn("clock drift beyond broadcast correction", "meter", r0.Meter, "area", r0.Area, "error", ce.Error)
+	case ce.Sync && c.clocks.syncAllowed(r0.Channel, c.opts.Clock.Now()):
+		if ch := c.channel(r0.Channel); ch != nil && ch.link != nil {
+			m, _ := c.idx.Meter(r0.Meter)
+			c.log.Info("broadcast time sync", "channel", r0.Channel, "meter", r0.Meter, "error", ce.Error)
+			ch.bus.Enqueue(syncTask(target(m)))
+		}
+	}
+	return reads
+}
+
+func (c *Collector) channel(id string) *channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.channels {
+		if ch.id == id {
+			return ch
+		}
+	}
+	return nil
 }
 
 // Run opens the channels, starts the buses and the schedules, and runs
@@ -185,14 +223,14 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.link = l
 		out.close = l.Close
 		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
-		proto = poll.DLT645{Master: out.master}
+		proto = poll.DLT645{Master: out.master, Now: c.opts.Clock.Now}
 	}
 	retries := ch.RetryCount()
 	if retries == 0 {
 		retries = -1
 	}
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
-		BreakAfter: c.cfg.Collector.Breaker.Failures})
+		BreakAfter: c.cfg.Collector.Breaker.Failures, Now: c.opts.Clock.Now})
 	return out, nil
 }
 

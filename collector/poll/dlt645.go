@@ -22,6 +22,21 @@ func (p DLT645) Do(ctx context.Context, t Target, rq Request, base read.Read) ([
 	if now == nil {
 		now = time.Now
 	}
+	if rq.TimeSync {
+		at := now()
+		f, err := t.Edition.BroadcastTimeRequest(dlt645.DateTimeOf(at, dlt645.YYMMDDhhmmss))
+		if err != nil {
+			return nil, err
+		}
+		wire, err := p.Master.Send(ctx, &f)
+		if err != nil {
+			return nil, err
+		}
+		base.Quantity, base.Status, base.ReadAt = "broadcast time sync", read.OK, at
+		base.Text = at.Format("2006-01-02T15:04:05")
+		base.Frame.Request = wire
+		return []read.Read{base}, nil
+	}
 	addr, err := dlt645.ParseAddress(t.Address)
 	if err != nil {
 		base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), now()

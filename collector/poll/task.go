@@ -27,6 +27,9 @@ type Request struct {
 	DI     dlt645.DI
 	Blocks int             // load profile: records wanted (0: a plain read)
 	From   dlt645.DateTime // load profile: first record time
+	// TimeSync, instead of a read, broadcasts the head-end's time to
+	// every meter on the bus (no reply; meters apply it within ±5 min).
+	TimeSync bool
 }
 
 // Task is the reads one schedule wants from one meter.

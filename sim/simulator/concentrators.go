@@ -55,6 +55,9 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 		}
 		opts := field.Options{Baud: c.Access.Baud, Latency: c.Access.LineDelay, Sleep: s.opts.Sleep,
 			Logger: s.log.With("concentrator", c.ID)}
+		if s.opts.Baud > 0 {
+			opts.Baud, opts.Latency = s.opts.Baud, 0
+		}
 		if s.opts.ZeroDelay {
 			opts.Baud, opts.Latency = 0, 0
 		}

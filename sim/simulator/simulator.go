@@ -32,6 +32,9 @@ type Options struct {
 	Tick time.Duration
 	// ZeroDelay ignores line delays and baud rates (load tests).
 	ZeroDelay bool
+	// Baud, when > 0, sets every line's speed (and drops the scenario's
+	// extra line delays): the realistic timing of a whole fleet.
+	Baud int
 	// Sleep waits out line and meter delays; nil is field.Sleep.
 	Sleep field.Sleeper
 	// Broker overrides every MQTT concentrator's broker URL; "embedded"
