@@ -47,6 +47,7 @@ type Bus struct {
 	breaker map[string]*breaker
 	pending map[pendingKey]bool
 	stats   Stats
+	busy    bool // a transaction has run: the next one waits the gap (Run's goroutine only)
 }
 
 // Stats are a bus's counters and health.
@@ -148,7 +149,6 @@ func (b *Bus) BreakerOpen(addr string) bool {
 
 // Run works the queue until ctx is done.
 func (b *Bus) Run(ctx context.Context) error {
-	first := true
 	for {
 		t := b.next()
 		if t == nil {
@@ -159,12 +159,6 @@ func (b *Bus) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if !first && b.opts.Gap > 0 {
-			if err := b.opts.Sleep(ctx, b.opts.Gap); err != nil {
-				return err
-			}
-		}
-		first = false
 		reads := b.run(ctx, t)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -261,10 +255,13 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read,
 				break
 			}
 			backoff *= 2
-			if b.opts.Gap > 0 && b.opts.Sleep(ctx, b.opts.Gap) != nil {
-				break
-			}
 		}
+		// the quiet time between one transaction and the next, whatever
+		// task they belong to
+		if b.busy && b.opts.Gap > 0 && b.opts.Sleep(ctx, b.opts.Gap) != nil {
+			break
+		}
+		b.busy = true
 		b.count(func(s *Stats) { s.Transactions++ })
 		base.Frame.Tries = try
 		reads, err := b.proto.Do(ctx, t, rq, base)

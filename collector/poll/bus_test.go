@@ -270,7 +270,7 @@ func TestBackoffGapAndUrgentFirst(t *testing.T) {
 		t.Fatal("scheduled tasks not in due order")
 	}
 	// no gap before the first transaction; a gap before every later one,
-	// and before each retry the back-off, doubling
+	// and before each retry the back-off, doubling, then the gap
 	want := "50ms 50ms 100ms 50ms 200ms 50ms"
 	var got []string
 	for _, d := range r.slept {
@@ -318,5 +318,15 @@ func TestLaggingLineCoalescesCycles(t *testing.T) {
 	// once its task has run, the meter's next cycle is taken again
 	if !r.bus.Enqueue(Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)}) {
 		t.Fatal("next cycle refused")
+	}
+}
+
+func TestGapBetweenEveryTransaction(t *testing.T) {
+	r := newRig(t, Options{Gap: 30 * time.Millisecond})
+	r.runTasks(t, Task{Target: r.target(r.area.Customers[5]), Requests: energy(0x00010000, 0x00020000, 0x02010100)})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.slept) != 2 || r.slept[0] != 30*time.Millisecond || r.slept[1] != 30*time.Millisecond {
+		t.Fatalf("slept %v, want the gap before the 2nd and 3rd transactions of the task", r.slept)
 	}
 }

@@ -424,3 +424,19 @@ func TestLoadProfileWithFollowUps(t *testing.T) {
 		}
 	}
 }
+
+func TestEdition1997Blocks(t *testing.T) {
+	r := newRig(t)
+	r.at("2025-03-01 12:00")
+	m := r.customer(14)
+	m.Edition = 1997 // the same registers, spoken in 1997
+	defer func() { m.Edition = 2007 }()
+	vals := r.read(m, 0x901F)
+	reg := m.Registers(r.fleet.Now())
+	if len(vals) != 5 || vals[0].DI != 0x9010 || vals[4].DI != 0x9014 || vals[0].Number.Units != reg.Forward[0] || vals[3].Number.Units != reg.Forward[3] {
+		t.Fatalf("901F: %+v, model %v", vals, reg.Forward)
+	}
+	if v := r.read(m, 0xB611); v[0].Number.Units != (reg.Voltage[0]+5)/10 {
+		t.Fatalf("B611 %s, model %d", v[0].String(), reg.Voltage[0])
+	}
+}

@@ -318,7 +318,15 @@ func read1997(m *model.Meter, r model.Registers, di dlt645.DI) ([]dlt645.Value, 
 	switch {
 	case hi == 0x90 || hi == 0x94 || hi == 0x98: // active energy, this month and the last two
 		if t == 0xF {
-			return members(di&^0xF, 5, self)
+			var out []dlt645.Value
+			for i := range 5 {
+				v, ok := self(di&^0xF | dlt645.DI(i))
+				if !ok {
+					return nil, false
+				}
+				out = append(out, v...)
+			}
+			return out, true
 		}
 		if t > 4 || (kind != 1 && kind != 2) {
 			return nil, false
