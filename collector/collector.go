@@ -18,6 +18,7 @@ import (
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
+	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/modbus"
@@ -51,6 +52,7 @@ type Collector struct {
 	sched    *schedule.Scheduler
 	state    stateLog
 	clocks   *clockCheck
+	ledger   *ledger.Ledger
 }
 
 // channel is one bus and how it is reached.
@@ -91,6 +93,7 @@ func (c *Collector) sink(reads []read.Read) {
 	if len(reads) > 0 && reads[0].Class == read.Clock {
 		reads = c.clock(reads)
 	}
+	c.heldFreeze(reads)
 	c.health.Observe(reads)
 	c.state.observe(c.log, reads)
 	if c.opts.Sink != nil {
@@ -119,6 +122,12 @@ func (c *Collector) clock(reads []read.Read) []read.Read {
 	return reads
 }
 
+func (c *Collector) channelList() []*channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.channels
+}
+
 func (c *Collector) channel(id string) *channel {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -135,6 +144,10 @@ func (c *Collector) channel(id string) *channel {
 func (c *Collector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := c.openLedger(); err != nil {
+		return err
+	}
+	defer c.ledger.Close()
 	if err := c.open(ctx); err != nil {
 		c.closeAll()
 		return err
@@ -151,6 +164,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			members = append(members, schedule.Member{Target: target(m), Bus: ch.bus})
 		}
 	}
+	c.backfillAtStart()
 	c.sched = schedule.New(c.opts.Clock, c.plans(), members)
 	c.log.Info("collector running", "channels", len(channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
 	wg.Go(func() { c.sched.Run(ctx) })

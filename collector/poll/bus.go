@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
 )
 
 // Options tune a Bus. Zero values are the defaults.
@@ -106,7 +107,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // piling up cycles it can never catch up with.
 func (b *Bus) Enqueue(t Task) bool {
 	b.mu.Lock()
-	k := pendingKey{t.Target.Address, t.Class}
+	k := keyOf(&t)
 	if !t.Urgent && b.pending[k] {
 		b.stats.Coalesced++
 		b.mu.Unlock()
@@ -125,9 +126,21 @@ func (b *Bus) Enqueue(t Task) bool {
 	return true
 }
 
+// pendingKey identifies a scheduled task for coalescing: a meter, a class
+// and what it reads first (so that backfill tasks for different freezes
+// of one meter stay apart).
 type pendingKey struct {
 	meter string
 	class read.Class
+	first dlt645.DI
+}
+
+func keyOf(t *Task) pendingKey {
+	k := pendingKey{meter: t.Target.Address, class: t.Class}
+	if len(t.Requests) > 0 {
+		k.first = t.Requests[0].DI
+	}
+	return k
 }
 
 // Stats returns a snapshot of the counters.
@@ -180,7 +193,7 @@ func (b *Bus) next() *Task {
 	}
 	q := heap.Pop(&b.queue).(*queued)
 	if !q.Urgent {
-		delete(b.pending, pendingKey{q.Target.Address, q.Class})
+		delete(b.pending, keyOf(&q.Task))
 	}
 	return &q.Task
 }

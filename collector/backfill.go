@@ -1,0 +1,116 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/ledger"
+	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/collector/schedule"
+)
+
+// openLedger opens the record of held daily freezes in the data directory.
+func (c *Collector) openLedger() error {
+	dir := c.cfg.Collector.DataDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	l, err := ledger.Open(filepath.Join(dir, "daily-freezes.ledger"))
+	if err != nil {
+		return err
+	}
+	c.ledger = l
+	return nil
+}
+
+// hasFreezes reports whether a meter keeps a daily freeze history
+// (DL/T 645-2007 meters; not 1997 or Modbus meters).
+func hasFreezes(m *archive.Meter) bool { return m.Edition == archive.Edition2007 }
+
+// freezeDay is the date of a 00:00 freeze.
+func freezeDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+// daysBetween counts whole days from a to b (both freeze days).
+func daysBetween(a, b time.Time) int {
+	return int(b.Sub(a).Round(time.Hour) / (24 * time.Hour))
+}
+
+// backfillAtStart enqueues, for every meter with a freeze history, the
+// freezes missing since the head-end last held one: up to yesterday, and
+// today too if today's daily read is already past.
+func (c *Collector) backfillAtStart() {
+	now := c.opts.Clock.Now().In(c.cfg.Collector.Location())
+	today := freezeDay(now)
+	upTo := today.AddDate(0, 0, -1)
+	d := c.cfg.Collector.Daily
+	if !d.Enabled || now.Sub(today) > d.Spec.At+d.Jitter {
+		upTo = today
+	}
+	n := 0
+	for _, ch := range c.channelList() {
+		for _, m := range c.idx.MetersOnChannel(ch.id) {
+			if !hasFreezes(m) {
+				continue
+			}
+			n += c.backfill(ch, m, upTo, today)
+		}
+	}
+	if n > 0 {
+		c.log.Info("backfill", "freezes", n, "up_to", upTo.Format(time.DateOnly))
+	}
+}
+
+// backfill enqueues the freezes of meter m missing up to upTo, given that
+// freeze 1 (the meter's latest) is of day latest.
+func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
+	n := 0
+	for _, day := range c.ledger.Missing(m.Address, upTo) {
+		k := daysBetween(day, latest) + 1
+		if k < 1 || k > ledger.Window {
+			continue
+		}
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(k)}) {
+			n++
+		}
+	}
+	return n
+}
+
+// heldFreeze records a daily read that came back whole, and fills the
+// gap before it if there is one.
+func (c *Collector) heldFreeze(reads []read.Read) {
+	if c.ledger == nil || len(reads) == 0 || reads[0].Class != read.Daily {
+		return
+	}
+	var at time.Time
+	k := 0
+	for _, r := range reads {
+		if r.Status != read.OK {
+			return
+		}
+		if r.DI>>8 == 0x050600 {
+			k = int(r.DI & 0xFF)
+		}
+		if !r.MeterTime.IsZero() {
+			at = r.MeterTime
+		}
+	}
+	if at.IsZero() || k == 0 {
+		return
+	}
+	meter := reads[0].Meter
+	day := freezeDay(at)
+	c.ledger.Mark(meter, day)
+	m, ok := c.idx.Meter(meter)
+	if !ok || k != 1 {
+		return // backfill reads do not start more backfill
+	}
+	if ch := c.channel(m.Channel); ch != nil {
+		c.backfill(ch, m, day.AddDate(0, 0, -1), day)
+	}
+}

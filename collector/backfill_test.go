@@ -1,0 +1,114 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/sim/scenario"
+	"github.com/headend/headend/sim/simulator"
+)
+
+// The head-end reads the daily freeze of 05-02, is away for three days,
+// and on its return reads back exactly 05-03 and 05-04 from the meters'
+// freeze history, plus 05-05 on schedule: each day once, 05-02 not again.
+func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
+	yaml := `
+name: backfill
+seed: 4
+start: 2025-05-01T00:00:00+08:00
+speed: 1
+areas:` + area("TCP", "000031", `{kind: tcp-listen, listen: "127.0.0.1:0"}`)
+	sc, err := scenario.Parse("backfill.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSleep := func(context.Context, time.Duration) error { return nil }
+	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	start := sim.Fleet.Start()
+	dir := t.TempDir()
+	cfgText := fmt.Sprintf(`collector:
+  data_dir: %s
+  instantaneous: {enabled: false}
+  interval: {enabled: false}
+  daily: {enabled: true, spec: daily 00:05, jitter: 0s}
+  monthly: {enabled: false}
+  clock: {enabled: false}
+http: {listen: ""}
+`, dir) + archiveYAML(sim, "")
+	path := filepath.Join(dir, "headend.yaml")
+	os.WriteFile(path, []byte(cfgText), 0o644)
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meters := len(cfg.Archive.Meters)
+
+	// run the collector from `from` to the daily read at `to`; return the
+	// freeze days read, per day the number of meters
+	run := func(day time.Time, expectTasks int) map[string]int {
+		sim.Fleet.AdvanceTo(day.Add(30 * time.Minute))
+		clock := &testClock{now: day.Add(4 * time.Minute)}
+		tasks := make(chan []read.Read, 1000)
+		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		got := map[string]int{}
+		deadline := time.After(30 * time.Second)
+		set := false
+		for n := 0; n < expectTasks; n++ {
+			if !set && n == expectTasks-meters {
+				clock.Set(day.Add(5 * time.Minute)) // the daily read falls due
+				set = true
+			}
+			select {
+			case rs := <-tasks:
+				for _, r := range rs {
+					if r.Status != read.OK {
+						t.Fatalf("%s: %s %s", r.Meter, r.Status, r.Err)
+					}
+				}
+				got[rs[0].MeterTime.Format(time.DateOnly)]++
+			case <-deadline:
+				t.Fatalf("%d of %d tasks", n, expectTasks)
+			}
+		}
+		cancel()
+		<-done
+		select {
+		case rs := <-tasks:
+			t.Fatalf("an unexpected extra task: %+v", rs[0])
+		default:
+		}
+		return got
+	}
+	day2 := start.AddDate(0, 0, 1)
+	first := run(day2, meters)
+	if len(first) != 1 || first["2025-05-02"] != meters {
+		t.Fatalf("first run read %v", first)
+	}
+	day5 := start.AddDate(0, 0, 4)
+	second := run(day5, 3*meters)
+	var days []string
+	for d, n := range second {
+		if n != meters {
+			t.Errorf("day %s read for %d meters, want %d", d, n, meters)
+		}
+		days = append(days, d)
+	}
+	sort.Strings(days)
+	if fmt.Sprint(days) != "[2025-05-03 2025-05-04 2025-05-05]" {
+		t.Fatalf("after the outage read %v", days)
+	}
+}
