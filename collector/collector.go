@@ -90,6 +90,7 @@ func (c *Collector) Health() *health.Tracker { return c.health }
 // sink stamps a task's reads, acts on clock checks, and hands them on.
 func (c *Collector) sink(reads []read.Read) {
 	reads = stampFreezes(reads, c.cfg.Collector.Location())
+	reads = stampProfile(reads, c.cfg.Collector.Location())
 	if len(reads) > 0 && reads[0].Class == read.Clock {
 		reads = c.clock(reads)
 	}
@@ -285,14 +286,18 @@ func (c *Collector) plans() []schedule.Plan {
 		if !s.Enabled {
 			return
 		}
+		p := schedule.Plan{Class: class, Jitter: s.Jitter, Requests: req}
 		every, offset, ok := s.Spec.Cycle()
-		if !ok {
-			c.log.Warn("schedule not run: only cycles and daily times are supported yet", "class", class, "spec", s.Spec.String())
-			return
+		if ok {
+			p.Every, p.Offset = every, offset
+		} else {
+			spec := s.Spec
+			p.Next = spec.Next // a calendar: monthly settlement day
 		}
-		out = append(out, schedule.Plan{Class: class, Every: every, Offset: offset, Jitter: s.Jitter, Requests: req})
+		out = append(out, p)
 	}
 	add(cc.Instantaneous, read.Instantaneous, schedule.InstantaneousRequests)
+	add(cc.Interval, read.Interval, schedule.IntervalRequests)
 	add(cc.Daily, read.Daily, schedule.DailyRequests)
 	add(cc.Monthly, read.Monthly, schedule.MonthlyRequests)
 	add(cc.Clock.Schedule, read.Clock, schedule.ClockRequests)

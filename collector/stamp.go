@@ -38,6 +38,26 @@ func stampFreezes(reads []read.Read, loc *time.Location) []read.Read {
 	return reads
 }
 
+// stampProfile gives each value of a load-profile read its record's time
+// (the values come as: record time, its fields, the next record time, ...).
+func stampProfile(reads []read.Read, loc *time.Location) []read.Read {
+	var at time.Time
+	for i := range reads {
+		r := &reads[i]
+		if r.DI>>24 != 0x06 {
+			continue
+		}
+		if r.Quantity == "record time" {
+			at = time.Time{}
+			if t, err := time.ParseInLocation("2006-01-02T15:04", r.Text, loc); err == nil {
+				at = t
+			}
+		}
+		r.MeterTime = at
+	}
+	return reads
+}
+
 // stateLog logs a meter's reads when they start or stop failing, not on
 // every cycle.
 type stateLog struct {

@@ -30,10 +30,17 @@ type Plan struct {
 	// Requests are what to read from a meter in the cycle starting at
 	// due; none means the class does not apply to that meter.
 	Requests func(t poll.Target, due time.Time) []poll.Request
+	// Next, when set, replaces Every and Offset with a calendar: the
+	// first start strictly after t (monthly settlement reads).
+	Next func(t time.Time) time.Time
 }
 
 // next returns the first due time of p for a meter strictly after t.
 func (p *Plan) next(meter string, t time.Time) time.Time {
+	if p.Next != nil {
+		j := jitter(meter, p.Class, p.Jitter)
+		return p.Next(t.Add(-j)).Add(j)
+	}
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 	every := p.Every
 	if every <= 0 {
@@ -105,6 +112,16 @@ func MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
 		return reqs(0x941F, 0x942F, 0xA410, 0xB410)
 	}
 	return reqs(0x0001FF01, 0x0002FF01, 0x01010001)
+}
+
+// IntervalRequests reads the load-profile records of the hour before due
+// (four 15-minute records) from meters that keep a load profile.
+func IntervalRequests(t poll.Target, due time.Time) []poll.Request {
+	if t.Modbus || t.Edition == dlt645.DLT1997 {
+		return nil
+	}
+	from := due.Truncate(15 * time.Minute).Add(-time.Hour)
+	return []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from, dlt645.YYMMDDhhmm)}}
 }
 
 // ClockRequests reads the meter's date and time.

@@ -83,3 +83,33 @@ func TestFireEnqueuesDueTasksInOrder(t *testing.T) {
 		t.Fatalf("fired %d, queued %d, coalesced %d", n, st.Queued, st.Coalesced)
 	}
 }
+
+func TestCalendarPlan(t *testing.T) {
+	// the 1st of each month at 00:30
+	monthly := func(t time.Time) time.Time {
+		n := time.Date(t.Year(), t.Month(), 1, 0, 30, 0, 0, t.Location())
+		if !n.After(t) {
+			n = n.AddDate(0, 1, 0)
+		}
+		return n
+	}
+	p := Plan{Class: read.Monthly, Jitter: 30 * time.Minute, Next: monthly}
+	n := p.next("000001000009", at("2025-06-01 00:10:00"))
+	j := jitter("000001000009", read.Monthly, 30*time.Minute)
+	if want := at("2025-06-01 00:30:00").Add(j); !n.Equal(want) {
+		t.Fatalf("next %s, want %s", n, want)
+	}
+	if n2 := p.next("000001000009", n); !n2.Equal(at("2025-07-01 00:30:00").Add(j)) {
+		t.Fatalf("then %s", n2)
+	}
+}
+
+func TestIntervalRequestsTheLastHour(t *testing.T) {
+	rq := IntervalRequests(poll.Target{}, at("2025-06-01 10:07:00"))
+	if len(rq) != 1 || rq[0].Blocks != 4 || rq[0].From.String() != "2025-06-01T09:00" {
+		t.Fatalf("%+v", rq)
+	}
+	if IntervalRequests(poll.Target{Modbus: true}, at("2025-06-01 10:07:00")) != nil {
+		t.Fatal("a Modbus meter has no load profile")
+	}
+}
