@@ -53,6 +53,7 @@ type Collector struct {
 	state    stateLog
 	clocks   *clockCheck
 	ledger   *ledger.Ledger
+	drain    chan struct{} // closed by Drain
 }
 
 // channel is one bus and how it is reached.
@@ -79,7 +80,8 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	}
 	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: health.New(sizes),
 		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
-			loc: cfg.Collector.Location(), synced: map[string]string{}}}
+			loc: cfg.Collector.Location(), synced: map[string]string{}},
+		drain: make(chan struct{})}
 	c.state.last = map[string]read.Status{}
 	return c, nil
 }
@@ -168,11 +170,31 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.backfillAtStart()
 	c.sched = schedule.New(c.opts.Clock, c.plans(), members)
 	c.log.Info("collector running", "channels", len(channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
-	wg.Go(func() { c.sched.Run(ctx) })
-	<-ctx.Done()
-	cancel()
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	wg.Go(func() { c.sched.Run(schedCtx) })
+	select {
+	case <-ctx.Done():
+	case <-c.drain:
+		// a graceful stop: no new tasks, the transactions in flight finish
+		stopSched()
+		for _, ch := range channels {
+			ch.bus.Stop()
+		}
+	}
 	wg.Wait()
 	return nil
+}
+
+// Drain stops the collector gracefully: no new tasks are started, the
+// transactions in flight complete and hand on their reads, then Run
+// returns. It is safe to call more than once.
+func (c *Collector) Drain() {
+	select {
+	case <-c.drain:
+	default:
+		close(c.drain)
+	}
 }
 
 func target(m *archive.Meter) poll.Target {

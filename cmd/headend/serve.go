@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,6 +46,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			slog.SetDefault(log) // the configuration watcher logs through it
 			opts := collector.Options{Logger: log}
 			if follow != "" {
 				clk, err := followClock(follow)
@@ -54,28 +56,54 @@ and speed), so that a demo shows days of reads in minutes.`,
 				opts.Clock = clk
 				log.Info("following the simulator's clock", "url", follow, "now", clk.Now().Format(time.DateTime), "speed", clk.Speed)
 			}
-			c, err := collector.New(cfg, opts)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			var current atomic.Pointer[collector.Collector]
 			if cfg.HTTP.Listen != "" {
 				ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 				if err != nil {
 					return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 				}
-				srv := &http.Server{Handler: statusHandler(c), ReadHeaderTimeout: 5 * time.Second}
+				srv := &http.Server{Handler: statusHandler(&current), ReadHeaderTimeout: 5 * time.Second}
 				go srv.Serve(ln)
 				defer srv.Close()
 				log.Info("http", "address", ln.Addr().String())
 			}
-			go reportRates(ctx, log, c, report)
-			err = c.Run(ctx)
-			if errors.Is(err, context.Canceled) {
-				return nil
+			// reloads: SIGHUP or a change of the file or its CSVs; only a
+			// configuration that loads is handed on
+			reloads := make(chan *config.Config, 1)
+			go config.Watch(ctx, cfgPath, cmd.Flags(), func(nc *config.Config) {
+				select {
+				case reloads <- nc:
+				default:
+					<-reloads
+					reloads <- nc
+				}
+			})
+			go reportRates(ctx, log, &current, report)
+			for {
+				c, err := collector.New(cfg, opts)
+				if err != nil {
+					return err
+				}
+				current.Store(c)
+				done := make(chan error, 1)
+				go func() { done <- c.Run(ctx) }()
+				select {
+				case err := <-done:
+					if err != nil && !errors.Is(err, context.Canceled) {
+						return err
+					}
+					return nil
+				case nc := <-reloads:
+					log.Info("configuration reloaded: reads in flight finish, then the collector restarts on it", "meters", len(nc.Archive.Meters))
+					c.Drain()
+					if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+						return err
+					}
+					cfg = nc
+				}
 			}
-			return err
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "configs/headend.yaml", "configuration file")
@@ -114,7 +142,7 @@ func followClock(url string) (schedule.ScaledClock, error) {
 }
 
 // reportRates logs every area's collection rate per class, one line an area.
-func reportRates(ctx context.Context, log *slog.Logger, c *collector.Collector, every time.Duration) {
+func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[collector.Collector], every time.Duration) {
 	if every <= 0 {
 		return
 	}
@@ -125,6 +153,10 @@ func reportRates(ctx context.Context, log *slog.Logger, c *collector.Collector, 
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		c := current.Load()
+		if c == nil {
+			continue
 		}
 		byArea := map[string][]health.Rate{}
 		for _, r := range c.Health().Rates() {
@@ -146,9 +178,14 @@ func reportRates(ctx context.Context, log *slog.Logger, c *collector.Collector, 
 	}
 }
 
-func statusHandler(c *collector.Collector) http.Handler {
+func statusHandler(current *atomic.Pointer[collector.Collector]) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		c := current.Load()
+		if c == nil {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")

@@ -49,6 +49,7 @@ type Bus struct {
 	pending map[pendingKey]bool
 	stats   Stats
 	busy    bool // a transaction has run: the next one waits the gap (Run's goroutine only)
+	stopped bool // Stop was called: Run returns after the current task
 }
 
 // Stats are a bus's counters and health.
@@ -160,9 +161,28 @@ func (b *Bus) BreakerOpen(addr string) bool {
 	return br != nil && br.open
 }
 
-// Run works the queue until ctx is done.
+// Stop makes Run return once the task in flight, if any, is finished;
+// tasks still queued are dropped. It is how a reload lets reads in flight
+// complete.
+func (b *Bus) Stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works the queue until ctx is done or Stop is called.
 func (b *Bus) Run(ctx context.Context) error {
 	for {
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		if stopped {
+			return nil
+		}
 		t := b.next()
 		if t == nil {
 			select {

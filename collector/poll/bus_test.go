@@ -330,3 +330,38 @@ func TestGapBetweenEveryTransaction(t *testing.T) {
 		t.Fatalf("slept %v, want the gap before the 2nd and 3rd transactions of the task", r.slept)
 	}
 }
+
+// Stop lets the task in flight finish and hand on its reads, then Run
+// returns; queued tasks are dropped.
+func TestStopFinishesTheTaskInFlight(t *testing.T) {
+	r := newRig(t, Options{})
+	m := r.area.Customers[5]
+	inFlight := make(chan struct{})
+	release := make(chan struct{})
+	// the bus's Sleep is called for the gap before the 2nd transaction:
+	// hold the task there, mid-flight
+	r.bus.opts.Gap = time.Millisecond
+	r.bus.opts.Sleep = func(ctx context.Context, d time.Duration) error {
+		close(inFlight)
+		<-release
+		return nil
+	}
+	done := make(chan []read.Read, 2)
+	r.bus.Enqueue(Task{Target: r.target(m), Requests: energy(0x00010000, 0x00020000), Done: done})
+	r.bus.Enqueue(Task{Target: r.target(r.area.Customers[4]), Class: read.Daily, Requests: energy(0x00010000), Done: done})
+	ran := make(chan error, 1)
+	go func() { ran <- r.bus.Run(context.Background()) }()
+	<-inFlight
+	r.bus.Stop()
+	close(release)
+	rs := <-done
+	if len(rs) != 2 || rs[0].Status != read.OK || rs[1].Status != read.OK {
+		t.Fatalf("the task in flight: %+v", rs)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(done) != 0 {
+		t.Fatal("a queued task ran after Stop")
+	}
+}
