@@ -7,20 +7,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/protocol/gateway"
 )
 
 // Default MQTT topic templates (the simulator's gateways use the same);
 // {id} stands for the gateway id.
 const (
-	DefaultDownTopic = "headend/gw/{id}/down"
-	DefaultUpTopic   = "headend/gw/{id}/up"
+	DefaultDownTopic = gateway.DownTopic
+	DefaultUpTopic   = gateway.UpTopic
 )
 
 // MQTTConfig configures a link to one gateway on an MQTT broker.
@@ -90,8 +90,8 @@ func DialMQTT(cfg MQTTConfig) (*MQTT, error) {
 	}
 	m := &MQTT{
 		cfg:     cfg,
-		down:    expandTopic(cfg.DownTopic, DefaultDownTopic, cfg.GatewayID),
-		up:      expandTopic(cfg.UpTopic, DefaultUpTopic, cfg.GatewayID),
+		down:    gateway.Topic(cfg.DownTopic, DefaultDownTopic, cfg.GatewayID),
+		up:      gateway.Topic(cfg.UpTopic, DefaultUpTopic, cfg.GatewayID),
 		h:       newHealth(),
 		q:       newFrameQueue(cfg.Queue),
 		subs:    make(chan error, 1),
@@ -294,12 +294,4 @@ func waitToken(ctx context.Context, t paho.Token) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// expandTopic fills {id} into a topic template, or into def if tmpl is "".
-func expandTopic(tmpl, def, id string) string {
-	if tmpl == "" {
-		tmpl = def
-	}
-	return strings.ReplaceAll(tmpl, "{id}", id)
 }

@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/headend/headend/protocol/gateway"
 )
 
 // Default MQTT topic templates; {id} stands for the gateway id.
 const (
-	DefaultDownTopic = "headend/gw/{id}/down"
-	DefaultUpTopic   = "headend/gw/{id}/up"
+	DefaultDownTopic = gateway.DownTopic
+	DefaultUpTopic   = gateway.UpTopic
 )
 
 // MQTTConfig configures an MQTT gateway.
@@ -79,8 +79,8 @@ func StartMQTTGateway(ctx context.Context, cfg MQTTConfig, bus Bus) (*MQTTGatewa
 	g := &MQTTGateway{
 		cfg:  cfg,
 		bus:  bus,
-		down: expandTopic(cfg.DownTopic, DefaultDownTopic, cfg.GatewayID),
-		up:   expandTopic(cfg.UpTopic, DefaultUpTopic, cfg.GatewayID),
+		down: gateway.Topic(cfg.DownTopic, DefaultDownTopic, cfg.GatewayID),
+		up:   gateway.Topic(cfg.UpTopic, DefaultUpTopic, cfg.GatewayID),
 		log:  cfg.Logger,
 		done: make(chan struct{}),
 		wake: make(chan struct{}, 1),
@@ -230,12 +230,4 @@ func waitToken(ctx context.Context, t paho.Token) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// expandTopic fills {id} into a topic template, or into def if tmpl is "".
-func expandTopic(tmpl, def, id string) string {
-	if tmpl == "" {
-		tmpl = def
-	}
-	return strings.ReplaceAll(tmpl, "{id}", id)
 }
