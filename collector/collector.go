@@ -340,6 +340,8 @@ type ChannelStatus struct {
 	Bus   poll.Stats `json:"bus"`
 	Stray int64      `json:"stray_frames"`
 	Bad   int64      `json:"bad_frames"`
+	// MeanLatency is the mean time from request to reply on the channel.
+	MeanLatency time.Duration `json:"mean_latency_ns"`
 }
 
 // Status returns the collector's health now.
@@ -352,6 +354,7 @@ func (c *Collector) Status() Status {
 		if ch.link != nil {
 			cs.Link = ch.link.State()
 			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()
+			cs.MeanLatency = ch.master.Stats.MeanLatency()
 		} else {
 			cs.Link.Online = !cs.Bus.LastSuccess.IsZero()
 		}

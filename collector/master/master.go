@@ -37,6 +37,20 @@ type Stats struct {
 	BadFrames atomic.Int64 // malformed frames received
 	Stray     atomic.Int64 // well-formed frames that were not the reply awaited
 	Abnormal  atomic.Int64
+	// LatencySum and Answered give the mean time from request to reply
+	// (of answered transactions), in nanoseconds.
+	LatencySum  atomic.Int64
+	Answered    atomic.Int64
+	LastLatency atomic.Int64
+}
+
+// MeanLatency is the mean time from request to reply so far.
+func (s *Stats) MeanLatency() time.Duration {
+	n := s.Answered.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(s.LatencySum.Load() / n)
 }
 
 // ErrGarbage is a transaction that got only malformed or unrelated frames
@@ -101,6 +115,7 @@ func (m *Master) Exchange(ctx context.Context, ed dlt645.Edition, req *dlt645.Fr
 		return dlt645.Message{}, err
 	}
 	reqMsg, _ := ed.Decode(req)
+	sent := time.Now() // latency is real time, whatever clock the head-end runs on
 	deadline := m.now().Add(m.timeout())
 	garbage := 0
 	for {
@@ -147,6 +162,10 @@ func (m *Master) Exchange(ctx context.Context, ed dlt645.Edition, req *dlt645.Fr
 			tx.Done = m.now()
 		}
 		msg.Payload = bytes.Clone(msg.Payload)
+		lat := time.Since(sent)
+		m.Stats.LatencySum.Add(int64(lat))
+		m.Stats.Answered.Add(1)
+		m.Stats.LastLatency.Store(int64(lat))
 		if me != nil {
 			m.Stats.Abnormal.Add(1)
 			return msg, me

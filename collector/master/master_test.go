@@ -81,6 +81,9 @@ func TestStrayAndCorruptFramesAreSkippedAndCounted(t *testing.T) {
 	if m.Stats.BadFrames.Load() != 1 || m.Stats.Stray.Load() != 3 || m.Stats.Replies.Load() != 1 {
 		t.Fatalf("stats bad %d stray %d replies %d", m.Stats.BadFrames.Load(), m.Stats.Stray.Load(), m.Stats.Replies.Load())
 	}
+	if m.Stats.Answered.Load() != 1 || m.Stats.MeanLatency() <= 0 {
+		t.Fatalf("latency not recorded: %d answered, mean %v", m.Stats.Answered.Load(), m.Stats.MeanLatency())
+	}
 	if len(tx.Replies) != 1 || string(tx.Replies[0]) != string(good) || len(tx.Request) != 4+16 {
 		t.Fatalf("transaction %+v", tx)
 	}
