@@ -10,6 +10,7 @@ import (
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/protocol/dlt645"
 )
 
 // openLedger opens the record of held daily freezes in the data directory.
@@ -22,8 +23,64 @@ func (c *Collector) openLedger() error {
 	if err != nil {
 		return err
 	}
-	c.ledger = l
+	k, err := ledger.OpenMarks(filepath.Join(dir, "load-profile.marks"))
+	if err != nil {
+		l.Close()
+		return err
+	}
+	c.ledger, c.marks = l, k
 	return nil
+}
+
+// intervalStep is the load-profile interval.
+const intervalStep = 15 * time.Minute
+
+// profileWindow is how far back a meter keeps its load profile; an outage
+// longer than this loses the records before it.
+const profileWindow = 7 * 24 * time.Hour
+
+// intervalRequests reads the load-profile records a meter has that the
+// head-end does not: from its newest held record (or, for a meter never
+// read, the hour before due) up to due, in requests of at most 24 records.
+func (c *Collector) intervalRequests(t poll.Target, due time.Time) []poll.Request {
+	if t.Modbus || t.Edition != dlt645.DLT2007 {
+		return nil
+	}
+	// a record is stamped with the end of its interval: the hour before
+	// 10:05 is the records of 09:15 .. 10:00
+	end := due.Truncate(intervalStep)
+	from := end.Add(-time.Hour + intervalStep)
+	if last, ok := c.marks.Latest(t.Address); ok {
+		if !last.Before(end) {
+			return nil
+		}
+		from = last.Add(intervalStep)
+		if from.Before(end.Add(-profileWindow)) {
+			from = end.Add(-profileWindow)
+		}
+	}
+	var out []poll.Request
+	for at := from; !at.After(end); at = at.Add(24 * intervalStep) {
+		n := min(24, int(end.Sub(at)/intervalStep)+1)
+		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.cfg.Collector.Location()), dlt645.YYMMDDhhmm)})
+	}
+	return out
+}
+
+// heldIntervals records the newest load-profile record of an interval read.
+func (c *Collector) heldIntervals(reads []read.Read) {
+	if c.marks == nil || len(reads) == 0 || reads[0].Class != read.Interval {
+		return
+	}
+	var newest time.Time
+	for _, r := range reads {
+		if r.Status == read.OK && r.Quantity == "record time" && r.MeterTime.After(newest) {
+			newest = r.MeterTime
+		}
+	}
+	if !newest.IsZero() {
+		c.marks.Mark(reads[0].Meter, newest)
+	}
 }
 
 // hasFreezes reports whether a meter keeps a daily freeze history

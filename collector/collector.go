@@ -53,6 +53,7 @@ type Collector struct {
 	state    stateLog
 	clocks   *clockCheck
 	ledger   *ledger.Ledger
+	marks    *ledger.Marks
 	drain    chan struct{} // closed by Drain
 }
 
@@ -97,6 +98,7 @@ func (c *Collector) sink(reads []read.Read) {
 		reads = c.clock(reads)
 	}
 	c.heldFreeze(reads)
+	c.heldIntervals(reads)
 	c.health.Observe(reads)
 	c.state.observe(c.log, reads)
 	if c.opts.Sink != nil {
@@ -151,6 +153,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		return err
 	}
 	defer c.ledger.Close()
+	defer c.marks.Close()
 	if err := c.open(ctx); err != nil {
 		c.closeAll()
 		return err
@@ -319,7 +322,7 @@ func (c *Collector) plans() []schedule.Plan {
 		out = append(out, p)
 	}
 	add(cc.Instantaneous, read.Instantaneous, schedule.InstantaneousRequests)
-	add(cc.Interval, read.Interval, schedule.IntervalRequests)
+	add(cc.Interval, read.Interval, c.intervalRequests)
 	add(cc.Daily, read.Daily, schedule.DailyRequests)
 	add(cc.Monthly, read.Monthly, schedule.MonthlyRequests)
 	add(cc.Clock.Schedule, read.Clock, schedule.ClockRequests)

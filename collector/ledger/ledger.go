@@ -126,3 +126,73 @@ func (l *Ledger) Close() error {
 	}
 	return l.f.Close()
 }
+
+// Marks is the newest load-profile record time held per meter: where the
+// next interval read starts, so that an outage is read back from the
+// meters' load profile and no record is read twice. It is an append-only
+// file of "meter time" lines, like Ledger.
+type Marks struct {
+	mu     sync.Mutex
+	f      *os.File
+	w      *bufio.Writer
+	latest map[string]time.Time
+}
+
+// OpenMarks reads the marks at path, creating the file if need be.
+func OpenMarks(path string) (*Marks, error) {
+	k := &Marks{latest: map[string]time.Time{}}
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			meter, at, ok := strings.Cut(line, " ")
+			if !ok || len(meter) != 12 {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, at)
+			if err != nil {
+				continue // a torn last line
+			}
+			if t.After(k.latest[meter]) {
+				k.latest[meter] = t
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("marks %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("marks %s: %w", path, err)
+	}
+	k.f, k.w = f, bufio.NewWriter(f)
+	return k, nil
+}
+
+// Mark records that meter's records up to t are held.
+func (k *Marks) Mark(meter string, t time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !t.After(k.latest[meter]) {
+		return nil
+	}
+	k.latest[meter] = t
+	fmt.Fprintf(k.w, "%s %s\n", meter, t.Format(time.RFC3339))
+	return k.w.Flush()
+}
+
+// Latest returns the newest record time held for meter, if any.
+func (k *Marks) Latest(meter string) (time.Time, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.latest[meter]
+	return t, ok
+}
+
+// Close flushes and closes the file.
+func (k *Marks) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.w.Flush(); err != nil {
+		k.f.Close()
+		return err
+	}
+	return k.f.Close()
+}

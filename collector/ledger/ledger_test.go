@@ -50,3 +50,23 @@ func TestMissingAcrossReopenAndTornLine(t *testing.T) {
 		t.Fatalf("%d missing days over a long outage, want %d", len(got), Window)
 	}
 }
+
+func TestMarksKeepTheNewest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "marks")
+	k, err := OpenMarks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 10, 15, 0, 0, cst)
+	k.Mark("000001000001", at)
+	k.Mark("000001000001", at.Add(-time.Hour)) // older: ignored
+	k.Close()
+	k, _ = OpenMarks(path)
+	defer k.Close()
+	if got, ok := k.Latest("000001000001"); !ok || !got.Equal(at) {
+		t.Fatalf("latest %v %v", got, ok)
+	}
+	if _, ok := k.Latest("000001000002"); ok {
+		t.Fatal("an unknown meter has a mark")
+	}
+}

@@ -115,12 +115,14 @@ func MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
 }
 
 // IntervalRequests reads the load-profile records of the hour before due
-// (four 15-minute records) from meters that keep a load profile.
+// (four 15-minute records, each stamped with the end of its interval:
+// before 10:05, those of 09:15 .. 10:00) from meters that keep a load
+// profile. The collector reads from the newest record it holds instead.
 func IntervalRequests(t poll.Target, due time.Time) []poll.Request {
 	if t.Modbus || t.Edition == dlt645.DLT1997 {
 		return nil
 	}
-	from := due.Truncate(15 * time.Minute).Add(-time.Hour)
+	from := due.Truncate(15 * time.Minute).Add(-45 * time.Minute)
 	return []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from, dlt645.YYMMDDhhmm)}}
 }
 

@@ -106,7 +106,7 @@ func TestCalendarPlan(t *testing.T) {
 
 func TestIntervalRequestsTheLastHour(t *testing.T) {
 	rq := IntervalRequests(poll.Target{}, at("2025-06-01 10:07:00"))
-	if len(rq) != 1 || rq[0].Blocks != 4 || rq[0].From.String() != "2025-06-01T09:00" {
+	if len(rq) != 1 || rq[0].Blocks != 4 || rq[0].From.String() != "2025-06-01T09:15" {
 		t.Fatalf("%+v", rq)
 	}
 	if IntervalRequests(poll.Target{Modbus: true}, at("2025-06-01 10:07:00")) != nil {
