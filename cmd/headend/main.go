@@ -1,9 +1,9 @@
 // Command headend is the AMI head-end: the collector daemon and the field
-// tools metering staff use beside it. This build carries the DL/T 645
-// frame tools:
+// tools metering staff use beside it.
 //
-//	headend decode [HEX ...]       decode frames pasted from a serial sniffer
-//	headend encode read --addr A --di D   build a request frame
+//	headend serve --config configs/headend.yaml   run the collector
+//	headend decode [HEX ...]                      decode frames pasted from a serial sniffer
+//	headend encode read --addr A --di D           build a request frame
 //
 // Run "headend help" for the rest.
 package main

@@ -55,10 +55,9 @@ type Client interface {
 // Protocol reads SDM630 meters through a Modbus handler; it implements
 // poll.Protocol. Set the unit id per request: goburrow handlers carry it.
 type Protocol struct {
-	Client   Client
-	SetUnit  func(id byte) // sets the handler's slave id before each request
-	Now      func() time.Time
-	requests int
+	Client  Client
+	SetUnit func(id byte) // sets the handler's slave id before each request
+	Now     func() time.Time
 }
 
 // NewTCP returns a Protocol on a Modbus TCP gateway or meter at address.
