@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -206,5 +207,31 @@ func TestRawBytesBothWays(t *testing.T) {
 	dec, _, err := run(t, out, "decode", "--raw")
 	if err != nil || reports(t, dec)[0]["function"] != "read data" {
 		t.Fatalf("%v %s", err, dec)
+	}
+}
+
+// A configuration with errors is refused before anything starts, with
+// the file, the key and the reason.
+func TestServeRefusesABadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/bad.yaml"
+	os.WriteFile(path, []byte(`collector:
+  instantaneous: {enabled: true, spec: every 15m, jiter: 1m}
+archive:
+  areas: [{id: A1, name: A}]
+  channels: [{id: CH1, kind: tcp, address: "127.0.0.1:1"}]
+  meters:
+    - {address: "000001000001", edition: "2007", channel: CH1, area: A1, role: area, ct: 0, pt: 1}
+    - {address: "000001000001", edition: "2007", channel: CH2, area: A1, role: customer, ct: 1, pt: 1}
+`), 0o644)
+	_, _, err := run(t, "", "serve", "--config", path)
+	if err == nil {
+		t.Fatal("a bad configuration was accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"bad.yaml", "jiter", "unknown key", "ct", "duplicate", "CH2"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q:\n%s", want, msg)
+		}
 	}
 }
