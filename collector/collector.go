@@ -37,6 +37,9 @@ type Options struct {
 	// OnDialIn, if set, is told of concentrators registering, being
 	// refused or dropped (not of heartbeats); it must not block.
 	OnDialIn func(link.DialInEvent)
+	// Health, if set, is the tracker to keep the collection rates in, so
+	// that they survive a reload; nil starts a new one.
+	Health *health.Tracker
 }
 
 // Collector is a running set of channels, buses and schedules.
@@ -79,7 +82,13 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	for _, a := range cfg.Archive.Areas {
 		sizes[a.ID] = len(idx.MetersInArea(a.ID))
 	}
-	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: health.New(sizes),
+	tracker := opts.Health
+	if tracker == nil {
+		tracker = health.New(sizes)
+	} else {
+		tracker.SetExpected(sizes)
+	}
+	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: tracker,
 		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
 			loc: cfg.Collector.Location(), synced: map[string]string{}},
 		drain: make(chan struct{})}

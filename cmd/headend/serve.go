@@ -47,7 +47,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			slog.SetDefault(log) // the configuration watcher logs through it
-			opts := collector.Options{Logger: log}
+			opts := collector.Options{Logger: log, Health: health.New(nil)}
 			if follow != "" {
 				clk, err := followClock(follow)
 				if err != nil {

@@ -35,6 +35,14 @@ func New(metersPerArea map[string]int) *Tracker {
 	return &Tracker{expected: metersPerArea, last: map[key]map[string]outcome{}}
 }
 
+// SetExpected replaces the archive's meter count per area (after a
+// reload), keeping what was observed.
+func (t *Tracker) SetExpected(metersPerArea map[string]int) {
+	t.mu.Lock()
+	t.expected = metersPerArea
+	t.mu.Unlock()
+}
+
 // Observe takes the reads of one task: the meter counts as collected in
 // that cycle when at least one value came back and no request failed.
 func (t *Tracker) Observe(reads []read.Read) {
