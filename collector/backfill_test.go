@@ -3,55 +3,24 @@ package collector
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/sim/scenario"
-	"github.com/headend/headend/sim/simulator"
 )
 
 // The head-end reads the daily freeze of 05-02, is away for three days,
 // and on its return reads back exactly 05-03 and 05-04 from the meters'
 // freeze history, plus 05-05 on schedule: each day once, 05-02 not again.
 func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
-	yaml := `
-name: backfill
-seed: 4
-start: 2025-05-01T00:00:00+08:00
-speed: 1
-areas:` + area("TCP", "000031", `{kind: tcp-listen, listen: "127.0.0.1:0"}`)
-	sc, err := scenario.Parse("backfill.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noSleep := func(context.Context, time.Duration) error { return nil }
-	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	start := sim.Fleet.Start()
-	dir := t.TempDir()
-	cfgText := fmt.Sprintf(`collector:
-  data_dir: %s
-  instantaneous: {enabled: false}
+	sim, cfg := fleet(t, "backfill", area("TCP", "000031", `{kind: tcp-listen, listen: "127.0.0.1:0"}`), "", `  instantaneous: {enabled: false}
   interval: {enabled: false}
   daily: {enabled: true, spec: daily 00:05, jitter: 0s}
   monthly: {enabled: false}
   clock: {enabled: false}
-http: {listen: ""}
-`, dir) + archiveYAML(sim, "")
-	path := filepath.Join(dir, "headend.yaml")
-	os.WriteFile(path, []byte(cfgText), 0o644)
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	start := sim.Fleet.Start()
 	meters := len(cfg.Archive.Meters)
 
 	// run the collector from `from` to the daily read at `to`; return the

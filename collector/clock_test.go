@@ -2,16 +2,10 @@ package collector
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/sim/scenario"
-	"github.com/headend/headend/sim/simulator"
 )
 
 func TestClockCheckDecides(t *testing.T) {
@@ -56,44 +50,17 @@ var cst = time.FixedZone("CST", 8*3600)
 // Against the simulator: a meter 3 minutes fast is put right by a
 // broadcast; one 20 minutes fast is flagged and left alone.
 func TestClockSyncOnTheWire(t *testing.T) {
-	yaml := `
-name: clock
-seed: 2
-start: 2025-05-01T00:00:00+08:00
-speed: 1
-areas:` + area("TCP", "000021", `{kind: tcp-listen, listen: "127.0.0.1:0"}`) + `
-faults:
+	sim, cfg := fleet(t, "clock", area("TCP", "000021", `{kind: tcp-listen, listen: "127.0.0.1:0"}`), `faults:
   - {area: TCP, index: 1, kind: clock_drift, drift_s_per_day: 180, start: "2025-05-01 00:00"}
   - {area: TCP, index: 2, kind: clock_drift, drift_s_per_day: 1200, start: "2025-05-01 00:00"}
-`
-	sc, err := scenario.Parse("clock.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noSleep := func(context.Context, time.Duration) error { return nil }
-	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	start := sim.Fleet.Start()
-	sim.Fleet.AdvanceTo(start.Add(24 * time.Hour)) // a day: 3 and 20 minutes fast
-	dir := t.TempDir()
-	cfgText := fmt.Sprintf(`collector:
-  data_dir: %s
-  instantaneous: {enabled: false}
+`, `  instantaneous: {enabled: false}
   interval: {enabled: false}
   daily: {enabled: false}
   monthly: {enabled: false}
   clock: {enabled: true, spec: daily 00:30, jitter: 0s, tolerance: 30s, max_correction: 5m}
-http: {listen: ""}
-`, dir) + archiveYAML(sim, "")
-	path := filepath.Join(dir, "headend.yaml")
-	os.WriteFile(path, []byte(cfgText), 0o644)
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	start := sim.Fleet.Start()
+	sim.Fleet.AdvanceTo(start.Add(24 * time.Hour)) // a day: 3 and 20 minutes fast
 	clock := &testClock{now: start.Add(24*time.Hour + 29*time.Minute)}
 	tasks := make(chan []read.Read, 100)
 	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})

@@ -137,6 +137,35 @@ func archiveYAML(sim *simulator.Simulator, dialin string) string {
 	return b.String()
 }
 
+// fleet starts the simulator on a scenario (the areas given, named by the
+// test) with no line delay, and loads a collector configuration for its
+// archive with the given collector section.
+func fleet(t *testing.T, name, areas, faults, collectorYAML string) (*simulator.Simulator, *config.Config) {
+	t.Helper()
+	yaml := fmt.Sprintf("name: %s\nseed: 4\nstart: 2025-05-01T00:00:00+08:00\nspeed: 1\nareas:%s\n%s", name, areas, faults)
+	sc, err := scenario.Parse(name+".yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSleep := func(context.Context, time.Duration) error { return nil }
+	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dir := t.TempDir()
+	text := fmt.Sprintf("collector:\n  data_dir: %s\n%shttp: {listen: \"\"}\n", dir, collectorYAML) + archiveYAML(sim, "")
+	path := filepath.Join(dir, "headend.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	return sim, cfg
+}
+
 func TestCollectorReadsEveryPathOnSchedule(t *testing.T) {
 	dialin, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

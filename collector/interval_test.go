@@ -3,54 +3,23 @@ package collector
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/sim/scenario"
-	"github.com/headend/headend/sim/simulator"
 )
 
 // The head-end reads the load profile at 02:05, is away until 10:05, and
 // then reads exactly the 32 records of 02:15..10:00 it missed: none twice,
 // none lost, each with its values.
 func TestIntervalBackfillAfterOutage(t *testing.T) {
-	yaml := `
-name: intervals
-seed: 8
-start: 2025-05-01T00:00:00+08:00
-speed: 1
-areas:` + area("TCP", "000041", `{kind: tcp-listen, listen: "127.0.0.1:0"}`)
-	sc, err := scenario.Parse("intervals.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noSleep := func(context.Context, time.Duration) error { return nil }
-	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	start := sim.Fleet.Start()
-	dir := t.TempDir()
-	cfgText := fmt.Sprintf(`collector:
-  data_dir: %s
-  instantaneous: {enabled: false}
+	sim, cfg := fleet(t, "intervals", area("TCP", "000041", `{kind: tcp-listen, listen: "127.0.0.1:0"}`), "", `  instantaneous: {enabled: false}
   interval: {enabled: true, spec: every 1h +5m, jitter: 0s}
   daily: {enabled: false}
   monthly: {enabled: false}
   clock: {enabled: false}
-http: {listen: ""}
-`, dir) + archiveYAML(sim, "")
-	path := filepath.Join(dir, "headend.yaml")
-	os.WriteFile(path, []byte(cfgText), 0o644)
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	start := sim.Fleet.Start()
 	meters := len(cfg.Archive.Meters)
 	// one interval cycle at `at`: the record times read, per meter
 	cycle := func(at time.Time) map[string][]string {
