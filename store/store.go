@@ -38,7 +38,8 @@ type Query struct {
 }
 
 // Key identifies a stored point: one meter, one quantity of one class at
-// one time.
+// one time. Keys compare with ==: KeyOf puts the time in UTC, so that the
+// same instant read back in another zone gives the same key.
 type Key struct {
 	Meter    string
 	Class    read.Class
@@ -48,7 +49,7 @@ type Key struct {
 
 // KeyOf returns the key of a read.
 func KeyOf(r *read.Read) Key {
-	return Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: Time(r)}
+	return Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: Time(r).UTC()}
 }
 
 // Time is the time a read is stored at: the meter's own stamp (a freeze,
