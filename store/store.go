@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
 )
 
 // Store keeps reads.
@@ -59,4 +60,78 @@ func Time(r *read.Read) time.Time {
 		return r.MeterTime
 	}
 	return r.ReadAt
+}
+
+// Kind says which retention a read falls under.
+type Kind int
+
+// Retention kinds.
+const (
+	// Raw reads: interval (load-profile), instantaneous, clock and
+	// on-demand reads. Kept for Retention.Raw, then downsampled.
+	Raw Kind = iota
+	// Registers: the daily freezes and monthly settlement reads that
+	// billing and line loss are computed from. Kept for Retention.Registers.
+	Registers
+)
+
+// KindOf returns the retention kind of a class.
+func KindOf(c read.Class) Kind {
+	switch c {
+	case read.Daily, read.Monthly:
+		return Registers
+	}
+	return Raw
+}
+
+// Retention says how long each kind of data is kept, counted back from
+// the store's clock. Zero keeps it forever. A backend applies it in its
+// own way (InfluxDB: the retention of the bucket each kind is written to;
+// the embedded store: rows past it are deleted), and Query never returns
+// a read past it.
+type Retention struct {
+	Raw        time.Duration // interval, instantaneous, clock, on-demand reads (e.g. 90 days)
+	Registers  time.Duration // daily and monthly register reads (e.g. 10 years, or 0)
+	Aggregates time.Duration // the daily aggregates raw reads are downsampled into (e.g. 0)
+}
+
+// Expired reports whether a read stored at t is past the retention of
+// its class at now.
+func (r Retention) Expired(c read.Class, t, now time.Time) bool {
+	d := r.Raw
+	if KindOf(c) == Registers {
+		d = r.Registers
+	}
+	return d > 0 && t.Before(now.Add(-d))
+}
+
+// Aggregate is the downsampled form of one meter's raw reads of one
+// quantity over one day: what is kept of interval and instantaneous data
+// once the raw reads are past their retention. Only reads with Status OK
+// and a numeric value count. Min, Max, First and Last are exact; Sum is
+// exact at the largest scale of the values summed, Mean = Sum / Count.
+type Aggregate struct {
+	Meter    string
+	Area     string
+	Class    read.Class
+	Quantity string
+	Unit     string
+	Day      time.Time // 00:00 of the day in the store's location
+	Count    int
+	Min, Max dlt645.Decimal
+	First    dlt645.Decimal // the value at the earliest time of the day
+	Last     dlt645.Decimal // the value at the latest time of the day
+	Sum      dlt645.Decimal
+}
+
+// Downsampler is implemented by stores that keep daily aggregates of raw
+// reads. Downsample computes and stores the aggregates of every day in
+// [from, to) (days in the store's location) from the raw reads held; it
+// is idempotent, so running it again over a day (after a late read or a
+// backfill) replaces that day's aggregates. Aggregates returns them,
+// selected by q as Query selects reads (Class, Quantity, Meters, Area,
+// and From/To on Day).
+type Downsampler interface {
+	Downsample(ctx context.Context, from, to time.Time) error
+	Aggregates(ctx context.Context, q Query) ([]Aggregate, error)
 }
