@@ -107,7 +107,30 @@ type Store struct {
 	URL    string `yaml:"url" help:"InfluxDB URL"`
 	Org    string `yaml:"org" help:"InfluxDB organisation"`
 	Bucket string `yaml:"bucket" help:"InfluxDB bucket"`
-	Token  string `yaml:"token" help:"InfluxDB token (prefer HEADEND_STORE_TOKEN)"`
+	Token  string `yaml:"token" help:"InfluxDB token (prefer HEADEND_STORE_TOKEN or token_file)"`
+	// TokenFile holds the token (a secret mounted as a file); it wins
+	// over Token when set.
+	TokenFile        string `yaml:"token_file" path:"true" help:"file holding the InfluxDB token"`
+	BucketRaw        string `yaml:"bucket_raw" help:"InfluxDB bucket of raw reads (interval, instantaneous); default: bucket"`
+	BucketAggregates string `yaml:"bucket_aggregates" help:"InfluxDB bucket of the daily aggregates; default: bucket"`
+
+	Outbox    Outbox    `yaml:"outbox"`
+	Retention Retention `yaml:"retention"`
+}
+
+// Outbox is the durable log every read goes through before the store.
+type Outbox struct {
+	Dir      string        `yaml:"dir" path:"true" help:"outbox directory (default <data_dir>/outbox)"`
+	Sync     string        `yaml:"sync" help:"when to fsync appended reads: every (each batch), interval, or none"`
+	Interval time.Duration `yaml:"interval" help:"fsync period for sync: interval"`
+	MaxBytes Size          `yaml:"max_bytes" help:"bound of the outbox on disk; when reached, polling slows until the store catches up"`
+}
+
+// Retention says how long each kind of data is kept (0: forever).
+type Retention struct {
+	Raw        Age `yaml:"raw" help:"how long raw interval and instantaneous reads are kept (e.g. 90d)"`
+	Registers  Age `yaml:"registers" help:"how long daily and monthly register reads are kept (0: forever)"`
+	Aggregates Age `yaml:"aggregates" help:"how long daily aggregates of raw reads are kept (0: forever)"`
 }
 
 // String describes the store without its token.
@@ -148,7 +171,8 @@ func Default() *Config {
 				Tolerance: 30 * time.Second, MaxCorrection: 5 * time.Minute},
 			Breaker: Breaker{Failures: 5, Cooldown: time.Minute, MaxCooldown: time.Hour},
 		},
-		Store: Store{Kind: "embedded"},
+		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
+			Retention: Retention{Raw: Age(90 * day)}},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Log:   Log{Level: "info", Format: "text"},
 	}
@@ -224,11 +248,23 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 		if s.Bucket == "" {
 			bad("store.bucket", "must be set for kind influxdb")
 		}
-		if s.Token == "" {
-			bad("store.token", "must be set for kind influxdb (HEADEND_STORE_TOKEN)")
+		if s.Token == "" && s.TokenFile == "" {
+			bad("store.token", "must be set for kind influxdb (HEADEND_STORE_TOKEN or store.token_file)")
 		}
 	default:
 		bad("store.kind", "%q: want embedded or influxdb", s.Kind)
+	}
+	switch s.Outbox.Sync {
+	case "every", "none":
+	case "interval":
+		if s.Outbox.Interval <= 0 {
+			bad("store.outbox.interval", "%s: must be > 0 for sync: interval", s.Outbox.Interval)
+		}
+	default:
+		bad("store.outbox.sync", "%q: want every, interval or none", s.Outbox.Sync)
+	}
+	if s.Outbox.MaxBytes < 1<<20 {
+		bad("store.outbox.max_bytes", "%d bytes: must be at least 1MiB", s.Outbox.MaxBytes)
 	}
 	if c.HTTP.Listen != "" {
 		hostport(bad, "http.listen", c.HTTP.Listen)

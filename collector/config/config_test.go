@@ -125,7 +125,7 @@ func TestErrors(t *testing.T) {
 			[]string{`h.yaml:1: collector.zone: "Mars/Olympus": unknown zone`}},
 		{"influx incomplete", "store: {kind: influxdb, url: localhost}\n" + base, nil,
 			[]string{`store.url: "localhost" is not an http(s) URL`, "store.org: must be set for kind influxdb",
-				"store.bucket: must be set", "store.token: must be set for kind influxdb (HEADEND_STORE_TOKEN)"}},
+				"store.bucket: must be set", "store.token: must be set for kind influxdb (HEADEND_STORE_TOKEN or store.token_file)"}},
 		{"bad store kind", "store: {kind: mysql}\n" + base, nil, []string{`h.yaml:1: store.kind: "mysql": want embedded or influxdb`}},
 		{"bad listen", "http: {listen: eighty}\n" + base, nil, []string{`h.yaml:1: http.listen: "eighty" is not host:port`}},
 		{"bad log", "log: {level: loud, format: xml}\n" + base, nil,

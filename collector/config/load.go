@@ -269,6 +269,21 @@ func (ld *loader) load(data []byte) *Config {
 	if cfg.Store.Kind == "embedded" && cfg.Store.Path == "" {
 		cfg.Store.Path = filepath.Join(cfg.Collector.DataDir, "store")
 	}
+	if cfg.Store.Outbox.Dir == "" {
+		cfg.Store.Outbox.Dir = filepath.Join(cfg.Collector.DataDir, "outbox")
+	}
+	if f := cfg.Store.TokenFile; f != "" {
+		b, err := os.ReadFile(f)
+		where, _ := ld.origin("store.token_file")
+		switch {
+		case err != nil:
+			ld.bad(where, "store.token_file", "%v", err)
+		case strings.TrimSpace(string(b)) == "":
+			ld.bad(where, "store.token_file", "%s is empty", f)
+		default:
+			cfg.Store.Token = strings.TrimSpace(string(b))
+		}
+	}
 
 	cfg.Archive = ld.archive(doc, cfg)
 	if cfg.Archive != nil {
