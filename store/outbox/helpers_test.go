@@ -204,6 +204,9 @@ func mustOpen(t testing.TB, dir string, opts Options) *Outbox {
 	if opts.Backoff == nil {
 		opts.Backoff = noBackoff
 	}
+	if opts.DeliverReads == 0 {
+		opts.DeliverReads = 1 // one batch a store write, as most tests count them; TestDeliverGroups groups
+	}
 	o, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func TestKillChild(t *testing.T) {
 		t.Skip("the child of TestKill9")
 	}
 	appended, delivered := os.NewFile(3, "appended"), os.NewFile(4, "delivered")
-	o, err := Open(dir, Options{Sync: SyncEvery, SegmentBytes: 8 << 10})
+	o, err := Open(dir, Options{Sync: SyncEvery, SegmentBytes: 8 << 10, DeliverReads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

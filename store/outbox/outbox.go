@@ -28,8 +28,13 @@
 // attempts, for as long as it takes, and nothing behind the failing batch
 // is sent meanwhile, so order is kept.
 //
-// Delivery is at least once. The one batch that can reach the store
-// twice is the one in flight at a crash: written to the store but not yet
+// Consecutive batches are gathered into one store write of up to
+// Options.DeliverReads reads and acknowledged by one checkpoint, so that a
+// database sees few large writes and the checkpoint's fsync is paid per
+// group, not per batch.
+//
+// Delivery is at least once. The one group of batches that can reach the
+// store twice is the one in flight at a crash: written to the store but not yet
 // acknowledged in the checkpoint. Reopening sends it again, and since
 // store.Store.Write is idempotent by store.Key, the second write replaces
 // the first with the same point: no duplicate is stored. Nothing
@@ -126,6 +131,10 @@ type Options struct {
 	// 16 MiB, at most MaxBytes. A batch larger than it gets a segment of
 	// its own.
 	SegmentBytes int64
+	// DeliverReads is how many reads Drain gathers, from consecutive
+	// batches, into one store write and one checkpoint; default 5000. A
+	// single batch larger than it goes alone.
+	DeliverReads int
 	// Backoff returns the wait before retry number attempt (1, 2, ...)
 	// of a store write that failed. Default: DefaultBackoff.
 	Backoff func(attempt int) time.Duration
@@ -144,6 +153,9 @@ func (o Options) withDefaults() Options {
 	o.SegmentBytes = min(o.SegmentBytes, o.MaxBytes)
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
+	}
+	if o.DeliverReads <= 0 {
+		o.DeliverReads = 5000
 	}
 	return o
 }
@@ -617,13 +629,30 @@ func (o *Outbox) Drain(ctx context.Context, s store.Store) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		payload, seq, n, err := o.next()
-		if err != nil || payload == nil {
-			return err
-		}
-		reads, err := decodeBatch(payload)
-		if err != nil {
-			return &CorruptError{File: o.rfSeg.path, Offset: o.ackedOffset(), Reason: err}
+		// Consecutive batches of the head segment go to the store in one
+		// write of up to DeliverReads reads and are acknowledged with one
+		// checkpoint. A record that fails to read ends the group; if it
+		// is the first, its error is returned.
+		var reads []read.Read
+		var seq uint64
+		var taken, count int64
+		for count == 0 || len(reads) < o.opts.DeliverReads {
+			payload, s0, n, err := o.next(taken, count)
+			if err == nil && payload != nil {
+				var batch []read.Read
+				if batch, err = decodeBatch(payload); err != nil {
+					err = &CorruptError{File: o.rfSeg.path, Offset: o.ackedOffset() + taken, Reason: err}
+				} else {
+					reads = append(reads, batch...)
+				}
+			}
+			if err != nil || payload == nil {
+				if count == 0 {
+					return err
+				}
+				break
+			}
+			seq, taken, count = s0, taken+n, count+1
 		}
 		for attempt := 1; ; attempt++ {
 			err := s.Write(ctx, reads)
@@ -640,7 +669,7 @@ func (o *Outbox) Drain(ctx context.Context, s store.Store) error {
 				return err
 			}
 		}
-		if err := o.ack(seq+1, n); err != nil {
+		if err := o.ack(seq+1, taken, count); err != nil {
 			return err
 		}
 	}
@@ -652,9 +681,10 @@ func (o *Outbox) ackedOffset() int64 {
 	return o.ackedBytes
 }
 
-// next reads the first unacknowledged batch: its payload (nil if there is
-// none), sequence number and record size. o.drainMu is held.
-func (o *Outbox) next() (payload []byte, seq uint64, n int64, err error) {
+// next reads the first unacknowledged batch of the head segment after the
+// skipCount batches (skipBytes bytes) already taken: its payload (nil if
+// there is none), sequence number and record size. o.drainMu is held.
+func (o *Outbox) next(skipBytes, skipCount int64) (payload []byte, seq uint64, n int64, err error) {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -665,12 +695,12 @@ func (o *Outbox) next() (payload []byte, seq uint64, n int64, err error) {
 		return nil, 0, 0, err
 	}
 	head := o.segs[0]
-	if o.ackedCount == head.count {
+	if o.ackedCount+skipCount >= head.count {
 		o.mu.Unlock()
 		return nil, 0, 0, nil
 	}
-	off, end := o.ackedBytes, head.size
-	seq = head.base + uint64(o.ackedCount)
+	off, end := o.ackedBytes+skipBytes, head.size
+	seq = head.base + uint64(o.ackedCount) + uint64(skipCount)
 	o.mu.Unlock()
 
 	// head cannot be deleted under us: only ack, called by this
@@ -706,18 +736,18 @@ func (o *Outbox) next() (payload []byte, seq uint64, n int64, err error) {
 	return payload, seq, int64(len(rec)), nil
 }
 
-// ack records that the store confirmed the batch of n bytes before
-// sequence number next: durably first, then in memory.
-func (o *Outbox) ack(next uint64, n int64) error {
+// ack records that the store confirmed the count batches of n bytes
+// before sequence number next: durably first, then in memory.
+func (o *Outbox) ack(next uint64, n, count int64) error {
 	if err := writeCheckpoint(o.dir, next); err != nil {
 		return fmt.Errorf("outbox: checkpoint: %w", err)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ackSeq = next
-	o.ackedCount++
+	o.ackedCount += count
 	o.ackedBytes += n
-	o.stats.Delivered++
+	o.stats.Delivered += count
 	return o.dropAcked()
 }
 

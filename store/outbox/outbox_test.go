@@ -237,3 +237,44 @@ func TestSecondOpenRefused(t *testing.T) {
 		t.Fatal("a second Open of the same directory succeeded")
 	}
 }
+
+// Drain gathers consecutive batches into store writes of up to
+// DeliverReads reads, stops a group at a segment's end, and still
+// delivers every batch once, in order, across segments and a reopen.
+func TestDeliverGroups(t *testing.T) {
+	dir := t.TempDir()
+	o := mustOpen(t, dir, Options{SegmentBytes: 4 << 10, DeliverReads: 10})
+	for b := range 30 {
+		if err := o.Append(batch(b, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := newFakeStore()
+	var sizes []int
+	st.onWrite = func(int) { sizes = append(sizes, len(st.batches[len(st.batches)-1])) }
+	if err := o.Drain(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range sizes {
+		if n > 12 || n%3 != 0 {
+			t.Fatalf("a store write of %d reads: want whole batches, at most 10 reads plus the batch that crossed it (%v)", n, sizes)
+		}
+		total += n
+	}
+	if total != 90 || len(sizes) >= 30 {
+		t.Fatalf("writes %v: want 90 reads in fewer than 30 writes", sizes)
+	}
+	if s := o.Stats(); s.Delivered != 30 {
+		t.Fatalf("delivered %d batches, want 30", s.Delivered)
+	}
+	if b, _ := o.Backlog(); b != 0 {
+		t.Fatalf("backlog %d after drain", b)
+	}
+	mustClose(t, o)
+	o = mustOpen(t, dir, Options{DeliverReads: 10})
+	defer mustClose(t, o)
+	if b, _ := o.Backlog(); b != 0 {
+		t.Fatalf("backlog %d after reopen: the group's checkpoint was lost", b)
+	}
+}
