@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean
+.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean influxd
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -34,8 +34,13 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-unit:
+## unit: every package's tests; store/influx runs against a real InfluxDB 1.8.10 that
+## `make influxd` builds once into ~/.cache/headend (the tests start and stop their own server)
+unit: influxd
 	$(GO) test -race -count=1 ./...
+
+influxd:
+	@./scripts/influxd.sh install
 
 ## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
 fuzz-short:

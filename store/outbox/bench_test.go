@@ -69,9 +69,15 @@ func ioWriteBytes() int64 {
 // BenchmarkDrain delivers batches of 100 reads to a store that does
 // nothing: the outbox's own cost per batch (read, decode, and the
 // checkpoint's write, fsync, rename and directory fsync).
-func BenchmarkDrain(b *testing.B) {
+//
+// BenchmarkDrainOneBatch acknowledges batch by batch (DeliverReads 1);
+// BenchmarkDrain gathers up to the default 5000 reads a write.
+func BenchmarkDrain(b *testing.B)         { benchDrain(b, 5000) }
+func BenchmarkDrainOneBatch(b *testing.B) { benchDrain(b, 1) }
+
+func benchDrain(b *testing.B, deliver int) {
 	const size = 100
-	o := mustOpen(b, b.TempDir(), Options{Sync: SyncNone, MaxBytes: 1 << 40, SegmentBytes: 4 << 20})
+	o := mustOpen(b, b.TempDir(), Options{Sync: SyncNone, MaxBytes: 1 << 40, SegmentBytes: 4 << 20, DeliverReads: deliver})
 	defer mustClose(b, o)
 	rs := batch(1, size)
 	for range b.N {
