@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/headend/headend/collector/read"
@@ -134,4 +135,20 @@ type Aggregate struct {
 type Downsampler interface {
 	Downsample(ctx context.Context, from, to time.Time) error
 	Aggregates(ctx context.Context, q Query) ([]Aggregate, error)
+}
+
+// Check reports what makes a read unstorable: an empty Meter, an empty
+// Quantity or a zero Time. Backends refuse a batch holding such a read;
+// the collector's side checks first, so that one bad read cannot hold up
+// the outbox's delivery.
+func Check(r *read.Read) error {
+	switch {
+	case r.Meter == "":
+		return errors.New("empty meter")
+	case r.Quantity == "":
+		return errors.New("empty quantity")
+	case Time(r).IsZero():
+		return errors.New("no time (neither meter time nor read time)")
+	}
+	return nil
 }

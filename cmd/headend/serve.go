@@ -58,13 +58,25 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			clk := opts.Clock
+			if clk == nil {
+				clk = schedule.RealClock{}
+			}
+			stg, err := openStorage(ctx, cfg, clk, log)
+			if err != nil {
+				return err
+			}
+			defer stg.Close()
+			stg.run(ctx, clk, cfg.Collector.Location(), log)
+			opts.Sink = stg.persist.Accept
+			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
 			if cfg.HTTP.Listen != "" {
 				ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 				if err != nil {
 					return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 				}
-				srv := &http.Server{Handler: statusHandler(&current), ReadHeaderTimeout: 5 * time.Second}
+				srv := &http.Server{Handler: statusHandler(&current, stg), ReadHeaderTimeout: 5 * time.Second}
 				go srv.Serve(ln)
 				defer srv.Close()
 				log.Info("http", "address", ln.Addr().String())
@@ -80,7 +92,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 					reloads <- nc
 				}
 			})
-			go reportRates(ctx, log, &current, report)
+			go reportRates(ctx, log, &current, stg, report)
 			for {
 				c, err := collector.New(cfg, opts)
 				if err != nil {
@@ -97,6 +109,9 @@ and speed), so that a demo shows days of reads in minutes.`,
 					return nil
 				case nc := <-reloads:
 					log.Info("configuration reloaded: reads in flight finish, then the collector restarts on it", "meters", len(nc.Archive.Meters))
+					if nc.Store.String() != cfg.Store.String() || nc.Store.Outbox != cfg.Store.Outbox {
+						log.Warn("store settings changed: they take effect at the next restart", "running", cfg.Store.String())
+					}
 					c.Drain()
 					if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 						return err
@@ -142,7 +157,7 @@ func followClock(url string) (schedule.ScaledClock, error) {
 }
 
 // reportRates logs every area's collection rate per class, one line an area.
-func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[collector.Collector], every time.Duration) {
+func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[collector.Collector], stg *storage, every time.Duration) {
 	if every <= 0 {
 		return
 	}
@@ -175,10 +190,26 @@ func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[
 			}
 			log.Info("collection rate", "area", a, "now", st.Now.Format("2006-01-02 15:04"), "rates", strings.Join(parts, ", "))
 		}
+		ss := stg.status()
+		attrs := []any{"accepted_reads", ss.Accepted, "backlog_batches", ss.BacklogBatches, "backlog_bytes", ss.BacklogBytes}
+		if ss.StoreError != "" {
+			attrs = append(attrs, "store_error", ss.StoreError)
+		}
+		if ss.Full {
+			log.Warn("outbox full: polling held back", attrs...)
+		} else {
+			log.Info("store", attrs...)
+		}
 	}
 }
 
-func statusHandler(current *atomic.Pointer[collector.Collector]) http.Handler {
+// status is GET /status: the collector's health and the store's.
+type status struct {
+	collector.Status
+	Storage storageStatus `json:"storage"`
+}
+
+func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		c := current.Load()
@@ -189,7 +220,7 @@ func statusHandler(current *atomic.Pointer[collector.Collector]) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
-		enc.Encode(c.Status())
+		enc.Encode(status{Status: c.Status(), Storage: stg.status()})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -234,7 +234,7 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 	okAny, failedAll := false, true
 	for i, rq := range t.Requests {
 		base := read.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
-			DI: rq.DI, Edition: t.Target.Edition}
+			DI: rq.DI, Edition: t.Target.Edition, Quantity: Asked(t.Target.Edition, rq.DI)}
 		if probing && i > 0 && !okAny {
 			base.Status, base.Err, base.ReadAt = read.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
 			b.count(func(s *Stats) { s.Skipped++ })
@@ -340,4 +340,14 @@ func (q *taskQueue) Pop() any {
 	x := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return x
+}
+
+// Asked names what a request asked for, so that a read that failed says
+// which quantity is missing: the data identifier's name, or "DI" and its
+// code when the registry does not know it.
+func Asked(ed dlt645.Edition, di dlt645.DI) string {
+	if s, ok := ed.Registry().Lookup(di); ok && s.Name != "" {
+		return s.Name
+	}
+	return "DI " + di.Format(ed)
 }

@@ -15,6 +15,7 @@ package persist
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ type Persister struct {
 	lost      int64     // reads given up at shutdown while full
 	blocked   atomic.Int64
 	accepted  atomic.Int64
+	rejected  atomic.Int64
 }
 
 // New returns a Persister that appends to ob and delivers to s. ctx bounds
@@ -94,6 +96,7 @@ func (p *Persister) Run(ctx context.Context) error {
 // outbox was full, given up and counted). It is the collector's sink:
 // while the outbox is full it blocks the bus that called it.
 func (p *Persister) Accept(reads []read.Read) {
+	reads = p.checked(reads)
 	if len(reads) == 0 {
 		return
 	}
@@ -128,6 +131,33 @@ func (p *Persister) Accept(reads []read.Read) {
 			return
 		}
 	}
+}
+
+// checked drops, logs and counts the reads no store can take (see
+// store.Check), which would otherwise stop the outbox's delivery at their
+// batch for good. The log line keeps their frames.
+func (p *Persister) checked(reads []read.Read) []read.Read {
+	bad := 0
+	for i := range reads {
+		if store.Check(&reads[i]) != nil {
+			bad++
+		}
+	}
+	if bad == 0 {
+		return reads
+	}
+	keep := make([]read.Read, 0, len(reads)-bad)
+	for i := range reads {
+		r := &reads[i]
+		if err := store.Check(r); err != nil {
+			p.log.Error("a read no store can take: not stored", "meter", r.Meter, "class", r.Class, "di", r.DI.String(),
+				"status", r.Status, "reason", err, "request", fmt.Sprintf("% X", r.Frame.Request), "replies", len(r.Frame.Reply))
+			continue
+		}
+		keep = append(keep, *r)
+	}
+	p.rejected.Add(int64(bad))
+	return keep
 }
 
 func (p *Persister) giveUp(reads []read.Read) {
@@ -165,8 +195,9 @@ type Status struct {
 	Retries        int64     `json:"store_retries"`     // store writes that failed and were retried
 	Full           bool      `json:"full"`              // polling is held back now
 	FullSince      time.Time `json:"full_since,omitzero"`
-	Blocked        int64     `json:"blocked_waits"` // waits of a bus for room in the outbox
-	Lost           int64     `json:"lost_reads"`    // reads given up at shutdown or refused by a failing disk
+	Blocked        int64     `json:"blocked_waits"`  // waits of a bus for room in the outbox
+	Lost           int64     `json:"lost_reads"`     // reads given up at shutdown or refused by a failing disk
+	Rejected       int64     `json:"rejected_reads"` // reads no store can take (store.Check), logged
 	StoreError     string    `json:"store_error,omitempty"`
 	StoreErrorAt   time.Time `json:"store_error_at,omitzero"`
 	OutboxError    string    `json:"outbox_error,omitempty"`
@@ -177,7 +208,7 @@ func (p *Persister) Status() Status {
 	batches, bytes := p.ob.Backlog()
 	st := p.ob.Stats()
 	s := Status{BacklogBatches: batches, BacklogBytes: bytes, Accepted: p.accepted.Load(),
-		Delivered: st.Delivered, Retries: st.Retries, Blocked: p.blocked.Load()}
+		Delivered: st.Delivered, Retries: st.Retries, Blocked: p.blocked.Load(), Rejected: p.rejected.Load()}
 	s.StoreError, s.StoreErrorAt = p.st.lastWithTime()
 	p.mu.Lock()
 	defer p.mu.Unlock()

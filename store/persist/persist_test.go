@@ -167,3 +167,24 @@ func TestShutdownWhileFullCounts(t *testing.T) {
 		t.Fatalf("status = %+v after %d batches", st, n)
 	}
 }
+
+// A read no store can take is dropped at the door, logged and counted;
+// the reads beside it go on, and delivery is not held up.
+func TestUnstorableReadRejected(t *testing.T) {
+	ob, err := outbox.Open(t.TempDir(), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	ms := &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1)}
+	p := New(context.Background(), ob, ms, Options{})
+	b := batch(3, 0)
+	b[1].Quantity = ""
+	p.Accept(b)
+	if err := ob.Drain(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status(); st.Rejected != 1 || st.Accepted != 2 || ms.count() != 2 {
+		t.Fatalf("status %+v, store holds %d: want 1 rejected, 2 stored", st, ms.count())
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/outbox"
+	"github.com/headend/headend/store/persist"
+	"github.com/headend/headend/store/sqlite"
+)
+
+// storage is where the collector's reads go: the outbox on disk, the
+// store behind it, and the daily upkeep (downsampling, retention).
+type storage struct {
+	desc    string
+	store   store.Store
+	outbox  *outbox.Outbox
+	persist *persist.Persister
+}
+
+func retention(c config.Retention) store.Retention {
+	return store.Retention{Raw: c.Raw.Duration(), Registers: c.Registers.Duration(), Aggregates: c.Aggregates.Duration()}
+}
+
+// openStore opens the configured backend.
+func openStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (store.Store, error) {
+	s := cfg.Store
+	switch s.Kind {
+	case "influxdb":
+		return openInflux(ctx, cfg, log)
+	default:
+		if err := os.MkdirAll(s.Path, 0o755); err != nil {
+			return nil, fmt.Errorf("store.path: %w", err)
+		}
+		path := filepath.Join(s.Path, "headend.db")
+		st, err := sqlite.Open(path, sqlite.Options{Retention: retention(s.Retention), Now: clk.Now, Location: cfg.Collector.Location(),
+			SyncFull: s.Outbox.Sync == "every"}) // a batch that left the outbox must survive a power cut too
+		if err != nil {
+			return nil, fmt.Errorf("store (embedded %s): %w", path, err)
+		}
+		return st, nil
+	}
+}
+
+// openStorage opens the store and the outbox in front of it. ctx bounds
+// how long a bus waits for room in a full outbox.
+func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (*storage, error) {
+	st, err := openStore(ctx, cfg, clk, log)
+	if err != nil {
+		return nil, err
+	}
+	o := cfg.Store.Outbox
+	sync := map[string]outbox.SyncPolicy{"every": outbox.SyncEvery, "interval": outbox.SyncInterval, "none": outbox.SyncNone}[o.Sync]
+	ob, err := outbox.Open(o.Dir, outbox.Options{Sync: sync, Interval: o.Interval, MaxBytes: int64(o.MaxBytes),
+		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8)})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store.outbox.dir %s: %w", o.Dir, err)
+	}
+	for _, cut := range ob.Recovery() {
+		log.Warn("outbox recovered from a damaged record", "err", cut)
+	}
+	if b, n := ob.Backlog(); b > 0 {
+		log.Info("outbox holds reads not yet in the store: delivering them first", "batches", b, "bytes", n)
+	}
+	p := persist.New(ctx, ob, st, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
+	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p}, nil
+}
+
+// run delivers the outbox to the store and does the daily upkeep until
+// ctx ends.
+func (s *storage) run(ctx context.Context, clk schedule.Clock, loc *time.Location, log *slog.Logger) {
+	go func() {
+		if err := s.persist.Run(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, outbox.ErrClosed) {
+			log.Error("outbox delivery stopped: reads stay on disk until restart", "err", err)
+		}
+	}()
+	go s.upkeep(ctx, clk, loc, log)
+}
+
+// upkeep downsamples each finished day's raw reads into daily aggregates
+// and applies the retention, every day at 02:00 (once the day's interval
+// reads have been collected) and at start for the day before.
+func (s *storage) upkeep(ctx context.Context, clk schedule.Clock, loc *time.Location, log *slog.Logger) {
+	ds, _ := s.store.(store.Downsampler)
+	pr, _ := s.store.(interface {
+		Prune(context.Context) (int, error)
+	})
+	for {
+		now := clk.Now().In(loc)
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+		if ds != nil {
+			from := today.AddDate(0, 0, -2)
+			if err := ds.Downsample(ctx, from, today); err != nil && ctx.Err() == nil {
+				log.Warn("downsampling", "from", from.Format(time.DateOnly), "to", today.Format(time.DateOnly), "err", err)
+			}
+		}
+		if pr != nil {
+			if n, err := pr.Prune(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("retention", "err", err)
+			} else if n > 0 {
+				log.Info("retention: removed reads past their retention", "reads", n)
+			}
+		}
+		next := today.Add(26 * time.Hour) // 02:00 tomorrow (a 23 or 25 hour day is close enough)
+		select {
+		case <-ctx.Done():
+			return
+		case <-clk.After(next.Sub(clk.Now())):
+		}
+	}
+}
+
+// Close closes the outbox (what is in it stays on disk) and the store.
+func (s *storage) Close() error {
+	return errors.Join(s.outbox.Close(), s.store.Close())
+}
+
+// storageStatus is the store's part of /status.
+type storageStatus struct {
+	Store string `json:"store"`
+	persist.Status
+}
+
+func (s *storage) status() storageStatus {
+	return storageStatus{Store: s.desc, Status: s.persist.Status()}
+}
