@@ -1,0 +1,198 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"github.com/headend/headend/store"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// server is a private influxd for this test binary, from the binary that
+// scripts/influxd.sh install builds (HEADEND_INFLUXD overrides its path).
+type server struct {
+	bin, dir, url string
+	port          int
+	cmd           *exec.Cmd
+	exited        chan error
+}
+
+var srv *server
+
+func influxdPath() string {
+	if p := os.Getenv("HEADEND_INFLUXD"); p != "" {
+		return p
+	}
+	cache := os.Getenv("HEADEND_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "headend")
+	}
+	return filepath.Join(cache, "influxd-1.8.10", "influxd")
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(m.Run()) // a child of a kill test: it is given the server's URL
+	}
+	bin := influxdPath()
+	if _, err := os.Stat(bin); err != nil {
+		msg := fmt.Sprintf("store/influx: no influxd at %s: run scripts/influxd.sh install (make influxd)", bin)
+		if os.Getenv("CI") != "" || os.Getenv("HEADEND_REQUIRE_INFLUXDB") == "1" {
+			fmt.Fprintln(os.Stderr, "FAIL:", msg)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "SKIP:", msg)
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "headend-influxd-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	srv = &server{bin: bin, dir: dir}
+	if err := srv.start(); err != nil {
+		fmt.Fprintln(os.Stderr, "store/influx: starting influxd:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	srv.stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start starts influxd on its data directory; the first start picks the
+// ports, a restart keeps them.
+func (s *server) start() error {
+	if s.port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		rpc, err := freePort()
+		if err != nil {
+			return err
+		}
+		s.port = p
+		s.url = "http://127.0.0.1:" + strconv.Itoa(p)
+		conf := fmt.Sprintf(`reporting-disabled = true
+bind-address = "127.0.0.1:%d"
+[meta]
+  dir = %q
+  logging-enabled = false
+[data]
+  dir = %q
+  wal-dir = %q
+  index-version = "inmem"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:%d"
+  flux-enabled = true
+  log-enabled = false
+[logging]
+  level = "error"
+  suppress-logo = true
+[continuous_queries]
+  enabled = false
+`, rpc, filepath.Join(s.dir, "meta"), filepath.Join(s.dir, "data"), filepath.Join(s.dir, "wal"), p)
+		if err := os.WriteFile(filepath.Join(s.dir, "influxd.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+	}
+	log, err := os.OpenFile(filepath.Join(s.dir, "influxd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	s.cmd = exec.Command(s.bin, "run", "-config", filepath.Join(s.dir, "influxd.conf"))
+	s.cmd.Stdout, s.cmd.Stderr = log, log
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	s.exited = exited
+	cmd := s.cmd
+	go func() { exited <- cmd.Wait(); log.Close() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("influxd exited: %v (see %s)", err, filepath.Join(s.dir, "influxd.log"))
+		default:
+		}
+		if resp, err := http.Get(s.url + "/ping"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling a starting process: there is nothing to wait on
+	}
+	return fmt.Errorf("influxd did not answer /ping within 30 s")
+}
+
+// stop ends influxd (SIGTERM, then SIGKILL) and waits until its port is
+// closed.
+func (s *server) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGCONT) // if paused
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
+// kill ends influxd with SIGKILL, as a crash would.
+func (s *server) kill() {
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// pause stops the server's process (SIGSTOP): it keeps its sockets and
+// answers nothing, as a database stuck on its disk would.
+func (s *server) pause()  { s.cmd.Process.Signal(syscall.SIGSTOP) }
+func (s *server) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
+
+var dbSeq int
+
+// newDB creates a fresh database with the given retention and opens a
+// store on it.
+func newDB(t testing.TB, ret store.Retention) (*Store, Buckets) {
+	t.Helper()
+	dbSeq++
+	db := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq)
+	ctx := context.Background()
+	b, err := Setup(ctx, srv.url, "", db, ret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, Options{URL: srv.url, Buckets: b, Location: time.UTC, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { influxQL(context.Background(), srv.url, "", "DROP DATABASE "+ident(db)) })
+	return st, b
+}
