@@ -158,7 +158,7 @@ func appendAggregate(b []byte, a *store.Aggregate) []byte {
 // Aggregates returns the daily aggregates selected by q (From/To on Day),
 // ordered by (day, meter, class, quantity).
 func (s *Store) Aggregates(ctx context.Context, q store.Query) ([]store.Aggregate, error) {
-	rows, err := s.rows(ctx, flux(s.opts.Aggregates, measAggregates, q))
+	rows, err := s.rows(ctx, flux(s.opts.Aggregates, measAggregates, q, ""))
 	if err != nil {
 		return nil, fmt.Errorf("influx %s bucket %s: aggregates: %w", s.opts.URL, s.opts.Aggregates, err)
 	}

@@ -2,6 +2,7 @@ package influx
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -17,41 +18,47 @@ const (
 
 // appendRead appends the line-protocol line of a read: measurement reads,
 // tags meter, area, class, quantity (the Key and the area the loss query
-// selects by), the value as exact integer fields units and scale with a
-// float value beside them for Flux and Grafana, and every other field of
-// the read so that Query gives it back unchanged.
+// selects by), and three fields: value (a float, for Flux and Grafana),
+// status, and rec, the exact read (see record) that Query gives back.
+// Keeping the read in one field makes a query read one value a point, not
+// seventeen: on InfluxDB 1.8 that is what a query's time is made of.
 func appendRead(b []byte, r *read.Read) []byte {
 	b = append(b, measReads...)
 	b = appendTag(b, "meter", r.Meter)
 	b = appendTag(b, "area", r.Area)
 	b = appendTag(b, "class", string(r.Class))
 	b = appendTag(b, "quantity", r.Quantity)
-	b = append(b, " units="...)
-	b = strconv.AppendInt(b, r.Value.Units, 10)
-	b = append(b, "i,scale="...)
-	b = strconv.AppendInt(b, int64(r.Value.Scale), 10)
-	b = append(b, "i,value="...)
+	b = append(b, " value="...)
 	b = strconv.AppendFloat(b, r.Value.Float64(), 'g', -1, 64)
 	b = appendStr(b, "status", string(r.Status))
-	b = appendStr(b, "channel", r.Channel)
-	b = append(b, ",di="...)
-	b = strconv.AppendInt(b, int64(r.DI), 10)
-	b = append(b, "i,edition="...)
-	b = strconv.AppendInt(b, int64(r.Edition), 10)
-	b = append(b, 'i')
-	b = appendStr(b, "text", r.Text)
-	b = appendStr(b, "unit", r.Unit)
-	b = appendStr(b, "err", r.Err)
-	b = append(b, ",meter_time="...)
-	b = strconv.AppendInt(b, nanos(r.MeterTime), 10)
-	b = append(b, "i,read_at="...)
-	b = strconv.AppendInt(b, nanos(r.ReadAt), 10)
-	b = append(b, "i,tries="...)
-	b = strconv.AppendInt(b, int64(r.Frame.Tries), 10)
-	b = append(b, 'i')
-	b = appendStr(b, "frames", encodeFrames(r.Frame))
+	rec, _ := json.Marshal(recordOf(r))
+	b = appendStr(b, "rec", string(rec))
 	b = append(b, ' ')
 	return strconv.AppendInt(b, store.Time(r).UnixNano(), 10)
+}
+
+// record is the rec field: every part of a read that is not a tag, the
+// value as exact integers.
+type record struct {
+	Units     int64  `json:"u"`
+	Scale     uint8  `json:"s"`
+	Status    string `json:"st,omitempty"`
+	Channel   string `json:"ch,omitempty"`
+	DI        uint32 `json:"di,omitempty"`
+	Edition   uint8  `json:"ed,omitempty"`
+	Text      string `json:"tx,omitempty"`
+	Unit      string `json:"un,omitempty"`
+	Err       string `json:"er,omitempty"`
+	MeterTime int64  `json:"mt,omitempty"` // Unix ns; 0: none
+	ReadAt    int64  `json:"ra,omitempty"`
+	Tries     int    `json:"tr,omitempty"`
+	Frames    string `json:"fr,omitempty"` // see encodeFrames
+}
+
+func recordOf(r *read.Read) record {
+	return record{Units: r.Value.Units, Scale: r.Value.Scale, Status: string(r.Status), Channel: r.Channel, DI: uint32(r.DI),
+		Edition: uint8(r.Edition), Text: r.Text, Unit: r.Unit, Err: r.Err, MeterTime: nanos(r.MeterTime), ReadAt: nanos(r.ReadAt),
+		Tries: r.Frame.Tries, Frames: encodeFrames(r.Frame)}
 }
 
 // appendTag appends ,key=value with line protocol's tag escapes; an empty

@@ -3,9 +3,9 @@ package influx
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,8 +49,11 @@ func fluxRange(from, to time.Time) string {
 }
 
 // fluxFilter selects by measurement and the Query's tags.
-func fluxFilter(meas string, q store.Query) string {
+func fluxFilter(meas string, q store.Query, field string) string {
 	conds := []string{`r._measurement == ` + fluxString(meas)}
+	if field != "" {
+		conds = append(conds, `r._field == `+fluxString(field))
+	}
 	if len(q.Meters) > 0 {
 		or := make([]string, len(q.Meters))
 		for i, m := range q.Meters {
@@ -70,17 +73,14 @@ func fluxFilter(meas string, q store.Query) string {
 	return "filter(fn: (r) => " + strings.Join(conds, " and ") + ")"
 }
 
-// flux is the whole query of one bucket: one row per point with every
-// field as a column, in time order.
-func flux(bucket, meas string, q store.Query) string {
+// flux is the whole query of one bucket: one row per field of each
+// point. Pivoting in Flux would give one row per point, but it is slow
+// on InfluxDB 1.8 (a month of an area took seconds); points are put
+// together by rows instead.
+func flux(bucket, meas string, q store.Query, field string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "from(bucket: %s)\n  |> %s\n  |> %s\n", fluxString(bucket), fluxRange(q.From, q.To), fluxFilter(meas, q))
-	b.WriteString(`  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")` + "\n")
-	b.WriteString(`  |> group()` + "\n")
-	b.WriteString(`  |> sort(columns: ["_time", "meter", "class", "quantity"])` + "\n")
-	if q.Limit > 0 {
-		fmt.Fprintf(&b, "  |> limit(n: %d)\n", q.Limit)
-	}
+	fmt.Fprintf(&b, "from(bucket: %s)\n  |> %s\n  |> %s\n", fluxString(bucket), fluxRange(q.From, q.To), fluxFilter(meas, q, field))
+	b.WriteString(`  |> drop(columns: ["_start", "_stop", "_measurement"])` + "\n")
 	return b.String()
 }
 
@@ -100,7 +100,7 @@ func (s *Store) buckets(c read.Class) []string {
 func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
 	var out []read.Read
 	for _, bk := range s.buckets(q.Class) {
-		rows, err := s.rows(ctx, flux(bk, measReads, q))
+		rows, err := s.rows(ctx, flux(bk, measReads, q, "rec"))
 		if err != nil {
 			return nil, fmt.Errorf("influx %s bucket %s: query: %w", s.opts.URL, bk, err)
 		}
@@ -132,11 +132,35 @@ func (s *Store) rows(ctx context.Context, fluxQuery string) ([]row, error) {
 		return nil, err
 	}
 	defer res.Close()
+	type pointKey struct {
+		meter, class, quantity string
+		t                      int64
+	}
+	idx := map[pointKey]int{}
 	var out []row
 	for res.Next() {
-		out = append(out, row(res.Record().Values()))
+		rec := res.Record()
+		v := rec.Values()
+		field, _ := v["_field"].(string)
+		if field == "" { // an aggregate such as count()
+			out = append(out, row(v))
+			continue
+		}
+		k := pointKey{str(v["meter"]), str(v["class"]), str(v["quantity"]), rec.Time().UnixNano()}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, row{"_time": rec.Time(), "meter": k.meter, "area": v["area"], "class": k.class, "quantity": k.quantity})
+		}
+		out[i][field] = rec.Value()
 	}
 	return out, res.Err()
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 func (r row) str(k string) string {
@@ -166,40 +190,25 @@ func (r row) time() (time.Time, error) {
 	return t, nil
 }
 
-// parseRead turns a pivoted record back into a read. It refuses a record
-// whose fields do not fit (a point written by something else).
+// parseRead turns a point back into a read. It refuses a point whose rec
+// field does not parse (a point written by something else).
 func parseRead(r row) (read.Read, error) {
-	var ints [8]int64
-	for i, k := range []string{"units", "scale", "di", "edition", "meter_time", "read_at", "tries"} {
-		v, err := r.int(k)
-		if err != nil {
-			return read.Read{}, err
-		}
-		ints[i] = v
+	var rec record
+	if err := json.Unmarshal([]byte(r.str("rec")), &rec); err != nil {
+		return read.Read{}, fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
 	}
-	if ints[1] < 0 || ints[1] > 18 {
-		return read.Read{}, fmt.Errorf("field scale: %d out of range", ints[1])
+	if rec.Scale > 18 {
+		return read.Read{}, fmt.Errorf("meter %s %s: scale %d out of range", r.str("meter"), r.str("quantity"), rec.Scale)
 	}
-	frames, err := decodeFrames(r.str("frames"), int(ints[6]))
+	frames, err := decodeFrames(rec.Frames, rec.Tries)
 	if err != nil {
-		return read.Read{}, fmt.Errorf("field frames: %w", err)
+		return read.Read{}, fmt.Errorf("meter %s %s: frames: %w", r.str("meter"), r.str("quantity"), err)
 	}
-	rd := read.Read{
-		Meter: r.str("meter"), Area: r.str("area"), Channel: r.str("channel"), Class: read.Class(r.str("class")),
-		DI: dlt645.DI(uint32(ints[2])), Edition: dlt645.Edition(ints[3]), Quantity: r.str("quantity"),
-		Value: dlt645.Decimal{Units: ints[0], Scale: uint8(ints[1])}, Text: r.str("text"), Unit: r.str("unit"),
-		MeterTime: fromNanos(ints[4]), ReadAt: fromNanos(ints[5]), Status: read.Status(r.str("status")),
-		Err: r.str("err"), Frame: frames,
-	}
-	if rd.MeterTime.IsZero() && rd.ReadAt.IsZero() {
-		// the point's time is the read's time; keep it
-		t, err := r.time()
-		if err != nil {
-			return read.Read{}, err
-		}
-		rd.ReadAt = t
-	}
-	return rd, nil
+	return read.Read{
+		Meter: r.str("meter"), Area: r.str("area"), Channel: rec.Channel, Class: read.Class(r.str("class")),
+		DI: dlt645.DI(rec.DI), Edition: dlt645.Edition(rec.Edition), Quantity: r.str("quantity"),
+		Value: dlt645.Decimal{Units: rec.Units, Scale: rec.Scale}, Text: rec.Text, Unit: rec.Unit,
+		MeterTime: fromNanos(rec.MeterTime), ReadAt: fromNanos(rec.ReadAt), Status: read.Status(rec.Status),
+		Err: rec.Err, Frame: frames,
+	}, nil
 }
-
-var _ = strconv.Itoa

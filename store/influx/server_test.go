@@ -189,7 +189,7 @@ func newDB(t testing.TB, ret store.Retention) (*Store, Buckets) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Open(ctx, Options{URL: srv.url, Buckets: b, Location: time.UTC, Timeout: 10 * time.Second})
+	st, err := Open(ctx, Options{URL: srv.url, Buckets: b, Location: time.UTC, Timeout: 120 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,279 @@
+package influx
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/outbox"
+)
+
+// The fault tests put the outbox (store/outbox) in front of a real
+// InfluxDB, break the database or the head-end, and count the points at
+// the end: exactly the reads whose Append returned nil, none missing, none
+// doubled (a rewrite of a key is the same point).
+
+const batchSize = 50
+
+// faultBatch is batch number b: batchSize interval reads of distinct keys.
+func faultBatch(b int) []read.Read {
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	rs := make([]read.Read, batchSize)
+	for i := range rs {
+		rs[i] = read.Read{Meter: fmt.Sprintf("%012d", b), Area: "F", Class: read.Interval, Quantity: "forward active energy total",
+			Value: dlt645.Decimal{Units: int64(b*1000 + i), Scale: 2}, Unit: "kWh", ReadAt: t0.Add(time.Duration(i) * time.Second),
+			Status: read.OK, Text: "", Frame: read.FrameRef{Request: []byte{0x68, byte(b)}, Reply: [][]byte{{0x68, byte(i)}}, Tries: 1}}
+	}
+	return rs
+}
+
+// count is the number of reads in bucket b.
+func count(t testing.TB, st *Store, bucket string) int {
+	t.Helper()
+	q := fmt.Sprintf(`from(bucket: %s) |> range(start: 1970-01-01T00:00:00Z) |> filter(fn: (r) => r._measurement == "reads" and r._field == "rec") |> group() |> count()`, fluxString(bucket))
+	rows, err := st.rows(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		return 0
+	}
+	n, _ := rows[0].int("_value")
+	return int(n)
+}
+
+// notifying tells of each write the store confirmed.
+type notifying struct {
+	store.Store
+	ok, failed chan struct{}
+}
+
+func (n *notifying) Write(ctx context.Context, rs []read.Read) error {
+	err := n.Store.Write(ctx, rs)
+	ch := n.ok
+	if err != nil {
+		ch = n.failed
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+func openOutbox(t testing.TB, dir string, max int64) *outbox.Outbox {
+	t.Helper()
+	ob, err := outbox.Open(dir, outbox.Options{MaxBytes: max, SegmentBytes: min(max/4, 1<<20), DeliverReads: 200,
+		Backoff: func(int) time.Duration { return 20 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
+}
+
+// waitDrained waits for the outbox's backlog to empty, woken by the
+// store's confirmations.
+func waitDrained(t testing.TB, ob *outbox.Outbox, ok chan struct{}) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		if b, _ := ob.Backlog(); b == 0 {
+			return
+		}
+		select {
+		case <-ok:
+		case <-time.After(100 * time.Millisecond): // the last ack lands just after the last write
+		case <-deadline:
+			b, _ := ob.Backlog()
+			t.Fatalf("outbox still holds %d batches", b)
+		}
+	}
+}
+
+// (a) The database stops mid-stream and comes back: the outbox holds what
+// it could not deliver and drains it.
+func TestDatabaseStopsMidStream(t *testing.T) {
+	st, b := newDB(t, store.Retention{})
+	ns := &notifying{Store: st, ok: make(chan struct{}, 1), failed: make(chan struct{}, 1)}
+	ob := openOutbox(t, t.TempDir(), 64<<20)
+	defer ob.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ob.Run(ctx, ns)
+	for i := range 20 {
+		if err := ob.Append(faultBatch(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-ns.ok // some delivered
+	srv.stop()
+	for i := 20; i < 60; i++ {
+		if err := ob.Append(faultBatch(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	waitDrained(t, ob, ns.ok)
+	if n := count(t, st, b.Raw); n != 60*batchSize {
+		t.Fatalf("database holds %d reads, want %d", n, 60*batchSize)
+	}
+	if s := ob.Stats(); s.Retries == 0 {
+		t.Fatalf("no store write failed while the database was down: %+v", s)
+	}
+}
+
+// (b) The database hangs (SIGSTOP): writes time out and are retried, and
+// once it answers again everything arrives once.
+func TestDatabaseSlow(t *testing.T) {
+	_, b := newDB(t, store.Retention{})
+	st, err := Open(context.Background(), Options{URL: srv.url, Buckets: b, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ns := &notifying{Store: st, ok: make(chan struct{}, 1), failed: make(chan struct{}, 1)}
+	ob := openOutbox(t, t.TempDir(), 64<<20)
+	defer ob.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv.pause()
+	go ob.Run(ctx, ns)
+	for i := range 30 {
+		if err := ob.Append(faultBatch(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// at least one write times out against the hung server
+	select {
+	case <-ns.failed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no write timed out against a hung database")
+	}
+	srv.resume()
+	waitDrained(t, ob, ns.ok)
+	if n := count(t, st, b.Raw); n != 30*batchSize {
+		t.Fatalf("database holds %d reads, want %d", n, 30*batchSize)
+	}
+}
+
+// (d) With the database down the outbox fills to its bound and refuses
+// more (the collector then slows its polling); the database ends with
+// exactly the batches that were accepted.
+func TestOutboxFullWhileDatabaseDown(t *testing.T) {
+	st, b := newDB(t, store.Retention{})
+	ns := &notifying{Store: st, ok: make(chan struct{}, 1), failed: make(chan struct{}, 1)}
+	srv.stop()
+	ob := openOutbox(t, t.TempDir(), 1<<20)
+	defer ob.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ob.Run(ctx, ns)
+	accepted := 0
+	for i := 0; ; i++ {
+		err := ob.Append(faultBatch(i))
+		if errors.Is(err, outbox.ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted++
+		if i > 100000 {
+			t.Fatal("the outbox never filled")
+		}
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	waitDrained(t, ob, ns.ok)
+	if n := count(t, st, b.Raw); n != accepted*batchSize {
+		t.Fatalf("database holds %d reads, want the %d accepted batches × %d = %d", n, accepted, batchSize, accepted*batchSize)
+	}
+}
+
+// (c) The head-end is killed with SIGKILL while it appends and delivers;
+// reopened, it delivers the rest: the database holds every batch whose
+// Append returned, once.
+func TestHeadEndKilledMidWrite(t *testing.T) {
+	_, b := newDB(t, store.Retention{})
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir, "HEADEND_INFLUX_URL="+srv.url, "HEADEND_INFLUX_BUCKET="+b.Raw)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	reported := -1
+	for sc.Scan() {
+		if n, ok := strings.CutPrefix(sc.Text(), "appended "); ok {
+			reported, _ = strconv.Atoi(n)
+			if reported == 150 {
+				cmd.Process.Kill()
+				break
+			}
+		}
+	}
+	for sc.Scan() { // lines written before it died
+		if n, ok := strings.CutPrefix(sc.Text(), "appended "); ok {
+			reported, _ = strconv.Atoi(n)
+		}
+	}
+	cmd.Wait()
+	if reported < 150 {
+		t.Fatalf("the child reported %d batches before the kill", reported)
+	}
+	st, err := Open(context.Background(), Options{URL: srv.url, Buckets: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ob := openOutbox(t, dir, 64<<20)
+	defer ob.Close()
+	if err := ob.Drain(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	// batches 0..reported-1 were reported; the one after may have been
+	// appended in the instant between its Append and its report line
+	n := count(t, st, b.Raw)
+	if n != reported*batchSize && n != (reported+1)*batchSize {
+		t.Fatalf("database holds %d reads after the kill and the restart, want %d (or one more batch)", n, reported*batchSize)
+	}
+}
+
+// TestKillChild is the head-end of TestHeadEndKilledMidWrite: it appends
+// batches and delivers them until it is killed.
+func TestKillChild(t *testing.T) {
+	dir := os.Getenv(childEnv)
+	if dir == "" {
+		t.Skip("the child of TestHeadEndKilledMidWrite")
+	}
+	b := os.Getenv("HEADEND_INFLUX_BUCKET")
+	st, err := Open(context.Background(), Options{URL: os.Getenv("HEADEND_INFLUX_URL"), Buckets: Buckets{Raw: b, Registers: b, Aggregates: b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := openOutbox(t, dir, 64<<20)
+	go ob.Run(context.Background(), st)
+	for i := 0; ; i++ {
+		if err := ob.Append(faultBatch(i)); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("appended %d\n", i+1)
+	}
+}
