@@ -2,14 +2,30 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/influx"
 )
 
-// openInflux opens the InfluxDB backend.
+// openInflux opens the InfluxDB backend: store.bucket for register reads,
+// store.bucket_raw and store.bucket_aggregates (default: store.bucket) for
+// the others. The buckets' retention is the database's (see store/README.md).
 func openInflux(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
-	return nil, errors.New("store.kind influxdb: the InfluxDB backend is not built in yet")
+	s := cfg.Store
+	b := influx.Buckets{Raw: s.BucketRaw, Registers: s.Bucket, Aggregates: s.BucketAggregates}
+	if b.Raw == "" {
+		b.Raw = s.Bucket
+	}
+	if b.Aggregates == "" {
+		b.Aggregates = s.Bucket
+	}
+	st, err := influx.Open(ctx, influx.Options{URL: s.URL, Token: s.Token, Org: s.Org, Buckets: b,
+		Location: cfg.Collector.Location(), Logger: log.With("store", "influxdb")})
+	if err != nil {
+		return nil, fmt.Errorf("store (%s): %w", s, err)
+	}
+	return st, nil
 }
