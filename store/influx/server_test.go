@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,35 +39,51 @@ func influxdPath() string {
 	return filepath.Join(cache, "influxd-1.8.10", "influxd")
 }
 
+// TestMain stops the server, if a test started it. It is started on
+// first use (needServer), so that fuzz workers, which run TestMain too,
+// start none.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(m.Run()) // a child of a kill test: it is given the server's URL
-	}
-	bin := influxdPath()
-	if _, err := os.Stat(bin); err != nil {
-		msg := fmt.Sprintf("store/influx: no influxd at %s: run scripts/influxd.sh install (make influxd)", bin)
-		if os.Getenv("CI") != "" || os.Getenv("HEADEND_REQUIRE_INFLUXDB") == "1" {
-			fmt.Fprintln(os.Stderr, "FAIL:", msg)
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "SKIP:", msg)
-		os.Exit(0)
-	}
-	dir, err := os.MkdirTemp("", "headend-influxd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	srv = &server{bin: bin, dir: dir}
-	if err := srv.start(); err != nil {
-		fmt.Fprintln(os.Stderr, "store/influx: starting influxd:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	srv.stop()
-	os.RemoveAll(dir)
+	if srv != nil {
+		srv.stop()
+		os.RemoveAll(srv.dir)
+	}
 	os.Exit(code)
+}
+
+var srvOnce sync.Once
+var srvErr error
+
+// needServer starts the private influxd once, or skips (fails under CI
+// or HEADEND_REQUIRE_INFLUXDB=1) when its binary is missing.
+func needServer(t testing.TB) *server {
+	t.Helper()
+	srvOnce.Do(func() {
+		bin := influxdPath()
+		if _, err := os.Stat(bin); err != nil {
+			srvErr = fmt.Errorf("no influxd at %s: run scripts/influxd.sh install (make influxd)", bin)
+			return
+		}
+		dir, err := os.MkdirTemp("", "headend-influxd-")
+		if err != nil {
+			srvErr = err
+			return
+		}
+		s := &server{bin: bin, dir: dir}
+		if err := s.start(); err != nil {
+			srvErr = fmt.Errorf("starting influxd: %w", err)
+			os.RemoveAll(dir)
+			return
+		}
+		srv = s
+	})
+	if srvErr != nil {
+		if os.Getenv("CI") != "" || os.Getenv("HEADEND_REQUIRE_INFLUXDB") == "1" {
+			t.Fatal(srvErr)
+		}
+		t.Skip(srvErr)
+	}
+	return srv
 }
 
 func freePort() (int, error) {
@@ -182,6 +199,7 @@ var dbSeq int
 // store on it.
 func newDB(t testing.TB, ret store.Retention) (*Store, Buckets) {
 	t.Helper()
+	needServer(t)
 	dbSeq++
 	db := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq)
 	ctx := context.Background()
