@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 )
 
@@ -66,24 +67,31 @@ func (d Decimal) String() string {
 	return string(d.AppendText(b[:0]))
 }
 
-// AppendText appends the decimal string of d to b.
+// AppendText appends the decimal string of d to b. Any Units and Scale
+// format, even those no register carries (math.MinInt64, a scale past
+// 18), so that a bad value can still be shown in an error.
 func (d Decimal) AppendText(b []byte) []byte {
-	u := d.Units
-	if u < 0 {
+	mag := uint64(d.Units)
+	if d.Units < 0 {
 		b = append(b, '-')
-		u = -u
+		mag = uint64(-(d.Units + 1)) + 1
 	}
-	if d.Scale == 0 {
-		return strconv.AppendInt(b, u, 10)
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], mag, 10)
+	sc := int(d.Scale)
+	if sc == 0 {
+		return append(b, digits...)
 	}
-	p := pow10[d.Scale]
-	b = strconv.AppendInt(b, u/p, 10)
+	if len(digits) <= sc {
+		b = append(b, '0', '.')
+		for range sc - len(digits) {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	b = append(b, digits[:len(digits)-sc]...)
 	b = append(b, '.')
-	frac := u % p
-	for q := p / 10; q > 0; q /= 10 {
-		b = append(b, byte('0'+frac/q%10))
-	}
-	return b
+	return append(b, digits[len(digits)-sc:]...)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -123,11 +131,15 @@ func (d Decimal) Rescale(scale uint8) (Decimal, bool) {
 	}
 }
 
-// Cmp compares two decimals of any scale: -1, 0 or +1.
+// Cmp compares two decimals of any scale: -1, 0 or +1, exactly, even
+// when one of them cannot be brought to the other's scale in 64 bits.
 func (d Decimal) Cmp(e Decimal) int {
 	s := max(d.Scale, e.Scale)
-	a, _ := d.Rescale(s)
-	b, _ := e.Rescale(s)
+	a, ok1 := d.Rescale(s)
+	b, ok2 := e.Rescale(s)
+	if !ok1 || !ok2 {
+		return d.big().Cmp(e.big())
+	}
 	switch {
 	case a.Units < b.Units:
 		return -1
@@ -137,5 +149,15 @@ func (d Decimal) Cmp(e Decimal) int {
 	return 0
 }
 
+func (d Decimal) big() *big.Rat {
+	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale)), nil)
+	return new(big.Rat).SetFrac(big.NewInt(d.Units), den)
+}
+
 // Float64 returns the nearest float64, for display and charts only.
-func (d Decimal) Float64() float64 { return float64(d.Units) / float64(pow10[d.Scale]) }
+func (d Decimal) Float64() float64 {
+	if int(d.Scale) < len(pow10) {
+		return float64(d.Units) / float64(pow10[d.Scale])
+	}
+	return float64(d.Units) * math.Pow10(-int(d.Scale))
+}
