@@ -2,9 +2,10 @@
 # InfluxDB 1.8.10 for the store's tests and for trying the InfluxDB backend by
 # hand. It serves the 2.x write and Flux API that influxdb-client-go/v2 speaks.
 #
-#   scripts/influxd.sh install      build the server once into the cache (about 2 minutes)
+#   scripts/influxd.sh install      build the server once into the cache (a few minutes)
 #   scripts/influxd.sh path         print the binary's path
-#   scripts/influxd.sh start DIR    start a server with its data in DIR; prints its URL
+#   scripts/influxd.sh start DIR    start a server with its data in DIR, or find the one
+#                                   running there; prints its URL
 #   scripts/influxd.sh stop DIR     stop it
 #
 # The cache is ${HEADEND_CACHE:-$HOME/.cache/headend}. store/influx's tests start
@@ -14,30 +15,68 @@ VERSION=1.8.10
 CACHE=${HEADEND_CACHE:-$HOME/.cache/headend}
 BIN=${HEADEND_INFLUXD:-$CACHE/influxd-$VERSION/influxd}
 
+say() { echo "influxd.sh: $*" >&2; }
+
 install() {
   if [ -x "$BIN" ]; then
-    echo "influxd $VERSION: $BIN"
+    say "influxd $VERSION is $BIN"
     return
   fi
-  echo "influxd $VERSION: building into $(dirname "$BIN") (go install, about 2 minutes on 2 cores) ..."
-  mkdir -p "$(dirname "$BIN")"
-  # outside the module, so that the server's dependencies stay out of go.mod
-  (cd / && GOBIN="$(dirname "$BIN")" GOFLAGS=-mod=mod go install "github.com/influxdata/influxdb/cmd/influxd@v$VERSION")
-  echo "influxd $VERSION: built $BIN"
+  command -v go >/dev/null || { say "go is not on PATH: it is needed to build influxd"; exit 1; }
+  local dir log start
+  dir=$(dirname "$BIN")
+  mkdir -p "$dir"
+  log="$dir/build.log"
+  start=$(date +%s)
+  say "building influxd $VERSION into $dir (go install; a few minutes on 2 cores; log in $log)"
+  # Outside the module, so that the server's dependencies stay out of go.mod.
+  # -v names each package as it is built: the progress.
+  if ! (cd / && GOBIN="$dir" GOFLAGS=-mod=mod go install -v "github.com/influxdata/influxdb/cmd/influxd@v$VERSION") 2>&1 |
+    tee "$log" | awk '{ if (++n % 50 == 0) { printf "influxd.sh: %d packages built\n", n > "/dev/stderr" } }'; then
+    say "build failed; see $log"
+    exit 1
+  fi
+  [ -x "$BIN" ] || { say "build finished but $BIN is missing; see $log"; exit 1; }
+  say "built $BIN in $(($(date +%s) - start)) s"
 }
 
+# free_port prints a loopback port nothing listens on, below Linux's
+# ephemeral range.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + (RANDOM % 10000)))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  say "no free port found"
+  exit 1
+}
+
+running() { # running DIR: the server started in DIR is alive and answers
+  local dir=$1
+  [ -f "$dir/influxd.pid" ] && [ -f "$dir/influxd.url" ] &&
+    kill -0 "$(cat "$dir/influxd.pid")" 2>/dev/null &&
+    curl -fsS -o /dev/null "$(cat "$dir/influxd.url")/ping" 2>/dev/null
 }
 
 start() {
   local dir=${1:?usage: influxd.sh start DIR}
-  install >/dev/null
+  [ -x "$BIN" ] || install
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  local http rpc
+  if running "$dir"; then
+    say "already running (pid $(cat "$dir/influxd.pid"))"
+    cat "$dir/influxd.url"
+    return
+  fi
+  local http rpc url pid
   http=$(free_port)
   rpc=$(free_port)
+  [ "$rpc" != "$http" ] || rpc=$(free_port)
+  url="http://127.0.0.1:$http"
   cat >"$dir/influxd.conf" <<CONF
 reporting-disabled = true
 bind-address = "127.0.0.1:$rpc"
@@ -59,24 +98,42 @@ bind-address = "127.0.0.1:$rpc"
 [continuous_queries]
   enabled = false
 CONF
-  "$BIN" run -config "$dir/influxd.conf" >"$dir/influxd.log" 2>&1 &
-  echo $! >"$dir/influxd.pid"
-  for _ in $(seq 1 200); do
-    if curl -fsS "http://127.0.0.1:$http/ping" >/dev/null 2>&1; then
-      echo "http://127.0.0.1:$http"
+  "$BIN" run -config "$dir/influxd.conf" >>"$dir/influxd.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/influxd.pid"
+  echo "$url" >"$dir/influxd.url"
+  say "started pid $pid in $dir; waiting for $url/ping (Flux takes some seconds to load)"
+  local deadline=$((SECONDS + 90))
+  while ((SECONDS < deadline)); do
+    if curl -fsS -o /dev/null "$url/ping" 2>/dev/null; then
+      echo "$url"
       return
     fi
-    kill -0 "$(cat "$dir/influxd.pid")" 2>/dev/null || { echo "influxd exited; see $dir/influxd.log" >&2; exit 1; }
-    sleep 0.1
+    kill -0 "$pid" 2>/dev/null || { say "influxd exited; see $dir/influxd.log"; exit 1; }
+    sleep 0.2
   done
-  echo "influxd did not answer /ping within 20 s; see $dir/influxd.log" >&2
+  say "influxd did not answer $url/ping within 90 s; see $dir/influxd.log"
   exit 1
 }
 
 stop() {
   local dir=${1:?usage: influxd.sh stop DIR}
-  [ -f "$dir/influxd.pid" ] && kill "$(cat "$dir/influxd.pid")" 2>/dev/null || true
-  rm -f "$dir/influxd.pid"
+  local pid
+  if [ ! -f "$dir/influxd.pid" ]; then
+    say "nothing started in $dir"
+    return
+  fi
+  pid=$(cat "$dir/influxd.pid")
+  if kill "$pid" 2>/dev/null; then
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid still running after 30 s: SIGKILL"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    say "stopped pid $pid"
+  fi
+  rm -f "$dir/influxd.pid" "$dir/influxd.url"
 }
 
 case "${1:-}" in
@@ -84,5 +141,8 @@ case "${1:-}" in
   path) echo "$BIN" ;;
   start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *)
+    sed -n '2,12p' "$0" >&2
+    exit 2
+    ;;
 esac

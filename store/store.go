@@ -9,6 +9,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/headend/headend/collector/read"
@@ -137,6 +138,12 @@ type Downsampler interface {
 	Aggregates(ctx context.Context, q Query) ([]Aggregate, error)
 }
 
+// The instants a nanosecond timestamp can hold, with a margin.
+var (
+	minTime = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // Check reports what makes a read unstorable: an empty Meter, an empty
 // Quantity or a zero Time. Backends refuse a batch holding such a read;
 // the collector's side checks first, so that one bad read cannot hold up
@@ -149,6 +156,8 @@ func Check(r *read.Read) error {
 		return errors.New("empty quantity")
 	case Time(r).IsZero():
 		return errors.New("no time (neither meter time nor read time)")
+	case Time(r).Before(minTime) || Time(r).After(maxTime):
+		return fmt.Errorf("time %s outside 1678..2261, which a time-series database cannot hold", Time(r).Format(time.RFC3339))
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func openStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log 
 	s := cfg.Store
 	switch s.Kind {
 	case "influxdb":
-		return openInflux(ctx, cfg, log)
+		return openInflux(ctx, cfg, clk, log)
 	default:
 		if err := os.MkdirAll(s.Path, 0o755); err != nil {
 			return nil, fmt.Errorf("store.path: %w", err)

@@ -12,11 +12,6 @@ import (
 // retention asked for per store, and the server's clock.
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t testing.TB, ret store.Retention) (store.Store, time.Time) {
-		for _, d := range []*time.Duration{&ret.Raw, &ret.Registers, &ret.Aggregates} {
-			if *d > 0 && *d < time.Hour {
-				t.Fatalf("retention %s: InfluxDB's minimum is 1h", *d)
-			}
-		}
 		st, _ := newDB(t, ret)
 		return st, time.Now()
 	})

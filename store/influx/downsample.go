@@ -20,9 +20,10 @@ import (
 // database: InfluxDB 2.x has tasks but no continuous queries, 1.8 has
 // continuous queries but no tasks, and neither keeps decimals exact.
 func (s *Store) Downsample(ctx context.Context, from, to time.Time) error {
+	now := s.opts.Now()
 	for day := startOfDay(from, s.loc); day.Before(to); day = startOfDay(day.Add(36*time.Hour), s.loc) {
 		next := startOfDay(day.Add(36*time.Hour), s.loc)
-		reads, err := s.Query(ctx, store.Query{From: day, To: next})
+		reads, err := s.queryBucket(ctx, s.opts.Raw, []store.Kind{store.Raw}, store.Query{From: day, To: next}, now)
 		if err != nil {
 			return fmt.Errorf("downsample %s: %w", day.Format(time.DateOnly), err)
 		}
@@ -30,16 +31,9 @@ func (s *Store) Downsample(ctx context.Context, from, to time.Time) error {
 		if err != nil {
 			return fmt.Errorf("influx downsample %s: %w", day.Format(time.DateOnly), err)
 		}
-		var lines []string
-		var b []byte
-		for i := range aggs {
-			b = appendAggregate(b[:0], &aggs[i])
-			lines = append(lines, string(b))
-		}
-		if len(lines) > 0 {
-			if err := s.send(ctx, map[string][]string{s.opts.Aggregates: lines}); err != nil {
-				return fmt.Errorf("downsample %s: %w", day.Format(time.DateOnly), err)
-			}
+		err = s.writeLines(ctx, s.opts.Aggregates, len(aggs), func(b []byte, i int) []byte { return appendAggregate(b, &aggs[i]) })
+		if err != nil {
+			return fmt.Errorf("downsample %s: %w", day.Format(time.DateOnly), err)
 		}
 	}
 	return nil
@@ -152,13 +146,23 @@ func appendAggregate(b []byte, a *store.Aggregate) []byte {
 	b = append(b, ",mean="...)
 	b = strconv.AppendFloat(b, a.Sum.Float64()/float64(max(a.Count, 1)), 'g', -1, 64)
 	b = append(b, ' ')
-	return strconv.AppendInt(b, a.Day.UnixNano(), 10)
+	b = strconv.AppendInt(b, a.Day.UnixNano(), 10)
+	return append(b, '\n')
 }
 
 // Aggregates returns the daily aggregates selected by q (From/To on Day),
 // ordered by (day, meter, class, quantity).
 func (s *Store) Aggregates(ctx context.Context, q store.Query) ([]store.Aggregate, error) {
-	rows, err := s.rows(ctx, flux(s.opts.Aggregates, measAggregates, q, ""))
+	from := q.From
+	if d := s.opts.Retention.Aggregates; d > 0 {
+		if oldest := s.opts.Now().Add(-d); from.Before(oldest) {
+			from = oldest
+		}
+	}
+	if !q.To.IsZero() && !from.Before(q.To) {
+		return nil, nil
+	}
+	rows, err := s.rows(ctx, flux(s.opts.Aggregates, measAggregates, from, q, ""))
 	if err != nil {
 		return nil, fmt.Errorf("influx %s bucket %s: aggregates: %w", s.opts.URL, s.opts.Aggregates, err)
 	}

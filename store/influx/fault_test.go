@@ -25,19 +25,23 @@ import (
 
 const batchSize = 50
 
-// faultBatch is batch number b: batchSize interval reads of distinct keys.
-func faultBatch(b int) []read.Read {
-	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
+// faultBatch is batch number b: batchSize interval reads of distinct keys
+// stamped from base.
+func faultBatch(base time.Time, b int) []read.Read {
 	rs := make([]read.Read, batchSize)
 	for i := range rs {
 		rs[i] = read.Read{Meter: fmt.Sprintf("%012d", b), Area: "F", Class: read.Interval, Quantity: "forward active energy total",
-			Value: dlt645.Decimal{Units: int64(b*1000 + i), Scale: 2}, Unit: "kWh", ReadAt: t0.Add(time.Duration(i) * time.Second),
-			Status: read.OK, Text: "", Frame: read.FrameRef{Request: []byte{0x68, byte(b)}, Reply: [][]byte{{0x68, byte(i)}}, Tries: 1}}
+			Value: dlt645.Decimal{Units: int64(b*1000 + i), Scale: 2}, Unit: "kWh", ReadAt: base.Add(time.Duration(i) * time.Second),
+			Status: read.OK, Frame: read.FrameRef{Request: []byte{0x68, byte(b)}, Reply: [][]byte{{0x68, byte(i)}}, Tries: 1}}
 	}
 	return rs
 }
 
-// count is the number of reads in bucket b.
+// faultBase is a time for faultBatch: an hour ago, to the second.
+func faultBase() time.Time { return time.Now().Add(-time.Hour).Truncate(time.Second) }
+
+// count is the number of reads (points of the reads measurement) in
+// bucket, counted by Flux in the database.
 func count(t testing.TB, st *Store, bucket string) int {
 	t.Helper()
 	q := fmt.Sprintf(`from(bucket: %s) |> range(start: 1970-01-01T00:00:00Z) |> filter(fn: (r) => r._measurement == "reads" and r._field == "rec") |> group() |> count()`, fluxString(bucket))
@@ -50,6 +54,25 @@ func count(t testing.TB, st *Store, bucket string) int {
 	}
 	n, _ := rows[0].int("_value")
 	return int(n)
+}
+
+// expectBatches fails the test unless bucket holds exactly the reads of
+// batches 0..n-1 from base: their number counted in the database, and
+// each of them read back.
+func expectBatches(t testing.TB, st *Store, bucket string, base time.Time, n int) {
+	t.Helper()
+	if got := count(t, st, bucket); got != n*batchSize {
+		t.Fatalf("the database holds %d reads, want %d batches × %d = %d", got, n, batchSize, n*batchSize)
+	}
+	var want []read.Read
+	for b := range n {
+		want = append(want, faultBatch(base, b)...)
+	}
+	got, err := st.Query(context.Background(), store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectSameReads(t, got, sortReads(want))
 }
 
 // notifying tells of each write the store confirmed.
@@ -110,15 +133,20 @@ func TestDatabaseStopsMidStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ob.Run(ctx, ns)
+	base := faultBase()
 	for i := range 20 {
-		if err := ob.Append(faultBatch(i)); err != nil {
+		if err := ob.Append(faultBatch(base, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	<-ns.ok // some delivered
+	select { // some delivered
+	case <-ns.ok:
+	case <-time.After(60 * time.Second):
+		t.Fatal("nothing delivered in 60 s")
+	}
 	srv.stop()
 	for i := 20; i < 60; i++ {
-		if err := ob.Append(faultBatch(i)); err != nil {
+		if err := ob.Append(faultBatch(base, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -126,12 +154,12 @@ func TestDatabaseStopsMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDrained(t, ob, ns.ok)
-	if n := count(t, st, b.Raw); n != 60*batchSize {
-		t.Fatalf("database holds %d reads, want %d", n, 60*batchSize)
-	}
-	if s := ob.Stats(); s.Retries == 0 {
+	expectBatches(t, st, b.Raw, base, 60)
+	s := ob.Stats()
+	if s.Retries == 0 {
 		t.Fatalf("no store write failed while the database was down: %+v", s)
 	}
+	t.Logf("60 batches of %d held exactly; %d store writes failed while the database was down", batchSize, s.Retries)
 }
 
 // (b) The database hangs (SIGSTOP): writes time out and are retried, and
@@ -150,8 +178,9 @@ func TestDatabaseSlow(t *testing.T) {
 	defer cancel()
 	srv.pause()
 	go ob.Run(ctx, ns)
+	base := faultBase()
 	for i := range 30 {
-		if err := ob.Append(faultBatch(i)); err != nil {
+		if err := ob.Append(faultBatch(base, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,9 +192,8 @@ func TestDatabaseSlow(t *testing.T) {
 	}
 	srv.resume()
 	waitDrained(t, ob, ns.ok)
-	if n := count(t, st, b.Raw); n != 30*batchSize {
-		t.Fatalf("database holds %d reads, want %d", n, 30*batchSize)
-	}
+	expectBatches(t, st, b.Raw, base, 30)
+	t.Logf("30 batches of %d held exactly; %d writes timed out against the hung server", batchSize, ob.Stats().Retries)
 }
 
 // (d) With the database down the outbox fills to its bound and refuses
@@ -180,9 +208,9 @@ func TestOutboxFullWhileDatabaseDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ob.Run(ctx, ns)
-	accepted := 0
+	accepted, base := 0, faultBase()
 	for i := 0; ; i++ {
-		err := ob.Append(faultBatch(i))
+		err := ob.Append(faultBatch(base, i))
 		if errors.Is(err, outbox.ErrFull) {
 			break
 		}
@@ -198,9 +226,8 @@ func TestOutboxFullWhileDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDrained(t, ob, ns.ok)
-	if n := count(t, st, b.Raw); n != accepted*batchSize {
-		t.Fatalf("database holds %d reads, want the %d accepted batches × %d = %d", n, accepted, batchSize, accepted*batchSize)
-	}
+	expectBatches(t, st, b.Raw, base, accepted)
+	t.Logf("the outbox took %d batches of %d before ErrFull; the database holds exactly those", accepted, batchSize)
 }
 
 // (c) The head-end is killed with SIGKILL while it appends and delivers;
@@ -209,8 +236,10 @@ func TestOutboxFullWhileDatabaseDown(t *testing.T) {
 func TestHeadEndKilledMidWrite(t *testing.T) {
 	_, b := newDB(t, store.Retention{})
 	dir := t.TempDir()
+	base := faultBase()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir, "HEADEND_INFLUX_URL="+srv.url, "HEADEND_INFLUX_BUCKET="+b.Raw)
+	cmd.Env = append(os.Environ(), childEnv+"="+dir, "HEADEND_INFLUX_URL="+srv.url, "HEADEND_INFLUX_BUCKET="+b.Raw,
+		"HEADEND_INFLUX_BASE="+strconv.FormatInt(base.UnixNano(), 10))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -250,10 +279,12 @@ func TestHeadEndKilledMidWrite(t *testing.T) {
 	}
 	// batches 0..reported-1 were reported; the one after may have been
 	// appended in the instant between its Append and its report line
-	n := count(t, st, b.Raw)
-	if n != reported*batchSize && n != (reported+1)*batchSize {
-		t.Fatalf("database holds %d reads after the kill and the restart, want %d (or one more batch)", n, reported*batchSize)
+	n := reported
+	if count(t, st, b.Raw) == (reported+1)*batchSize {
+		n++
 	}
+	expectBatches(t, st, b.Raw, base, n)
+	t.Logf("killed after %d appends reported; the database holds exactly %d batches of %d", reported, n, batchSize)
 }
 
 // TestKillChild is the head-end of TestHeadEndKilledMidWrite: it appends
@@ -268,10 +299,14 @@ func TestKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ns, err := strconv.ParseInt(os.Getenv("HEADEND_INFLUX_BASE"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ob := openOutbox(t, dir, 64<<20)
 	go ob.Run(context.Background(), st)
 	for i := 0; ; i++ {
-		if err := ob.Append(faultBatch(i)); err != nil {
+		if err := ob.Append(faultBatch(time.Unix(0, ns), i)); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("appended %d\n", i+1)

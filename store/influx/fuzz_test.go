@@ -1,17 +1,21 @@
 package influx
 
 import (
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/protocol/dlt645"
+	"github.com/influxdata/influxdb-client-go/v2/api"
 )
 
 // FuzzParseRead: whatever the server hands back in the rec field never
-// panics the parser, and what it accepts round-trips through
-// appendRead's record exactly.
+// panics the parser, and what it accepts writes the same rec again.
 func FuzzParseRead(f *testing.F) {
+	r := oddRead()
+	f.Add("000000000001", "forward active energy total", recField(f, string(appendRead(nil, &r))))
 	f.Add("000000000001", "forward active energy total", `{"u":99999999,"s":2,"st":"ok","fr":"68aa|6811","tr":1,"ra":1}`)
 	f.Add("", "", `{"u":-5,"s":19}`)
 	f.Add("m", "q", `{"fr":"zz|"}`)
@@ -23,15 +27,85 @@ func FuzzParseRead(f *testing.F) {
 		if got.Value.Scale > 18 {
 			t.Fatalf("scale %d accepted", got.Value.Scale)
 		}
-		back, err := parseRead(row{"meter": meter, "quantity": quantity, "rec": recordJSON(t, &got)})
+		again := recField(t, string(appendRead(nil, &got)))
+		back, err := parseRead(row{"meter": meter, "quantity": quantity, "rec": again})
 		if err != nil {
-			t.Fatalf("a parsed read does not parse again: %v", err)
+			t.Fatalf("a parsed read does not parse again: %v\n%s", err, again)
 		}
-		if back.Value != got.Value || back.Text != got.Text || encodeFrames(back.Frame) != encodeFrames(got.Frame) ||
-			!back.ReadAt.Equal(got.ReadAt) || !back.MeterTime.Equal(got.MeterTime) {
-			t.Fatalf("round trip changed the read:\n%+v\n%+v", got, back)
+		if w, g := wantRecord(&got), wantRecord(&back); !reflect.DeepEqual(w, g) {
+			t.Fatalf("round trip changed the read:\n%+v\n%+v", w, g)
 		}
-		_ = dlt645.Decimal{}
-		_ = read.Read{}
+	})
+}
+
+// FuzzQueryResult: a query's annotated CSV, whatever it holds, never
+// panics the client's parser, collect or parseRead.
+func FuzzQueryResult(f *testing.F) {
+	f.Add(`#datatype,string,long,dateTime:RFC3339,string,string,string,string,string,string
+#group,false,false,false,false,true,true,true,true,true
+#default,_result,,,,,,,,
+,result,table,_time,_value,_field,meter,area,class,quantity
+,,0,2026-11-22T00:00:00Z,"{""u"":5,""s"":1,""st"":""ok""}",rec,000000000001,A,daily,forward active energy total
+`)
+	f.Add(`#datatype,string,long,long
+#group,false,false,false
+#default,_result,,
+,result,table,_value
+,,0,42
+`)
+	f.Add(`#datatype,string,string
+#group,true,true
+#default,,
+,error,reference
+,query failed,897
+`)
+	f.Fuzz(func(t *testing.T, csv string) {
+		rows, err := collect(api.NewQueryTableResult(io.NopCloser(strings.NewReader(csv))))
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			parseRead(r)
+			parseAggregate(r, time.UTC)
+		}
+	})
+}
+
+// FuzzTagValue: every string survives a tag, and its line-protocol form
+// ends neither in a backslash nor with a newline inside.
+func FuzzTagValue(f *testing.F) {
+	for _, s := range []string{"", `a\`, `\x5c`, "a\nb", `a\,b`, "电能表"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got := fromTag(tagValue(s)); got != s {
+			t.Fatalf("fromTag(tagValue(%q)) = %q", s, got)
+		}
+		lp := string(appendTag(nil, "k", s))
+		if strings.HasSuffix(lp, `\`) || strings.ContainsAny(lp, "\n\r") {
+			t.Fatalf("tag %q written as %q", s, lp)
+		}
+	})
+}
+
+// FuzzRecord: what the fast rec parser accepts, encoding/json reads the
+// same.
+func FuzzRecord(f *testing.F) {
+	r := oddRead()
+	f.Add(recField(f, string(appendRead(nil, &r))))
+	f.Add(`{"u":-5,"s":2,"st":"ok","di":65536,"fr":"68|"}`)
+	f.Add(`{"u":01}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := fastRecord(s)
+		if !ok {
+			return
+		}
+		var slow record
+		if err := json.Unmarshal([]byte(s), &slow); err != nil {
+			t.Fatalf("fast parser accepts %q, encoding/json does not: %v", s, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", s, fast, slow)
+		}
 	})
 }

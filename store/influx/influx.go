@@ -1,20 +1,22 @@
-// Package influx is the production store: reads in InfluxDB through
-// influxdb-client-go/v2 (the 2.x write and Flux query API, which InfluxDB
-// 2.x and 1.8 with flux-enabled both serve). See store/README.md for the
-// schema.
+// Package influx is the production store: reads in InfluxDB, through the
+// 2.x HTTP API (/api/v2/write and Flux on /api/v2/query) that InfluxDB 2.x
+// and InfluxDB 1.8 with flux-enabled both serve. store/README.md has the
+// schema, the buckets and their retention, and example Flux.
 //
-// Write turns reads into line protocol, splits them into batches of
-// Options.BatchSize points and sends up to Options.MaxInFlight batches at
-// once; it returns when the database confirmed every batch, so the outbox
-// in front of it acknowledges only what is stored. A batch refused
-// because its points are older than the bucket's retention is taken as
-// stored (they are past retention); any other refusal is an error naming
-// the bucket, the batch and the server's message.
+// Write turns reads into line protocol, one point per store.Key, splits
+// them into batches of Options.BatchSize points and sends up to
+// Options.MaxInFlight batches at once (a Write waits for a slot, so a slow
+// database slows the writers). It returns nil only when the database
+// confirmed every batch, so the outbox in front of it acknowledges only
+// what is stored. A refusal whose only reason is points older than the
+// bucket's retention is not a failure: those points are past retention.
+// Any other refusal is an error naming the URL, the bucket, the batch and
+// the server's message.
 //
 // Each retention kind (store.KindOf) has its own bucket, whose retention
-// the database applies; Setup creates them on InfluxDB 1.8. Downsample
-// computes daily aggregates in the head-end and writes them to the
-// aggregates bucket.
+// the database applies; Setup makes them on InfluxDB 1.8. Query builds
+// Flux and reads the points back exactly. Downsample computes daily
+// aggregates in the head-end and writes them to the aggregates bucket.
 package influx
 
 import (
@@ -22,14 +24,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
 
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/store"
 )
 
@@ -41,37 +42,53 @@ type Buckets struct {
 	Aggregates string // daily aggregates of raw reads
 }
 
-// Options configure a Store. URL and Buckets are required.
+// DefaultBuckets are the buckets Setup makes for the database "headend",
+// used for any bucket Options leaves empty.
+var DefaultBuckets = Buckets{Raw: "headend/raw", Registers: "headend/registers", Aggregates: "headend/aggregates"}
+
+// Options configure a Store. URL is required.
 type Options struct {
 	URL   string
-	Token string // 2.x: an API token; 1.8: "user:password", or empty without auth
+	Token string // 2.x: an API token; 1.8: "user:password", or empty without auth. Never logged.
 	Org   string // 2.x organisation (1.8 ignores it)
 	Buckets
 	BatchSize   int           // points per HTTP write; default 5000
-	MaxInFlight int           // concurrent write requests; default 4
+	MaxInFlight int           // concurrent write requests across the Store; default 4
 	Timeout     time.Duration // per request; default 30s
-	Location    *time.Location
-	Logger      *slog.Logger
+	// Retention is what the buckets were made with (see Setup). The
+	// database drops expired data a whole shard at a time, up to a shard
+	// duration late; with Retention set, Query never returns a read past
+	// it and Write leaves such reads out. Zero: the database's alone.
+	Retention store.Retention
+	Now       func() time.Time // the clock Retention counts from; default time.Now
+	Location  *time.Location   // where days begin, for aggregates; default time.Local
+	Logger    *slog.Logger     // default: discard
 }
 
-// Store keeps reads in InfluxDB.
+// Store keeps reads in InfluxDB. It is safe for concurrent use.
 type Store struct {
-	opts   Options
-	client influxdb2.Client
-	loc    *time.Location
-	sem    chan struct{}
-
-	mu     sync.Mutex
-	writer map[string]api.WriteAPIBlocking
+	opts     Options
+	client   influxdb2.Client // Flux queries
+	http     *http.Client     // writes
+	writeURL map[string]string
+	loc      *time.Location
+	log      *slog.Logger
+	sem      chan struct{} // a slot per write request in flight
 }
 
-// Open connects to the database and checks that it answers.
+// Open connects to the database and checks that it answers /ping. It does
+// not create buckets: see Setup.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL == "" {
 		return nil, errors.New("influx: no URL")
 	}
-	if opts.Raw == "" || opts.Registers == "" || opts.Aggregates == "" {
-		return nil, fmt.Errorf("influx %s: buckets %+v: every kind needs a bucket", opts.URL, opts.Buckets)
+	opts.URL = strings.TrimSuffix(opts.URL, "/")
+	for _, b := range []struct{ b, def *string }{
+		{&opts.Raw, &DefaultBuckets.Raw}, {&opts.Registers, &DefaultBuckets.Registers}, {&opts.Aggregates, &DefaultBuckets.Aggregates},
+	} {
+		if *b.b == "" {
+			*b.b = *b.def
+		}
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
@@ -82,6 +99,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,92 +109,48 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	co := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(max(1, opts.Timeout/time.Second))).SetMaxRetries(0)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = opts.MaxInFlight + 2
+	hc := &http.Client{Transport: tr} // writes: Timeout per request, by context
+	qc := &http.Client{Transport: tr, Timeout: opts.Timeout}
+	co := influxdb2.DefaultOptions().SetHTTPClient(qc).SetMaxRetries(0)
 	c := influxdb2.NewClientWithOptions(opts.URL, opts.Token, co)
 	if ok, err := c.Ping(ctx); !ok || err != nil {
 		c.Close()
-		return nil, fmt.Errorf("influx %s: not answering: %v", opts.URL, err)
+		if err == nil {
+			err = errors.New("ping failed")
+		}
+		return nil, fmt.Errorf("influx %s: not answering: %w", opts.URL, err)
 	}
-	return &Store{opts: opts, client: c, loc: loc,
-		sem: make(chan struct{}, opts.MaxInFlight), writer: map[string]api.WriteAPIBlocking{}}, nil
+	s := &Store{opts: opts, client: c, http: hc, writeURL: map[string]string{}, loc: loc,
+		log: opts.Logger, sem: make(chan struct{}, opts.MaxInFlight)}
+	for _, b := range []string{opts.Raw, opts.Registers, opts.Aggregates} {
+		s.writeURL[b] = opts.URL + "/api/v2/write?" + url.Values{"org": {opts.Org}, "bucket": {b}, "precision": {"ns"}}.Encode()
+	}
+	s.log.Info("InfluxDB store open", "url", opts.URL, "raw", opts.Raw, "registers", opts.Registers,
+		"aggregates", opts.Aggregates, "batch", opts.BatchSize, "in_flight", opts.MaxInFlight)
+	return s, nil
 }
 
-// Close releases the client.
+// Close releases the client. Write and Query return before it is called.
 func (s *Store) Close() error {
 	s.client.Close()
+	s.http.CloseIdleConnections()
 	return nil
 }
 
-func (s *Store) bucket(c read.Class) string {
-	if store.KindOf(c) == store.Registers {
+// bucketOf is the bucket of a kind of reads.
+func (s *Store) bucketOf(k store.Kind) string {
+	if k == store.Registers {
 		return s.opts.Registers
 	}
 	return s.opts.Raw
 }
 
-func (s *Store) writeAPI(bucket string) api.WriteAPIBlocking {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w, ok := s.writer[bucket]
-	if !ok {
-		w = s.client.WriteAPIBlocking(s.opts.Org, bucket)
-		s.writer[bucket] = w
+// retention is how long reads of kind k are kept; 0 is forever.
+func (s *Store) retention(k store.Kind) time.Duration {
+	if k == store.Registers {
+		return s.opts.Retention.Registers
 	}
-	return w
-}
-
-// Write stores reads; see the package comment. A batch with a read that
-// store.Check refuses is refused whole, naming the read's index.
-func (s *Store) Write(ctx context.Context, reads []read.Read) error {
-	for i := range reads {
-		if err := store.Check(&reads[i]); err != nil {
-			return fmt.Errorf("influx: write: read %d (meter %q, quantity %q): %w", i, reads[i].Meter, reads[i].Quantity, err)
-		}
-	}
-	byBucket := map[string][]string{}
-	var b []byte
-	for i := range reads {
-		r := &reads[i]
-		b = appendRead(b[:0], r)
-		bk := s.bucket(r.Class)
-		byBucket[bk] = append(byBucket[bk], string(b))
-	}
-	return s.send(ctx, byBucket)
-}
-
-// send writes lines per bucket in batches, MaxInFlight at once.
-func (s *Store) send(ctx context.Context, byBucket map[string][]string) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for bk, lines := range byBucket {
-		w := s.writeAPI(bk)
-		for n, lo := 0, 0; lo < len(lines); n, lo = n+1, lo+s.opts.BatchSize {
-			part := lines[lo:min(lo+s.opts.BatchSize, len(lines))]
-			select {
-			case s.sem <- struct{}{}:
-			case <-ctx.Done():
-				wg.Wait()
-				return ctx.Err()
-			}
-			wg.Go(func() {
-				defer func() { <-s.sem }()
-				err := w.WriteRecord(ctx, part...)
-				if err != nil && !expired(err) {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("influx %s bucket %s: batch %d (%d points): %w", s.opts.URL, bk, n, len(part), err))
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// expired reports a refusal of points older than the bucket's retention:
-// they are past it, which is what retention means, not a failure.
-func expired(err error) bool {
-	m := err.Error()
-	return strings.Contains(m, "beyond retention policy") || strings.Contains(m, "outside retention")
+	return s.opts.Retention.Raw
 }

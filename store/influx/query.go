@@ -3,30 +3,18 @@ package influx
 import (
 	"cmp"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/influxdata/influxdb-client-go/v2/api"
+
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
-
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
 
 // fluxString quotes s as a Flux string literal.
 func fluxString(s string) string {
@@ -34,22 +22,26 @@ func fluxString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// fluxRange is range() over [from, to); zero ends are open.
-func fluxRange(from, to time.Time) string {
+// fluxTime is t as a Flux time literal.
+func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// flux is the query of one bucket's points of measurement meas that q
+// selects, from (not q.From: retention may move it), of one field (any if
+// empty): one row per field of each point. Pivoting in Flux would give
+// one row per point, but it is slow on InfluxDB 1.8 (a month of an area
+// took seconds); rows puts points together instead.
+//
+// Every predicate on tags sits in one filter right after range, so that
+// the storage engine applies it. A Limit is applied to each series: the
+// first n reads of a query are among the first n of their series.
+func flux(bucket, meas string, from time.Time, q store.Query, field string) string {
 	start, stop := "1970-01-01T00:00:00Z", "2262-01-01T00:00:00Z"
 	if !from.IsZero() {
-		start = from.UTC().Format(time.RFC3339Nano)
+		start = fluxTime(from)
 	}
-	if !to.IsZero() {
-		stop = to.UTC().Format(time.RFC3339Nano)
+	if !q.To.IsZero() {
+		stop = fluxTime(q.To)
 	}
-	// InfluxDB 1.8's storage includes a point at stop: filter it out so
-	// that the range is [from, to) on every server
-	return fmt.Sprintf("range(start: %s, stop: %s)\n  |> filter(fn: (r) => r._time < %s)", start, stop, stop)
-}
-
-// fluxFilter selects by measurement and the Query's tags.
-func fluxFilter(meas string, q store.Query, field string) string {
 	conds := []string{`r._measurement == ` + fluxString(meas)}
 	if field != "" {
 		conds = append(conds, `r._field == `+fluxString(field))
@@ -57,72 +49,128 @@ func fluxFilter(meas string, q store.Query, field string) string {
 	if len(q.Meters) > 0 {
 		or := make([]string, len(q.Meters))
 		for i, m := range q.Meters {
-			or[i] = `r.meter == ` + fluxString(m)
+			or[i] = `r.meter == ` + fluxString(tagValue(m))
 		}
 		conds = append(conds, "("+strings.Join(or, " or ")+")")
 	}
 	if q.Area != "" {
-		conds = append(conds, `r.area == `+fluxString(q.Area))
+		conds = append(conds, `r.area == `+fluxString(tagValue(q.Area)))
 	}
 	if q.Class != "" {
-		conds = append(conds, `r.class == `+fluxString(string(q.Class)))
+		conds = append(conds, `r.class == `+fluxString(tagValue(string(q.Class))))
 	}
 	if q.Quantity != "" {
-		conds = append(conds, `r.quantity == `+fluxString(q.Quantity))
+		conds = append(conds, `r.quantity == `+fluxString(tagValue(q.Quantity)))
 	}
-	return "filter(fn: (r) => " + strings.Join(conds, " and ") + ")"
-}
-
-// flux is the whole query of one bucket: one row per field of each
-// point. Pivoting in Flux would give one row per point, but it is slow
-// on InfluxDB 1.8 (a month of an area took seconds); points are put
-// together by rows instead.
-func flux(bucket, meas string, q store.Query, field string) string {
+	// InfluxDB 1.8 includes a point at range's stop; 2.x does not. This
+	// makes it [from, to) on both (and stays a filter after the pushed
+	// predicates).
+	conds = append(conds, "r._time < "+stop)
 	var b strings.Builder
-	fmt.Fprintf(&b, "from(bucket: %s)\n  |> %s\n  |> %s\n", fluxString(bucket), fluxRange(q.From, q.To), fluxFilter(meas, q, field))
+	fmt.Fprintf(&b, "from(bucket: %s)\n  |> range(start: %s, stop: %s)\n  |> filter(fn: (r) => %s)\n",
+		fluxString(bucket), start, stop, strings.Join(conds, " and "))
+	if q.Limit > 0 {
+		fmt.Fprintf(&b, "  |> limit(n: %d)\n", q.Limit)
+	}
 	b.WriteString(`  |> drop(columns: ["_start", "_stop", "_measurement"])` + "\n")
 	return b.String()
 }
 
-// buckets lists the buckets a query of class c must read.
-func (s *Store) buckets(c read.Class) []string {
-	if c != "" {
-		return []string{s.bucket(c)}
+// Query returns the reads that match q, ordered by (time, meter, class,
+// quantity), none past Options.Retention.
+func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
+	groups := [][]store.Kind{{store.Registers}, {store.Raw}} // by bucket
+	switch {
+	case q.Class != "":
+		groups = [][]store.Kind{{store.KindOf(q.Class)}}
+	case s.opts.Raw == s.opts.Registers:
+		groups = [][]store.Kind{{store.Raw, store.Registers}}
 	}
-	if s.opts.Raw == s.opts.Registers {
-		return []string{s.opts.Raw}
+	now := s.opts.Now()
+	var out []read.Read
+	for _, kinds := range groups {
+		rs, err := s.queryBucket(ctx, s.bucketOf(kinds[0]), kinds, q, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
 	}
-	return []string{s.opts.Registers, s.opts.Raw}
+	return inQueryOrder(out, q.Limit), nil
 }
 
-// Query returns the reads that match q, ordered by (time, meter, class,
-// quantity).
-func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
-	var out []read.Read
-	for _, bk := range s.buckets(q.Class) {
-		rows, err := s.rows(ctx, flux(bk, measReads, q, "rec"))
-		if err != nil {
-			return nil, fmt.Errorf("influx %s bucket %s: query: %w", s.opts.URL, bk, err)
-		}
-		for _, row := range rows {
-			r, err := parseRead(row)
-			if err != nil {
-				return nil, fmt.Errorf("influx %s bucket %s: %w", s.opts.URL, bk, err)
-			}
-			out = append(out, r)
+// inQueryOrder returns the first limit (0: all) of rs ordered by (time,
+// meter, class, quantity). It sorts indexes, not the reads themselves,
+// which are large.
+func inQueryOrder(rs []read.Read, limit int) []read.Read {
+	type key struct {
+		t int64
+		i int
+	}
+	keys := make([]key, len(rs))
+	for i := range rs {
+		keys[i] = key{store.Time(&rs[i]).UnixNano(), i}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		a, b := &rs[x.i], &rs[y.i]
+		return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(a.Meter, b.Meter), cmp.Compare(a.Class, b.Class),
+			cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(x.i, y.i))
+	})
+	if limit > 0 && len(keys) > limit {
+		keys = keys[:limit]
+	}
+	out := make([]read.Read, len(keys))
+	for j, k := range keys {
+		out[j] = rs[k.i]
+	}
+	return out
+}
+
+// queryBucket returns the reads of bucket, which holds the kinds given,
+// that q selects and are not past Options.Retention at now.
+func (s *Store) queryBucket(ctx context.Context, bucket string, kinds []store.Kind, q store.Query, now time.Time) ([]read.Read, error) {
+	// The range starts at the oldest time any of its kinds keeps. Reads
+	// of a kind kept for less are left out below, and then a limit per
+	// series in Flux could keep the wrong ones.
+	keep, forever := time.Duration(0), false
+	for _, k := range kinds {
+		d := s.retention(k)
+		forever = forever || d == 0
+		keep = max(keep, d)
+		if d != s.retention(kinds[0]) {
+			q.Limit = 0 // after Flux; Query still cuts at the limit
 		}
 	}
-	slices.SortStableFunc(out, func(a, b read.Read) int {
-		return cmp.Or(store.Time(&a).Compare(store.Time(&b)), cmp.Compare(a.Meter, b.Meter),
-			cmp.Compare(a.Class, b.Class), cmp.Compare(a.Quantity, b.Quantity))
-	})
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+	if forever {
+		keep = 0
+	}
+	from := q.From
+	if keep > 0 {
+		if oldest := now.Add(-keep); from.Before(oldest) {
+			from = oldest
+		}
+	}
+	if !q.To.IsZero() && !from.Before(q.To) {
+		return nil, nil
+	}
+	rows, err := s.rows(ctx, flux(bucket, measReads, from, q, "rec"))
+	if err != nil {
+		return nil, fmt.Errorf("influx %s: bucket %s: query: %w", s.opts.URL, bucket, err)
+	}
+	out := make([]read.Read, 0, len(rows))
+	for _, row := range rows {
+		r, err := parseRead(row)
+		if err != nil {
+			return nil, fmt.Errorf("influx %s: bucket %s: %w", s.opts.URL, bucket, err)
+		}
+		if s.opts.Retention.Expired(r.Class, store.Time(&r), now) {
+			continue // a bucket shared by kinds kept for different times
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-// row is one pivoted record: column name to value.
+// row is one point: column name (or field name) to value.
 type row map[string]any
 
 func (s *Store) rows(ctx context.Context, fluxQuery string) ([]row, error) {
@@ -132,6 +180,14 @@ func (s *Store) rows(ctx context.Context, fluxQuery string) ([]row, error) {
 		return nil, err
 	}
 	defer res.Close()
+	return collect(res)
+}
+
+// collect puts the records of a query's result together into one row per
+// key (meter, class, quantity, time): column name to value. A record
+// without a _field (the result of count() and the like) is a row of its
+// own.
+func collect(res *api.QueryTableResult) ([]row, error) {
 	type pointKey struct {
 		meter, class, quantity string
 		t                      int64
@@ -140,6 +196,9 @@ func (s *Store) rows(ctx context.Context, fluxQuery string) ([]row, error) {
 	var out []row
 	for res.Next() {
 		rec := res.Record()
+		if rec == nil { // the client's parser says there is a row but has none (a row starting with an unknown "#...")
+			return nil, errors.New("malformed query result")
+		}
 		v := rec.Values()
 		field, _ := v["_field"].(string)
 		if field == "" { // an aggregate such as count()
@@ -151,8 +210,11 @@ func (s *Store) rows(ctx context.Context, fluxQuery string) ([]row, error) {
 		if !ok {
 			i = len(out)
 			idx[k] = i
-			out = append(out, row{"_time": rec.Time(), "meter": k.meter, "area": v["area"], "class": k.class, "quantity": k.quantity})
+			out = append(out, row{"_time": rec.Time(), "meter": fromTag(k.meter), "class": fromTag(k.class), "quantity": fromTag(k.quantity)})
 		}
+		// A meter moved to another area holds a key in both: the one
+		// read last is taken whole.
+		out[i]["area"] = fromTag(str(v["area"]))
 		out[i][field] = rec.Value()
 	}
 	return out, res.Err()
@@ -193,8 +255,8 @@ func (r row) time() (time.Time, error) {
 // parseRead turns a point back into a read. It refuses a point whose rec
 // field does not parse (a point written by something else).
 func parseRead(r row) (read.Read, error) {
-	var rec record
-	if err := json.Unmarshal([]byte(r.str("rec")), &rec); err != nil {
+	rec, err := parseRecord(r.str("rec"))
+	if err != nil {
 		return read.Read{}, fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
 	}
 	if rec.Scale > 18 {

@@ -51,17 +51,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var srvOnce sync.Once
-var srvErr error
+var (
+	srvOnce    sync.Once
+	srvErr     error
+	srvMissing bool // srvErr is that there is no binary
+)
 
-// needServer starts the private influxd once, or skips (fails under CI
-// or HEADEND_REQUIRE_INFLUXDB=1) when its binary is missing.
+// needServer starts the private influxd once. When its binary is missing
+// the test is skipped, or fails under CI or HEADEND_REQUIRE_INFLUXDB=1;
+// when it does not start, the test fails.
 func needServer(t testing.TB) *server {
 	t.Helper()
 	srvOnce.Do(func() {
 		bin := influxdPath()
 		if _, err := os.Stat(bin); err != nil {
-			srvErr = fmt.Errorf("no influxd at %s: run scripts/influxd.sh install (make influxd)", bin)
+			srvErr = fmt.Errorf("no influxd at %s: run scripts/influxd.sh install (make influxd), or set HEADEND_INFLUXD", bin)
+			srvMissing = true
 			return
 		}
 		dir, err := os.MkdirTemp("", "headend-influxd-")
@@ -77,11 +82,12 @@ func needServer(t testing.TB) *server {
 		}
 		srv = s
 	})
-	if srvErr != nil {
-		if os.Getenv("CI") != "" || os.Getenv("HEADEND_REQUIRE_INFLUXDB") == "1" {
-			t.Fatal(srvErr)
-		}
+	switch {
+	case srvErr == nil:
+	case srvMissing && os.Getenv("CI") == "" && os.Getenv("HEADEND_REQUIRE_INFLUXDB") != "1":
 		t.Skip(srvErr)
+	default:
+		t.Fatal(srvErr)
 	}
 	return srv
 }
@@ -207,7 +213,7 @@ func newDB(t testing.TB, ret store.Retention) (*Store, Buckets) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Open(ctx, Options{URL: srv.url, Buckets: b, Location: time.UTC, Timeout: 120 * time.Second})
+	st, err := Open(ctx, Options{URL: srv.url, Buckets: b, Retention: ret, Location: time.UTC, Timeout: 120 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,15 +15,17 @@ import (
 
 // Setup prepares an InfluxDB 1.8 database for the head-end: it creates the
 // database db and one retention policy per kind (raw, registers,
-// aggregates), each with the retention given (0: forever; anything else
-// at least 1h, the server's minimum), and returns the buckets to use. It
-// runs InfluxQL through the 1.x /query endpoint; token is "user:password"
-// or empty. It can be run again: policies that exist are altered to the
-// durations given.
+// aggregates) keeping data for the durations in ret (0: forever), and
+// returns the buckets to use ("db/raw" and so on). A duration below
+// InfluxDB's minimum of 1h gets a 1h policy; give the same ret as
+// Options.Retention and Query hides what is past it. Shard durations are
+// InfluxDB's defaults for the durations (1h below 2 days, 1 day up to 6
+// months, 7 days beyond). It runs InfluxQL through the 1.x /query
+// endpoint; token is "user:password", or empty without auth. It can be
+// run again: policies that exist are altered to the durations given.
 //
-// On InfluxDB 2.x, buckets are made by the operator instead (influx
-// bucket create --name headend-raw --retention 90d, and so on) and named
-// in the configuration.
+// On InfluxDB 2.x the operator makes the buckets instead, with their
+// retention (see store/README.md), and names them in Options.Buckets.
 func Setup(ctx context.Context, baseURL, token, db string, ret store.Retention) (Buckets, error) {
 	b := Buckets{Raw: db + "/raw", Registers: db + "/registers", Aggregates: db + "/aggregates"}
 	stmts := []string{fmt.Sprintf("CREATE DATABASE %s", ident(db))}
@@ -31,16 +33,16 @@ func Setup(ctx context.Context, baseURL, token, db string, ret store.Retention) 
 		name string
 		d    time.Duration
 	}{{"raw", ret.Raw}, {"registers", ret.Registers}, {"aggregates", ret.Aggregates}} {
-		dur := "INF"
+		dur, shard := "INF", "7d"
 		if p.d > 0 {
-			if p.d < time.Hour {
-				return b, fmt.Errorf("influx setup %s: retention %s of %s is below InfluxDB's minimum of 1h", db, p.d, p.name)
+			d := max(p.d, time.Hour)
+			dur = fmt.Sprintf("%dm", int64((d+time.Minute-1)/time.Minute))
+			switch {
+			case d < 48*time.Hour:
+				shard = "1h"
+			case d <= 180*24*time.Hour:
+				shard = "1d"
 			}
-			dur = fmt.Sprintf("%dm", int64(p.d/time.Minute))
-		}
-		shard := "1d"
-		if p.d > 0 && p.d < 48*time.Hour {
-			shard = "1h"
 		}
 		stmts = append(stmts,
 			fmt.Sprintf("CREATE RETENTION POLICY %s ON %s DURATION %s REPLICATION 1 SHARD DURATION %s", ident(p.name), ident(db), dur, shard),
@@ -48,7 +50,7 @@ func Setup(ctx context.Context, baseURL, token, db string, ret store.Retention) 
 	}
 	for _, q := range stmts {
 		if err := influxQL(ctx, baseURL, token, q); err != nil {
-			return b, fmt.Errorf("influx setup %s: %s: %w", db, q, err)
+			return b, fmt.Errorf("influx setup %s: database %s: %s: %w", baseURL, db, q, err)
 		}
 	}
 	return b, nil
