@@ -31,6 +31,16 @@ func (a *Analysis) Detect(cfg Config) Report {
 			out = rule(ms, &cfg, out)
 		}
 	}
+	// the theft ranking leaves out what these flags explain
+	b := *a
+	b.explained = a.explain(nil, out, cfg.History)
+	for m, e := range a.explained {
+		if x, ok := b.explained[m]; !ok || e.from < x.from {
+			b.explained[m] = e
+		}
+	}
+	b.upset = a.upsets(out)
+	a = &b
 	buf := &rankBuf{}
 	for _, s := range a.areas {
 		out = a.classChange(s, &cfg, out)

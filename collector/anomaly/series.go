@@ -20,6 +20,19 @@ type Analysis struct {
 	order   []*meterSeries // area meters and customers, by area then archive order
 	instant map[string][]loss.Reading
 	ratings map[string]Rating
+	// explained: customers whose drop another flag explains, by the
+	// first day it does, and their share of the other customers' energy
+	// before it
+	explained map[string]explainedMeter
+	// upset: per area, the days a customer's register jumped or went
+	// back, whose balance says nothing of theft
+	upset map[string]map[int]bool
+}
+
+type explainedMeter struct {
+	from  int
+	share float64
+	ok    bool // a share could be taken
 }
 
 type areaSeries struct {
@@ -43,7 +56,7 @@ type meterSeries struct {
 // New indexes an input.
 func New(in Input) *Analysis {
 	a := &Analysis{ix: in.Archive, byArea: map[string]*areaSeries{}, meters: map[string]*meterSeries{},
-		instant: map[string][]loss.Reading{}, ratings: in.Ratings}
+		instant: map[string][]loss.Reading{}, ratings: in.Ratings, explained: map[string]explainedMeter{}}
 	if a.ix == nil {
 		a.ix = (&archive.Archive{}).Index()
 	}
@@ -137,7 +150,92 @@ func New(in Input) *Analysis {
 		slices.SortStableFunc(v, func(x, y loss.Reading) int { return x.Key.Time.Compare(y.Key.Time) })
 		a.instant[k] = v
 	}
+	a.explained = a.explain(in.Explained, nil, DefaultConfig().History)
 	return a
+}
+
+// explain returns the explained meters of base and of the flags of
+// explaining kinds, each from its earliest day, with its share of its
+// area's other customers' energy over the h days before.
+func (a *Analysis) explain(base map[string]time.Time, flags []Flag, h int) map[string]explainedMeter {
+	from := map[string]time.Time{}
+	for m, t := range base {
+		from[m] = t
+	}
+	for i := range flags {
+		if f := &flags[i]; f.Meter != "" && explains(f.Kind) {
+			if t, ok := from[f.Meter]; !ok || f.Start.Before(t) {
+				from[f.Meter] = f.Start
+			}
+		}
+	}
+	out := make(map[string]explainedMeter, len(from))
+	for m, t := range from {
+		ms := a.meters[m]
+		if ms == nil || len(a.days) == 0 {
+			continue
+		}
+		d, ok := a.dayOf(t)
+		if !ok {
+			if t.After(a.days[len(a.days)-1].Start) {
+				continue
+			}
+			d = 0
+		}
+		e := explainedMeter{from: d}
+		if s := a.byArea[ms.area]; s != nil {
+			var v []float64
+			for i := max(0, d-h); i < d; i++ {
+				if c, others, ok := s.share(ms, i); ok && others > 0 {
+					v = append(v, c/others)
+				}
+			}
+			if len(v) > 0 {
+				e.share, e.ok = median(v), true
+			}
+		}
+		out[m] = e
+	}
+	return out
+}
+
+// upsets returns, per area, the days of the register jumps and
+// decreases among flags.
+func (a *Analysis) upsets(flags []Flag) map[string]map[int]bool {
+	out := map[string]map[int]bool{}
+	for i := range flags {
+		f := &flags[i]
+		if f.Kind != RegisterJump && f.Kind != RegisterBack {
+			continue
+		}
+		for d, ok := a.dayOf(f.Start); ok && !a.days[d].Start.After(f.End); d++ {
+			if out[f.Area] == nil {
+				out[f.Area] = map[int]bool{}
+			}
+			out[f.Area][d] = true
+			if d+1 >= len(a.days) {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// unregistered is the energy an explained customer failed to register on
+// day d: its share of the other customers' energy less what it did
+// register; 0 when it is not explained on d.
+func (s *areaSeries) unregistered(a *Analysis, ms *meterSeries, d int) float64 {
+	e, ok := a.explained[ms.addr]
+	if !ok || !e.ok || d < e.from {
+		return 0
+	}
+	r := s.res[d]
+	if r == nil {
+		return 0
+	}
+	en, _ := ms.forward(d)
+	others := r.CustomerForward.Float64() - en.Float64()
+	return max(e.share*others-en.Float64(), 0)
 }
 
 func cmpStart(p loss.Period, t time.Time) int { return p.Start.Compare(t) }

@@ -96,10 +96,11 @@ func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Rankin
 	days, lx := buf.days[:0], buf.loss[:0]
 	v := buf.v[:0]
 	for d := from; d <= t; d++ {
-		if r, ok := s.computable(d); ok {
+		if r, ok := s.computable(d); ok && !a.upset[s.id][d] {
+			l := s.lossUnexplained(a, d)
 			days = append(days, d)
-			lx = append(lx, r.Loss.Float64())
-			v = append(v, r.Loss.Float64()/r.Supply.Float64())
+			lx = append(lx, l)
+			v = append(v, l/r.Supply.Float64())
 		}
 	}
 	buf.days, buf.loss = days, lx
@@ -113,7 +114,7 @@ func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Rankin
 	rk.Onset = a.days[onset].Start
 	var base []int
 	for d := max(0, from-cfg.History); d < onset; d++ {
-		if _, ok := s.computable(d); ok {
+		if _, ok := s.computable(d); ok && !a.upset[s.id][d] {
 			base = append(base, d)
 		}
 	}
@@ -123,7 +124,7 @@ func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Rankin
 	}
 	v = v[:0]
 	for _, d := range base {
-		v = append(v, s.res[d].Loss.Float64()/s.res[d].Supply.Float64())
+		v = append(v, s.lossUnexplained(a, d)/s.res[d].Supply.Float64())
 	}
 	rk.BaselineRate = median(v) * 100
 	// the excess: loss beyond the baseline rate of the day's supply
@@ -134,12 +135,15 @@ func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Rankin
 	v = v[:0]
 	for _, d := range base {
 		r := s.res[d]
-		v = append(v, r.Loss.Float64()-rk.BaselineRate/100*r.Supply.Float64())
+		v = append(v, s.lossUnexplained(a, d)-rk.BaselineRate/100*r.Supply.Float64())
 	}
 	nPostArea := float64(len(lx) - k)
 	rk.Noise = sd(v)
 	rk.Lossy = rk.Excess > cfg.TheftMinExcess.Float64() && rk.Excess > cfg.TheftSigma*rk.Noise/math.Sqrt(nPostArea)
 	for _, ms := range s.customers {
+		if e, ok := a.explained[ms.addr]; ok && e.from <= t {
+			continue // another flag explains its drop
+		}
 		v = v[:0]
 		for _, d := range base {
 			if c, others, ok := s.share(ms, d); ok && others > 0 {
@@ -308,6 +312,16 @@ func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) (
 		out = append(out, f)
 	}
 	return out, last
+}
+
+// lossUnexplained is the area's loss on day d less the energy its
+// explained customers failed to register.
+func (s *areaSeries) lossUnexplained(a *Analysis, d int) float64 {
+	l := s.res[d].Loss.Float64()
+	for _, ms := range s.customers {
+		l -= s.unregistered(a, ms, d)
+	}
+	return l
 }
 
 // share returns a customer's forward energy on day d and that of the

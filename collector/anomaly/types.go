@@ -79,6 +79,24 @@ type Input struct {
 	// Ratings by meter address; meters without one take
 	// Config.DirectRating or Config.CTRating.
 	Ratings map[string]Rating
+	// Explained are customers whose drop in registered energy another
+	// flag explains (stopped, no answer, phase loss, reverse energy, a
+	// register going back), from the day it starts. The theft ranking
+	// leaves them out as candidates and adds back to the area's loss the
+	// energy they failed to register, so that a stopped meter neither
+	// hides a thief nor is ranked as one. Detect adds what its own flags
+	// explain.
+	Explained map[string]time.Time
+}
+
+// explains reports whether a flag of kind k accounts for its meter's
+// missing energy.
+func explains(k Kind) bool {
+	switch k {
+	case Stopped, NoAnswer, PhaseLoss, ReverseEnergy, RegisterBack:
+		return true
+	}
+	return false
 }
 
 // Quantities read from Input.Instant.

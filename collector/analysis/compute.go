@@ -1,0 +1,201 @@
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/headend/headend/collector/anomaly"
+	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/loss"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/collector/vee"
+)
+
+// Config holds the settings of each stage.
+type Config struct {
+	VEE     vee.Config
+	Loss    loss.Config
+	Anomaly anomaly.Config
+}
+
+// DefaultConfig returns each stage's defaults, with line loss taking a
+// boundary read up to 3 hours after midnight (1997 meters keep no daily
+// freeze and are read once the day has begun).
+func DefaultConfig() Config {
+	c := Config{VEE: vee.DefaultConfig(), Loss: loss.DefaultConfig(), Anomaly: anomaly.DefaultConfig()}
+	c.Loss.Tolerance = 3 * time.Hour
+	return c
+}
+
+// Input is what one computation works on.
+type Input struct {
+	Archive *archive.Index
+	// Days are the days to balance, each as 00:00 in the head-end's zone;
+	// a day's balance needs the freezes of that day and the next.
+	Days []time.Time
+	// Registers are the daily and monthly register reads of the window.
+	Registers []read.Read
+	// Instant are instantaneous reads (phase voltages and currents),
+	// clock errors and event counters.
+	Instant []read.Read
+}
+
+// Output is what one computation found.
+type Output struct {
+	// Values are the validated register values, estimates in place of
+	// the gaps they fill, by meter, quantity and time.
+	Values []vee.Value
+	// Loss are the areas' balances of every day of Input.Days, from the
+	// values of usable quality.
+	Loss []loss.Result
+	// Report holds the flags and the theft rankings, raised from the
+	// registers as the meters showed them (a register jump is what VEE
+	// holds back from the balance and what the flags must see).
+	Report anomaly.Report
+	// Meter is the archive's view the flags were raised on: the balances
+	// of every day from the registers as read.
+	MeterLoss []loss.Result
+	// Qualities counts the values of each quality, estimates included.
+	Qualities map[vee.Quality]int
+	Gaps      []vee.Gap // gaps left unestimated, and why
+	Stats     vee.Stats
+}
+
+// Compute validates, estimates, balances and flags.
+func Compute(in Input, cfg Config) (Output, error) {
+	var out Output
+	v, err := vee.NewValidator(cfg.VEE)
+	if err != nil {
+		return out, fmt.Errorf("vee: %w", err)
+	}
+	ix := in.Archive
+	if ix == nil {
+		ix = (&archive.Archive{}).Index()
+	}
+	// the validator sees the reads in the order they arrived
+	all := make([]read.Read, 0, len(in.Registers)+len(in.Instant))
+	all = append(all, in.Instant...)
+	all = append(all, in.Registers...)
+	slices.SortStableFunc(all, func(a, b read.Read) int {
+		return cmp.Or(a.ReadAt.Compare(b.ReadAt), strings.Compare(a.Meter, b.Meter))
+	})
+	vals := v.Validate(nil, all...)
+	out.Stats = v.Stats()
+
+	current := latest(vals)
+	// estimates fill the gaps of each daily register series
+	var regs, inst []vee.Value
+	series := map[[2]string][]vee.Value{}
+	for _, x := range current {
+		if x.Class == read.Daily || x.Class == read.Monthly {
+			if _, ok := loss.RegisterOf(x.Quantity); ok || strings.Contains(x.Quantity, "energy") {
+				regs = append(regs, x)
+				if x.Class == read.Daily {
+					k := [2]string{x.Meter, x.Quantity}
+					series[k] = append(series[k], x)
+				}
+				continue
+			}
+		}
+		inst = append(inst, x)
+	}
+	keys := make([][2]string, 0, len(series))
+	for k := range series {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	var est []vee.Value
+	for _, k := range keys {
+		e, gaps, err := vee.Estimate(cfg.VEE, series[k], nil)
+		if err != nil {
+			continue // not a register series
+		}
+		est = append(est, e...)
+		out.Gaps = append(out.Gaps, gaps...)
+	}
+	regs = latest(append(regs, est...))
+	out.Values = regs
+	out.Qualities = map[vee.Quality]int{}
+	for i := range regs {
+		out.Qualities[regs[i].Quality]++
+	}
+	for i := range inst {
+		out.Qualities[inst[i].Quality]++
+	}
+
+	// the balances, from the values billing would use
+	var official []loss.Reading
+	for i := range regs {
+		x := &regs[i]
+		reg, ok := loss.RegisterOf(x.Quantity)
+		if !ok || x.Quantity != string(reg)+" active energy total" {
+			continue
+		}
+		official = append(official, loss.Reading{Key: loss.Key(x.Key), Register: reg, Value: x.Value, Quality: Quality(x.Quality)})
+	}
+	out.Loss = balance(ix, in.Days, loss.NewSet(official), cfg.Loss)
+
+	// the flags, from the registers as read
+	var raw []loss.Reading
+	for i := range in.Registers {
+		r := &in.Registers[i]
+		reg, ok := loss.RegisterOf(r.Quantity)
+		if r.Status != read.OK || !ok || r.Quantity != string(reg)+" active energy total" || r.Class != read.Daily {
+			continue
+		}
+		raw = append(raw, loss.Reading{Key: loss.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: stamp(r)}, Register: reg, Value: r.Value, Quality: loss.Valid})
+	}
+	out.MeterLoss = balance(ix, in.Days, loss.NewSet(raw), cfg.Loss)
+	var instant []loss.Reading
+	for i := range inst {
+		x := &inst[i]
+		if x.Quality == vee.Failed || x.Text != "" {
+			continue
+		}
+		instant = append(instant, loss.Reading{Key: loss.Key(x.Key), Value: x.Value, Quality: Quality(x.Quality)})
+	}
+	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant}, cfg.Anomaly)
+	return out, nil
+}
+
+func balance(ix *archive.Index, days []time.Time, s *loss.Set, cfg loss.Config) []loss.Result {
+	var out []loss.Result
+	for _, d := range days {
+		out = append(out, loss.ComputeAll(ix, loss.Day(d), s, cfg)...)
+	}
+	return out
+}
+
+// stamp is the time a read stands for: its meter time, else its receipt.
+func stamp(r *read.Read) time.Time {
+	if !r.MeterTime.IsZero() {
+		return r.MeterTime
+	}
+	return r.ReadAt
+}
+
+// Quality is the line-loss name of a VEE quality.
+func Quality(q vee.Quality) loss.Quality {
+	return loss.Quality(strings.ReplaceAll(string(q), "_", "-"))
+}
+
+// latest keeps the highest version of each key, ordered by meter,
+// class, quantity and time.
+func latest(vals []vee.Value) []vee.Value {
+	slices.SortStableFunc(vals, func(a, b vee.Value) int {
+		return cmp.Or(strings.Compare(a.Meter, b.Meter), strings.Compare(string(a.Class), string(b.Class)),
+			strings.Compare(a.Quantity, b.Quantity), a.Time.Compare(b.Time), cmp.Compare(a.Version, b.Version))
+	})
+	out := vals[:0]
+	for _, x := range vals {
+		if n := len(out); n > 0 && out[n-1].Key == x.Key {
+			out[n-1] = x
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
