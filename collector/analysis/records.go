@@ -31,9 +31,12 @@ func LossKey(area string, p loss.Period) string {
 	return area + "|" + string(p.Kind) + "|" + p.Start.Format(time.DateOnly)
 }
 
-// FlagKey is the record key of a flag.
+// FlagKey is the record key of a flag: its kind and what it is on. A
+// flag's versions follow one condition as the days come (its end, its
+// confidence, its evidence); a later episode of the same condition is a
+// later version of the same record.
 func FlagKey(f *anomaly.Flag) string {
-	return strings.Join([]string{string(f.Kind), f.Area, f.Meter, f.Other, f.Start.Format(time.DateOnly)}, "|")
+	return strings.Join([]string{string(f.Kind), f.Area, f.Meter, f.Other}, "|")
 }
 
 // TheftKey is the record key of an area's ranking over the window ending
