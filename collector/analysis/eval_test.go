@@ -1,7 +1,9 @@
-package analysis
+package analysis_test
 
 import (
 	"fmt"
+	. "github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/analysis/analysistest"
 	"math"
 	"strings"
 	"testing"
@@ -16,8 +18,8 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates 30 days")
 	}
-	cfg := loadConfig(t, "../../testdata/scenarios/demo.yaml")
-	in, fl := simulate(t, cfg, 30)
+	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
+	in, fl := analysistest.Simulate(t, cfg, 30)
 	out, err := Compute(in, DefaultConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 //go:build !race
 
-package analysis
+package analysis_test
 
 const raceEnabled = false

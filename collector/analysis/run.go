@@ -192,7 +192,9 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	for _, step := range []func() ([]store.Record, error){
 		func() ([]store.Record, error) { return a.results.Put(ctx, vals) },
 		func() ([]store.Record, error) { return a.results.Sync(ctx, KindLoss, "", settle, today, bal) },
-		func() ([]store.Record, error) { return a.results.Sync(ctx, KindFlag, "", time.Unix(0, 0), today.AddDate(0, 0, 1), flags) },
+		func() ([]store.Record, error) {
+			return a.results.Sync(ctx, KindFlag, "", time.Unix(0, 0), today.AddDate(0, 0, 1), flags)
+		},
 		func() ([]store.Record, error) { return a.results.Put(ctx, theft) },
 	} {
 		s, err := step()

@@ -1,8 +1,10 @@
-package analysis
+package analysis_test
 
 import (
 	"context"
 	"encoding/json"
+	. "github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/analysis/analysistest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,8 +24,8 @@ func TestRunStoresAndRevises(t *testing.T) {
 		t.Skip("simulates 20 days")
 	}
 	ctx := context.Background()
-	cfg := loadConfig(t, "../../testdata/scenarios/demo.yaml")
-	in, fl := simulate(t, cfg, 20)
+	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
+	in, fl := analysistest.Simulate(t, cfg, 20)
 	dir := t.TempDir()
 	loc := fl.Zone()
 	rs, err := sqlite.Open(filepath.Join(dir, "reads.db"), sqlite.Options{Location: loc})

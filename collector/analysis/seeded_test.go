@@ -1,7 +1,9 @@
-package analysis
+package analysis_test
 
 import (
 	"fmt"
+	. "github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/analysis/analysistest"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -17,7 +19,7 @@ import (
 // seed; thefts take 20 to 60 % of a customer's consumption from a day
 // after the flags' 14-day history has built up.
 func seeded(t testing.TB, seed int64) model.Config {
-	cfg := loadConfig(t, "../../testdata/scenarios/demo.yaml")
+	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
 	cfg.Seed = seed
 	rng := rand.New(rand.NewPCG(uint64(seed), 645))
 	type slot struct{ a, c int }
@@ -79,7 +81,7 @@ func TestSeededScenarios(t *testing.T) {
 	total := evaluation{planted: map[anomaly.Kind]int{}, found: map[anomaly.Kind]int{}, flags: map[anomaly.Kind]int{}, true_: map[anomaly.Kind]int{}}
 	theftOK := 0
 	for _, seed := range seeds {
-		in, fl := simulate(t, seeded(t, seed), 30)
+		in, fl := analysistest.Simulate(t, seeded(t, seed), 30)
 		out, err := Compute(in, DefaultConfig())
 		if err != nil {
 			t.Fatal(err)

@@ -33,6 +33,8 @@ type Config struct {
 	Store     Store        `yaml:"store"`
 	HTTP      HTTP         `yaml:"http"`
 	Log       Log          `yaml:"log"`
+	Analysis  Analysis     `yaml:"analysis"`
+	Audit     Audit        `yaml:"audit"` // access.go
 
 	// Archive is the archive: the inline lists plus the meters of the
 	// CSV files, validated, with channel defaults applied.
@@ -118,6 +120,13 @@ type Store struct {
 	Retention Retention `yaml:"retention"`
 }
 
+// Analysis is when and over what VEE, line loss and the flags run.
+type Analysis struct {
+	History int           `yaml:"history" help:"days of reads each analysis run reads (the flags' baselines)"`
+	Settle  int           `yaml:"settle" help:"days back a run may still revise a stored value or balance"`
+	Every   time.Duration `yaml:"every" help:"how often the analysis runs besides 01:30 each day (late reads, backfills)"`
+}
+
 // Outbox is the durable log every read goes through before the store.
 type Outbox struct {
 	Dir      string        `yaml:"dir" path:"true" help:"outbox directory (default <data_dir>/outbox)"`
@@ -147,7 +156,9 @@ func (s Store) String() string {
 
 // HTTP is the API and dashboard.
 type HTTP struct {
-	Listen string `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
+	Listen string      `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
+	TLS    TLS         `yaml:"tls"`    // access.go
+	Tokens []TokenSpec `yaml:"tokens"` // API tokens and their roles (access.go)
 }
 
 // Log is logging.
@@ -173,6 +184,7 @@ func Default() *Config {
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day)}},
+		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 		Log:  Log{Level: "info", Format: "text"},
 	}

@@ -126,7 +126,8 @@ func IntervalRequests(t poll.Target, due time.Time) []poll.Request {
 	return []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from, dlt645.YYMMDDhhmm)}}
 }
 
-// ClockRequests reads the meter's date and time.
+// ClockRequests reads the meter's date and time, and on 2007 meters the
+// meter-cover-opened count (the flags watch it rise once a day).
 func ClockRequests(t poll.Target, _ time.Time) []poll.Request {
 	if t.Modbus {
 		return nil // an SDM630 keeps no clock
@@ -134,7 +135,7 @@ func ClockRequests(t poll.Target, _ time.Time) []poll.Request {
 	if t.Edition == dlt645.DLT1997 {
 		return reqs(0xC010, 0xC011)
 	}
-	return reqs(0x04000101, 0x04000102)
+	return reqs(0x04000101, 0x04000102, 0x03300D00)
 }
 
 func reqs(dis ...dlt645.DI) []poll.Request {

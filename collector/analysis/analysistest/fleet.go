@@ -1,4 +1,7 @@
-package analysis
+// Package analysistest reads a simulated fleet as the collector's default
+// schedules would, for tests of the analysis and of what serves its
+// results: the simulator's meters and their ground truth, no wire.
+package analysistest
 
 import (
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/anomaly"
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/read"
@@ -17,8 +21,8 @@ import (
 	"github.com/headend/headend/sim/scenario"
 )
 
-// loadConfig reads a scenario file into a fleet configuration.
-func loadConfig(t testing.TB, path string) model.Config {
+// LoadConfig reads a scenario file into a fleet configuration.
+func LoadConfig(t testing.TB, path string) model.Config {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -31,9 +35,9 @@ func loadConfig(t testing.TB, path string) model.Config {
 	return sc.Config
 }
 
-// archiveOf is the head-end's archive of a fleet: what the utility
+// ArchiveOf is the head-end's archive of a fleet: what the utility
 // registered, which is where the fleet's configuration put each meter.
-func archiveOf(fl *model.Fleet) *archive.Index {
+func ArchiveOf(fl *model.Fleet) *archive.Index {
 	var a archive.Archive
 	for _, ar := range fl.Areas() {
 		a.Areas = append(a.Areas, archive.Area{ID: ar.ID, Feeder: ar.Feeder, VoltageLevel: ar.VoltageLevel})
@@ -70,20 +74,20 @@ type event struct {
 	what string // "daily1997", "instant", "clock"
 }
 
-// simulate runs a fleet for days days and reads it as the collector's
+// Simulate runs a fleet for days days and reads it as the collector's
 // default schedules would: every 2007 meter's daily freeze between 00:05
 // and 01:05, every 1997 meter's registers then (they keep no freeze), the
 // phase voltages and currents at 03:00, 09:00, 14:00 and 20:00, the clock
 // error and the cover-open counter at 03:00 plus up to an hour. A meter
 // that does not answer gives failed reads.
-func simulate(t testing.TB, cfg model.Config, days int) (Input, *model.Fleet) {
+func Simulate(t testing.TB, cfg model.Config, days int) (analysis.Input, *model.Fleet) {
 	t.Helper()
 	fl, err := model.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var in Input
-	in.Archive = archiveOf(fl)
+	var in analysis.Input
+	in.Archive = ArchiveOf(fl)
 	start := fl.Start()
 	failed := func(m *model.Meter, class read.Class, q string, at time.Time) {
 		r := read.Read{Meter: m.Address, Area: m.Area.ID, Class: class, Quantity: q, ReadAt: at, Status: read.Failed, Err: "timeout"}
