@@ -40,7 +40,7 @@ func LoadConfig(t testing.TB, path string) model.Config {
 func ArchiveOf(fl *model.Fleet) *archive.Index {
 	var a archive.Archive
 	for _, ar := range fl.Areas() {
-		a.Areas = append(a.Areas, archive.Area{ID: ar.ID, Feeder: ar.Feeder, VoltageLevel: ar.VoltageLevel})
+		a.Areas = append(a.Areas, archive.Area{ID: ar.ID, Name: ar.Name, Feeder: ar.Feeder, VoltageLevel: ar.VoltageLevel})
 		add := func(m *model.Meter, role archive.Role) {
 			ed := archive.Edition2007
 			if m.Edition == 1997 {

@@ -1,0 +1,118 @@
+package loss_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/api/loss"
+	"github.com/headend/headend/collector/analysis/analysistest"
+	"github.com/headend/headend/collector/archive"
+)
+
+func serve(t *testing.T, a *analysistest.Analysed) *httptest.Server {
+	svc := &loss.Service{Results: a.Results, Archive: func() *archive.Index { return a.Archive }, Location: a.Fleet.Zone(),
+		Now: func() time.Time { return a.Now }}
+	mux := http.NewServeMux()
+	svc.Register(mux, func(h http.Handler) http.Handler { return h })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string, want int, v any) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: %d %s, want %d", url, resp.StatusCode, b, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %v in %s", url, err, b)
+		}
+	}
+	return string(b)
+}
+
+// The loss API over real HTTP, on the demo fleet's first 20 days as the
+// analysis stored them.
+func TestLossAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 20 days")
+	}
+	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	srv := serve(t, a)
+	var areas struct {
+		From, To string
+		Areas    []loss.Area
+	}
+	get(t, srv.URL+"/api/v1/areas?from=2025-06-10&to=2025-06-19", 200, &areas)
+	if len(areas.Areas) != 5 || areas.From != "2025-06-10" || areas.To != "2025-06-19" {
+		t.Fatalf("areas: %+v", areas)
+	}
+	for _, ar := range areas.Areas {
+		if ar.Days != 10 || ar.ComputableDays == 0 || ar.Rate == "" || ar.Collection == "" || ar.Name == "" {
+			t.Errorf("area %+v", ar)
+		}
+	}
+	// D02 has a stopped meter from the 2nd
+	var flags struct{ Flags []loss.Flag }
+	get(t, srv.URL+"/api/v1/areas/D02/flags?from=2025-06-10&to=2025-06-19", 200, &flags)
+	found := false
+	for _, f := range flags.Flags {
+		if f.Kind == "stopped" && f.Meter == "000002000045" && len(f.Evidence) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no stopped flag on 000002000045 with evidence: %+v", flags)
+	}
+	var trend struct{ Days []loss.Day }
+	get(t, srv.URL+"/api/v1/areas/D01/loss?from=2025-06-10&to=2025-06-19", 200, &trend)
+	if len(trend.Days) != 10 || trend.Days[0].Date != "2025-06-10" || trend.Days[0].Supply == "" || trend.Days[0].Used == 0 {
+		t.Fatalf("D01 trend: %+v", trend)
+	}
+	var feeder struct{ Areas []loss.Area }
+	get(t, srv.URL+"/api/v1/areas?from=2025-06-10&to=2025-06-19&feeder=F10-202", 200, &feeder)
+	if len(feeder.Areas) != 2 {
+		t.Errorf("feeder F10-202: %d areas, want 2 (D03, D05)", len(feeder.Areas))
+	}
+	var meters struct {
+		Meters []struct{ Address, Status string }
+	}
+	get(t, srv.URL+"/api/v1/areas/D05/meters?date=2025-06-15", 200, &meters)
+	failed := 0
+	for _, m := range meters.Meters {
+		if m.Status == "failed" || m.Status == "flagged" {
+			failed++
+		}
+	}
+	if len(meters.Meters) != 76 || failed == 0 {
+		t.Errorf("D05 meters: %d, %d failed or flagged", len(meters.Meters), failed)
+	}
+	get(t, srv.URL+"/api/v1/areas/D01/theft", 200, nil)
+	get(t, srv.URL+"/api/v1/meta", 200, nil)
+	// bad requests name what is wrong
+	for url, want := range map[string]string{
+		"/api/v1/areas?from=2025-13-01":                  "from:",
+		"/api/v1/areas?from=2025-06-10&to=2025-06-01":    "to:",
+		"/api/v1/areas?class=terrible":                   "class:",
+		"/api/v1/areas?feeder=F99":                       "feeder:",
+		"/api/v1/areas/D01/theft?date=yesterday":         "date:",
+		"/api/v1/areas/D01/loss?to=2025-06-10&from=junk": "from:",
+	} {
+		if body := get(t, srv.URL+url, 400, nil); !strings.Contains(body, want) {
+			t.Errorf("%s: %s, want it to name %q", url, body, want)
+		}
+	}
+	get(t, srv.URL+"/api/v1/areas/NOPE/loss", 404, nil)
+}
