@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean influxd
+.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean influxd chromium eval
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -36,11 +36,20 @@ fmt-check:
 
 ## unit: every package's tests; store/influx runs against a real InfluxDB 1.8.10 that
 ## `make influxd` builds once into ~/.cache/headend (the tests start and stop their own server)
-unit: influxd
+## the dashboard's browser tests run Debian's chromium, which `make chromium` installs
+unit: influxd chromium
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestSeededScenarios' ./collector/analysis/
 
 influxd:
 	@./scripts/influxd.sh install
+
+chromium:
+	@./scripts/chromium.sh install
+
+## eval: the ten seeded 30-day scenarios, flags and balances against the simulator's truth
+eval:
+	$(GO) test -count=1 -v -run 'TestSeededScenarios' ./collector/analysis/ | grep -v '^ *$$'
 
 ## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
 fuzz-short:
