@@ -40,6 +40,9 @@ type Options struct {
 	// Health, if set, is the tracker to keep the collection rates in, so
 	// that they survive a reload; nil starts a new one.
 	Health *health.Tracker
+	// ObserveTransaction, if set, is told of every transaction on every
+	// bus (poll.Options.Observe): metrics.Metrics.ObserveTransaction.
+	ObserveTransaction func(channel string, d time.Duration, err error)
 }
 
 // Collector is a running set of channels, buses and schedules.
@@ -67,6 +70,7 @@ type channel struct {
 	master *master.Master
 	bus    *poll.Bus
 	close  func() error
+	jobs   *onDemand // on-demand work on the bus (ondemand.go); nil for Modbus
 }
 
 // New builds the collector of cfg. Channels are opened by Run.
@@ -101,6 +105,9 @@ func (c *Collector) Health() *health.Tracker { return c.health }
 
 // sink stamps a task's reads, acts on clock checks, and hands them on.
 func (c *Collector) sink(reads []read.Read) {
+	if len(reads) == 0 {
+		return // an on-demand turn (ondemand.go) reads nothing for the schedules
+	}
 	reads = stampFreezes(reads, c.cfg.Collector.Location())
 	reads = stampProfile(reads, c.cfg.Collector.Location())
 	if len(reads) > 0 && reads[0].Class == read.Clock {
@@ -272,14 +279,15 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.link = l
 		out.close = l.Close
 		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
-		proto = poll.DLT645{Master: out.master, Now: c.opts.Clock.Now}
+		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now}}
+		proto = out.jobs
 	}
 	retries := ch.RetryCount()
 	if retries == 0 {
 		retries = -1
 	}
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
-		BreakAfter: c.cfg.Collector.Breaker.Failures, Now: c.opts.Clock.Now})
+		BreakAfter: c.cfg.Collector.Breaker.Failures, Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
 	return out, nil
 }
 
@@ -296,7 +304,8 @@ func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, erro
 		}
 		return c.dialin.Link(ch.DialInID), nil
 	case archive.KindMQTT:
-		return link.DialMQTT(link.MQTTConfig{Broker: ch.Broker, GatewayID: ch.Gateway, DownTopic: ch.TopicDown, UpTopic: ch.TopicUp, Logger: log})
+		return link.DialMQTT(link.MQTTConfig{Broker: ch.Broker, GatewayID: ch.Gateway, DownTopic: ch.TopicDown, UpTopic: ch.TopicUp, Logger: log,
+			CAFile: ch.CAFile, CertFile: ch.CertFile, KeyFile: ch.KeyFile})
 	}
 	return nil, fmt.Errorf("kind %q has no link", ch.Kind)
 }

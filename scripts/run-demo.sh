@@ -18,4 +18,13 @@ done
 kill -0 $sim 2>/dev/null || { echo "metersim did not start" >&2; exit 1; }
 
 echo "collector status: http://127.0.0.1:8080/status   ground truth: http://$SIM_HTTP/truth"
+# headend makes an admin token for the demo (the configuration names none)
+# and keeps it in data/api-token; the dashboard link carries it
+rm -f data/api-token
+(
+  for _ in $(seq 1 300); do [ -s data/api-token ] && break; sleep 0.1; done
+  if [ -s data/api-token ]; then
+    echo "loss dashboard: http://127.0.0.1:8080/#token=$(cat data/api-token)   (API token in data/api-token; loss appears after the first simulated midnight)"
+  fi
+) &
 ./bin/headend serve --config configs/headend.yaml --follow "http://$SIM_HTTP"

@@ -203,7 +203,9 @@ func (s *Service) compute(ctx context.Context, ix *archive.Index, area, meter st
 			}
 		}
 	}
-	order := func(a, b Determinant) int { return cmp.Or(strings.Compare(a.Meter, b.Meter), strings.Compare(a.Quantity, b.Quantity)) }
+	order := func(a, b Determinant) int {
+		return cmp.Or(strings.Compare(a.Meter, b.Meter), strings.Compare(a.Quantity, b.Quantity))
+	}
 	slices.SortFunc(dets, order)
 	slices.SortFunc(exc, func(a, b Exception) int { return order(a.Determinant, b.Determinant) })
 	return dets, exc, nil

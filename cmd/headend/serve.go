@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector"
+	"github.com/headend/headend/collector/analysis"
+	archivepkg "github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/schedule"
@@ -69,17 +71,32 @@ and speed), so that a demo shows days of reads in minutes.`,
 			defer stg.Close()
 			stg.run(ctx, clk, cfg.Collector.Location(), log)
 			opts.Sink = stg.persist.Accept
+			an := analysis.New(stg.store, stg.results, cfg.Archive.Index(), analysis.Options{Location: cfg.Collector.Location(),
+				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis")})
+			reanalyse := make(chan struct{}, 1)
+			go an.Serve(ctx, clk, cfg.Analysis.Every, reanalyse)
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
+			var archive atomic.Pointer[archivepkg.Index] // the archive the API answers from
 			if cfg.HTTP.Listen != "" {
 				ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 				if err != nil {
 					return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 				}
-				srv := &http.Server{Handler: statusHandler(&current, stg), ReadHeaderTimeout: 5 * time.Second}
-				go srv.Serve(ln)
+				toks, err := apiTokens(cfg, log)
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				archive.Store(cfg.Archive.Index())
+				srv := &http.Server{Handler: apiHandler(statusHandler(&current, stg), toks, an, stg, &archive, cfg.Collector.Location(), clk),
+					ReadHeaderTimeout: 5 * time.Second}
+				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
+					ln.Close()
+					return err
+				}
 				defer srv.Close()
-				log.Info("http", "address", ln.Addr().String())
+				log.Info("http", "address", ln.Addr().String(), "tls", cfg.HTTP.TLS.Enabled())
 			}
 			// reloads: SIGHUP or a change of the file or its CSVs; only a
 			// configuration that loads is handed on
@@ -112,6 +129,8 @@ and speed), so that a demo shows days of reads in minutes.`,
 					if nc.Store.String() != cfg.Store.String() || nc.Store.Outbox != cfg.Store.Outbox {
 						log.Warn("store settings changed: they take effect at the next restart", "running", cfg.Store.String())
 					}
+					an.SetArchive(nc.Archive.Index())
+					archive.Store(nc.Archive.Index())
 					c.Drain()
 					if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 						return err
@@ -222,8 +241,6 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage) h
 		enc.SetIndent("", " ")
 		enc.Encode(status{Status: c.Status(), Storage: stg.status()})
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	mountOps(mux, current, stg, nil) // /healthz, /readyz, /metrics (ops.go)
 	return mux
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/persist"
+	"github.com/headend/headend/store/results"
 	"github.com/headend/headend/store/sqlite"
 )
 
@@ -24,6 +25,7 @@ type storage struct {
 	store   store.Store
 	outbox  *outbox.Outbox
 	persist *persist.Persister
+	results *results.Store // what the analysis derives: values, balances, flags
 }
 
 func retention(c config.Retention) store.Retention {
@@ -71,8 +73,20 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 	if b, n := ob.Backlog(); b > 0 {
 		log.Info("outbox holds reads not yet in the store: delivering them first", "batches", b, "bytes", n)
 	}
+	if err := os.MkdirAll(cfg.Store.Path, 0o755); err != nil {
+		st.Close()
+		ob.Close()
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	rpath := filepath.Join(cfg.Store.Path, "results.db")
+	res, err := results.Open(rpath, results.Options{Now: clk.Now, SyncFull: o.Sync == "every"})
+	if err != nil {
+		st.Close()
+		ob.Close()
+		return nil, fmt.Errorf("results (%s): %w", rpath, err)
+	}
 	p := persist.New(ctx, ob, st, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
-	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p}, nil
+	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res}, nil
 }
 
 // run delivers the outbox to the store and does the daily upkeep until
@@ -121,7 +135,7 @@ func (s *storage) upkeep(ctx context.Context, clk schedule.Clock, loc *time.Loca
 
 // Close closes the outbox (what is in it stays on disk) and the store.
 func (s *storage) Close() error {
-	return errors.Join(s.outbox.Close(), s.store.Close())
+	return errors.Join(s.outbox.Close(), s.store.Close(), s.results.Close())
 }
 
 // storageStatus is the store's part of /status.

@@ -109,6 +109,12 @@ type Channel struct {
 	Gateway   string `yaml:"gateway"`    // gateway id
 	TopicDown string `yaml:"topic_down"` // optional; default decided by the link
 	TopicUp   string `yaml:"topic_up"`   // optional
+	// for a tls://, ssl:// or mqtts:// broker: the CA of its certificate
+	// (empty: the system's roots), a client certificate and key if it
+	// asks for one; PEM files
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 
 	// timing
 	Timeout time.Duration `yaml:"timeout"` // per request; default 2s

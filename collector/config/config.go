@@ -185,8 +185,8 @@ func Default() *Config {
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day)}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
-		Log:  Log{Level: "info", Format: "text"},
+		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -50,7 +50,7 @@ func TestMinimal(t *testing.T) {
 	}
 	d := Default()
 	c.Collector.loc, d.Collector.loc = nil, nil
-	if !reflect.DeepEqual(c.Collector, d.Collector) || c.HTTP != d.HTTP || c.Log != d.Log {
+	if !reflect.DeepEqual(c.Collector, d.Collector) || !reflect.DeepEqual(c.HTTP, d.HTTP) || c.Log != d.Log {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c.Collector, d.Collector)
 	}
 	if c.Store.Kind != "embedded" || c.Store.Path != filepath.Join("data", "store") {

@@ -61,6 +61,9 @@ var leaves = func() []leaf {
 				continue
 			}
 			key := prefix + name
+			if isSectionList(f.Type) {
+				continue // http.tokens: from the file only (access.go)
+			}
 			if !isLeaf(f.Type) {
 				walk(f.Type, key+".", idx)
 				continue
@@ -301,6 +304,7 @@ func (ld *loader) load(data []byte) *Config {
 		}
 		cfg.Archive.ApplyDefaults()
 	}
+	ld.access(doc, cfg)
 	return cfg
 }
 

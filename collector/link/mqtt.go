@@ -3,6 +3,7 @@ package link
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,14 @@ type MQTTConfig struct {
 	UpTopic   string // replies come from here; "" is DefaultUpTopic
 	Username  string
 	Password  string
+
+	// TLS, for a broker URL tls://, ssl://, mqtts:// (or tcps://,
+	// mqtt+ssl://, wss://): CAFile is the PEM CA that signed the broker's
+	// certificate (empty: the system's roots); CertFile and KeyFile a
+	// client certificate, for a broker that asks for one. TLSConfig, if
+	// set, is the base the files are added to. See mqtt_tls.go.
+	CAFile, CertFile, KeyFile string
+	TLSConfig                 *tls.Config
 
 	// ConnectTimeout bounds the first connection and subscription in
 	// DialMQTT; 0 is 10 s. Later reconnects retry for ever.
@@ -98,6 +107,10 @@ func DialMQTT(cfg MQTTConfig) (*MQTT, error) {
 		closing: make(chan struct{}),
 	}
 	m.log = discardLogger(cfg.Logger).With("link", "mqtt", "gateway", cfg.GatewayID, "broker", cfg.Broker)
+	tlsc, err := mqttTLS(cfg)
+	if err != nil {
+		return nil, m.errorf("%w", err)
+	}
 
 	opts := paho.NewClientOptions().
 		AddBroker(cfg.Broker).
@@ -120,6 +133,9 @@ func DialMQTT(cfg MQTTConfig) (*MQTT, error) {
 		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
 			m.log.Info("mqtt reconnecting")
 		})
+	if tlsc != nil {
+		opts.SetTLSConfig(tlsc)
+	}
 	m.client = paho.NewClient(opts)
 
 	fail := func(err error) (*MQTT, error) {

@@ -23,6 +23,10 @@ type Options struct {
 	BreakAfter int
 	Now        func() time.Time                                 // nil: time.Now
 	Sleep      func(ctx context.Context, d time.Duration) error // nil: a timer; tests inject one
+	// Observe, if set, is told of every transaction: the channel, how
+	// long it took (real time) and its error (nil: an answer, a refusal
+	// included). It must not block.
+	Observe func(channel string, d time.Duration, err error)
 }
 
 // Protocol performs one transaction on a bus: DL/T 645 through a
@@ -297,7 +301,11 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read,
 		b.busy = true
 		b.count(func(s *Stats) { s.Transactions++ })
 		base.Frame.Tries = try
+		start := time.Now()
 		reads, err := b.proto.Do(ctx, t, rq, base)
+		if b.opts.Observe != nil {
+			b.opts.Observe(b.opts.Channel, time.Since(start), err)
+		}
 		if err == nil {
 			return reads
 		}

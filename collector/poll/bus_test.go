@@ -365,3 +365,34 @@ func TestStopFinishesTheTaskInFlight(t *testing.T) {
 		t.Fatal("a queued task ran after Stop")
 	}
 }
+
+func TestObserveSeesEveryTransaction(t *testing.T) {
+	type seen struct {
+		channel string
+		err     bool
+	}
+	var mu sync.Mutex
+	var got []seen
+	r := newRig(t, Options{Channel: "C7", Observe: func(ch string, d time.Duration, err error) {
+		if d < 0 {
+			t.Errorf("latency %s", d)
+		}
+		mu.Lock()
+		got = append(got, seen{ch, err != nil})
+		mu.Unlock()
+	}})
+	dead, alive := r.area.Customers[0], r.area.Customers[5]
+	r.runTasks(t, Task{Target: r.target(dead), Requests: energy(0x00010000)})
+	r.runTasks(t, Task{Target: r.target(alive), Requests: energy(0x00010000)})
+	mu.Lock()
+	defer mu.Unlock()
+	want := []seen{{"C7", true}, {"C7", true}, {"C7", true}, {"C7", false}} // a try and two retries, then an answer
+	if len(got) != len(want) {
+		t.Fatalf("observed %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("observed %v, want %v", got, want)
+		}
+	}
+}
