@@ -114,12 +114,28 @@ func (c *Collector) backfillAtStart() {
 			if !hasFreezes(m) {
 				continue
 			}
+			if k := c.cfg.Collector.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
+				n += c.commission(ch, m, min(k, ledger.Window))
+				continue
+			}
 			n += c.backfill(ch, m, upTo, today)
 		}
 	}
 	if n > 0 {
 		c.log.Info("backfill", "freezes", n, "up_to", upTo.Format(time.DateOnly))
 	}
+}
+
+// commission enqueues the last k freezes of a meter the head-end has
+// never read: the history a meter taken over holds.
+func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
+	n := 0
+	for i := k; i >= 1; i-- {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(i)}) {
+			n++
+		}
+	}
+	return n
 }
 
 // backfill enqueues the freezes of meter m missing up to upTo, given that

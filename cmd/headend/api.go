@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/api"
+	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/billing"
 	"github.com/headend/headend/api/loss"
@@ -49,7 +50,7 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
-func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock) http.Handler {
+func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
@@ -60,6 +61,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, an.Last())
 	})))
+	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, loc)))
 	mux.Handle("GET /api/v1/openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(api.OpenAPI)

@@ -17,11 +17,14 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector"
+	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/collector/analysis"
 	archivepkg "github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
+	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/collector/vee"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +52,8 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			slog.SetDefault(log) // the configuration watcher logs through it
-			opts := collector.Options{Logger: log, Health: health.New(nil)}
+			m := metrics.New()
+			opts := collector.Options{Logger: log, Health: health.New(nil), ObserveTransaction: m.ObserveTransaction}
 			if follow != "" {
 				clk, err := followClock(follow)
 				if err != nil {
@@ -70,9 +74,10 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			defer stg.Close()
 			stg.run(ctx, clk, cfg.Collector.Location(), log)
-			opts.Sink = stg.persist.Accept
+			opts.Sink = observed(m, stg.persist.Accept)
 			an := analysis.New(stg.store, stg.results, cfg.Archive.Index(), analysis.Options{Location: cfg.Collector.Location(),
-				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis")})
+				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis"),
+				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
 			reanalyse := make(chan struct{}, 1)
 			go an.Serve(ctx, clk, cfg.Analysis.Every, reanalyse)
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
@@ -89,7 +94,13 @@ and speed), so that a demo shows days of reads in minutes.`,
 					return err
 				}
 				archive.Store(cfg.Archive.Index())
-				srv := &http.Server{Handler: apiHandler(statusHandler(&current, stg), toks, an, stg, &archive, cfg.Collector.Location(), clk),
+				alog, err := openAudit(cfg, log)
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				defer alog.Close()
+				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &archive, cfg.Collector.Location(), clk)),
 					ReadHeaderTimeout: 5 * time.Second}
 				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()
@@ -228,7 +239,7 @@ type status struct {
 	Storage storageStatus `json:"storage"`
 }
 
-func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage) http.Handler {
+func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		c := current.Load()
@@ -241,6 +252,6 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage) h
 		enc.SetIndent("", " ")
 		enc.Encode(status{Status: c.Status(), Storage: stg.status()})
 	})
-	mountOps(mux, current, stg, nil) // /healthz, /readyz, /metrics (ops.go)
+	mountOps(mux, current, stg, m) // /healthz, /readyz, /metrics (ops.go)
 	return mux
 }

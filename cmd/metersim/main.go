@@ -35,6 +35,7 @@ func main() {
 type flags struct {
 	scenario  string
 	speed     float64
+	warmup    time.Duration
 	httpAddr  string
 	truth     string
 	broker    string
@@ -77,6 +78,7 @@ Same seed, same scenario: the same bytes on the wire.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "testdata/scenarios/demo.yaml", "scenario file")
 	fl.Float64Var(&f.speed, "speed", 0, "simulated seconds per real second (default: the scenario's)")
+	fl.DurationVar(&f.warmup, "warmup", 0, "run the fleet this long past the scenario's start before serving (meters then hold that history)")
 	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8090", "address for the ground-truth HTTP endpoint (empty: none)")
 	fl.StringVar(&f.truth, "truth", "", "also write the ground truth to this file on exit")
 	fl.StringVar(&f.broker, "broker", "", `MQTT broker URL for MQTT gateways ("embedded": start one in-process)`)
@@ -117,7 +119,7 @@ func run(ctx context.Context, f *flags, out, errOut io.Writer) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	sim, err := simulator.Start(ctx, sc, simulator.Options{Speed: f.speed, ZeroDelay: f.zeroDelay, Broker: f.broker, HeadEnd: f.headEnd, Logger: log})
+	sim, err := simulator.Start(ctx, sc, simulator.Options{Speed: f.speed, Warmup: f.warmup, ZeroDelay: f.zeroDelay, Broker: f.broker, HeadEnd: f.headEnd, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -158,7 +158,55 @@ func Compute(in Input, cfg Config) (Output, error) {
 		instant = append(instant, loss.Reading{Key: loss.Key(x.Key), Value: x.Value, Quality: Quality(x.Quality)})
 	}
 	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant}, cfg.Anomaly)
+	loc := cfg.VEE.Location
+	if loc == nil {
+		loc = vee.CST
+	}
+	out.Report.Flags = asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc)
 	return out, nil
+}
+
+// asked keeps the no-answer flags whose meter was asked and failed to
+// answer on at least n days of the flag's span: a meter missing from the
+// reads because it has not been read yet (a new meter, a backfill still
+// under way, days before the head-end began) has not stopped answering.
+func asked(flags []anomaly.Flag, regs []read.Read, n int, loc *time.Location) []anomaly.Flag {
+	if n <= 0 {
+		n = anomaly.DefaultConfig().NoAnswerDays
+	}
+	type day struct {
+		meter string
+		date  string
+	}
+	ok, failed := map[day]bool{}, map[day]bool{}
+	for i := range regs {
+		r := &regs[i]
+		if r.Class != read.Daily {
+			continue
+		}
+		d := day{r.Meter, stamp(r).In(loc).Format(time.DateOnly)}
+		if r.Status == read.OK {
+			ok[d] = true
+		} else if r.Status == read.Failed {
+			failed[d] = true
+		}
+	}
+	out := flags[:0]
+	for _, f := range flags {
+		if f.Kind == anomaly.NoAnswer && f.Meter != "" {
+			k := 0
+			for t := f.Start; !t.After(f.End.AddDate(0, 0, 1)); t = t.AddDate(0, 0, 1) {
+				if d := (day{f.Meter, t.In(loc).Format(time.DateOnly)}); failed[d] && !ok[d] {
+					k++
+				}
+			}
+			if k < n {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func balance(ix *archive.Index, days []time.Time, s *loss.Set, cfg loss.Config) []loss.Result {

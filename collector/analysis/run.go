@@ -23,8 +23,10 @@ type Options struct {
 	// figures stay as they were stored.
 	History, Settle int
 	Logger          *slog.Logger
-	// Observe, if set, is told the values of each quality a run made.
-	Observe func(q vee.Quality, n int)
+	// Observe, if set, is told the values of each quality a run made;
+	// Balanced, the number of balances it computed.
+	Observe  func(q vee.Quality, n int)
+	Balanced func(n int)
 }
 
 // Analyzer runs the analysis over a read store into a results store.
@@ -153,6 +155,9 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 		for q, n := range out.Qualities {
 			a.opts.Observe(q, n)
 		}
+	}
+	if a.opts.Balanced != nil {
+		a.opts.Balanced(len(out.Loss))
 	}
 	settle := today.AddDate(0, 0, -a.opts.Settle)
 	area := func(m string) string {

@@ -55,6 +55,7 @@ type Collector struct {
 	Monthly       Schedule `yaml:"monthly"`       // settlement-day (billing cut-off) reads
 	Clock         Clock    `yaml:"clock"`         // daily clock check and broadcast sync
 	Breaker       Breaker  `yaml:"breaker"`       // per-meter circuit breaker
+	BackfillDays  int      `yaml:"backfill_days" help:"daily freezes to read back from a meter the head-end has never read (commissioning), up to 62"`
 
 	loc *time.Location
 }
@@ -237,6 +238,9 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 	b := &col.Breaker
 	if b.Failures < 1 {
 		bad("collector.breaker.failures", "%d: must be >= 1", b.Failures)
+	}
+	if n := c.Collector.BackfillDays; n < 0 || n > 62 {
+		bad("collector.backfill_days", "%d: must be 0 to 62 (the freezes a meter holds)", n)
 	}
 	if b.Cooldown <= 0 {
 		bad("collector.breaker.cooldown", "%s: must be > 0", b.Cooldown)

@@ -85,6 +85,13 @@ func (l *Ledger) Has(meter string, day time.Time) bool {
 	return l.days[meter][day.Format(time.DateOnly)]
 }
 
+// Known reports whether the ledger holds any freeze of meter.
+func (l *Ledger) Known(meter string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.days[meter]) > 0
+}
+
 // Missing returns the freeze days of meter between its first held day
 // and upTo (inclusive) that are not held, oldest first, looking back at
 // most Window days from upTo: a meter's gaps, never days before the

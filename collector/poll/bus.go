@@ -105,7 +105,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Enqueue adds a task. Urgent tasks run next; others in order of Due. A
+// Enqueue adds a task. Urgent tasks run next; others by class (see rank),
+// then in order of Due. A
 // scheduled task for a meter and class that is still waiting from an
 // earlier cycle replaces nothing and is dropped (it reports false): a line
 // that falls behind reads each meter once when it gets to it, instead of
@@ -331,10 +332,27 @@ type queued struct {
 }
 
 func (q taskQueue) Len() int { return len(q) }
+// rank orders the classes on a busy line: the register reads billing and
+// line loss are computed from (settlement, daily freezes and their
+// backfill) first, then the clock and the load profile, and the
+// instantaneous values, which a later read replaces anyway, last.
+func rank(c read.Class) int {
+	switch c {
+	case read.Monthly, read.Daily:
+		return 0
+	case read.Clock, read.Interval:
+		return 1
+	}
+	return 2
+}
+
 func (q taskQueue) Less(i, j int) bool {
 	a, b := q[i], q[j]
 	if a.Urgent != b.Urgent {
 		return a.Urgent
+	}
+	if pa, pb := rank(a.Class), rank(b.Class); pa != pb {
+		return pa < pb
 	}
 	if !a.Due.Equal(b.Due) {
 		return a.Due.Before(b.Due)

@@ -1,7 +1,9 @@
 package poll
 
 import (
+	"container/heap"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -348,7 +350,7 @@ func TestStopFinishesTheTaskInFlight(t *testing.T) {
 	}
 	done := make(chan []read.Read, 2)
 	r.bus.Enqueue(Task{Target: r.target(m), Requests: energy(0x00010000, 0x00020000), Done: done})
-	r.bus.Enqueue(Task{Target: r.target(r.area.Customers[4]), Class: read.Daily, Requests: energy(0x00010000), Done: done})
+	r.bus.Enqueue(Task{Target: r.target(r.area.Customers[4]), Requests: energy(0x00010000), Done: done})
 	ran := make(chan error, 1)
 	go func() { ran <- r.bus.Run(context.Background()) }()
 	<-inFlight
@@ -394,5 +396,29 @@ func TestObserveSeesEveryTransaction(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("observed %v, want %v", got, want)
 		}
+	}
+}
+
+// On a busy line the daily freezes go before the instantaneous values
+// that were due earlier, and urgent tasks before both.
+func TestClassesOrderTheQueue(t *testing.T) {
+	var q taskQueue
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i, tk := range []Task{
+		{Class: read.Instantaneous, Due: at},
+		{Class: read.Interval, Due: at.Add(time.Minute)},
+		{Class: read.Daily, Due: at.Add(2 * time.Minute)},
+		{Class: read.Instantaneous, Due: at.Add(-time.Minute), Urgent: true},
+		{Class: read.Monthly, Due: at.Add(time.Minute)},
+	} {
+		heap.Push(&q, &queued{Task: tk, seq: uint64(i)})
+	}
+	var got []read.Class
+	for q.Len() > 0 {
+		got = append(got, heap.Pop(&q).(*queued).Class)
+	}
+	want := []read.Class{read.Instantaneous, read.Monthly, read.Daily, read.Interval, read.Instantaneous}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
 	}
 }

@@ -24,6 +24,10 @@ type Options struct {
 	// Speed overrides the scenario's speed (simulated seconds per real
 	// second) when > 0.
 	Speed float64
+	// Warmup runs the fleet this much simulated time past the scenario's
+	// start before serving, so that its meters hold that much history
+	// (daily freezes, load profile) for a head-end to backfill.
+	Warmup time.Duration
 	// Now is the real-time source; nil is time.Now.
 	Now func() time.Time
 	// Tick is how often the model is advanced to the clock; 0 means
@@ -95,8 +99,13 @@ func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Simulator
 	if opts.Sleep == nil {
 		opts.Sleep = field.Sleep
 	}
+	begin := fleet.Start()
+	if opts.Warmup > 0 {
+		begin = begin.Add(opts.Warmup)
+		fleet.AdvanceTo(begin)
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Simulator{Scenario: sc, Fleet: fleet, Clock: model.NewClock(fleet.Start(), speed, opts.Now),
+	s := &Simulator{Scenario: sc, Fleet: fleet, Clock: model.NewClock(begin, speed, opts.Now),
 		log: opts.Logger, opts: opts, cancel: cancel}
 	if err := s.startConcentrators(ctx); err != nil {
 		s.Close()
