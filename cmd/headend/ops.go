@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/headend/headend/api/audit"
-	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/metrics"
@@ -176,19 +175,15 @@ func serveHTTP(srv *http.Server, ln net.Listener, t config.TLS) error {
 	return nil
 }
 
-// openAccess opens the API's tokens (http.tokens) and the audit log
-// (audit.file).
-func openAccess(cfg *config.Config, log *slog.Logger) (*auth.Tokens, *audit.Log, error) {
-	tokens, err := auth.New(cfg.HTTP.Tokens, log.With("component", "auth"))
-	if err != nil {
-		return nil, nil, err
-	}
-	if tokens.Len() == 0 {
-		log.Warn("no API tokens (http.tokens): every /api/ route answers 401; /healthz, /readyz, /metrics and /status stay open")
-	}
+// openAudit opens the audit log (audit.file) with the real clock: an
+// entry says when a person acted, whatever clock the collector follows.
+func openAudit(cfg *config.Config, log *slog.Logger) (*audit.Log, error) {
 	alog, err := audit.Open(cfg.Audit.File, audit.Options{Logger: log.With("component", "audit")})
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit.file: %w", err)
+		return nil, fmt.Errorf("audit.file: %w", err)
 	}
-	return tokens, alog, nil
+	if d := alog.Damaged(); len(d) > 0 {
+		log.Warn("audit log: damaged lines skipped (see above); recording continues", "file", cfg.Audit.File, "lines", len(d))
+	}
+	return alog, nil
 }
