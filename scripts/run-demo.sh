@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIM_HTTP=${SIM_HTTP:-127.0.0.1:8090}
 
-./bin/metersim --scenario testdata/scenarios/demo.yaml --warmup 168h --http "$SIM_HTTP" 2> >(sed 's/^/metersim: /' >&2) &
+./bin/metersim --scenario testdata/scenarios/demo.yaml --warmup 72h --http "$SIM_HTTP" 2> >(sed 's/^/metersim: /' >&2) &
 sim=$!
 trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null' EXIT INT TERM
 

@@ -295,20 +295,28 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 	next := cursor
 	for _, rec := range recs {
 		next = rec.Seq
-		var v vee.Value
-		if json.Unmarshal(rec.Body, &v) != nil {
-			continue
+		if c, ok := ChangeOf(rec, s.Location); ok {
+			out = append(out, c)
 		}
-		c := Change{Seq: rec.Seq, Change: "new", Version: rec.Version, Meter: v.Meter, Area: rec.Area, Class: v.Class, Quantity: v.Quantity,
-			Time: v.Time.In(s.Location).Format(time.RFC3339), Value: v.Value.String(), Quality: v.Quality, Billable: billable(v.Quality),
-			Reasons: reasons(v), Stored: rec.Stored.In(s.Location).Format(time.RFC3339)}
-		if rec.Version > 1 {
-			c.Change = "revision"
-		}
-		if rec.Retracted {
-			c.Change, c.Billable = "retracted", false
-		}
-		out = append(out, c)
 	}
 	api.JSON(w, map[string]any{"cursor": cursor, "next_cursor": next, "more": len(recs) == int(limit), "changes": out})
+}
+
+// ChangeOf is the change-feed entry of a stored value record; false when
+// the record is not a value.
+func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
+	var v vee.Value
+	if rec.Kind != analysis.KindValue || json.Unmarshal(rec.Body, &v) != nil {
+		return Change{}, false
+	}
+	c := Change{Seq: rec.Seq, Change: "new", Version: rec.Version, Meter: v.Meter, Area: rec.Area, Class: v.Class, Quantity: v.Quantity,
+		Time: v.Time.In(loc).Format(time.RFC3339), Value: v.Value.String(), Quality: v.Quality, Billable: billable(v.Quality),
+		Reasons: reasons(v), Stored: rec.Stored.In(loc).Format(time.RFC3339)}
+	if rec.Version > 1 {
+		c.Change = "revision"
+	}
+	if rec.Retracted {
+		c.Change, c.Billable = "retracted", false
+	}
+	return c, true
 }

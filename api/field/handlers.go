@@ -58,15 +58,25 @@ var Routes = struct {
 	Status: "GET /api/v1/status/field",
 }
 
-// Register adds the field routes to mux.
-func Register(mux *http.ServeMux, s Service) {
+// Register adds the field routes to mux. wrap, if given, wraps each
+// route's handler, by its pattern (one of Routes): the integrator's role
+// middleware, e.g. ReadAll for Routes.Status and FieldControl for the
+// others.
+func Register(mux *http.ServeMux, s Service, wrap ...func(pattern string, h http.Handler) http.Handler) {
 	h := &handlers{s: s}
-	mux.HandleFunc(Routes.Read, h.read)
-	mux.HandleFunc(Routes.Time, h.clock)
-	mux.HandleFunc(Routes.Sync, h.sync)
-	mux.HandleFunc(Routes.Scan, h.scan)
-	mux.HandleFunc(Routes.Relay, h.relay)
-	mux.HandleFunc(Routes.Status, h.status)
+	for _, r := range []struct {
+		pattern string
+		fn      http.HandlerFunc
+	}{
+		{Routes.Read, h.read}, {Routes.Time, h.clock}, {Routes.Sync, h.sync},
+		{Routes.Scan, h.scan}, {Routes.Relay, h.relay}, {Routes.Status, h.status},
+	} {
+		var hd http.Handler = r.fn
+		for _, w := range wrap {
+			hd = w(r.pattern, hd)
+		}
+		mux.Handle(r.pattern, hd)
+	}
 }
 
 type handlers struct{ s Service }
@@ -195,7 +205,7 @@ func bodyError(err error) error {
 		return &field.ParamError{Param: "body", Reason: fmt.Sprintf("larger than %d bytes", me.Limit)}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok && strings.Trim(f, `"`) != "" {
 		return &field.ParamError{Param: strings.Trim(f, `"`), Reason: "no such field"}
 	}
 	if time, ok := strings.CutPrefix(msg, "parsing time "); ok {

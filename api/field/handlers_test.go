@@ -174,7 +174,7 @@ func TestClockAndSyncHandlers(t *testing.T) {
 	if code != 400 || m["param"] != "password" {
 		t.Errorf("write without password %d %v", code, m)
 	}
-	r.sim.Fleet.AdvanceTo(r.sim.Fleet.Start().Add(23*time.Hour + 50*time.Minute))
+	r.sim.Fleet.AdvanceTo(r.sim.Fleet.Start().Add(24*time.Hour + 5*time.Minute)) // the model steps by 15 min: 00:00
 	if code, m = r.call(t, "POST", "/api/v1/meters/"+meter1+"/time/sync", `{"force":true}`); code != 409 || m["kind"] != KindNotAllowed {
 		t.Errorf("near midnight %d %v", code, m)
 	}
@@ -291,5 +291,31 @@ func TestClientRoundTrip(t *testing.T) {
 	}
 	if _, err := (&Client{URL: "http://127.0.0.1:1"}).ReadMeter(ctx, meter1, nil); !errors.Is(err, field.ErrUnavailable) {
 		t.Errorf("nobody listening: %v", err)
+	}
+}
+
+// Register wraps each route by its pattern: the integrator's roles.
+func TestRegisterWrapsEachRoute(t *testing.T) {
+	var seen []string
+	mux := http.NewServeMux()
+	Register(mux, &field.Direct{}, func(p string, h http.Handler) http.Handler {
+		seen = append(seen, p)
+		if p == Routes.Relay {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "operator only", http.StatusForbidden) })
+		}
+		return h
+	})
+	if len(seen) != 6 {
+		t.Fatalf("wrapped %v", seen)
+	}
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/meters/1/relay", strings.NewReader(`{}`)))
+	if w.Code != http.StatusForbidden {
+		t.Errorf("relay %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/status/field", nil))
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `"kind":"unsupported"`) {
+		t.Errorf("status %d %s", w.Code, w.Body)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,12 +14,18 @@ import (
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/billing"
+	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/api/loss"
+	"github.com/headend/headend/api/publish"
 	"github.com/headend/headend/api/web"
+	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/schedule"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // demoTokenFile is where serve puts the token it makes when the
@@ -50,7 +57,8 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
-func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock) http.Handler {
+func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
+	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
@@ -66,9 +74,52 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(api.OpenAPI)
 	}))
+	// field tools: every control action is recorded before it is sent
+	// (a failed record refuses it) and again with its outcome
+	fsvc := &field.Daemon{
+		Collector: func() *collector.Collector { return current.Load() },
+		Options: field.Options{Now: clk.Now, Location: loc, Logger: log.With("component", "field"),
+			Guard: func(ctx context.Context, action, target string, d map[string]any) error {
+				_, err := alog.Record(ctx, audit.Entry{Action: action, Target: target, After: d, Outcome: "requested"})
+				return err
+			},
+			Audit: func(ctx context.Context, action, target string, d map[string]any) {
+				alog.Record(ctx, audit.Entry{Action: action, Target: target, After: d, Outcome: fmt.Sprint(d["result"])})
+			}},
+	}
+	apifield.Register(mux, fsvc, func(p string, h http.Handler) http.Handler {
+		if p == apifield.Routes.Status {
+			return toks.Require(auth.ReadAll)(h)
+		}
+		return toks.Require(auth.FieldControl)(h) // read, time, sync, scan, relay
+	})
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.WriteError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// startPublish pushes validated values to the configured MQTT broker
+// until ctx ends; nothing when publish.broker is empty.
+func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger) error {
+	pc := cfg.Publish
+	if pc.Broker == "" {
+		return nil
+	}
+	opts := paho.NewClientOptions().AddBroker(pc.Broker).SetClientID(pc.ClientID).SetCleanSession(false).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(5 * time.Second)
+	c := paho.NewClient(opts)
+	c.Connect() // retried in the background until the broker answers
+	p, err := publish.New(stg.results, c, publish.Options{Topic: pc.Topic, CursorFile: filepath.Join(cfg.Collector.DataDir, "publish.cursor"),
+		Location: cfg.Collector.Location(), Logger: log.With("component", "publish")})
+	if err != nil {
+		return err
+	}
+	log.Info("billing publish", "broker", pc.Broker, "topic", pc.Topic, "cursor", p.Cursor())
+	go func() {
+		p.Run(ctx, pc.Every)
+		c.Disconnect(250)
+	}()
+	return nil
 }

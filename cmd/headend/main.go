@@ -42,6 +42,6 @@ func newRoot(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newDecodeCmd(), newEncodeCmd(), newServeCmd())
+	root.AddCommand(newDecodeCmd(), newEncodeCmd(), newServeCmd(), newReadCmd(), newScanCmd(), newTimeCmd(), newRelayCmd(), newStatusCmd(), newArchiveCmd())
 	return root
 }

@@ -80,6 +80,9 @@ and speed), so that a demo shows days of reads in minutes.`,
 				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
 			reanalyse := make(chan struct{}, 1)
 			go an.Serve(ctx, clk, cfg.Analysis.Every, reanalyse)
+			if err := startPublish(ctx, cfg, stg, log); err != nil {
+				return err
+			}
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
 			var archive atomic.Pointer[archivepkg.Index] // the archive the API answers from
@@ -100,7 +103,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 					return err
 				}
 				defer alog.Close()
-				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &archive, cfg.Collector.Location(), clk)),
+				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log)),
 					ReadHeaderTimeout: 5 * time.Second}
 				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()

@@ -34,6 +34,7 @@ type Config struct {
 	HTTP      HTTP         `yaml:"http"`
 	Log       Log          `yaml:"log"`
 	Analysis  Analysis     `yaml:"analysis"`
+	Publish   Publish      `yaml:"publish"`
 	Audit     Audit        `yaml:"audit"` // access.go
 
 	// Archive is the archive: the inline lists plus the meters of the
@@ -128,6 +129,14 @@ type Analysis struct {
 	Every   time.Duration `yaml:"every" help:"how often the analysis runs besides 01:30 each day (late reads, backfills)"`
 }
 
+// Publish is where validated values are pushed for billing systems.
+type Publish struct {
+	Broker   string        `yaml:"broker" help:"MQTT broker for billing pushes (tcp://host:1883, tls://...); empty: none"`
+	Topic    string        `yaml:"topic" help:"topic of each value; {area} and {meter} are replaced"`
+	ClientID string        `yaml:"client_id" help:"MQTT client ID of the publisher"`
+	Every    time.Duration `yaml:"every" help:"how often new and revised values are published"`
+}
+
 // Outbox is the durable log every read goes through before the store.
 type Outbox struct {
 	Dir      string        `yaml:"dir" path:"true" help:"outbox directory (default <data_dir>/outbox)"`
@@ -186,6 +195,7 @@ func Default() *Config {
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day)}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour},
+		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
 		Log:      Log{Level: "info", Format: "text"},
 	}

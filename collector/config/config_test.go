@@ -96,7 +96,7 @@ func TestErrors(t *testing.T) {
 		{"not a mapping", "- a\n", nil, []string{"h.yaml:1: the file must be a mapping"}},
 		{"unknown section", base + "colector: {}\n", nil, []string{"h.yaml:8: colector: unknown key"}},
 		{"unknown key", "collector:\n  dayly: {spec: daily 00:05}\n" + base, nil,
-			[]string{"h.yaml:2: collector.dayly: unknown key (known here: breaker, clock, daily, data_dir"}},
+			[]string{"h.yaml:2: collector.dayly: unknown key (known here: backfill_days, breaker, clock, daily, data_dir"}},
 		{"unknown nested key", "collector:\n  clock: {tolerance: 1s, maxcorrection: 2m}\n" + base, nil,
 			[]string{"h.yaml:2: collector.clock.maxcorrection: unknown key"}},
 		{"unknown archive key", strings.Replace(base, "ct: 30,", "cts: 30,", 1), nil,

@@ -68,6 +68,9 @@ func ImportMeters(ctx context.Context, cfg *config.Config, r io.Reader, name str
 		im.DryRun = true
 		return im, nil
 	}
+	if err := o.guard(ctx, "archive.import", name, map[string]any{"config": cfg.File, "added": len(im.Added), "updated": len(im.Updated), "files": im.Files}); err != nil {
+		return nil, err
+	}
 	return im, im.write()
 }
 

@@ -128,6 +128,9 @@ func (d *Daemon) SyncClock(ctx context.Context, meter string, rq SyncRequest) (r
 	if err != nil {
 		return nil, err
 	}
+	if err := d.guard(ctx, syncAction(rq), m.Address, syncDetail(m.Channel, ed, rq)); err != nil {
+		return nil, err
+	}
 	err = d.on(ctx, c, ix, m.Address, m.Channel, func(s *session) error {
 		addr, _ := dlt645.ParseAddress(m.Address)
 		var err error
@@ -146,6 +149,9 @@ func (d *Daemon) Relay(ctx context.Context, meter string, rq RelayRequest) (res 
 	defer func() { d.auditRelay(ctx, m.Address, m.Channel, ed, rq, res, err) }()
 	p, err := d.checkRelay(ed, rq)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.guard(ctx, relayAction(rq), m.Address, relayDetail(rq, m.Channel, ed)); err != nil {
 		return nil, err
 	}
 	err = d.on(ctx, c, ix, m.Address, m.Channel, func(s *session) error {

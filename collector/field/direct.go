@@ -60,6 +60,9 @@ func (d *Direct) SyncClock(ctx context.Context, meter string, rq SyncRequest) (r
 	if err != nil {
 		return nil, err
 	}
+	if err := d.guard(ctx, syncAction(rq), n, syncDetail(d.Channel, d.Edition, rq)); err != nil {
+		return nil, err
+	}
 	return d.session().syncClock(ctx, n, addr, rq, auth)
 }
 
@@ -75,10 +78,17 @@ func syncAuthority(rq SyncRequest) (*dlt645.Auth, error) {
 	return &a, nil
 }
 
-func (o *Options) auditSync(ctx context.Context, meter, channel string, ed dlt645.Edition, rq SyncRequest, res *ClockSync, err error) {
-	action, detail := "clock.sync", map[string]any{"edition": ed.String()}
+func syncAction(rq SyncRequest) string {
 	if rq.Write {
-		action = "clock.write"
+		return "clock.write"
+	}
+	return "clock.sync"
+}
+
+// syncDetail is what the audit records of a clock sync: never the password.
+func syncDetail(channel string, ed dlt645.Edition, rq SyncRequest) map[string]any {
+	detail := map[string]any{"edition": ed.String()}
+	if rq.Write {
 		detail["operator"] = rq.Operator
 	}
 	if channel != "" {
@@ -87,6 +97,11 @@ func (o *Options) auditSync(ctx context.Context, meter, channel string, ed dlt64
 	if rq.Force {
 		detail["force"] = true
 	}
+	return detail
+}
+
+func (o *Options) auditSync(ctx context.Context, meter, channel string, ed dlt645.Edition, rq SyncRequest, res *ClockSync, err error) {
+	action, detail := syncAction(rq), syncDetail(channel, ed, rq)
 	if res != nil {
 		detail["method"] = res.Method
 		detail["error_before_s"] = res.Before.ErrorSeconds
@@ -122,6 +137,9 @@ func (d *Direct) Relay(ctx context.Context, meter string, rq RelayRequest) (res 
 	defer func() { d.auditRelay(ctx, n, d.Channel, d.Edition, rq, res, err) }()
 	p, err := d.checkRelay(d.Edition, rq)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.guard(ctx, relayAction(rq), n, relayDetail(rq, d.Channel, d.Edition)); err != nil {
 		return nil, err
 	}
 	return d.session().relay(ctx, n, addr, p)

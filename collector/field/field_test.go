@@ -300,3 +300,41 @@ func TestScanStopsWithContext(t *testing.T) {
 		t.Errorf("%v %+v", err, res)
 	}
 }
+
+func TestParseItemsStatusOf1997(t *testing.T) {
+	var pe *ParamError
+	if _, err := ParseItems(dlt645.DLT1997, "di", []string{"status"}); !errors.As(err, &pe) || !strings.Contains(err.Error(), "have none") {
+		t.Errorf("%v", err)
+	}
+}
+
+// A guard that refuses (an audit log that cannot record) stops the
+// command before anything goes on the wire.
+func TestGuardRefusesBeforeTheWire(t *testing.T) {
+	sim := startSim(t)
+	at(sim, 8*time.Hour)
+	var audit auditLog
+	d := direct(t, sim, &audit)
+	var asked []string
+	d.Guard = func(_ context.Context, action, target string, detail map[string]any) error {
+		asked = append(asked, action+" "+target)
+		if _, has := detail["result"]; has {
+			t.Errorf("the guard got an outcome: %v", detail)
+		}
+		return errors.New("audit log full")
+	}
+	sent := d.Master.Stats.Requests.Load()
+	_, err := d.Relay(t.Context(), meterA, RelayRequest{Action: "trip", Password: simPasswd, Operator: "1"})
+	if err == nil || !strings.Contains(err.Error(), "relay.trip "+meterA+" not done: audit log full") {
+		t.Fatalf("relay: %v", err)
+	}
+	if _, err := d.SyncClock(t.Context(), drifting, SyncRequest{}); err == nil {
+		t.Fatal("sync went ahead")
+	}
+	if n := d.Master.Stats.Requests.Load(); n != sent {
+		t.Errorf("%d requests went out", n-sent)
+	}
+	if len(asked) != 2 || len(audit.recs) != 2 || audit.recs[0].detail["result"] != "failed" {
+		t.Errorf("guard %v, audit %+v", asked, audit.recs)
+	}
+}

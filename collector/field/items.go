@@ -36,7 +36,7 @@ func group(ed dlt645.Edition, name string) ([]dlt645.DI, bool) {
 		rqs = schedule.MonthlyRequests(t, time.Time{})
 	case "status":
 		if ed == dlt645.DLT1997 {
-			return nil, true // 1997 meters keep no status words
+			return nil, true // 1997 meters keep no status words: ParseItems says so
 		}
 		return []dlt645.DI{0x040005FF}, true
 	default:
@@ -74,6 +74,9 @@ func ParseItems(ed dlt645.Edition, param string, items []string) ([]dlt645.DI, e
 			} else if _, err2 := dlt645.ParseDI(part); err2 == nil {
 				return nil, badParam(param, "%q: %v", part, trimPrefix(err))
 			} else if g, ok := group(ed, normalName(part)); ok {
+				if len(g) == 0 {
+					return nil, badParam(param, "%q: %s meters have none", part, ed)
+				}
 				for _, d := range g {
 					add(d)
 				}

@@ -39,8 +39,14 @@ type Options struct {
 	// RelayValidity is how long a relay command stays valid (its
 	// deadline, when the request sets none); 0 is 10 minutes.
 	RelayValidity time.Duration
-	// Audit, if set, records every control action.
+	// Audit, if set, records every control action, with its outcome.
 	Audit AuditFunc
+	// Guard, if set, is called before a control action goes on the wire
+	// (or, for an import, before files are written), with the action's
+	// details but no outcome; an error refuses the action. It is how an
+	// audit log that must record first (and act only if that worked)
+	// gets its turn.
+	Guard func(ctx context.Context, action, target string, detail map[string]any) error
 	// Logger gets one line per control action; nil discards them.
 	Logger *slog.Logger
 }
@@ -104,6 +110,17 @@ func (o *Options) audit(ctx context.Context, action, target string, detail map[s
 	if o.Audit != nil {
 		o.Audit(ctx, action, target, d)
 	}
+}
+
+// guard asks Guard whether the action may go ahead.
+func (o *Options) guard(ctx context.Context, action, target string, detail map[string]any) error {
+	if o.Guard == nil {
+		return nil
+	}
+	if err := o.Guard(ctx, action, target, detail); err != nil {
+		return fmt.Errorf("%s %s not done: %w", action, target, err)
+	}
+	return nil
 }
 
 func outcome(err error) string {

@@ -1,0 +1,139 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/headend/headend/api/billing"
+	"github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/sim/field"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
+)
+
+func connect(t *testing.T, url, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", url, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func value(meter string, day int, kwh int64) store.Record {
+	at := time.Date(2025, 6, day, 0, 0, 0, 0, time.UTC)
+	v := vee.Value{Key: vee.Key{Meter: meter, Class: read.Daily, Quantity: "forward active energy total", Time: at}, Unit: "kWh",
+		Value: dlt645.Decimal{Units: kwh, Scale: 2}, Quality: vee.Valid}
+	b, _ := json.Marshal(v)
+	return store.Record{Kind: analysis.KindValue, Key: analysis.ValueKey(meter, read.Daily, v.Quantity, at), Area: "D01", Meter: meter, Time: at, Body: b}
+}
+
+// Every value reaches a subscriber of a real broker once, a revision comes
+// as a revision, and a restarted publisher goes on from its cursor.
+func TestPublishToBroker(t *testing.T) {
+	ctx := context.Background()
+	broker, err := field.StartBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	res, err := results.Open(filepath.Join(t.TempDir(), "results.db"), results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var recs []store.Record
+	for d := 1; d <= 5; d++ {
+		for m := 1; m <= 3; m++ {
+			recs = append(recs, value(fmt.Sprintf("0000010000%02d", m), d, int64(100000*m+1000*d)))
+		}
+	}
+	if _, err := res.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string][]billing.Change{}
+	arrived := make(chan struct{}, 100)
+	sub := connect(t, broker.URL(), "billing")
+	if tok := sub.Subscribe("headend/billing/#", 1, func(_ paho.Client, m paho.Message) {
+		var c billing.Change
+		if err := json.Unmarshal(m.Payload(), &c); err != nil {
+			t.Errorf("%s: %v", m.Topic(), err)
+		}
+		mu.Lock()
+		got[m.Topic()] = append(got[m.Topic()], c)
+		mu.Unlock()
+		arrived <- struct{}{}
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	wait := func(n int) {
+		for range n {
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("messages did not arrive")
+			}
+		}
+	}
+	cursor := filepath.Join(t.TempDir(), "cursor")
+	p, err := New(res, connect(t, broker.URL(), "headend"), Options{CursorFile: cursor, Batch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Once(ctx); err != nil || n != 15 {
+		t.Fatalf("published %d: %v", n, err)
+	}
+	wait(15)
+	mu.Lock()
+	if len(got) != 3 || len(got["headend/billing/D01/000001000002"]) != 5 {
+		t.Fatalf("topics: %v", got)
+	}
+	mu.Unlock()
+	// a revision, then a restart
+	rev := value("000001000002", 3, 999999)
+	if _, err := res.Put(ctx, []store.Record{rev}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = New(res, connect(t, broker.URL(), "headend2"), Options{CursorFile: cursor})
+	if err != nil || p.Cursor() != 15 {
+		t.Fatalf("restarted at %d: %v", p.Cursor(), err)
+	}
+	if n, err := p.Once(ctx); err != nil || n != 1 {
+		t.Fatalf("after the revision: published %d: %v", n, err)
+	}
+	wait(1)
+	mu.Lock()
+	last := got["headend/billing/D01/000001000002"]
+	mu.Unlock()
+	if c := last[len(last)-1]; c.Change != "revision" || c.Version != 2 || c.Value != "9999.99" {
+		t.Fatalf("revision: %+v", c)
+	}
+	if n, _ := p.Once(ctx); n != 0 {
+		t.Fatalf("published %d again", n)
+	}
+}
+
+func TestBadCursor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cursor")
+	if err := (&Publisher{opts: Options{CursorFile: path}}).save(7); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := New(nil, nil, Options{CursorFile: path}); err != nil || p.Cursor() != 7 {
+		t.Fatalf("cursor %v %v", p, err)
+	}
+	if _, err := New(nil, nil, Options{}); err == nil {
+		t.Fatal("no cursor file: no error")
+	}
+}
