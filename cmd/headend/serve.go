@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headend/headend/collector"
 	"github.com/headend/headend/api/audit"
+	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/analysis"
 	archivepkg "github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"

@@ -332,6 +332,7 @@ type queued struct {
 }
 
 func (q taskQueue) Len() int { return len(q) }
+
 // rank orders the classes on a busy line: the register reads billing and
 // line loss are computed from (settlement, daily freezes and their
 // backfill) first, then the clock and the load profile, and the

@@ -5,9 +5,10 @@
 package results
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,6 +43,7 @@ CREATE TABLE current (
 	meter     TEXT    NOT NULL,
 	t         INTEGER NOT NULL,
 	retracted INTEGER NOT NULL,
+	hash      INTEGER NOT NULL,
 	body      BLOB    NOT NULL,
 	PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
@@ -51,7 +53,7 @@ CREATE INDEX current_meter ON current (kind, meter, t);
 CREATE INDEX versions_kind ON versions (kind, seq);
 `
 
-const schemaVersion = 1
+const schemaVersion = 2
 
 // Options configure a Store.
 type Options struct {
@@ -183,101 +185,212 @@ func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) (out [
 			tx.Rollback()
 		}
 	}()
-	get, err := tx.PrepareContext(ctx, "SELECT version, retracted, body FROM current WHERE kind = ? AND key = ?")
+	held, err := s.held(ctx, tx, recs)
 	if err != nil {
 		return nil, s.errorf("put", err)
 	}
-	defer get.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO versions (kind, key, version, area, meter, t, stored, retracted, body) VALUES (?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return nil, s.errorf("put", err)
-	}
-	defer ins.Close()
-	cur, err := tx.PrepareContext(ctx, `INSERT INTO current (kind, key, seq, version, area, meter, t, retracted, body) VALUES (?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (kind, key) DO UPDATE SET seq = excluded.seq, version = excluded.version, area = excluded.area,
-		meter = excluded.meter, t = excluded.t, retracted = excluded.retracted, body = excluded.body`)
-	if err != nil {
-		return nil, s.errorf("put", err)
-	}
-	defer cur.Close()
 	now := s.now()
-	seen := map[string]bool{}
-	put := func(r store.Record) error {
-		var ver, retr int
-		var body []byte
-		switch err := get.QueryRowContext(ctx, r.Kind, r.Key).Scan(&ver, &retr, &body); {
-		case errors.Is(err, sql.ErrNoRows):
-			if r.Retracted {
-				return nil // nothing to retract
-			}
-		case err != nil:
-			return err
-		default:
-			if (retr == 1) == r.Retracted && (r.Retracted || bytes.Equal(body, r.Body)) {
-				return nil
-			}
+	seen := make(map[string]bool, len(recs))
+	var pending []store.Record
+	// add queues r as the next version of its record unless it says what
+	// the current version says
+	add := func(r store.Record) {
+		h := hashOf(r.Body, r.Retracted)
+		cur, ok := held[ck{r.Kind, r.Key}]
+		switch {
+		case !ok && r.Retracted:
+			return // nothing to retract
+		case ok && cur.hash == h:
+			return
+		case ok && r.Retracted && cur.retracted:
+			return
 		}
-		if r.Retracted && r.Body == nil {
-			r.Body = body
-		}
-		r.Version, r.Stored = ver+1, now
-		res, err := ins.ExecContext(ctx, r.Kind, r.Key, r.Version, r.Area, r.Meter, r.Time.UnixNano(), now.UnixNano(), b2i(r.Retracted), []byte(r.Body))
-		if err != nil {
-			return err
-		}
-		if r.Seq, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		if _, err := cur.ExecContext(ctx, r.Kind, r.Key, r.Seq, r.Version, r.Area, r.Meter, r.Time.UnixNano(), b2i(r.Retracted), []byte(r.Body)); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
+		r.Version, r.Stored = cur.version+1, now
+		held[ck{r.Kind, r.Key}] = current{version: r.Version, retracted: r.Retracted, hash: h}
+		pending = append(pending, r)
 	}
 	for _, r := range recs {
 		seen[r.Key] = true
-		if err := put(r); err != nil {
-			return nil, s.errorf("put "+r.Kind+" "+r.Key, err)
-		}
+		add(r)
 	}
 	if sp != nil {
-		q := "SELECT key, area, meter, t FROM current WHERE kind = ? AND retracted = 0 AND t >= ? AND t < ?"
-		args := []any{sp.kind, sp.from.UnixNano(), sp.to.UnixNano()}
-		if sp.area != "" {
-			q += " AND area = ?"
-			args = append(args, sp.area)
-		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		gone, err := s.absent(ctx, tx, sp, seen, held)
 		if err != nil {
 			return nil, s.errorf("sync "+sp.kind, err)
 		}
-		var gone []store.Record
-		for rows.Next() {
-			var r store.Record
-			var t int64
-			if err := rows.Scan(&r.Key, &r.Area, &r.Meter, &t); err != nil {
-				rows.Close()
-				return nil, s.errorf("sync "+sp.kind, err)
-			}
-			if !seen[r.Key] {
-				r.Kind, r.Time, r.Retracted = sp.kind, time.Unix(0, t), true
-				gone = append(gone, r)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, s.errorf("sync "+sp.kind, err)
-		}
 		for _, r := range gone {
-			if err := put(r); err != nil {
-				return nil, s.errorf("retract "+r.Kind+" "+r.Key, err)
-			}
+			add(r)
 		}
+	}
+	if err := s.insert(ctx, tx, pending); err != nil {
+		return nil, s.errorf("put", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.errorf("put", err)
 	}
+	return pending, nil
+}
+
+type ck struct{ kind, key string }
+
+type current struct {
+	version   int
+	retracted bool
+	hash      int64
+}
+
+// hashOf is what tells two versions apart: the body and the retraction.
+func hashOf(body []byte, retracted bool) int64 {
+	h := sha256.Sum256(body)
+	v := int64(binary.BigEndian.Uint64(h[:8]) >> 1)
+	if retracted {
+		v = -v - 1
+	}
+	return v
+}
+
+// held returns the current version of the records recs name, looked up
+// by key a few hundred at a time.
+func (s *Store) held(ctx context.Context, tx *sql.Tx, recs []store.Record) (map[ck]current, error) {
+	out := make(map[ck]current, len(recs))
+	byKind := map[string][]any{}
+	for _, r := range recs {
+		byKind[r.Kind] = append(byKind[r.Kind], r.Key)
+	}
+	const batch = 500
+	for kind, keys := range byKind {
+		for len(keys) > 0 {
+			n := min(len(keys), batch)
+			q := "SELECT key, version, retracted, hash FROM current WHERE kind = ? AND key IN (?" + strings.Repeat(",?", n-1) + ")"
+			rows, err := tx.QueryContext(ctx, q, append([]any{kind}, keys[:n]...)...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var key string
+				var c current
+				var retr int
+				if err := rows.Scan(&key, &c.version, &retr, &c.hash); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				c.retracted = retr == 1
+				out[ck{kind, key}] = c
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			keys = keys[n:]
+		}
+	}
 	return out, nil
+}
+
+// absent returns retractions of the current records in sp that seen
+// does not hold.
+func (s *Store) absent(ctx context.Context, tx *sql.Tx, sp *span, seen map[string]bool, held map[ck]current) ([]store.Record, error) {
+	q := "SELECT key, area, meter, t, body, version, hash FROM current WHERE kind = ? AND retracted = 0 AND t >= ? AND t < ?"
+	args := []any{sp.kind, sp.from.UnixNano(), sp.to.UnixNano()}
+	if sp.area != "" {
+		q += " AND area = ?"
+		args = append(args, sp.area)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var gone []store.Record
+	for rows.Next() {
+		var r store.Record
+		var t int64
+		var c current
+		if err := rows.Scan(&r.Key, &r.Area, &r.Meter, &t, &r.Body, &c.version, &c.hash); err != nil {
+			return nil, err
+		}
+		if !seen[r.Key] {
+			held[ck{sp.kind, r.Key}] = c
+			r.Kind, r.Time, r.Retracted = sp.kind, time.Unix(0, t), true
+			gone = append(gone, r)
+		}
+	}
+	return gone, rows.Err()
+}
+
+// insertRows is how many versions one INSERT statement carries.
+const insertRows = 200
+
+const (
+	insertVersion = "INSERT INTO versions (kind, key, version, area, meter, t, stored, retracted, body) VALUES "
+	insertCurrent = "INSERT INTO current (kind, key, seq, version, area, meter, t, retracted, hash, body) VALUES "
+	upsertCurrent = ` ON CONFLICT (kind, key) DO UPDATE SET seq = excluded.seq, version = excluded.version, area = excluded.area,
+		meter = excluded.meter, t = excluded.t, retracted = excluded.retracted, hash = excluded.hash, body = excluded.body`
+)
+
+func rowsSQL(head, row string, n int, tail string) string {
+	return head + row + strings.Repeat(","+row, n-1) + tail
+}
+
+// insert stores the versions, giving each its Seq: the rows of one
+// INSERT get consecutive rowids, the last of which LastInsertId returns.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
+	stmts := map[int][2]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st[0].Close()
+			st[1].Close()
+		}
+	}()
+	prepare := func(n int) ([2]*sql.Stmt, error) {
+		if st, ok := stmts[n]; ok {
+			return st, nil
+		}
+		v, err := tx.PrepareContext(ctx, rowsSQL(insertVersion, "(?,?,?,?,?,?,?,?,?)", n, ""))
+		if err != nil {
+			return [2]*sql.Stmt{}, err
+		}
+		c, err := tx.PrepareContext(ctx, rowsSQL(insertCurrent, "(?,?,?,?,?,?,?,?,?,?)", n, upsertCurrent))
+		if err != nil {
+			v.Close()
+			return [2]*sql.Stmt{}, err
+		}
+		stmts[n] = [2]*sql.Stmt{v, c}
+		return stmts[n], nil
+	}
+	args := make([]any, 0, 10*insertRows)
+	for len(recs) > 0 {
+		n := min(len(recs), insertRows)
+		part := recs[:n]
+		recs = recs[n:]
+		st, err := prepare(n)
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for i := range part {
+			r := &part[i]
+			args = append(args, r.Kind, r.Key, r.Version, r.Area, r.Meter, r.Time.UnixNano(), r.Stored.UnixNano(), b2i(r.Retracted), []byte(r.Body))
+		}
+		res, err := st[0].ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for i := range part {
+			r := &part[i]
+			r.Seq = last - int64(n-1-i)
+			args = append(args, r.Kind, r.Key, r.Seq, r.Version, r.Area, r.Meter, r.Time.UnixNano(), b2i(r.Retracted), hashOf(r.Body, r.Retracted), []byte(r.Body))
+		}
+		if _, err := st[1].ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func b2i(b bool) int {

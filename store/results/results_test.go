@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -104,5 +105,47 @@ func TestBadRecords(t *testing.T) {
 	}
 	if _, err := Open("x.db?mode=memory", Options{}); err == nil {
 		t.Fatal("opened a DSN")
+	}
+}
+
+// Batches past the single-lookup size: seqs follow the batch, unchanged
+// records stay, changed ones and one whose time moved get a version.
+func TestLargeBatches(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "results.db"))
+	defer s.Close()
+	var recs []store.Record
+	for i := range 500 {
+		recs = append(recs, rec("value", fmt.Sprintf("m%03d", i), "D01", 1+i%28, fmt.Sprintf(`{"v":%d}`, i)))
+	}
+	out, err := s.Put(ctx, recs)
+	if err != nil || len(out) != 500 {
+		t.Fatalf("put: %d %v", len(out), err)
+	}
+	feed, _ := s.Since(ctx, 0, nil, 1000)
+	for i, r := range feed {
+		if r.Seq != int64(i+1) || r.Key != out[i].Key || out[i].Seq != r.Seq {
+			t.Fatalf("feed[%d] = %s seq %d, put said %s seq %d", i, r.Key, r.Seq, out[i].Key, out[i].Seq)
+		}
+	}
+	if out, _ = s.Put(ctx, recs); len(out) != 0 {
+		t.Fatalf("unchanged batch stored %d", len(out))
+	}
+	for i := 0; i < 500; i += 2 {
+		recs[i].Body = json.RawMessage(fmt.Sprintf(`{"v":%d,"edited":true}`, i))
+	}
+	recs[1].Time = recs[1].Time.AddDate(1, 0, 0) // outside the batch's old span
+	recs[1].Body = json.RawMessage(`{"v":"moved"}`)
+	out, err = s.Put(ctx, recs)
+	if err != nil || len(out) != 251 {
+		t.Fatalf("second put: %d %v", len(out), err)
+	}
+	for _, r := range out {
+		if r.Version != 2 {
+			t.Fatalf("%s: version %d", r.Key, r.Version)
+		}
+	}
+	if h, _ := s.History(ctx, "value", "m001"); len(h) != 2 {
+		t.Fatalf("m001 history: %d versions", len(h))
 	}
 }
