@@ -286,7 +286,7 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	recs, err := s.Results.Since(r.Context(), cursor, []string{analysis.KindValue}, int(limit))
+	recs, err := s.Results.Since(r.Context(), cursor, []string{analysis.KindValue, analysis.KindCorrection}, int(limit))
 	if err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return
@@ -305,6 +305,9 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 // ChangeOf is the change-feed entry of a stored value record; false when
 // the record is not a value.
 func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
+	if rec.Kind == analysis.KindCorrection {
+		return correctionOf(rec, loc)
+	}
 	var v vee.Value
 	if rec.Kind != analysis.KindValue || json.Unmarshal(rec.Body, &v) != nil {
 		return Change{}, false
@@ -319,4 +322,18 @@ func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
 		c.Change, c.Billable = "retracted", false
 	}
 	return c, true
+}
+
+// correctionOf is the entry of an approved correction other than an edit
+// (fault energy, back-billing, refund: an edit reaches billing as the
+// value's revision); false for the others and for those not approved.
+func correctionOf(rec store.Record, loc *time.Location) (Change, bool) {
+	var c analysis.Correction
+	if json.Unmarshal(rec.Body, &c) != nil || c.Status != analysis.Approved || c.Kind == analysis.CorrectEdit {
+		return Change{}, false
+	}
+	return Change{Seq: rec.Seq, Change: "correction", Version: rec.Version, Meter: c.Meter, Area: c.Area, Quantity: c.Kind,
+		Time: c.Time.In(loc).Format(time.RFC3339), Value: c.Value.String(), Quality: vee.Edited, Billable: true,
+		Reasons: []string{fmt.Sprintf("correction %s: %s (proposed by %s, approved by %s)", analysis.CorrectionKey(c.No), c.Reason, c.ProposedBy, c.DecidedBy)},
+		Stored:  rec.Stored.In(loc).Format(time.RFC3339)}, true
 }

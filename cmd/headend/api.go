@@ -14,6 +14,7 @@ import (
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/billing"
+	"github.com/headend/headend/api/corrections"
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/publish"
@@ -58,7 +59,7 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
 func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
-	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger) http.Handler {
+	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func()) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
@@ -66,6 +67,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	ix := func() *archive.Index { return arch.Load() }
 	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
 	(&billing.Service{Results: stg.results, Archive: ix, Location: loc}).Register(mux, toks.Require(auth.ReadBilling))
+	(&corrections.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, Decided: reanalyse}).Register(mux, toks)
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, an.Last())
 	})))

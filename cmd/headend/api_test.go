@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,7 +49,7 @@ func TestAPIRoles(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	stg := &storage{results: a.Results}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler)))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, role, body string) (int, string) {
@@ -103,5 +105,147 @@ func TestAPIRoles(t *testing.T) {
 	_, body := do("GET", "/api/v1/audit", "admin", "")
 	if !strings.Contains(body, "relay") || !strings.Contains(body, "operator user") || strings.Contains(body, "02123456") {
 		t.Errorf("audit log: %s", body)
+	}
+}
+
+// The correction workflow over real HTTP: proposed by one user, refused
+// to its own proposer, approved by another, then seen by billing exactly
+// once as a revision.
+func TestCorrectionWorkflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 20 days")
+	}
+	ctx := t.Context()
+	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	tok := map[string]string{"ana": "analyst-approver-token-01", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}
+	toks, err := auth.New([]config.TokenSpec{
+		{Name: "ana", Roles: []string{"analyst", "approver"}, Token: tok["ana"]},
+		{Name: "appr", Roles: []string{"approver"}, Token: tok["appr"]},
+		{Name: "bill", Roles: []string{"billing"}, Token: tok["bill"]},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alog, err := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alog.Close()
+	var current atomic.Pointer[collector.Collector]
+	var arch atomic.Pointer[archive.Index]
+	arch.Store(a.Archive)
+	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
+		slog.New(slog.DiscardHandler), func() {}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	do := func(method, path, who, body string, want int) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok[who])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s as %s: %d %s, want %d", method, path, who, resp.StatusCode, b, want)
+		}
+		return string(b)
+	}
+	type feed struct {
+		NextCursor int64 `json:"next_cursor"`
+		More       bool
+		Changes    []struct{ Change, Meter, Quantity, Time, Value, Quality string }
+	}
+	pull := func(cursor int64) (feed, int64) {
+		var all feed
+		for {
+			var f feed
+			if err := json.Unmarshal([]byte(do("GET", fmt.Sprintf("/api/v1/billing/changes?cursor=%d&limit=10000", cursor), "bill", "", 200)), &f); err != nil {
+				t.Fatal(err)
+			}
+			all.Changes = append(all.Changes, f.Changes...)
+			cursor = f.NextCursor
+			if !f.More {
+				return all, cursor
+			}
+		}
+	}
+	_, cursor := pull(0)
+	const meter = "000002000010"
+	edit := `{"kind":"edit","meter":"` + meter + `","class":"daily","quantity":"forward active energy total","time":"2025-06-15","value":"1234.56","reason":"meter display read on site"}`
+	do("POST", "/api/v1/corrections", "bill", edit, 403) // billing cannot propose
+	for body, param := range map[string]string{
+		strings.Replace(edit, `"1234.56"`, `"12x"`, 1):                  "value:",
+		strings.Replace(edit, `"daily"`, `"hourly"`, 1):                 "class:",
+		strings.Replace(edit, `"meter display read on site"`, `" "`, 1): "reason:",
+		strings.Replace(edit, meter, "999999999999", 1):                 "meter:",
+	} {
+		if got := func() string {
+			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/corrections", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok["ana"])
+			resp, _ := http.DefaultClient.Do(req)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return fmt.Sprint(resp.StatusCode, string(b))
+		}(); !strings.HasPrefix(got, "400") || !strings.Contains(got, param) {
+			t.Errorf("proposal %s: %s, want 400 naming %s", body, got, param)
+		}
+	}
+	var c struct {
+		No     int64
+		Status string
+		Before string
+	}
+	json.Unmarshal([]byte(do("POST", "/api/v1/corrections", "ana", edit, 201)), &c)
+	if c.No != 1 || c.Status != "proposed" || c.Before == "" {
+		t.Fatalf("proposed: %+v", c)
+	}
+	if body := do("POST", "/api/v1/corrections/1/approve", "ana", "", 403); !strings.Contains(body, "own") {
+		t.Fatalf("self-approval: %s", body)
+	}
+	// not approved: billing sees nothing
+	if _, err := a.Analyzer.Run(ctx, a.Now); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := pull(cursor); len(f.Changes) != 0 {
+		t.Fatalf("before approval billing saw %+v", f.Changes)
+	}
+	do("POST", "/api/v1/corrections/1/approve", "appr", `{"reason":"photo of the display attached"}`, 200)
+	do("POST", "/api/v1/corrections/1/approve", "appr", "", 409)
+	if _, err := a.Analyzer.Run(ctx, a.Now); err != nil {
+		t.Fatal(err)
+	}
+	f, cursor2 := pull(cursor)
+	n := 0
+	for _, ch := range f.Changes {
+		if ch.Meter == meter && ch.Quantity == "forward active energy total" && strings.HasPrefix(ch.Time, "2025-06-15") {
+			n++
+			if ch.Change != "revision" || ch.Value != "1234.56" || ch.Quality != "edited" {
+				t.Errorf("the corrected value: %+v", ch)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("billing saw the corrected value %d times in %+v", n, f.Changes)
+	}
+	// a rerun changes nothing more
+	if _, err := a.Analyzer.Run(ctx, a.Now); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := pull(cursor2); len(f.Changes) != 0 {
+		t.Fatalf("after a rerun billing saw %+v", f.Changes)
+	}
+	// a back-billing quantity, approved, comes once
+	do("POST", "/api/v1/corrections", "ana", `{"kind":"back_billing","meter":"`+meter+`","time":"2025-05-01","end":"2025-06-01","value":"120.5","reason":"bypass found on site"}`, 201)
+	do("POST", "/api/v1/corrections/2/approve", "appr", "", 200)
+	f, _ = pull(cursor2)
+	if len(f.Changes) != 1 || f.Changes[0].Change != "correction" || f.Changes[0].Quantity != "back_billing" || f.Changes[0].Value != "120.5" {
+		t.Fatalf("back-billing: %+v", f.Changes)
+	}
+	if body := do("GET", "/api/v1/corrections?status=approved", "appr", "", 200); !strings.Contains(body, `"no": 2`) {
+		t.Errorf("list: %s", body)
 	}
 }

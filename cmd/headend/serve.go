@@ -103,7 +103,12 @@ and speed), so that a demo shows days of reads in minutes.`,
 					return err
 				}
 				defer alog.Close()
-				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log)),
+				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log, func() {
+					select {
+					case reanalyse <- struct{}{}:
+					default:
+					}
+				})),
 					ReadHeaderTimeout: 5 * time.Second}
 				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/headend/headend/collector/loss"
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/protocol/dlt645"
 )
 
 // Config holds the settings of each stage.
@@ -41,6 +42,20 @@ type Input struct {
 	// Instant are instantaneous reads (phase voltages and currents),
 	// clock errors and event counters.
 	Instant []read.Read
+	// Edits are approved corrections of register values: each replaces
+	// the validated value at its key (quality edited), and the balances
+	// and billing use it.
+	Edits []Edit
+}
+
+// Edit is a person's correction of one register value, approved.
+type Edit struct {
+	Key    vee.Key
+	Value  dlt645.Decimal
+	Who    string // who proposed it, and who approved it
+	Reason string
+	At     time.Time // when it was approved
+	Ref    string    // the correction it comes from
 }
 
 // Output is what one computation found.
@@ -62,6 +77,31 @@ type Output struct {
 	Qualities map[vee.Quality]int
 	Gaps      []vee.Gap // gaps left unestimated, and why
 	Stats     vee.Stats
+	// Audits are the edits applied, each with the value before it.
+	Audits []vee.Audit
+}
+
+// applyEdits replaces the values the edits name (sorted as latest sorts
+// them) by their edited versions; an edit of a value not in the window
+// is left for the run whose window holds it.
+func applyEdits(vals []vee.Value, edits []Edit) ([]vee.Value, []vee.Audit) {
+	var audits []vee.Audit
+	for _, e := range edits {
+		i, ok := slices.BinarySearchFunc(vals, e.Key, func(v vee.Value, k vee.Key) int {
+			return cmp.Or(strings.Compare(v.Meter, k.Meter), strings.Compare(string(v.Class), string(k.Class)),
+				strings.Compare(v.Quantity, k.Quantity), v.Time.Compare(k.Time))
+		})
+		if !ok {
+			continue
+		}
+		ev, au, err := vee.Edit(vals[i], e.Value, e.Who, e.Reason+" (correction "+e.Ref+")", e.At)
+		if err != nil {
+			continue
+		}
+		vals[i] = ev
+		audits = append(audits, au)
+	}
+	return vals, audits
 }
 
 // Compute validates, estimates, balances and flags.
@@ -117,6 +157,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		out.Gaps = append(out.Gaps, gaps...)
 	}
 	regs = latest(append(regs, est...))
+	regs, out.Audits = applyEdits(regs, in.Edits)
 	out.Values = regs
 	out.Qualities = map[vee.Quality]int{}
 	for i := range regs {

@@ -126,6 +126,11 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	for _, qn := range instantQuantities {
 		in.Instant = append(in.Instant, sample(q(read.Instantaneous, qn, today.AddDate(0, 0, -3), today.AddDate(0, 0, 1)), 3*time.Hour)...)
 	}
+	if err == nil {
+		var cs []store.Record
+		cs, err = a.results.Current(ctx, store.RecordQuery{Kind: KindCorrection, From: from, To: end})
+		in.Edits = EditsOf(cs)
+	}
 	if err != nil {
 		return a.done(sum, fmt.Errorf("analysis: reading the store: %w", err))
 	}
