@@ -53,7 +53,7 @@ eval:
 
 ## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
 fuzz-short:
-	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz-all.sh
+	@FUZZTIME=$(FUZZTIME) FUZZMINIMIZE=0 ./scripts/fuzz-all.sh
 
 fuzz:
 	@FUZZTIME=$(FUZZLONG) ./scripts/fuzz-all.sh
