@@ -394,7 +394,8 @@ func (s *Service) areaTheft(w http.ResponseWriter, r *http.Request) {
 	}
 	cs := []cand{}
 	for _, c := range rk.Candidates {
-		sum := "deficit " + fmtf(c.DeficitPct) + " % of expected, correlation " + fmtf(c.Correlation) + ", fit " + fmtf(c.Fit)
+		sum := "from " + c.Onset.In(s.Location).Format(time.DateOnly) + ": deficit " + fmtf(c.DeficitPct) + " % of expected, z " + fmtf(c.Z) +
+			", area excess " + fmtf(c.AreaExcess) + " ± " + fmtf(c.AreaError) + " kWh, agreement " + fmtf(c.Agreement)
 		if c.Gate != "" {
 			sum += "; " + c.Gate
 		}

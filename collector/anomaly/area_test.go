@@ -151,8 +151,10 @@ func TestTheftRanking(t *testing.T) {
 			in := tw.input()
 			a := New(in)
 			rep := a.Detect(Config{})
+			// the onset is the thief's own, found within a day among its
+			// noisy days
 			fs := flagsOf(rep, Theft)
-			if len(fs) != 1 || fs[0].Meter != thief || fs[0].Area != "A" || !fs[0].Start.Equal(day(20)) {
+			if len(fs) != 1 || fs[0].Meter != thief || fs[0].Area != "A" || fs[0].Start.Before(day(19)) || fs[0].Start.After(day(21)) {
 				t.Errorf("noise %.2f seed %d: theft flags %+v", noise, seed, fs)
 			}
 			rk, ok := a.RankTheft("A", day(29), Config{})

@@ -75,18 +75,20 @@ type Config struct {
 	MovedCorrelation float64      `yaml:"moved_correlation"`
 
 	// Theft (see [Ranking]): sliding windows of TheftWindow days, of at
-	// least TheftMinWindow computable days, split at the onset with at
-	// least TheftMinBaseline days before it and 3 from it. An area is
-	// lossy when its loss rose by more than TheftMinExcess a day; a
-	// customer counts when its drop is above TheftMinDeficit percent of
-	// its expected energy, and is flagged at a score of TheftScore.
+	// least TheftMinWindow counting days, each customer split at its
+	// onset with at least TheftMinBaseline days before it and 3 from it.
+	// An area is shown lossy when its loss rose by more than
+	// TheftMinExcess a day; a customer counts when its drop is above
+	// TheftMinDeficit percent of its expected energy, and is flagged at a
+	// score of TheftScore once its drop has lasted TheftDays days.
 	TheftWindow      int          `yaml:"theft_window"`
 	TheftMinWindow   int          `yaml:"theft_min_window"`
 	TheftMinBaseline int          `yaml:"theft_min_baseline"`
 	TheftMinExcess   loss.Decimal `yaml:"theft_min_excess"`
 	TheftMinDeficit  float64      `yaml:"theft_min_deficit"`
 	TheftScore       float64      `yaml:"theft_score"`
-	TheftSigma       float64      `yaml:"theft_sigma"`  // standard errors an excess and a deficit must stand out by
+	TheftDays        int          `yaml:"theft_days"`
+	TheftSigma       float64      `yaml:"theft_sigma"`  // standard errors a deficit must stand out by, and an excess may fall short by
 	TheftSmooth      int          `yaml:"theft_smooth"` // days of the moving average the correlation is taken on; 1 = none
 	TheftTop         int          `yaml:"theft_top"`    // candidates kept in a ranking
 }
@@ -105,8 +107,8 @@ func DefaultConfig() Config {
 		Imbalance: 40, ImbalanceCurrent: 0.5, ImbalanceReads: 4,
 		NoAnswerDays: 3,
 		MovedMin:     loss.Decimal{Units: 5}, MovedTolerance: 0.2, MovedStepDays: 3, MovedDays: 7, MovedSlope: 0.3, MovedCorrelation: 0.8,
-		TheftWindow: 14, TheftMinWindow: 7, TheftMinBaseline: 3, TheftMinExcess: loss.Decimal{Units: 1},
-		TheftMinDeficit: 20, TheftScore: 0.5, TheftSigma: 3, TheftSmooth: 3, TheftTop: 10,
+		TheftWindow: 14, TheftMinWindow: 7, TheftMinBaseline: 7, TheftMinExcess: loss.Decimal{Units: 1},
+		TheftMinDeficit: 20, TheftScore: 0.5, TheftDays: 7, TheftSigma: 3, TheftSmooth: 3, TheftTop: 10,
 	}
 }
 
@@ -169,6 +171,7 @@ func (c Config) withDefaults() Config {
 	defd(&c.TheftMinExcess, d.TheftMinExcess)
 	deff(&c.TheftMinDeficit, d.TheftMinDeficit)
 	deff(&c.TheftScore, d.TheftScore)
+	def(&c.TheftDays, d.TheftDays)
 	def(&c.TheftTop, d.TheftTop)
 	def(&c.TheftSmooth, d.TheftSmooth)
 	deff(&c.TheftSigma, d.TheftSigma)

@@ -9,46 +9,82 @@ import (
 	"time"
 )
 
+// theftMinPost is the fewest days from an onset a mean is taken over.
+const theftMinPost = 3
+
 // Ranking ranks an area's customers by how well a drop in their registered
 // consumption explains a rise of the area's loss within a window of days.
 //
-// The window's onset is the day its loss rate most likely stepped up (the
-// window's first day if it never does). The baseline is the area's
-// computable days before the onset, up to Config.History days before the
-// window: the area's excess on a day is its loss minus the baseline's
-// median loss rate times the day's supply (so that load, which drives
-// technical loss, is no excess). A customer's expected energy on a day is its share
-// of the other customers' energy that day, the share being its median
-// over the baseline (so weekdays, weather and season, which move every
-// customer, are no deficit); its deficit is expected minus registered
-// energy. With D and X the mean deficit and excess from the onset on, its
-// score is
+// A day counts when the area's balance is computable and no register of
+// the area jumped or went back that day. The history is the counting days
+// up to Config.History before the window.
 //
-//	score = max(r, 0) × fit
-//	r     = correlation over the window of the customer's deficit and the
-//	        area's excess, each a centred moving average over
-//	        Config.TheftSmooth days
-//	fit   = min(D, X) / max(D, X)   (0 unless both > 0)
+// A customer's share on a day is its registered energy over the other
+// customers' (so weekdays, weather and season, which move every customer,
+// are no drop). Its onset is the day in the window from which its share
+// most likely stepped down (the likelihood-ratio split of [stepUp]), with
+// at least Config.TheftMinBaseline of its days before it (its baseline)
+// and 3 from it. Its expected energy on a day is the baseline's median
+// share times the other customers' energy that day; its deficit is
+// expected minus registered energy; D is the mean deficit from the onset
+// on, σ the spread of the deficit over the baseline (robust to a few
+// outlying days, at least 1 % of the expected energy), and
 //
-// so a customer scores 1 when its deficit moves with the excess and
-// accounts for all of it. The score is 0 (Gate says why) when the area is
-// not lossy (X not above Config.TheftMinExcess, or not above
-// Config.TheftSigma standard errors of the baseline's excess), or D is not
-// above Config.TheftMinDeficit percent of the customer's expected energy
-// or not above Config.TheftSigma standard errors of its own deficit over
-// the baseline.
+//	z = D / (σ × √(1/n_before + 1/n_after))
+//
+// says how clearly it dropped against its own history.
+//
+// The area's expected loss on a day is a + b × supply², the no-load and
+// load losses of its transformer and lines, fitted over the area's
+// counting days before the customer's onset by the median of pairwise
+// slopes (Theil–Sen, robust to a few outlying days); the baseline's median
+// loss rate × supply when b is not above 0. The excess is the loss (less
+// what explained customers failed to register) minus the expected loss;
+// X is its mean from the onset on, and SE the standard error of X from the
+// spread of the excess over the baseline. A theft of D shows in the loss
+// as X ≈ D, a drop that is no theft as X ≈ 0; with even odds
+//
+//	Agreement = 1 / (1 + exp(−D × (2X − D) / (2 SE²)))
+//
+// is how likely the loss makes the drop a theft: near 1 when the loss
+// rose by D, near 0 when it clearly did not, ½ when the loss is too noisy
+// to tell. The score is
+//
+//	score = (1 − (Config.TheftSigma / z)²) × Agreement   (0 unless z > Config.TheftSigma)
+//
+// so a clear own drop ranks high even in a noisy area, and only a drop the
+// loss confirms reaches Config.TheftScore. The score is 0 (Gate says why)
+// when D is not above Config.TheftMinDeficit percent of the expected
+// energy, or X falls short of D/2 by more than Config.TheftSigma standard
+// errors (the loss does not show the drop). Correlation (of the deficit
+// and the excess over the window, each a centred moving average over
+// Config.TheftSmooth days) and Fit (min(D, X) / max(D, X), the share of
+// the excess the customer accounts for) are shown alongside, not scored:
+// in a noisy area they say little, and a second loss in the area lowers
+// Fit without making the drop less clear.
+//
+// Candidates are judged best first: once one scores Config.TheftScore or
+// more, those after it are judged against the loss less its deficit from
+// its onset on, so that a rise one theft accounts for is no evidence
+// against another customer.
+//
+// The ranking's own Onset, Excess and Noise are the area's: the day in the
+// window its excess (against a + b × supply² fitted over all its days)
+// most likely stepped up, and the excess from then on against the
+// baseline before it.
 type Ranking struct {
 	Area         string
 	WindowStart  time.Time // first day of the window
 	WindowEnd    time.Time // last day
-	Onset        time.Time // the day the loss stepped up
-	Days         int       // computable days in the window
-	BaselineDays int       // computable days of the baseline
-	BaselineRate float64   // median loss rate over the baseline, %
-	Excess       float64   // X: mean excess from the onset on, kWh a day
-	Noise        float64   // standard deviation of the excess over the baseline, kWh
-	// Lossy: X above Config.TheftMinExcess and above Config.TheftSigma
-	// standard errors of the baseline's excess (Noise / √test days).
+	Onset        time.Time // the day the area's loss most likely stepped up
+	Days         int       // counting days in the window
+	BaselineDays int       // counting days before Onset, the history's included
+	BaselineRate float64   // median loss rate over them, %
+	Excess       float64   // mean excess from Onset on, kWh a day
+	Noise        float64   // spread of the excess over the baseline, kWh
+	// Lossy: Excess above Config.TheftMinExcess and above
+	// Config.TheftSigma standard errors. Shown, not a gate: a small
+	// theft in a noisy area need not make the area lossy by itself.
 	Lossy bool
 	// Candidates have Raw > 0, by score then Raw, best first; at most
 	// Config.TheftTop.
@@ -58,23 +94,36 @@ type Ranking struct {
 
 // Candidate is one customer's figures in a [Ranking].
 type Candidate struct {
-	Meter       string
-	Score       float64 // Raw, or 0 when gated
-	Raw         float64 // max(Correlation, 0) × Fit
-	Correlation float64
-	Fit         float64
-	Deficit     float64 // D: mean deficit from the onset on, kWh a day
-	DeficitPct  float64 // of the expected energy
-	Expected    float64 // mean expected energy from the onset on, kWh a day
-	Share       float64 // of the other customers' energy over the baseline
-	Noise       float64 // standard deviation of its deficit over the baseline, kWh
-	Gate        string  // why the score is 0, if it is
-	days        []int
+	Meter        string
+	Score        float64   // Raw, or 0 when gated
+	Raw          float64   // (1 − (TheftSigma / Z)²) × Agreement; 0 unless Z > TheftSigma
+	Onset        time.Time // the day its share most likely stepped down
+	Z            float64   // D over its standard error
+	Agreement    float64   // how likely the area's excess from Onset makes the drop a theft
+	Correlation  float64
+	Fit          float64
+	Deficit      float64 // D: mean deficit from Onset on, kWh a day
+	DeficitPct   float64 // of the expected energy
+	Expected     float64 // mean expected energy from Onset on, kWh a day
+	Share        float64 // of the other customers' energy over the baseline
+	Noise        float64 // σ: spread of its deficit over the baseline, kWh
+	BaselineDays int     // its counting days before Onset
+	Days         int     // its counting days from Onset on
+	AreaExcess   float64 // X: the area's mean excess from Onset on, kWh a day
+	AreaError    float64 // SE: the standard error of X, kWh a day
+	Gate         string  // why the score is 0, if it is
+
+	onset, windowFrom int       // indices of Onset and the window's first day into the window's counting days
+	deficit           []float64 // on each counting day, NaN when not its
+	days              []int     // for a flag's reads
 }
 
 // RankTheft ranks area's customers over the window ending on the day
-// starting at end; false when the area or day is unknown or the window
-// has fewer than Config.TheftMinWindow computable days.
+// starting at end as [Analysis.Detect] does, leaving out the days a
+// register of the area jumped or went back and the customers of
+// Input.Explained; false when the area or day is unknown, or the window
+// has fewer than Config.TheftMinWindow counting days or too few before
+// them.
 func (a *Analysis) RankTheft(area string, end time.Time, cfg Config) (Ranking, bool) {
 	cfg = cfg.withDefaults()
 	s, ok := a.byArea[area]
@@ -82,194 +131,91 @@ func (a *Analysis) RankTheft(area string, end time.Time, cfg Config) (Ranking, b
 	if !ok || !ok2 {
 		return Ranking{}, false
 	}
-	return a.rank(s, t, &cfg, &rankBuf{})
+	if a.upset == nil {
+		var fs []Flag
+		for _, ms := range append([]*meterSeries{s.meter}, s.customers...) {
+			if ms != nil {
+				fs = a.registerJump(ms, &cfg, a.registerBack(ms, &cfg, fs))
+			}
+		}
+		b := *a
+		b.upset = a.upsets(fs)
+		a = &b
+	}
+	buf := &rankBuf{}
+	a.areaDays(s, buf)
+	return a.rank(s, t, &cfg, buf)
 }
 
-type rankBuf struct {
-	loss, x, y, v, sx, sy []float64
-	days, aligned         []int
-}
-
+// rank ranks s's customers over the window ending on day t, from the
+// figures a.areaDays put in buf.
 func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Ranking, bool) {
 	from := max(0, t-cfg.TheftWindow+1)
 	rk := Ranking{Area: s.id, WindowStart: a.days[from].Start, WindowEnd: a.days[t].Start}
-	days, lx := buf.days[:0], buf.loss[:0]
-	v := buf.v[:0]
-	for d := from; d <= t; d++ {
-		if r, ok := s.computable(d); ok && !a.upset[s.id][d] {
-			l := s.lossUnexplained(a, d)
+	days, hist := buf.days[:0], 0
+	for d := max(0, from-cfg.History); d <= t; d++ {
+		if buf.use[d] {
 			days = append(days, d)
-			lx = append(lx, l)
-			v = append(v, l/r.Supply.Float64())
+			if d < from {
+				hist++
+			}
 		}
 	}
-	buf.days, buf.loss = days, lx
-	rk.Days = len(days)
-	if rk.Days < cfg.TheftMinWindow {
-		buf.v = v
+	buf.days = days
+	rk.Days = len(days) - hist
+	first := max(hist, cfg.TheftMinBaseline)
+	if rk.Days < cfg.TheftMinWindow || len(days)-first < theftMinPost {
 		return rk, false
 	}
-	k := max(stepUp(clip(v), 1, 3), 0)
-	onset := days[k]
-	rk.Onset = a.days[onset].Start
-	var base []int
-	for d := max(0, from-cfg.History); d < onset; d++ {
-		if _, ok := s.computable(d); ok && !a.upset[s.id][d] {
-			base = append(base, d)
-		}
+	buf.window()
+	k := stepUp(clip(buf.residuals(), &buf.tmp), first, theftMinPost)
+	if k < 0 {
+		k = first
 	}
-	rk.BaselineDays = len(base)
-	if len(base) < cfg.TheftMinBaseline {
-		return rk, false
-	}
-	v = v[:0]
-	for _, d := range base {
-		v = append(v, s.lossUnexplained(a, d)/s.res[d].Supply.Float64())
-	}
-	rk.BaselineRate = median(v) * 100
-	// the excess: loss beyond the baseline rate of the day's supply
-	for i, d := range days {
-		lx[i] -= rk.BaselineRate / 100 * s.res[d].Supply.Float64()
-	}
-	rk.Excess = mean(lx[k:])
-	v = v[:0]
-	for _, d := range base {
-		r := s.res[d]
-		v = append(v, s.lossUnexplained(a, d)-rk.BaselineRate/100*r.Supply.Float64())
-	}
-	nPostArea := float64(len(lx) - k)
-	rk.Noise = sd(v)
-	rk.Lossy = rk.Excess > cfg.TheftMinExcess.Float64() && rk.Excess > cfg.TheftSigma*rk.Noise/math.Sqrt(nPostArea)
-	for _, ms := range s.customers {
+	st := buf.step(k)
+	rk.Onset = a.days[days[k]].Start
+	rk.BaselineDays, rk.BaselineRate, rk.Excess, rk.Noise = k, st.rate*100, st.x, st.sd
+	rk.Lossy = st.x > cfg.TheftMinExcess.Float64() && st.x > cfg.TheftSigma*st.se
+	for i, ms := range s.customers {
 		if e, ok := a.explained[ms.addr]; ok && e.from <= t {
 			continue // another flag explains its drop
 		}
-		v = v[:0]
-		for _, d := range base {
-			if c, others, ok := s.share(ms, d); ok && others > 0 {
-				v = append(v, c/others)
-			}
-		}
-		if len(v) < cfg.TheftMinBaseline {
-			continue
-		}
-		c := Candidate{Meter: ms.addr, Share: median(v)}
-		v = v[:0]
-		for _, d := range base {
-			if en, others, ok := s.share(ms, d); ok {
-				v = append(v, c.Share*others-en)
-			}
-		}
-		c.Noise = sd(v)
-		x, y, al := buf.x[:0], buf.y[:0], buf.aligned[:0]
-		var yPost, expPost float64
-		var nPost int
-		for i, d := range days {
-			en, others, ok := s.share(ms, d)
-			if !ok {
-				continue
-			}
-			exp := c.Share * others
-			x, y, al = append(x, lx[i]), append(y, exp-en), append(al, d)
-			if d >= onset {
-				yPost += exp - en
-				expPost += exp
-				nPost++
-			}
-		}
-		buf.x, buf.y, buf.aligned = x, y, al
-		if len(al) < cfg.TheftMinWindow || nPost == 0 {
+		c, ok := a.candidate(ms, buf.en[i], buf.others[i], from, cfg, buf)
+		if !ok {
 			continue
 		}
 		rk.CustomersRated++
-		c.Deficit = yPost / float64(nPost)
-		c.Expected = expPost / float64(nPost)
-		buf.sx, buf.sy = smooth(buf.sx[:0], x, cfg.TheftSmooth), smooth(buf.sy[:0], y, cfg.TheftSmooth)
-		c.Correlation = pearson(buf.sy, buf.sx)
-		if c.Deficit > 0 && rk.Excess > 0 {
-			c.Fit = min(c.Deficit, rk.Excess) / max(c.Deficit, rk.Excess)
+		if c.Raw > 0 {
+			rk.Candidates = append(rk.Candidates, c)
 		}
-		if c.Expected > 0 {
-			c.DeficitPct = c.Deficit / c.Expected * 100
-		}
-		switch {
-		case !rk.Lossy:
-			c.Gate = fmt.Sprintf("area not lossy: excess %.2f kWh a day", rk.Excess)
-		case c.Expected <= 0 || c.DeficitPct <= cfg.TheftMinDeficit:
-			c.Gate = fmt.Sprintf("deficit %.1f %% of expected", c.DeficitPct)
-		case c.Deficit <= cfg.TheftSigma*c.Noise/math.Sqrt(float64(nPost)):
-			c.Gate = fmt.Sprintf("deficit %.2f kWh within its own noise (%.2f kWh a day)", c.Deficit, c.Noise)
-		}
-		c.Raw = max(c.Correlation, 0) * c.Fit
-		if c.Gate == "" {
-			c.Score = c.Raw
-		}
-		if c.Raw <= 0 {
-			continue
-		}
-		if c.Score >= cfg.TheftScore {
-			c.days = slices.Clone(al) // for the flag's reads
-		}
-		rk.Candidates = append(rk.Candidates, c)
 	}
-	buf.v = v
-	slices.SortFunc(rk.Candidates, func(p, q Candidate) int {
+	order := func(p, q Candidate) int {
 		return cmp.Or(cmp.Compare(q.Score, p.Score), cmp.Compare(q.Raw, p.Raw), strings.Compare(p.Meter, q.Meter))
-	})
+	}
+	slices.SortFunc(rk.Candidates, order)
+	buf.explainAway(rk.Candidates, cfg)
+	rk.Candidates = slices.DeleteFunc(rk.Candidates, func(c Candidate) bool { return c.Raw <= 0 })
+	slices.SortStableFunc(rk.Candidates, order)
 	if len(rk.Candidates) > cfg.TheftTop {
 		rk.Candidates = rk.Candidates[:cfg.TheftTop]
+	}
+	for i := range rk.Candidates {
+		c := &rk.Candidates[i]
+		if c.Score >= cfg.TheftScore {
+			for k := c.windowFrom; k < len(c.deficit); k++ {
+				if !math.IsNaN(c.deficit[k]) {
+					c.days = append(c.days, days[k])
+				}
+			}
+		}
+		c.deficit = nil
 	}
 	return rk, true
 }
 
-// clip limits the values of v to median ± 4 × the median absolute
-// deviation, so that a one-day spike (a register jump) does not make a
-// step.
-func clip(v []float64) []float64 {
-	w := slices.Clone(v)
-	m := median(w)
-	for i := range w {
-		w[i] = math.Abs(v[i] - m)
-	}
-	mad := median(w)
-	if mad == 0 {
-		return v
-	}
-	for i := range v {
-		v[i] = min(max(v[i], m-4*mad), m+4*mad)
-	}
-	return v
-}
-
-// stepUp returns the index where x most likely steps up, with at least
-// minPre values before and minPost from it: the split maximising
-// (mean after − mean before) × √(n_before × n_after / n), the
-// likelihood-ratio estimate of a single change of mean; −1 if x never
-// rises.
-func stepUp(x []float64, minPre, minPost int) int {
-	var total float64
-	for _, v := range x {
-		total += v
-	}
-	n := float64(len(x))
-	best, at := 0.0, -1
-	var pre float64
-	for s := 1; s < len(x); s++ {
-		pre += x[s-1]
-		if s < minPre || len(x)-s < minPost {
-			continue
-		}
-		nb, na := float64(s), n-float64(s)
-		if c := ((total-pre)/na - pre/nb) * math.Sqrt(nb*na/n); c > best {
-			best, at = c, s
-		}
-	}
-	return at
-}
-
 // theft ranks each area's customers over every window and flags each
-// customer at its best window scoring TheftScore or more; it returns the
-// ranking of the last window too.
+// customer at its best window scoring TheftScore or more with a drop of
+// TheftDays days or more; it returns the ranking of the last window too.
 func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) ([]Flag, *Ranking) {
 	type best struct {
 		c  Candidate
@@ -277,6 +223,7 @@ func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) (
 	}
 	top := map[string]best{}
 	var last *Ranking
+	a.areaDays(s, buf)
 	for t := range a.days {
 		rk, ok := a.rank(s, t, cfg, buf)
 		if !ok {
@@ -284,7 +231,7 @@ func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) (
 		}
 		last = &rk
 		for _, c := range rk.Candidates {
-			if c.Score >= cfg.TheftScore && c.Score > top[c.Meter].c.Score {
+			if c.Score >= cfg.TheftScore && c.Days >= cfg.TheftDays && c.Score > top[c.Meter].c.Score {
 				top[c.Meter] = best{c, last}
 			}
 		}
@@ -297,13 +244,14 @@ func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) (
 	for _, m := range meters {
 		b := top[m]
 		c, rk := b.c, b.rk
-		f := Flag{Kind: Theft, Meter: m, Area: s.id, Start: rk.Onset, End: rk.WindowEnd, Confidence: clamp01(c.Score)}
-		f.Summary = fmt.Sprintf("from %s registers %.2f kWh a day (%.0f %%) less than expected while the area's loss is %.2f kWh a day above its baseline (r %.2f, fit %.2f)",
-			rk.Onset.Format(time.DateOnly), c.Deficit, c.DeficitPct, rk.Excess, c.Correlation, c.Fit)
-		f.Figures = []Figure{figf("score", c.Score, ""), figf("correlation", c.Correlation, ""), figf("fit", c.Fit, ""),
+		f := Flag{Kind: Theft, Meter: m, Area: s.id, Start: c.Onset, End: rk.WindowEnd, Confidence: clamp01(c.Score)}
+		f.Summary = fmt.Sprintf("from %s registers %.2f kWh a day (%.0f %%) less than its share of the other customers' energy, %.1f standard errors off its own history, while the area's loss is %.2f ± %.2f kWh a day above what its load explains (agreement %.2f)",
+			c.Onset.Format(time.DateOnly), c.Deficit, c.DeficitPct, c.Z, c.AreaExcess, c.AreaError, c.Agreement)
+		f.Figures = []Figure{figf("score", c.Score, ""), figf("z", c.Z, ""), figf("agreement", c.Agreement, ""),
 			figf("deficit", c.Deficit, "kWh"), figf("deficit share", c.DeficitPct, "%"), figf("expected", c.Expected, "kWh"),
-			figf("area excess", rk.Excess, "kWh"), figf("baseline days", float64(rk.BaselineDays), "d"),
-			figf("window days", float64(rk.Days), "d")}
+			figf("deficit noise", c.Noise, "kWh"), figf("area excess", c.AreaExcess, "kWh"), figf("area excess error", c.AreaError, "kWh"),
+			figf("correlation", c.Correlation, ""), figf("fit", c.Fit, ""),
+			figf("baseline days", float64(c.BaselineDays), "d"), figf("drop days", float64(c.Days), "d")}
 		ms := a.meters[m]
 		for _, d := range c.days {
 			mr := ms.days[d]
@@ -312,41 +260,4 @@ func (a *Analysis) theft(s *areaSeries, cfg *Config, buf *rankBuf, out []Flag) (
 		out = append(out, f)
 	}
 	return out, last
-}
-
-// lossUnexplained is the area's loss on day d less the energy its
-// explained customers failed to register.
-func (s *areaSeries) lossUnexplained(a *Analysis, d int) float64 {
-	l := s.res[d].Loss.Float64()
-	for _, ms := range s.customers {
-		l -= s.unregistered(a, ms, d)
-	}
-	return l
-}
-
-// share returns a customer's forward energy on day d and that of the
-// area's other customers.
-func (s *areaSeries) share(ms *meterSeries, d int) (c, others float64, ok bool) {
-	r := s.res[d]
-	e, ok := ms.forward(d)
-	if r == nil || !ok {
-		return 0, 0, false
-	}
-	c = e.Float64()
-	return c, r.CustomerForward.Float64() - c, true
-}
-
-// smooth appends to dst the centred moving average of v over k values
-// (fewer at the ends).
-func smooth(dst, v []float64, k int) []float64 {
-	h := k / 2
-	for i := range v {
-		lo, hi := max(0, i-h), min(len(v), i+h+1)
-		var s float64
-		for _, x := range v[lo:hi] {
-			s += x
-		}
-		dst = append(dst, s/float64(hi-lo))
-	}
-	return dst
 }
