@@ -186,7 +186,10 @@ func TestCorrectionWorkflow(t *testing.T) {
 		if got := func() string {
 			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/corrections", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tok["ana"])
-			resp, _ := http.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err.Error()
+			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			return fmt.Sprint(resp.StatusCode, string(b))
