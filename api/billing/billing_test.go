@@ -58,9 +58,7 @@ func pull(t *testing.T, base string, cursor int64) ([]billing.Change, int64) {
 }
 
 func TestBillingAPI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	res := a.Results
 	start := func() *httptest.Server {

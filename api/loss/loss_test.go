@@ -46,9 +46,7 @@ func get(t *testing.T, url string, want int, v any) string {
 // The loss API over real HTTP, on the demo fleet's first 20 days as the
 // analysis stored them.
 func TestLossAPI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	srv := serve(t, a)
 	var areas struct {

@@ -19,9 +19,7 @@ const demoToken = "demo-analyst-token-0123456789"
 // The dashboard in Chromium against the real loss API, fed by the
 // analysis of 20 simulated days of the demo fleet.
 func TestDashboardOnDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	webtest.Require(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	toks, err := auth.New([]config.TokenSpec{{Name: "analyst", Roles: []string{"analyst"}, Token: demoToken}}, nil)

@@ -25,9 +25,7 @@ import (
 // fleet: what it may do, what it is refused (401 without a token, 403
 // without the permission), and the audit of what was tried.
 func TestAPIRoles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"billing": "billing-token-0123456789", "analyst": "analyst-token-0123456789",
 		"operator": "operator-token-0123456789", "admin": "admin-token-0123456789ab"}
@@ -112,9 +110,7 @@ func TestAPIRoles(t *testing.T) {
 // to its own proposer, approved by another, then seen by billing exactly
 // once as a revision.
 func TestCorrectionWorkflow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	ctx := t.Context()
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"ana": "analyst-approver-token-01", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}

@@ -15,9 +15,7 @@ import (
 
 // The demo scenario through VEE, line loss and the flags.
 func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 30 days")
-	}
+	analysistest.Heavy(t)
 	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
 	in, fl := analysistest.Simulate(t, cfg, 30)
 	out, err := Compute(in, DefaultConfig())

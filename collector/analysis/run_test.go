@@ -20,9 +20,7 @@ import (
 // read revises the balances it enters, and the change feed shows each
 // revision once.
 func TestRunStoresAndRevises(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 20 days")
-	}
+	analysistest.Heavy(t)
 	ctx := context.Background()
 	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
 	in, fl := analysistest.Simulate(t, cfg, 20)

@@ -71,15 +71,10 @@ func seeded(t testing.TB, seed int64) model.Config {
 // Ten seeded scenarios of 30 days: the flags against what was planted,
 // and the balances against the truth. The figures go to BENCHMARKS.md.
 func TestSeededScenarios(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 10 × 30 days")
-	}
+	analysistest.Heavy(t)
 	seeds := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if os.Getenv("EVAL_HELDOUT") != "" {
 		seeds = []int64{11, 12, 13, 14, 15, 16, 17, 18, 19, 20} // held out: the figures are not fitted to them
-	}
-	if raceEnabled {
-		seeds = seeds[3:5] // the race detector makes a run ten times slower; `make eval` runs all ten
 	}
 	n := len(seeds)
 	total := evaluation{planted: map[anomaly.Kind]int{}, found: map[anomaly.Kind]int{}, flags: map[anomaly.Kind]int{}, true_: map[anomaly.Kind]int{}}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package analysistest
+
+const raceOn = false
