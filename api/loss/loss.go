@@ -28,6 +28,9 @@ type Service struct {
 	Archive  func() *archive.Index
 	Location *time.Location
 	Now      func() time.Time
+	// TileURL is the status map's tile server, given to the dashboard in
+	// /api/v1/meta; empty: none.
+	TileURL string
 }
 
 // Register mounts the routes on mux, each wrapped by guard (the
@@ -96,6 +99,9 @@ func (s *Service) meta(w http.ResponseWriter, r *http.Request) {
 	}
 	m := map[string]any{"zone": s.Location.String(), "feeders": keys(feeders), "voltage_levels": keys(levels),
 		"classes": []loss.Class{loss.NotComputable, loss.Negative, loss.Low, loss.Qualified, loss.High}}
+	if s.TileURL != "" {
+		m["tile_url"] = s.TileURL
+	}
 	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindLoss})
 	if err != nil {
 		s.fail(w, err)

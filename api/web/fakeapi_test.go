@@ -21,6 +21,7 @@ type fakeAPI struct {
 	areas   []*fakeArea
 	byID    map[string]*fakeArea
 	mux     *http.ServeMux
+	tileURL string // meta's tile_url; none when empty
 
 	mu      sync.Mutex
 	queries []url.Values // of GET /api/v1/areas, in order
@@ -201,10 +202,14 @@ func fail(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 func (f *fakeAPI) meta(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	m := map[string]any{
 		"zone": "Asia/Shanghai", "first_day": f.days[0], "last_day": f.days[len(f.days)-1],
 		"feeders": f.feeders, "voltage_levels": []string{"10kV/0.4kV"}, "classes": fakeClasses,
-	})
+	}
+	if f.tileURL != "" {
+		m["tile_url"], m["tile_attribution"] = f.tileURL, "test tiles"
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 // span returns the indexes [i, j] of the days from..to, defaulting to the

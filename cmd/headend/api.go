@@ -17,7 +17,9 @@ import (
 	"github.com/headend/headend/api/corrections"
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/api/loss"
+	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/publish"
+	apireview "github.com/headend/headend/api/review"
 	"github.com/headend/headend/api/web"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/analysis"
@@ -59,13 +61,17 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
 func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
-	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func()) http.Handler {
+	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
 	}
 	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
+	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL}).Register(mux, toks.Require(auth.ReadAll))
+	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
+	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
+		Logger: log.With("component", "review")}
+	rsvc.Register(mux, toks.Require(auth.ReadAll))
 	(&billing.Service{Results: stg.results, Archive: ix, Location: loc}).Register(mux, toks.Require(auth.ReadBilling))
 	(&corrections.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, Decided: reanalyse}).Register(mux, toks)
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +95,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 				alog.Record(ctx, audit.Entry{Action: action, Target: target, After: d, Outcome: fmt.Sprint(d["result"])})
 			}},
 	}
-	apifield.Register(mux, fsvc, func(p string, h http.Handler) http.Handler {
+	apifield.Register(mux, rsvc.KeepScans(fsvc), func(p string, h http.Handler) http.Handler {
 		if p == apifield.Routes.Status {
 			return toks.Require(auth.ReadAll)(h)
 		}

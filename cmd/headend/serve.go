@@ -108,7 +108,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 					case reanalyse <- struct{}{}:
 					default:
 					}
-				})),
+				}, cfg.HTTP.TileURL)),
 					ReadHeaderTimeout: 5 * time.Second}
 				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()

@@ -9,6 +9,14 @@
 // [Archive.Validate] reports every problem at once, each naming where it
 // is; [Archive.Index] answers the lookups the collector and the loss
 // analysis need.
+//
+// Besides the relations, the archive keeps what the review rules and
+// archive checks (collector/review) look at: positions, the multiplier
+// stored for billing, verification and rotation dates and the outcome of
+// the last accuracy test of each meter, the day a transformer was
+// suspended, and the meter exchanges on record ([Exchange], also as CSV:
+// [ReadExchangesCSV]). [Diff] tells what an edit changed and [ChangeLog]
+// keeps who changed what, when, before and after.
 package archive
 
 import (
@@ -27,6 +35,10 @@ type Archive struct {
 	Concentrators []Concentrator `yaml:"concentrators"`
 	Channels      []Channel      `yaml:"channels"`
 	Meters        []Meter        `yaml:"meters"`
+	// Exchanges are the meter exchanges (换表) on record, each with the
+	// old meter's removal reading and the new meter's installation
+	// reading.
+	Exchanges []Exchange `yaml:"exchanges"`
 }
 
 // Area is a transformer area (台区).
@@ -37,6 +49,11 @@ type Area struct {
 	VoltageLevel string  `yaml:"voltage_level"` // e.g. "10kV/0.4kV"
 	CapacityKVA  float64 `yaml:"capacity_kva"`  // transformer capacity; 0 = unknown
 	Responsible  string  `yaml:"responsible"`   // person assessed for the area's loss; optional
+	// SuspendedSince is the day the transformer was taken out of service
+	// (停运); zero = in service.
+	SuspendedSince Date    `yaml:"suspended_since"`
+	Lat            float64 `yaml:"lat"` // the transformer's position (WGS 84); 0, 0 = unknown
+	Lon            float64 `yaml:"lon"`
 
 	Source string `yaml:"-"` // where it was read from, for messages; empty = "areas[i]"
 }
@@ -47,6 +64,8 @@ type Concentrator struct {
 	ID       string   `yaml:"id"`
 	Area     string   `yaml:"area"`
 	Channels []string `yaml:"channels"` // channel IDs
+	Lat      float64  `yaml:"lat"`      // where it hangs (WGS 84); 0, 0 = unknown
+	Lon      float64  `yaml:"lon"`
 
 	Source string `yaml:"-"`
 }
@@ -211,11 +230,88 @@ type Meter struct {
 	PT           int     `yaml:"pt"`            // voltage transformer ratio, > 0
 	Tariff       string  `yaml:"tariff"`        // tariff class; optional
 
+	// The optional fields (CSV columns of the same names).
+	Lat float64 `yaml:"lat"` // where it is (WGS 84); 0, 0 = unknown
+	Lon float64 `yaml:"lon"`
+	// Multiplier is the multiplier the archive stores for billing; 0 =
+	// CT × PT. One that is not CT × PT is an archive error the checks
+	// report (the loss balance uses CT × PT).
+	Multiplier int `yaml:"multiplier"`
+	// VerifiedOn is the meter's last verification (检定); it is due
+	// again VerifyMonths later (0: no period on record).
+	VerifiedOn   Date `yaml:"verified_on"`
+	VerifyMonths int  `yaml:"verify_months"`
+	// RotationDue is when the meter is due to be rotated out (轮换).
+	RotationDue Date `yaml:"rotation_due"`
+	// Tolerance is the outcome of its last accuracy test: "" (none on
+	// record), "ok" or "out_of_tolerance".
+	Tolerance Accuracy `yaml:"accuracy"`
+	// CTVerifiedOn and CTVerifyMonths are the same for the meter's
+	// current transformers (area and large customers' meters).
+	CTVerifiedOn   Date `yaml:"ct_verified_on"`
+	CTVerifyMonths int  `yaml:"ct_verify_months"`
+
 	Source string `yaml:"-"` // e.g. "D01.csv:5"; empty = "meters[i]"
 }
 
-// Multiplier is CT × PT: primary energy = register delta × Multiplier.
-func (m *Meter) Multiplier() int { return m.CT * m.PT }
+// Ratio is CT × PT: primary energy = register delta × Ratio.
+func (m *Meter) Ratio() int { return m.CT * m.PT }
+
+// BillingMultiplier is the stored Multiplier, or CT × PT when none is
+// stored.
+func (m *Meter) BillingMultiplier() int {
+	if m.Multiplier != 0 {
+		return m.Multiplier
+	}
+	return m.Ratio()
+}
+
+// VerifyDue is when the meter's next verification is due: VerifiedOn +
+// VerifyMonths; zero when either is not on record.
+func (m *Meter) VerifyDue() Date {
+	if m.VerifiedOn.IsZero() || m.VerifyMonths <= 0 {
+		return Date{}
+	}
+	return m.VerifiedOn.AddMonths(m.VerifyMonths)
+}
+
+// CTVerifyDue is the same for the meter's current transformers.
+func (m *Meter) CTVerifyDue() Date {
+	if m.CTVerifiedOn.IsZero() || m.CTVerifyMonths <= 0 {
+		return Date{}
+	}
+	return m.CTVerifiedOn.AddMonths(m.CTVerifyMonths)
+}
+
+// Accuracy is the outcome of a meter's last accuracy test.
+type Accuracy string
+
+// The accuracy outcomes.
+const (
+	AccuracyUnknown Accuracy = ""                 // none on record
+	AccuracyOK      Accuracy = "ok"               // within its class
+	OutOfTolerance  Accuracy = "out_of_tolerance" // beyond its class: replace or recalibrate
+)
+
+// ParseAccuracy accepts "", ok and out_of_tolerance (any case; also
+// "out of tolerance", 合格, 超差).
+func ParseAccuracy(s string) (Accuracy, error) {
+	switch strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(s))) {
+	case "":
+		return AccuracyUnknown, nil
+	case "ok", "pass", "合格":
+		return AccuracyOK, nil
+	case "out_of_tolerance", "fail", "超差":
+		return OutOfTolerance, nil
+	}
+	return "", fmt.Errorf("unknown accuracy %q (want ok or out_of_tolerance)", s)
+}
+
+// MaxMultiplier bounds a stored multiplier (the largest CT × PT).
+const MaxMultiplier = MaxRatio * MaxRatio
+
+// MaxVerifyMonths bounds a verification period (50 years).
+const MaxVerifyMonths = 600
 
 // MaxRatio bounds CT and PT ratios (a 220 kV PT is 2200).
 const MaxRatio = 100000
@@ -356,5 +452,40 @@ func checkMeterFields(m *Meter, report func(field, reason string)) {
 	}
 	if m.PT <= 0 || m.PT > MaxRatio {
 		report("pt", fmt.Sprintf("%d: must be 1..%d", m.PT, MaxRatio))
+	}
+	checkPlace(m.Lat, m.Lon, report)
+	if m.Multiplier < 0 || m.Multiplier > MaxMultiplier {
+		report("multiplier", fmt.Sprintf("%d: must be 1..%d (or empty for CT × PT)", m.Multiplier, MaxMultiplier))
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"verify_months", m.VerifyMonths}, {"ct_verify_months", m.CTVerifyMonths}} {
+		if f.n < 0 || f.n > MaxVerifyMonths {
+			report(f.name, fmt.Sprintf("%d: must be 1..%d months (or empty)", f.n, MaxVerifyMonths))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    Date
+	}{{"verified_on", m.VerifiedOn}, {"rotation_due", m.RotationDue}, {"ct_verified_on", m.CTVerifiedOn}} {
+		if err := f.d.check(); err != nil {
+			report(f.name, err.Error())
+		}
+	}
+	switch m.Tolerance {
+	case AccuracyUnknown, AccuracyOK, OutOfTolerance:
+	default:
+		report("accuracy", fmt.Sprintf("unknown accuracy %q (want ok or out_of_tolerance)", m.Tolerance))
+	}
+}
+
+// checkPlace checks a position: latitude −90..90, longitude −180..180.
+func checkPlace(lat, lon float64, report func(field, reason string)) {
+	if !(lat >= -90 && lat <= 90) {
+		report("lat", fmt.Sprintf("%v: must be -90..90", lat))
+	}
+	if !(lon >= -180 && lon <= 180) {
+		report("lon", fmt.Sprintf("%v: must be -180..180", lon))
 	}
 }

@@ -57,7 +57,7 @@ func TestValidateGood(t *testing.T) {
 	if a.Meters[4].Role != archive.RoleCustomer || a.Meters[2].Edition != archive.Edition2007 {
 		t.Errorf("meter defaults: %+v %+v", a.Meters[4], a.Meters[2])
 	}
-	if m := a.Meters[3].Multiplier(); m != 4000 {
+	if m := a.Meters[3].Ratio(); m != 4000 || a.Meters[3].BillingMultiplier() != 4000 {
 		t.Errorf("multiplier %d", m)
 	}
 }
@@ -312,6 +312,7 @@ func FuzzReadMetersCSV(f *testing.F) {
 	f.Add("\uFEFFaddress,channel,area\r\n1,c,a\r\n")
 	f.Add("address,channel,area,customer_name\n000001000001,c,a,\"x\ny\"\n")
 	f.Add("address,channel,area,unit,edition\n1,c,a,5,modbus\n")
+	f.Add("address,channel,area,lat,lon,multiplier,verified_on,verify_months,rotation_due,accuracy\n1,c,a,30.5,-0,60,2019/7/1,72,20260101,ok\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		ms, err := archive.ReadMetersCSV(strings.NewReader(in), "f.csv")
 		if err != nil {

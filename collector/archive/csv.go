@@ -6,20 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
 
 // CSVColumns are the meter CSV columns, in the order WriteMetersCSV
 // writes them. address, channel and area are required; an empty edition
-// is 2007, an empty role customer, an empty ct or pt 1.
-var CSVColumns = []string{"address", "edition", "unit", "channel", "area", "role", "customer", "customer_name", "ct", "pt", "tariff"}
+// is 2007, an empty role customer, an empty ct or pt 1. The columns from
+// lat on are optional: a file without them reads as before, and an empty
+// cell is the field's zero (unknown, not on record).
+var CSVColumns = []string{"address", "edition", "unit", "channel", "area", "role", "customer", "customer_name", "ct", "pt", "tariff",
+	"lat", "lon", "multiplier", "verified_on", "verify_months", "rotation_due", "accuracy", "ct_verified_on", "ct_verify_months"}
 
 var csvAliases = map[string]string{
 	"meter": "address", "meter_address": "address", "addr": "address", "comm_address": "address",
 	"protocol": "edition", "unit_id": "unit", "modbus_unit": "unit",
 	"customer_id": "customer", "name": "customer_name",
 	"ct_ratio": "ct", "pt_ratio": "pt", "tariff_class": "tariff",
+	"latitude": "lat", "longitude": "lon", "lng": "lon", "stored_multiplier": "multiplier",
+	"verification_date": "verified_on", "verification_months": "verify_months", "accuracy_status": "accuracy", "tolerance": "accuracy",
 }
 
 var csvRequired = []string{"address", "channel", "area"}
@@ -176,6 +182,38 @@ func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
 		m.Unit = integer("unit", 0)
 		m.CT = integer("ct", 1)
 		m.PT = integer("pt", 1)
+		m.Multiplier = integer("multiplier", 0)
+		m.VerifyMonths = integer("verify_months", 0)
+		m.CTVerifyMonths = integer("ct_verify_months", 0)
+		coord := func(k string) float64 {
+			v, c := cell(k)
+			if v == "" {
+				return 0
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				bad(line, c, k, "%q is not a number of degrees", v)
+				return 0
+			}
+			return f
+		}
+		m.Lat, m.Lon = coord("lat"), coord("lon")
+		date := func(k string) Date {
+			v, c := cell(k)
+			d, err := ParseDate(v)
+			if err != nil {
+				bad(line, c, k, "%v", err)
+			}
+			return d
+		}
+		m.VerifiedOn, m.RotationDue, m.CTVerifiedOn = date("verified_on"), date("rotation_due"), date("ct_verified_on")
+		if v, c := cell("accuracy"); v != "" {
+			if a, err := ParseAccuracy(v); err != nil {
+				bad(line, c, "accuracy", "%v", err)
+			} else {
+				m.Tolerance = a
+			}
+		}
 		m.Channel, _ = cell("channel")
 		m.Area, _ = cell("area")
 		m.Customer, _ = cell("customer")
@@ -215,6 +253,41 @@ func isColumn(k string) bool {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7F }
 
+// optInt writes 0 as an empty cell.
+func optInt(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// float writes a coordinate exactly (it reads back the same), 0 as an
+// empty cell.
+func float(f float64) string {
+	if f == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// stripBOM skips a UTF-8 byte-order mark.
+func stripBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		br.Discard(3)
+	}
+	return br
+}
+
+// csvError names the file, line and column of a CSV syntax error.
+func csvError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
+	}
+	return fmt.Errorf("%s: %v", name, err)
+}
+
 // WriteMetersCSV writes meters with a header row of [CSVColumns], the
 // form ReadMetersCSV reads back. An empty edition or role is written as
 // its default; a unit id of 0 as an empty cell.
@@ -238,7 +311,9 @@ func WriteMetersCSV(w io.Writer, meters []Meter) error {
 			unit = strconv.Itoa(m.Unit)
 		}
 		rec = append(rec[:0], m.Address, string(ed), unit, m.Channel, m.Area, string(role),
-			m.Customer, m.CustomerName, strconv.Itoa(m.CT), strconv.Itoa(m.PT), m.Tariff)
+			m.Customer, m.CustomerName, strconv.Itoa(m.CT), strconv.Itoa(m.PT), m.Tariff,
+			float(m.Lat), float(m.Lon), optInt(m.Multiplier), m.VerifiedOn.String(), optInt(m.VerifyMonths),
+			m.RotationDue.String(), string(m.Tolerance), m.CTVerifiedOn.String(), optInt(m.CTVerifyMonths))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

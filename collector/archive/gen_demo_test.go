@@ -45,12 +45,57 @@ func capacityKVA(ct int) float64 {
 	return standardKVA[len(standardKVA)-1]
 }
 
+// The archive errors planted in the demo's archive (configs/archive-demo)
+// for the archive checks of collector/review to find. The third, a meter
+// exchange whose removal reading is below the old meter's last billed
+// reading, is in configs/headend.yaml (archive.exchanges).
+const (
+	// DemoUnarchived answers on D02's bus (the simulator has it) but the
+	// archive does not list it.
+	DemoUnarchived = "000002000038"
+	// DemoWrongMultiplierMeter is D04's area meter (CT 160, PT 1), whose
+	// stored multiplier is DemoWrongMultiplier.
+	DemoWrongMultiplierMeter = "000004000000"
+	DemoWrongMultiplier      = 120
+)
+
+// demoPlace is where the demo puts an area's transformer (WGS 84): areas
+// about 1.5 km apart around 30.59 N, 114.30 E.
+func demoPlace(i int) (lat, lon float64) {
+	return round6(30.59 + 0.014*float64(i/3)), round6(114.30 + 0.016*float64(i%3))
+}
+
+// meterPlace spreads an area's meters on a golden-angle spiral within
+// about 250 m of the transformer.
+func meterPlace(area, i int) (lat, lon float64) {
+	clat, clon := demoPlace(area)
+	r := 0.00025 * math.Sqrt(float64(i))
+	a := float64(i) * 2.399963229728653
+	return round6(clat + r*math.Sin(a)), round6(clon + r*math.Cos(a)/math.Cos(clat*math.Pi/180))
+}
+
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+
+// demoVerification are the area meters' verification records: D03's is
+// due within a month of the demo's June 2025, D04's is overdue.
+var demoVerification = map[string]struct {
+	on     archive.Date
+	months int
+}{
+	"D01": {archive.Date{Year: 2021, Month: 3, Day: 15}, 96}, "D02": {archive.Date{Year: 2019, Month: 9, Day: 20}, 96},
+	"D03": {archive.Date{Year: 2017, Month: 7, Day: 1}, 96}, "D04": {archive.Date{Year: 2015, Month: 5, Day: 20}, 96},
+	"D05": {archive.Date{Year: 2022, Month: 11, Day: 8}, 96},
+}
+
 // FromScenario is the archive a utility would hold for a scenario's
 // fleet: what the scenario registers (a meter moved in the field stays in
 // its archive area), reached the way the scenario's concentrators offer.
+// For the demo scenario it plants the archive errors above and places
+// the meters on a map.
 func FromScenario(s *scenario.Scenario) *archive.Archive {
+	demo := s.Config.Name == "demo"
 	a := &archive.Archive{}
-	for _, ac := range s.Config.Areas {
+	for ai, ac := range s.Config.Areas {
 		a.Areas = append(a.Areas, archive.Area{ID: ac.ID, Name: ac.Name, Feeder: ac.Feeder,
 			VoltageLevel: ac.VoltageLevel, CapacityKVA: capacityKVA(max(ac.AreaMeter.CT, 1))})
 		c := ac.Concentrator
@@ -95,8 +140,17 @@ func FromScenario(s *scenario.Scenario) *archive.Archive {
 			if modbus {
 				m.Edition, m.Unit = archive.EditionModbus, i+1 // unit ids in line order, area meter first
 			}
+			if demo {
+				m.Lat, m.Lon = meterPlace(ai, i)
+			}
 			if i == 0 {
 				m.Role = archive.RoleArea
+				if v, ok := demoVerification[ac.ID]; ok && demo {
+					m.VerifiedOn, m.VerifyMonths, m.Tolerance = v.on, v.months, archive.AccuracyOK
+				}
+				if demo && m.Address == DemoWrongMultiplierMeter {
+					m.Multiplier = DemoWrongMultiplier
+				}
 			} else {
 				m.Customer = fmt.Sprintf("%s-%04d", ac.ID, i)
 				m.Tariff = mc.Class.String()
@@ -108,6 +162,9 @@ func FromScenario(s *scenario.Scenario) *archive.Archive {
 		}
 		a.Meters = append(a.Meters, meter(0, ac.AreaMeter))
 		for i, mc := range ac.Customers {
+			if demo && mc.Address == DemoUnarchived {
+				continue
+			}
 			a.Meters = append(a.Meters, meter(i+1, mc))
 		}
 	}
@@ -161,14 +218,23 @@ func TestDemoArchive(t *testing.T) {
 			t.Errorf("%s differs from the scenario's archive (run with -update after checking why)", path)
 		}
 	}
-	// the moved meter stays in its archive area
+	// the moved meter stays in its archive area; the unarchived one is
+	// not there
 	ix := want.Index()
 	for _, ac := range s.Config.Areas {
 		for _, mc := range ac.Customers {
 			m, ok := ix.Meter(mc.Address)
-			if !ok || m.Area != ac.ID {
+			switch {
+			case mc.Address == DemoUnarchived:
+				if ok {
+					t.Errorf("planted unarchived meter %s is in the archive", mc.Address)
+				}
+			case !ok || m.Area != ac.ID:
 				t.Errorf("meter %s: archive area %v, want %s", mc.Address, m, ac.ID)
 			}
 		}
+	}
+	if m, ok := ix.Meter(DemoWrongMultiplierMeter); !ok || m.Multiplier == m.Ratio() || m.Role != archive.RoleArea {
+		t.Errorf("planted multiplier: %+v", m)
 	}
 }

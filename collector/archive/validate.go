@@ -38,6 +38,10 @@ func (a *Archive) Validate() error {
 		if ar.CapacityKVA < 0 {
 			bad(w, "capacity_kva", "%v: must be >= 0", ar.CapacityKVA)
 		}
+		checkPlace(ar.Lat, ar.Lon, func(field, reason string) { bad(w, field, "%s", reason) })
+		if err := ar.SuspendedSince.check(); err != nil {
+			bad(w, "suspended_since", "%v", err)
+		}
 	}
 
 	channels := map[string]*Channel{}
@@ -86,6 +90,7 @@ func (a *Archive) Validate() error {
 		if len(k.Channels) == 0 {
 			bad(w, "channels", "must list at least one channel")
 		}
+		checkPlace(k.Lat, k.Lon, func(field, reason string) { bad(w, field, "%s", reason) })
 		for j, ch := range k.Channels {
 			f := fmt.Sprintf("channels[%d]", j)
 			switch {
@@ -154,6 +159,23 @@ func (a *Archive) Validate() error {
 			bad(w, "", "no area meter (a meter with role area)")
 		case n > 1 && areas[ar.ID] == where(ar.Source, "areas", i, ""):
 			bad(w, "", "%d area meters (%s), want one", n, strings.Join(areaMeters[ar.ID], ", "))
+		}
+	}
+	meterArea := map[string]string{}
+	for _, m := range a.Meters {
+		if _, ok := meterArea[m.Address]; !ok {
+			meterArea[m.Address] = m.Area
+		}
+	}
+	for i := range a.Exchanges {
+		e := &a.Exchanges[i]
+		w := where(e.Source, "exchanges", i, e.OldMeter)
+		checkExchange(e, func(field, reason string) { bad(w, field, "%s", reason) })
+		if e.Area != "" && areas[e.Area] == "" {
+			bad(w, "area", "area %q does not exist", e.Area)
+		}
+		if ma, ok := meterArea[e.NewMeter]; ok && e.Area != "" && ma != e.Area {
+			bad(w, "new_meter", "meter %s is in area %s, not %s", e.NewMeter, ma, e.Area)
 		}
 	}
 	return errors.Join(errs...)

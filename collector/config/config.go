@@ -169,6 +169,10 @@ type HTTP struct {
 	Listen string      `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
 	TLS    TLS         `yaml:"tls"`    // access.go
 	Tokens []TokenSpec `yaml:"tokens"` // API tokens and their roles (access.go)
+	// TileURL is a map tile server for the status map (e.g.
+	// https://tiles.example/{z}/{x}/{y}.png); empty: the map is drawn
+	// from the coordinates alone, with no internet access.
+	TileURL string `yaml:"tile_url" help:"map tile URL template ({z}/{x}/{y}) for the status map; empty: none (offline)"`
 }
 
 // Log is logging.

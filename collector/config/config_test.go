@@ -280,6 +280,9 @@ func TestKeys(t *testing.T) {
 // and every meter in its archive area (a meter moved in the field stays
 // where the archive has it) with its role, edition and ratios.
 func TestDemo(t *testing.T) {
+	// the demo archive leaves out one meter on D02's bus, for the archive
+	// checks (collector/review) to find: collector/archive's DemoUnarchived
+	const demoUnarchived = "000002000038"
 	c, err := Load("../../configs/headend.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -319,9 +322,17 @@ func TestDemo(t *testing.T) {
 		if !ok2 {
 			t.Errorf("%s: channel %+v for access %+v", k.ID, ch, acc)
 		}
+		left := 0 // meters the demo archive leaves out on purpose
 		check := func(mc model.MeterConfig, role archive.Role, unit int) {
-			n++
 			m, ok := ix.Meter(mc.Address)
+			if mc.Address == demoUnarchived {
+				left++
+				if ok {
+					t.Errorf("meter %s is planted as unarchived but is in the archive", mc.Address)
+				}
+				return
+			}
+			n++
 			switch {
 			case !ok:
 				t.Errorf("meter %s (area %s) not in the archive", mc.Address, sa.ID)
@@ -341,7 +352,7 @@ func TestDemo(t *testing.T) {
 			}
 			check(mc, role, i+2)
 		}
-		if len(ix.MetersInArea(sa.ID)) != 1+len(sa.Customers) {
+		if len(ix.MetersInArea(sa.ID)) != 1+len(sa.Customers)-left {
 			t.Errorf("area %s: %d meters in the archive, scenario %d", sa.ID, len(ix.MetersInArea(sa.ID)), 1+len(sa.Customers))
 		}
 	}

@@ -1,15 +1,25 @@
-// The loss dashboard. It reads the head-end's loss API (/api/v1: meta, areas,
-// and per area its daily loss, flags and theft ranking) with the bearer
-// token the page was opened with (#token=...), and renders the areas table
-// (sorted and paged in the browser, filtered by the API) and the chosen
-// area's detail. Plain ES module, no build step; uPlot is the global that
-// vendor/uplot/uPlot.iife.min.js defines.
+// The dashboard. It reads the head-end's API (/api/v1) with the bearer
+// token the page was opened with (#token=...), and shows one view at a time,
+// chosen by the URL fragment: #/loss (the default: the areas table, sorted
+// and paged in the browser, filtered by the API, and the chosen area's daily
+// loss, flags and theft ranking), #/map (map.js), #/assessment
+// (assessment.js), #/inspections (inspections.js) and #/review (review.js).
+// A fragment may carry parameters, #/map?date=2025-06-10, and the token,
+// #/map?token=...; the token is taken out at once. This module owns the API
+// access, the token prompt and the routing, and gives the other views what
+// they need through a context (see ctx below). Plain ES modules, no build
+// step; uPlot is the global that vendor/uplot/uPlot.iife.min.js defines.
 //
 // Stable hooks for tests: #areas[data-state=ready] once a list is drawn,
 // with data-render-ms, data-fetch-ms and data-loads (lists drawn so far);
 // #area-count[data-count]; #areas tbody tr[data-id][data-rate][data-class];
 // #detail[data-state=ready] once an area's three sections are drawn;
 // #trend canvas; #flags and #theft tbody tr.
+
+import { mountMap } from './map.js';
+import { mountAssessment } from './assessment.js';
+import { mountInspections } from './inspections.js';
+import { mountReview } from './review.js';
 
 const API = 'api/v1'; // relative to the page, which the daemon serves at "/"
 const TOKEN_KEY = 'headend.token';
@@ -28,28 +38,51 @@ class HTTPError extends Error {
   }
 }
 
+// parseHash splits the URL fragment into a view ("" when it names none)
+// and its parameters: "#/map?date=2025-06-10" or the old "#token=...".
+function parseHash() {
+  const h = location.hash.slice(1);
+  if (!h.startsWith('/')) return { view: '', params: new URLSearchParams(h) };
+  const i = h.search(/[?&]/);
+  return { view: (i < 0 ? h : h.slice(0, i)).slice(1), params: new URLSearchParams(i < 0 ? '' : h.slice(i + 1)) };
+}
+
+// setHash writes a view and its parameters to the address bar without
+// navigating (no hashchange).
+function setHash(view, params) {
+  const q = params.toString();
+  const frag = view ? `/${view}${q ? '?' + q : ''}` : q;
+  history.replaceState(history.state, '', location.pathname + location.search + (frag ? '#' + frag : ''));
+}
+
 // takeToken moves a token from the URL fragment to sessionStorage and
 // strips it from the address bar (and so from history and bookmarks).
 function takeToken() {
-  const frag = new URLSearchParams(location.hash.slice(1));
-  if (!frag.has('token')) return;
-  const token = frag.get('token').trim();
+  const { view, params } = parseHash();
+  if (!params.has('token')) return;
+  const token = params.get('token').trim();
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  frag.delete('token');
-  const rest = frag.toString();
-  history.replaceState(history.state, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  params.delete('token');
+  setHash(view, params);
 }
 
-// api GETs API + path with the query params that are set, and returns the
-// decoded JSON. It throws AuthError on 401 and HTTPError on other failures,
-// with the API's {"error": ...} text.
-async function api(path, params = {}, signal) {
+// request sends method to API + path with the query params that are set
+// and json as the body (when given), and returns the decoded JSON, or the
+// text when text is set. It throws AuthError on 401 and HTTPError on other
+// failures, with the API's {"error": ...} text.
+async function request(method, path, { params = {}, json, text = false, signal } = {}) {
   const url = new URL(API + path, document.baseURI);
   for (const [k, v] of Object.entries(params)) if (v) url.searchParams.set(k, v);
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: text ? 'text/csv, text/plain, */*' : 'application/json' };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = 'Bearer ' + token;
-  const res = await fetch(url, { headers, signal, credentials: 'omit', cache: 'no-store' });
+  const init = { method, headers, signal, credentials: 'omit', cache: 'no-store' };
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
+  const res = await fetch(url, init);
+  if (res.ok && text) return res.text();
   let body = null;
   try {
     body = await res.json();
@@ -58,9 +91,12 @@ async function api(path, params = {}, signal) {
   }
   const why = (body && body.error) || `${res.status} ${res.statusText}`;
   if (res.status === 401) throw new AuthError(token ? `The head-end refused the token: ${why}` : 'No token was given.');
-  if (!res.ok) throw new HTTPError(res.status, `GET ${url.pathname}: ${why}`);
+  if (!res.ok) throw new HTTPError(res.status, `${method} ${url.pathname}: ${why}`);
   return body;
 }
+
+// api GETs API + path with the query params that are set (see request).
+const api = (path, params = {}, signal) => request('GET', path, { params, signal });
 
 let tokenWait = null;
 
@@ -610,7 +646,7 @@ function wire() {
   });
   $('#detail-close').addEventListener('click', closeDetail);
   document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && state.selected && !$('#token-dialog').open) closeDetail();
+    if (ev.key === 'Escape' && state.selected && !$('#token-dialog').open && !$('#layout').hidden) closeDetail();
   });
   $('#token-dialog').addEventListener('cancel', (ev) => ev.preventDefault()); // a token is needed to go on
   new ResizeObserver(() => {
@@ -619,15 +655,83 @@ function wire() {
   }).observe($('#trend'));
 }
 
+// ---- views ----------------------------------------------------------------
+
+// The status line is each view's own: route keeps the one of the view it
+// leaves and brings back the one of the view it shows.
+let current = '';
+const statuses = {};
+
+// ctxFor is what the view called view gets from this module. Its
+// setStatus writes the status line only while that view is shown.
+function ctxFor(view) {
+  return {
+    $,
+    el,
+    dec,
+    int,
+    api,
+    request,
+    withAuth,
+    isAbort,
+    HTTPError,
+    meta: () => state.meta || {},
+    setParams: (params) => {
+      if (current === view) setHash(view, params);
+    },
+    setStatus: (msg, isError = false) => {
+      statuses[view] = [msg, isError];
+      if (current === view) setStatus(msg, isError);
+    },
+  };
+}
+
+let lossLoaded = false;
+const views = {
+  loss: {
+    show() {
+      if (lossLoaded) return;
+      lossLoaded = true;
+      loadAreas();
+    },
+  },
+};
+
+// route shows the view the fragment names (the loss view when none).
+function route() {
+  let { view, params } = parseHash();
+  if (!views[view]) view = 'loss';
+  if (current && current !== view) {
+    const s = $('#status');
+    statuses[current] = [s.textContent, s.classList.contains('error')];
+  }
+  const changed = current !== view;
+  current = view;
+  if (changed) setStatus(...(statuses[view] || ['']));
+  for (const main of document.querySelectorAll('main.view')) main.hidden = main.dataset.view !== view;
+  for (const a of document.querySelectorAll('#tabs a')) {
+    if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  $('#filters').hidden = view !== 'loss';
+  document.body.dataset.view = view;
+  views[view].show(params);
+}
+
 async function main() {
   takeToken();
   wire();
+  views.map = mountMap(ctxFor('map'));
+  views.assessment = mountAssessment(ctxFor('assessment'));
+  views.inspections = mountInspections(ctxFor('inspections'));
+  views.review = mountReview(ctxFor('review'));
   try {
     await loadMeta();
   } catch (e) {
     setStatus(e.message, true);
   }
-  await loadAreas();
+  window.addEventListener('hashchange', route);
+  route();
 }
 
 main();
