@@ -40,7 +40,7 @@ fmt-check:
 unit: influxd chromium
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
-	$(GO) test -count=1 ./collector/analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./cmd/headend/
+	$(GO) test -count=1 ./collector/analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
 
 influxd:
 	@./scripts/influxd.sh install

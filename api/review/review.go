@@ -204,47 +204,11 @@ func (s *Service) review(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg := s.config()
-	if period != "" {
-		cfg.Consumption.Period = period
-	}
-	ctx := r.Context()
-	end := to.AddDate(0, 0, 1)
-	in := &review.Input{Archive: ix, From: from, To: to, Today: today}
-	if in.Values, err = s.values(ctx, store.RecordQuery{Area: area, From: from.AddDate(0, 0, -lookback(&cfg)), To: end.AddDate(0, 0, 1)}); err != nil {
-		s.fail(w, "results store", err)
-		return
-	}
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: end})
+	rep, err := s.report(r.Context(), ix, from, to, area, period)
 	if err != nil {
-		s.fail(w, "results store", err)
+		s.fail(w, "store", err)
 		return
 	}
-	for _, rec := range recs {
-		var l loss.Result
-		if json.Unmarshal(rec.Body, &l) == nil && l.Period.Kind == loss.Daily {
-			in.Loss = append(in.Loss, l)
-		}
-	}
-	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: from.Add(-cfg.ReadRate.MaxGap - 24*time.Hour), To: end}, read.Daily, read.Monthly); err != nil {
-		s.fail(w, "read store", err)
-		return
-	}
-	var areaMeters []string
-	for _, a := range ix.Archive().Areas {
-		if m, ok := ix.AreaMeter(a.ID); ok && (area == "" || a.ID == area) {
-			areaMeters = append(areaMeters, m.Address)
-		}
-	}
-	if len(areaMeters) > 0 {
-		iv, err := s.reads(ctx, store.Query{Meters: areaMeters, From: from, To: end}, read.Interval)
-		if err != nil {
-			s.fail(w, "read store", err)
-			return
-		}
-		in.Reads = append(in.Reads, iv...)
-	}
-	rep := review.Review(in, cfg)
 	rep.Findings = keep(rep.Findings, area, rule)
 	if area != "" {
 		rep.Rates = slices.DeleteFunc(rep.Rates, func(rt review.Rate) bool { return rt.Area != area })
@@ -263,31 +227,13 @@ func (s *Service) checks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg := s.config()
-	ctx := r.Context()
+	fs, err := s.archiveChecks(r.Context(), ix, area)
+	if err != nil {
+		s.fail(w, "store", err)
+		return
+	}
+	fs = keep(fs, area, rule)
 	today := s.today()
-	in := &review.Input{Archive: ix, Today: today, From: today, To: today}
-	for _, e := range ix.Archive().Exchanges {
-		if area != "" && e.Area != area {
-			continue
-		}
-		vs, err := s.values(ctx, store.RecordQuery{Meter: e.OldMeter, From: e.Date.AddDate(0, 0, -62), To: e.Date.Add(time.Second)})
-		if err != nil {
-			s.fail(w, "results store", err)
-			return
-		}
-		in.Values = append(in.Values, vs...)
-	}
-	start := today.AddDate(0, 0, -cfg.Answers.Days)
-	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: start, To: today.AddDate(0, 0, 2)}, read.Daily); err != nil {
-		s.fail(w, "read store", err)
-		return
-	}
-	if in.Scans, err = s.scans(ctx); err != nil {
-		s.fail(w, "scans", err)
-		return
-	}
-	fs := keep(review.CheckArchive(in, cfg), area, rule)
 	api.JSON(w, map[string]any{"today": today.Format(time.DateOnly), "findings": fs})
 }
 
@@ -374,4 +320,88 @@ var descriptions = []Rule{
 func (s *Service) rules(w http.ResponseWriter, r *http.Request) {
 	cfg := s.config()
 	api.JSON(w, map[string]any{"zone": cfg.Location.String(), "rules": descriptions, "settings": cfg})
+}
+
+// report runs the review rules over [from, to] (days, to included) of
+// area (all when empty).
+func (s *Service) report(ctx context.Context, ix *archive.Index, from, to time.Time, area, period string) (review.Report, error) {
+	cfg := s.config()
+	if period != "" {
+		cfg.Consumption.Period = period
+	}
+	end := to.AddDate(0, 0, 1)
+	in := &review.Input{Archive: ix, From: from, To: to, Today: s.today()}
+	var err error
+	if in.Values, err = s.values(ctx, store.RecordQuery{Area: area, From: from.AddDate(0, 0, -lookback(&cfg)), To: end.AddDate(0, 0, 1)}); err != nil {
+		return review.Report{}, err
+	}
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: end})
+	if err != nil {
+		return review.Report{}, err
+	}
+	for _, rec := range recs {
+		var l loss.Result
+		if json.Unmarshal(rec.Body, &l) == nil && l.Period.Kind == loss.Daily {
+			in.Loss = append(in.Loss, l)
+		}
+	}
+	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: from.Add(-cfg.ReadRate.MaxGap - 24*time.Hour), To: end}, read.Daily, read.Monthly); err != nil {
+		return review.Report{}, err
+	}
+	var areaMeters []string
+	for _, a := range ix.Archive().Areas {
+		if m, ok := ix.AreaMeter(a.ID); ok && (area == "" || a.ID == area) {
+			areaMeters = append(areaMeters, m.Address)
+		}
+	}
+	if len(areaMeters) > 0 {
+		iv, err := s.reads(ctx, store.Query{Meters: areaMeters, From: from, To: end}, read.Interval)
+		if err != nil {
+			return review.Report{}, err
+		}
+		in.Reads = append(in.Reads, iv...)
+	}
+	return review.Review(in, cfg), nil
+}
+
+// Findings returns the review's findings over [from, to) and the archive
+// checks as of today, for the inspection list.
+func (s *Service) Findings(ctx context.Context, from, to time.Time) ([]review.Finding, error) {
+	ix := s.Archive()
+	rep, err := s.report(ctx, ix, from, to.AddDate(0, 0, -1), "", "")
+	if err != nil {
+		return nil, err
+	}
+	checks, err := s.archiveChecks(ctx, ix, "")
+	if err != nil {
+		return nil, err
+	}
+	return append(rep.Findings, checks...), nil
+}
+
+// archiveChecks runs the archive checks as of today on area (all when
+// empty).
+func (s *Service) archiveChecks(ctx context.Context, ix *archive.Index, area string) ([]review.Finding, error) {
+	cfg := s.config()
+	today := s.today()
+	in := &review.Input{Archive: ix, Today: today, From: today, To: today}
+	for _, e := range ix.Archive().Exchanges {
+		if area != "" && e.Area != area {
+			continue
+		}
+		vs, err := s.values(ctx, store.RecordQuery{Meter: e.OldMeter, From: e.Date.AddDate(0, 0, -62), To: e.Date.Add(time.Second)})
+		if err != nil {
+			return nil, err
+		}
+		in.Values = append(in.Values, vs...)
+	}
+	start := today.AddDate(0, 0, -cfg.Answers.Days)
+	var err error
+	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: start, To: today.AddDate(0, 0, 2)}, read.Daily); err != nil {
+		return nil, err
+	}
+	if in.Scans, err = s.scans(ctx); err != nil {
+		return nil, err
+	}
+	return review.CheckArchive(in, cfg), nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/headend/headend/api/corrections"
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/api/loss"
+	"github.com/headend/headend/api/manage"
 	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/publish"
 	apireview "github.com/headend/headend/api/review"
@@ -24,8 +25,10 @@ import (
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/assess"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/collector/inspect"
 	"github.com/headend/headend/collector/schedule"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -61,7 +64,7 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
 func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
-	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string) http.Handler {
+	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string, targets assess.Targets) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
@@ -72,6 +75,16 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
 		Logger: log.With("component", "review")}
 	rsvc.Register(mux, toks.Require(auth.ReadAll))
+	msvc := &manage.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
+		Loss: analysis.DefaultConfig().Loss, Targets: func() assess.Targets { return targets },
+		Findings: func(ctx context.Context, from, to time.Time) ([]inspect.Finding, error) {
+			fs, err := rsvc.Findings(ctx, from, to)
+			if err != nil {
+				return nil, err
+			}
+			return inspect.FindingsOf(fs)
+		}}
+	msvc.Register(mux, toks.Require(auth.ReadAll), toks.RequireAny(auth.EditReads, auth.FieldControl))
 	(&billing.Service{Results: stg.results, Archive: ix, Location: loc}).Register(mux, toks.Require(auth.ReadBilling))
 	(&corrections.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, Decided: reanalyse}).Register(mux, toks)
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,4 +143,18 @@ func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *sl
 		c.Disconnect(250)
 	}()
 	return nil
+}
+
+// loadTargets reads the loss-rate targets file (analysis.targets); none
+// without a path.
+func loadTargets(path string, loc *time.Location) (assess.Targets, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("analysis.targets: %w", err)
+	}
+	defer f.Close()
+	return assess.ReadTargets(f, path, loc)
 }

@@ -75,7 +75,9 @@ and speed), so that a demo shows days of reads in minutes.`,
 			defer stg.Close()
 			stg.run(ctx, clk, cfg.Collector.Location(), log)
 			opts.Sink = observed(m, stg.persist.Accept)
-			an := analysis.New(stg.store, stg.results, cfg.Archive.Index(), analysis.Options{Location: cfg.Collector.Location(),
+			acfg := analysis.DefaultConfig()
+			acfg.Anomaly.ClockTolerance = cfg.Analysis.ClockTolerance
+			an := analysis.New(stg.store, stg.results, cfg.Archive.Index(), analysis.Options{Config: acfg, Location: cfg.Collector.Location(),
 				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis"),
 				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
 			reanalyse := make(chan struct{}, 1)
@@ -103,12 +105,17 @@ and speed), so that a demo shows days of reads in minutes.`,
 					return err
 				}
 				defer alog.Close()
+				targets, err := loadTargets(cfg.Analysis.Targets, cfg.Collector.Location())
+				if err != nil {
+					ln.Close()
+					return err
+				}
 				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log, func() {
 					select {
 					case reanalyse <- struct{}{}:
 					default:
 					}
-				}, cfg.HTTP.TileURL)),
+				}, cfg.HTTP.TileURL, targets)),
 					ReadHeaderTimeout: 5 * time.Second}
 				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()

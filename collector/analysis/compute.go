@@ -46,6 +46,9 @@ type Input struct {
 	// the validated value at its key (quality edited), and the balances
 	// and billing use it.
 	Edits []Edit
+	// Faults are approved fault energies: each is added back to the
+	// balances of the days it covers (loss.AddBackAll).
+	Faults []loss.Fault
 }
 
 // Edit is a person's correction of one register value, approved.
@@ -177,7 +180,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		official = append(official, loss.Reading{Key: loss.Key(x.Key), Register: reg, Value: x.Value, Quality: Quality(x.Quality)})
 	}
-	out.Loss = balance(ix, in.Days, loss.NewSet(official), cfg.Loss)
+	out.Loss = loss.AddBackAll(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), in.Faults, cfg.Loss)
 
 	// the flags, from the registers as read
 	var raw []loss.Reading

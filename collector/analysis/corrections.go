@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/headend/headend/collector/loss"
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/vee"
 	"github.com/headend/headend/protocol/dlt645"
@@ -72,6 +73,21 @@ func EditsOf(recs []store.Record) []Edit {
 		}
 		out = append(out, Edit{Key: vee.Key{Meter: c.Meter, Class: c.Class, Quantity: c.Quantity, Time: c.Time},
 			Value: c.Value, Who: c.ProposedBy + ", approved by " + c.DecidedBy, Reason: c.Reason, At: c.DecidedAt, Ref: CorrectionKey(c.No)})
+	}
+	return out
+}
+
+// FaultsOf returns the approved fault-energy corrections among correction
+// records, as energy to add back to the balances they cover.
+func FaultsOf(recs []store.Record) []loss.Fault {
+	var out []loss.Fault
+	for _, r := range recs {
+		var c Correction
+		if r.Kind != KindCorrection || json.Unmarshal(r.Body, &c) != nil || c.Kind != CorrectFaultEnergy || c.Status != Approved {
+			continue
+		}
+		out = append(out, loss.Fault{Area: c.Area, Meter: c.Meter, From: c.Time, To: c.End, Energy: c.Value,
+			Why: "correction " + CorrectionKey(c.No) + " by " + c.ProposedBy + ", approved by " + c.DecidedBy + ": " + c.Reason})
 	}
 	return out
 }

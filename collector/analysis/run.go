@@ -130,6 +130,12 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 		var cs []store.Record
 		cs, err = a.results.Current(ctx, store.RecordQuery{Kind: KindCorrection, From: from, To: end})
 		in.Edits = EditsOf(cs)
+		// a fault that began before the window still covers its days
+		if err == nil {
+			if cs, err = a.results.Current(ctx, store.RecordQuery{Kind: KindCorrection, To: end}); err == nil {
+				in.Faults = FaultsOf(cs)
+			}
+		}
 	}
 	if err != nil {
 		return a.done(sum, fmt.Errorf("analysis: reading the store: %w", err))

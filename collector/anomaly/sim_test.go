@@ -109,10 +109,10 @@ func TestDemoScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates 30 days")
 	}
-	// the planted theft starts on the third day of the scenario, before
+	// the planted theft starts on the 12th day of the scenario; moved to
 	// there is a history to see it against: here it starts on day 16
 	in, fl := simInput(t, "../../testdata/scenarios/demo.yaml", 30, func(s string) string {
-		return strings.Replace(s, `kind: theft, fraction: 0.6, start: "2025-06-03 00:00"`, `kind: theft, fraction: 0.6, start: "2025-06-16 00:00"`, 1)
+		return strings.Replace(s, `kind: theft, fraction: 0.6, start: "2025-06-12 00:00"`, `kind: theft, fraction: 0.6, start: "2025-06-16 00:00"`, 1)
 	})
 	rep := Detect(in, Config{})
 	want := map[model.FaultKind]Kind{

@@ -127,6 +127,11 @@ type Analysis struct {
 	History int           `yaml:"history" help:"days of reads each analysis run reads (the flags' baselines)"`
 	Settle  int           `yaml:"settle" help:"days back a run may still revise a stored value or balance"`
 	Every   time.Duration `yaml:"every" help:"how often the analysis runs besides 01:30 each day (late reads, backfills)"`
+	// ClockTolerance is the clock error beyond which a meter is flagged
+	// for clock drift.
+	ClockTolerance time.Duration `yaml:"clock_tolerance" help:"clock error beyond which a meter is flagged for clock drift"`
+	// Targets is a CSV of loss-rate targets (area_or_group,from,to,target_rate).
+	Targets string `yaml:"targets" path:"true" help:"CSV of loss-rate targets per area or group and period; empty: none"`
 }
 
 // Publish is where validated values are pushed for billing systems.
@@ -198,7 +203,7 @@ func Default() *Config {
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day)}},
-		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour},
+		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second},
 		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
 		Log:      Log{Level: "info", Format: "text"},

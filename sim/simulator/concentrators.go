@@ -45,7 +45,10 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 	for _, a := range s.Fleet.Areas() {
 		c := a.Concentrator
 		meters := lineMeters(s.Fleet, a)
-		bus, err := meterbus.New(s.Fleet, meters, meterbus.Options{Sleep: s.opts.Sleep, Seed: uint64(s.Fleet.Seed)})
+		// meters answer at the simulated instant, not at the start of the
+		// model's 15-minute step: a clock read shows the clock's own
+		// error, not up to a step of it
+		bus, err := meterbus.New(s.Fleet, meters, meterbus.Options{Sleep: s.opts.Sleep, Seed: uint64(s.Fleet.Seed), Now: s.Clock.Sim})
 		if err != nil {
 			return fmt.Errorf("concentrator %s: %w", c.ID, err)
 		}
