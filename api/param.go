@@ -77,3 +77,21 @@ func OneOf(r *http.Request, name string, choices ...string) (string, error) {
 	}
 	return "", &BadParam{name, v, fmt.Sprintf("one of %v", choices)}
 }
+
+// Span reads the parameters from and to, days with to included: by
+// default the week ending yesterday (today is 00:00 of the head-end's
+// day). It refuses a span that ends before it starts or is longer than
+// ten years.
+func Span(r *http.Request, loc *time.Location, today time.Time) (from, to time.Time, err error) {
+	to, err = Date(r, "to", loc, today.AddDate(0, 0, -1))
+	if err == nil {
+		from, err = Date(r, "from", loc, to.AddDate(0, 0, -6))
+	}
+	if err == nil && to.Before(from) {
+		err = &BadParam{Name: "to", Value: r.URL.Query().Get("to"), Want: "on or after from"}
+	}
+	if err == nil && to.Sub(from) > 3660*24*time.Hour {
+		err = &BadParam{Name: "from", Value: r.URL.Query().Get("from"), Want: "within 10 years of to"}
+	}
+	return from, to, err
+}

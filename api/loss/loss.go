@@ -52,17 +52,7 @@ func (s *Service) today() time.Time {
 
 // span reads from and to (inclusive days; default the last 7 days).
 func (s *Service) span(w http.ResponseWriter, r *http.Request) (from, to time.Time, ok bool) {
-	today := s.today()
-	to, err := api.Date(r, "to", s.Location, today.AddDate(0, 0, -1))
-	if err == nil {
-		from, err = api.Date(r, "from", s.Location, to.AddDate(0, 0, -6))
-	}
-	if err == nil && to.Before(from) {
-		err = &api.BadParam{Name: "to", Value: r.URL.Query().Get("to"), Want: "on or after from"}
-	}
-	if err == nil && to.Sub(from) > 3660*24*time.Hour {
-		err = &api.BadParam{Name: "from", Value: r.URL.Query().Get("from"), Want: "within 10 years of to"}
-	}
+	from, to, err := api.Span(r, s.Location, s.today())
 	if err != nil {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return from, to, false
