@@ -17,7 +17,17 @@ for pkg in $($GO list ./...); do
   for target in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     count=$((count + 1))
     echo "fuzz $pkg $target ($FUZZTIME)"
-    if ! $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZE" "$pkg" >/tmp/fuzz-$$.log 2>&1; then
+    run() { $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZE" "$pkg" >/tmp/fuzz-$$.log 2>&1; }
+    before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+    if ! run; then
+      after=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+      if [ "$after" = "$before" ]; then
+        # a crash always leaves its input in testdata/fuzz; a failure that
+        # left none is Go's engine stopping a worker at the deadline
+        cat /tmp/fuzz-$$.log
+        echo "fuzz $pkg $target failed without a failing input: running it again"
+        if run; then continue; fi
+      fi
       cat /tmp/fuzz-$$.log
       echo "FAIL fuzz $pkg $target: the failing input is under $dir/testdata/fuzz/$target"
       fail=1
