@@ -102,6 +102,9 @@ type Breaker struct {
 // ArchiveFiles are the archive's file keys.
 type ArchiveFiles struct {
 	MetersCSV []string `yaml:"meters_csv" path:"true" help:"meter CSV files or globs (comma-separated in env)"`
+	// ResponsibleCSV names the person responsible for each area's loss
+	// (columns area,responsible); it wins over the areas' own field.
+	ResponsibleCSV string `yaml:"responsible_csv" path:"true" help:"CSV of the person responsible for each area (area,responsible)"`
 }
 
 // Store is where reads go.

@@ -360,3 +360,30 @@ func TestDemo(t *testing.T) {
 		t.Errorf("archive has %d meters, %d areas; scenario %d, %d", len(c.Archive.Meters), len(c.Archive.Areas), n, len(s.Config.Areas))
 	}
 }
+
+// archive.responsible_csv names each area's responsible person; an area
+// the archive does not have is refused with the file named.
+func TestResponsibleCSV(t *testing.T) {
+	c, err := Load("../../configs/headend.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := c.Archive.Index().Area("D04"); a == nil || a.Responsible != "Wang Fang" {
+		t.Fatalf("D04: %+v", a)
+	}
+	data, err := os.ReadFile("../../configs/headend.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	abs, _ := filepath.Abs("../../configs")
+	y := strings.ReplaceAll(string(data), "[archive-demo/*.csv]", "["+abs+"/archive-demo/*.csv]")
+	y = strings.ReplaceAll(y, "responsible_csv: responsible-demo.csv", "responsible_csv: people.csv")
+	y = strings.ReplaceAll(y, "targets: targets-demo.csv", "targets: "+abs+"/targets-demo.csv")
+	os.WriteFile(filepath.Join(dir, "h.yaml"), []byte(y), 0o644)
+	os.WriteFile(filepath.Join(dir, "people.csv"), []byte("area,responsible\nD01,Li Wei\nD99,Nobody\n"), 0o644)
+	_, err = Load(filepath.Join(dir, "h.yaml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "D99") || !strings.Contains(err.Error(), "people.csv") {
+		t.Fatalf("unknown area: %v", err)
+	}
+}

@@ -199,6 +199,7 @@ func (ld *loader) at(key string) string {
 type archiveYAML struct {
 	archive.Archive `yaml:",inline"`
 	MetersCSV       []string `yaml:"meters_csv"`
+	ResponsibleCSV  string   `yaml:"responsible_csv"`
 }
 
 func (ld *loader) load(data []byte) *Config {
@@ -392,6 +393,26 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 			a.Meters = append(a.Meters, ms...)
 			cfg.ArchiveFiles = append(cfg.ArchiveFiles, f)
 		}
+	}
+	if p := cfg.Sources.ResponsibleCSV; p != "" && !failed {
+		where, _ := ld.origin("archive.responsible_csv")
+		fh, err := os.Open(p)
+		if err != nil {
+			ld.bad(where, "archive.responsible_csv", "%v", err)
+			return nil
+		}
+		m, err := archive.ReadResponsibleCSV(fh, filepath.Base(p))
+		fh.Close()
+		if err == nil {
+			if err = a.SetResponsible(m); err != nil {
+				err = fmt.Errorf("%s: %w", filepath.Base(p), err)
+			}
+		}
+		if err != nil {
+			ld.errs = append(ld.errs, err)
+			return nil
+		}
+		cfg.ArchiveFiles = append(cfg.ArchiveFiles, p)
 	}
 	if failed {
 		return nil
