@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/store/results"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/field"
@@ -96,6 +100,10 @@ The import is audited (--audit-log, or ` + envAuditLog + `, or standard error).`
 			verb := "imported"
 			if im.DryRun {
 				verb = "would import"
+			} else if n, err := logArchiveChange(cmd.Context(), cfg, cfgPath, "headend archive import "+filepath.Base(args[0])); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "archive change log: %v\n", err)
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "archive change log: %d changes recorded\n", n)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d added, %d updated, in %s\n", verb, args[0], len(im.Added), len(im.Updated), strings.Join(im.Files, ", "))
 			return nil
@@ -129,4 +137,29 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// logArchiveChange records what an import changed in the archive (who,
+// when, before, after) in the head-end's results store, beside the
+// analysis: the archive before is before, the archive the file now loads
+// is after.
+func logArchiveChange(ctx context.Context, before *config.Config, cfgPath, source string) (int, error) {
+	after, err := config.Load(cfgPath, nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(after.Store.Path, 0o755); err != nil {
+		return 0, err
+	}
+	res, err := results.Open(filepath.Join(after.Store.Path, "results.db"), results.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close()
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "unknown user"
+	}
+	ch, err := (&archive.ChangeLog{Results: res, Now: time.Now}).Log(ctx, who, source, before.Archive, after.Archive)
+	return len(ch), err
 }

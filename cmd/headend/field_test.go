@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -332,9 +335,22 @@ archive:
 	}
 	good := filepath.Join(dir, "good.csv")
 	os.WriteFile(good, []byte("address,channel,area\n1000001,CH,A\n"), 0o644)
-	out, _, err = run(t, "", "archive", "import", "--config", cfg, good, "--audit-log", filepath.Join(dir, "audit"))
+	out, errOut, err = run(t, "", "archive", "import", "--config", cfg, good, "--audit-log", filepath.Join(dir, "audit"))
 	if err != nil || !strings.Contains(out, "1 added, 0 updated") {
 		t.Fatalf("import %v %s", err, out)
+	}
+	// the change is logged with before and after
+	if !strings.Contains(errOut, "archive change log: 1 changes recorded") {
+		t.Errorf("import said: %s", errOut)
+	}
+	res, err := results.Open(filepath.Join(dir, "data", "store", "results.db"), results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := res.Current(context.Background(), store.RecordQuery{Kind: archive.KindChange})
+	res.Close()
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Body), "000001000001") {
+		t.Errorf("change log: %+v", recs)
 	}
 	if b, _ := os.ReadFile(a); !strings.Contains(string(b), "000001000001,2007,,CH,A,customer") {
 		t.Errorf("after import:\n%s", b)
