@@ -11,6 +11,8 @@ FUZZMINIMIZE=${FUZZMINIMIZE:-60s}
 GO=${GO:-go}
 fail=0
 count=0
+# inputs counts the saved inputs of a target (0 when it has none)
+inputs() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 for pkg in $($GO list ./...); do
   dir=$($GO list -f '{{.Dir}}' "$pkg")
   grep -qs '^func Fuzz' "$dir"/*_test.go || continue
@@ -18,9 +20,9 @@ for pkg in $($GO list ./...); do
     count=$((count + 1))
     echo "fuzz $pkg $target ($FUZZTIME)"
     run() { $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZE" "$pkg" >/tmp/fuzz-$$.log 2>&1; }
-    before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+    before=$(inputs "$dir/testdata/fuzz/$target")
     if ! run; then
-      after=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+      after=$(inputs "$dir/testdata/fuzz/$target")
       if [ "$after" = "$before" ]; then
         # a crash always leaves its input in testdata/fuzz; a failure that
         # left none is Go's engine stopping a worker at the deadline
