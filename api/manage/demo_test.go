@@ -174,13 +174,21 @@ func TestDemo(t *testing.T) {
 }
 
 // With the head-end's own archive (configs/headend.yaml, with its planted
-// errors) and the archive review's findings, as headend serve runs it: the
-// planted theft's area names the thief, and the areas of the planted
-// archive errors (D04's area meter multiplier, D02's meter exchange) come
-// first, each with the finding as evidence.
+// errors) and the archive review's findings, as headend serve runs it, over
+// the simulated month: the area of the planted theft (D01, the thief named)
+// and the areas of the planted archive errors (D04's area meter
+// multiplier, D02's meter exchange) are the first three, each with its
+// evidence.
 func TestDemoWithReview(t *testing.T) {
 	analysistest.Heavy(t)
-	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	// the simulated month, analysed as the daemon would: the runs of the
+	// 11th and 21st (each stores its last 14 days) and of July 1st
+	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 30)
+	for _, d := range []int{10, 20, 30} {
+		if _, err := a.Analyzer.Run(context.Background(), a.Fleet.Start().AddDate(0, 0, d).Add(90*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg, err := config.Load("../../configs/headend.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +225,7 @@ func TestDemoWithReview(t *testing.T) {
 	if d02 := rank["D02"]; d02 == nil || d02.Rank > 3 || !has(d02, "", "000002000007") {
 		t.Errorf("D02 (planted meter exchange): %+v", d02)
 	}
-	if d01 := rank["D01"]; d01 == nil || d01.Rank > 5 || !(has(d01, "theft", "000001000017") || has(d01, "theft_ranking", "000001000017")) {
+	if d01 := rank["D01"]; d01 == nil || d01.Rank > 3 || !(has(d01, "theft", "000001000017") || has(d01, "theft_ranking", "000001000017")) {
 		t.Errorf("D01 (planted theft): %+v", d01)
 	}
 }
