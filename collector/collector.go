@@ -267,10 +267,15 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out := &channel{id: ch.ID, close: func() error { return nil }}
 	var proto poll.Protocol
 	switch ch.Kind {
-	case archive.KindModbusTCP:
-		proto = modbus.NewTCP(ch.Address, ch.Timeout)
-	case archive.KindModbusRTU:
-		proto = modbus.NewRTU(ch.Device, ch.Baud, ch.Parity, ch.Timeout)
+	case archive.KindModbusTCP, archive.KindModbusRTU:
+		var mp *modbus.Protocol
+		if ch.Kind == archive.KindModbusTCP {
+			mp = modbus.NewTCP(ch.Address, ch.Timeout)
+		} else {
+			mp = modbus.NewRTU(ch.Device, ch.Baud, ch.Parity, ch.Timeout)
+		}
+		mp.Now = c.opts.Clock.Now // reads are stamped on the collector's clock, as DL/T 645 reads are
+		proto = mp
 	default:
 		l, err := c.link(ch, log)
 		if err != nil {

@@ -347,12 +347,23 @@ func rank(c read.Class) int {
 	return 2
 }
 
+// rankOf is a task's place by rank, with one exception before all: the
+// daily read of a meter that keeps no daily freeze (DL/T 645-1997,
+// Modbus) reads its registers now, so it must come as close after
+// midnight as the line allows, while a freeze can be read at any hour.
+func rankOf(t *Task) int {
+	if t.Class == read.Daily && (t.Target.Modbus || t.Target.Edition == dlt645.DLT1997) {
+		return -1
+	}
+	return rank(t.Class)
+}
+
 func (q taskQueue) Less(i, j int) bool {
 	a, b := q[i], q[j]
 	if a.Urgent != b.Urgent {
 		return a.Urgent
 	}
-	if pa, pb := rank(a.Class), rank(b.Class); pa != pb {
+	if pa, pb := rankOf(&a.Task), rankOf(&b.Task); pa != pb {
 		return pa < pb
 	}
 	if !a.Due.Equal(b.Due) {

@@ -423,3 +423,20 @@ func TestClassesOrderTheQueue(t *testing.T) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
 }
+
+// The daily register read of a meter without freezes goes before the
+// freezes: its value is of the moment it is read.
+func TestRegistersBeforeFreezes(t *testing.T) {
+	var q taskQueue
+	at := time.Date(2025, 6, 1, 0, 5, 0, 0, time.UTC)
+	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at, Target: Target{Edition: dlt645.DLT2007}}, seq: 1})
+	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at.Add(time.Minute), Target: Target{Edition: dlt645.DLT1997}}, seq: 2})
+	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at.Add(2 * time.Minute), Target: Target{Modbus: true}}, seq: 3})
+	var got []uint64
+	for q.Len() > 0 {
+		got = append(got, heap.Pop(&q).(*queued).seq)
+	}
+	if !slices.Equal(got, []uint64{2, 3, 1}) {
+		t.Fatalf("order %v, want the 1997 and Modbus register reads first", got)
+	}
+}
