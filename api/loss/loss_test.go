@@ -1,8 +1,7 @@
 package loss_test
 
 import (
-	"encoding/json"
-	"io"
+	"github.com/headend/headend/api/apitest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,24 +23,8 @@ func serve(t *testing.T, a *analysistest.Analysed) *httptest.Server {
 	return srv
 }
 
-func get(t *testing.T, url string, want int, v any) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("GET %s: %d %s, want %d", url, resp.StatusCode, b, want)
-	}
-	if v != nil {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("GET %s: %v in %s", url, err, b)
-		}
-	}
-	return string(b)
-}
+// get is apitest.Get.
+var get = apitest.Get
 
 // The loss API over real HTTP, on the demo fleet's first 20 days as the
 // analysis stored them.

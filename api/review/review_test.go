@@ -2,8 +2,7 @@ package review_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
+	"github.com/headend/headend/api/apitest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,24 +35,8 @@ func serve(t *testing.T, svc *apireview.Service) *httptest.Server {
 	return srv
 }
 
-func get(t *testing.T, url string, want int, v any) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("GET %s: %d %s, want %d", url, resp.StatusCode, b, want)
-	}
-	if v != nil {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("GET %s: %v in %s", url, err, b)
-		}
-	}
-	return string(b)
-}
+// get is apitest.Get.
+var get = apitest.Get
 
 type findings struct {
 	Today    string
