@@ -17,6 +17,7 @@ import (
 	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
@@ -85,7 +86,7 @@ func newRig(t *testing.T) *rig {
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep, AnyPort: true, ZeroDelay: true})
 	if err != nil {
-		t.Skipf("simulator: %v", err)
+		testenv.Skip(t, "simulator: %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	sim.Fleet.AdvanceTo(sim.Fleet.Start().Add(6 * time.Hour))
