@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,7 +124,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 
 // startPublish pushes validated values to the configured MQTT broker
 // until ctx ends; nothing when publish.broker is empty.
-func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger) error {
+func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger, running *sync.WaitGroup) error {
 	pc := cfg.Publish
 	if pc.Broker == "" {
 		return nil
@@ -138,7 +139,9 @@ func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *sl
 		return err
 	}
 	log.Info("billing publish", "broker", pc.Broker, "topic", pc.Topic, "cursor", p.Cursor())
+	running.Add(1)
 	go func() {
+		defer running.Done()
 		p.Run(ctx, pc.Every)
 		c.Disconnect(250)
 	}()

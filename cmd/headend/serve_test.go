@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveConfig writes opsConfig with http.listen and the first channel
+// replaced.
+func serveConfig(t *testing.T, listen, channel string) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	yaml := strings.ReplaceAll(opsConfig, "%DIR%", dir)
+	yaml = strings.Replace(yaml, "listen: 127.0.0.1:0", "listen: "+listen, 1)
+	if channel != "" {
+		yaml = strings.Replace(yaml, `{id: bus1, kind: tcp, address: "127.0.0.1:1", retries: 0}`, channel, 1)
+	}
+	path = filepath.Join(dir, "headend.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+// TestServeAddressInUseOpensNothing checks that an address in use stops
+// serve before the store is opened, naming the key.
+func TestServeAddressInUseOpensNothing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	for _, tc := range []struct {
+		name, listen, channel, dialin, want string
+	}{
+		{"http.listen", addr, "", "", "http.listen " + addr + ": "},
+		{"dialin_listen", "127.0.0.1:0", "{id: bus1, kind: dialin, dialin_id: C1}", addr, "collector.dialin_listen " + addr + ": "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, dir := serveConfig(t, tc.listen, tc.channel)
+			if tc.dialin != "" {
+				b, _ := os.ReadFile(path)
+				os.WriteFile(path, []byte(strings.Replace(string(b), `dialin_listen: ""`, "dialin_listen: "+tc.dialin, 1)), 0o644)
+			}
+			logs := newLogSignal()
+			root := newRoot(strings.NewReader(""), io.Discard, logs)
+			root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
+			err := root.ExecuteContext(t.Context())
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("serve with %s in use: %v, want %q", tc.name, err, tc.want)
+			}
+			for _, p := range []string{"data/store", "data/outbox", "data/results.db"} {
+				if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+					t.Errorf("%s was opened before the address was found in use", p)
+				}
+			}
+			if out := logs.String(); strings.Contains(out, "database is closed") {
+				t.Errorf("log:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestServeLogsStopped checks that a stop by signal is logged, with the
+// signal and the uptime.
+func TestServeLogsStopped(t *testing.T) {
+	path, _ := serveConfig(t, "127.0.0.1:0", "")
+	logs := newLogSignal("collector running", "msg=stopped")
+	root := newRoot(strings.NewReader(""), io.Discard, logs)
+	root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(context.Background()) }()
+	logs.wait(t, "collector running")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	logs.wait(t, "msg=stopped")
+	out := logs.String()
+	if !strings.Contains(out, "level=INFO msg=stopped uptime=") || !strings.Contains(out, "signal=terminated") {
+		t.Errorf("no stop line with the signal and uptime:\n%s", out)
+	}
+	if strings.Contains(out, "database is closed") {
+		t.Errorf("log:\n%s", out)
+	}
+}
