@@ -28,6 +28,7 @@ import (
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/vee"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 )
 
@@ -152,6 +153,13 @@ and speed), so that a demo shows days of reads in minutes.`,
 				srv := api.NewServer(h, api.ServerOptions{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout,
 					WriteTimeout: hc.WriteTimeout, IdleTimeout: hc.IdleTimeout, Logger: log.With("component", "http")})
 				pl := api.LimitPerClient(ln, hc.MaxConnsPerClient, log.With("component", "http"))
+				m.Registry().MustRegister(
+					prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "headend_api_unauthenticated_total",
+						Help: "API requests refused for a missing or unknown token (not in the audit log)"},
+						func() float64 { return float64(toks.Refused()) }),
+					prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "headend_http_connections_refused_total",
+						Help: "connections closed at once: the client held http.max_conns_per_client already"},
+						func() float64 { return float64(pl.Refused()) }))
 				if err := serveHTTP(srv, pl, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()
 					return err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,12 +75,38 @@ func TestServeAddressInUseOpensNothing(t *testing.T) {
 // signal and the uptime.
 func TestServeLogsStopped(t *testing.T) {
 	path, _ := serveConfig(t, "127.0.0.1:0", "")
-	logs := newLogSignal("collector running", "msg=stopped")
+	logs := newLogSignal("collector running", "msg=stopped", "msg=http ")
 	root := newRoot(strings.NewReader(""), io.Discard, logs)
 	root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(context.Background()) }()
 	logs.wait(t, "collector running")
+	logs.wait(t, "msg=http ")
+
+	// an unauthenticated write is counted in /metrics
+	addr := regexp.MustCompile(`msg=http address=(\S+)`).FindStringSubmatch(logs.String())
+	if addr == nil {
+		t.Fatalf("no http address in the log:\n%s", logs.String())
+	}
+	resp, err := http.Post("http://"+addr[1]+"/api/v1/corrections", "application/json", strings.NewReader(`{"kind":"edit"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("POST without a token: %d", resp.StatusCode)
+	}
+	resp, err = http.Get("http://" + addr[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, w := range []string{"headend_api_unauthenticated_total 1", "headend_http_connections_refused_total 0"} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
