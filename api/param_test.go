@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http/httptest"
@@ -99,4 +100,22 @@ func TestDecodeJSON(t *testing.T) {
 	if err := DecodeJSON(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), 64, &body{}); err != io.EOF {
 		t.Errorf("empty body: %v", err)
 	}
+}
+
+// FuzzDecodeJSON checks that a body DecodeJSON accepts is one JSON value
+// and that it never panics.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":1} x`, `{"a":1}}`, `[1]`, `"s"`, ``, `{"a":` + strings.Repeat("9", 80) + `}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var v map[string]any
+		err := DecodeJSON(httptest.NewRecorder(), httptest.NewRequest("POST", "/", strings.NewReader(body)), 64, &v)
+		if err == nil && (!json.Valid([]byte(body)) || len(body) > 64) {
+			t.Fatalf("accepted %q", body)
+		}
+		if s := BodyStatus(err); err != nil && s != 400 && s != 413 {
+			t.Fatalf("%q: status %d", body, s)
+		}
+	})
 }

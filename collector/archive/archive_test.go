@@ -3,7 +3,9 @@ package archive_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,6 +348,24 @@ func FuzzReadMetersCSV(f *testing.F) {
 			if ms[i] != again[i] {
 				t.Fatalf("meter %d: %+v, then %+v", i, ms[i], again[i])
 			}
+		}
+	})
+}
+
+// FuzzCheckHostPort checks that an address CheckHostPort accepts splits
+// into a host and a port in range.
+func FuzzCheckHostPort(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:502", ":0", "[::1]:65535", "h:70000", "h:", "h:-1", "h:+1", "localhost"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, listen bool) {
+		if archive.CheckHostPort(s, listen) != nil {
+			return
+		}
+		_, p, err := net.SplitHostPort(s)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || strings.Trim(p, "0123456789") != "" || n > 65535 || n < 0 || (!listen && n == 0) {
+			t.Fatalf("accepted %q (listen %v)", s, listen)
 		}
 	})
 }

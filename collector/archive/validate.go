@@ -269,7 +269,7 @@ func CheckHostPort(v string, listen bool) error {
 		lo = 0
 	}
 	n, err := strconv.Atoi(p)
-	if err != nil || n < lo || n > 65535 {
+	if err != nil || strings.Trim(p, "0123456789") != "" || n < lo || n > 65535 {
 		return fmt.Errorf("%q: port %s is not a number %d..65535", v, p, lo)
 	}
 	return nil
@@ -283,7 +283,7 @@ func CheckBrokerURL(s string) error {
 		return fmt.Errorf("%q is not a broker URL (tcp://, ssl://, tls://, ws://, wss://, mqtt://, mqtts://)", s)
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.Atoi(p); err != nil || strings.Trim(p, "0123456789") != "" || n < 1 || n > 65535 {
 			return fmt.Errorf("%q: port %s is not a number 1..65535", s, p)
 		}
 	} else if strings.HasSuffix(u.Host, ":") {
