@@ -182,7 +182,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	if err != nil {
 		if api.BodyStatus(err) == http.StatusRequestEntityTooLarge {
-			api.Error(w, http.StatusRequestEntityTooLarge, "body: %s", bodyError(err))
+			p := problemOf(bodyError(err))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			p.Status = http.StatusRequestEntityTooLarge
+			json.NewEncoder(w).Encode(p)
 			return false
 		}
 		reply(w, nil, bodyError(err))
