@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,7 +76,7 @@ func TestServeAddressInUseOpensNothing(t *testing.T) {
 // TestServeLogsStopped checks that a stop by signal is logged, with the
 // signal and the uptime.
 func TestServeLogsStopped(t *testing.T) {
-	path, _ := serveConfig(t, "127.0.0.1:0", "")
+	path, _ := serveConfig(t, "127.0.0.1:0\n  idle_timeout: 300ms", "")
 	logs := newLogSignal("collector running", "msg=stopped", "msg=http ")
 	root := newRoot(strings.NewReader(""), io.Discard, logs)
 	root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
@@ -88,6 +90,24 @@ func TestServeLogsStopped(t *testing.T) {
 	if addr == nil {
 		t.Fatalf("no http address in the log:\n%s", logs.String())
 	}
+	// http.idle_timeout closes an idle keep-alive connection
+	c, err := net.Dial("tcp", addr[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("keep-alive GET /healthz: %v %v", resp, err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err == nil || os.IsTimeout(err) {
+		t.Errorf("idle keep-alive connection not closed by http.idle_timeout: %v", err)
+	}
+
 	resp, err := http.Post("http://"+addr[1]+"/api/v1/corrections", "application/json", strings.NewReader(`{"kind":"edit"}`))
 	if err != nil {
 		t.Fatal(err)
