@@ -70,10 +70,10 @@ func bad(w http.ResponseWriter, param, format string, args ...any) {
 }
 
 func (s *Service) when(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, v, s.Location)
 	}
-	t, err := time.ParseInLocation(time.DateOnly, v, s.Location)
 	if err == nil && !api.InYears(t) {
 		return time.Time{}, fmt.Errorf("%q is not in the years %d to %d", v, api.MinYear, api.MaxYear)
 	}
