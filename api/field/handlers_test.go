@@ -146,6 +146,8 @@ func TestReadHandler(t *testing.T) {
 		{"/api/v1/meters/" + meter1 + "/read", `{"dis":["00010000"]}`, 400, "dis", "no such field"},
 		{"/api/v1/meters/" + meter1 + "/read", `{"di":"00010000"}`, 400, "di", "want a JSON []string"},
 		{"/api/v1/meters/" + meter1 + "/read", `{"di":[`, 400, "body", ""},
+		{"/api/v1/meters/" + meter1 + "/read", `{"di":["clock"]}}`, 400, "body", "trailing data"},
+		{"/api/v1/meters/" + meter1 + "/read", `{"di":["` + strings.Repeat("x", 70<<10) + `"]}`, 413, "body", "larger than 65536 bytes"},
 		{"/api/v1/meters/12AB/read", ``, 400, "addr", "12AB"},
 		{"/api/v1/meters/000041000009/read", ``, 404, "", "not in the archive"},
 		{"/api/v1/meters/41000009/read", ``, 504, "", "no reply within 200ms"},
