@@ -154,8 +154,12 @@ func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Ti
 	return n
 }
 
-// heldFreeze records a daily read that came back whole, and fills the
-// gap before it if there is one.
+// heldFreeze records a daily read that gave what the meter can give, and
+// fills the gap before it if there is one. A freeze is held when its time
+// was read and every other read of it is OK or a definite answer that the
+// meter has no such data (NoData, Refused: a meter that keeps no reverse
+// register will never give one); a read that failed or was skipped means
+// the freeze is still to be read.
 func (c *Collector) heldFreeze(reads []read.Read) {
 	if c.ledger == nil || len(reads) == 0 || reads[0].Class != read.Daily {
 		return
@@ -163,7 +167,11 @@ func (c *Collector) heldFreeze(reads []read.Read) {
 	var at time.Time
 	k := 0
 	for _, r := range reads {
-		if r.Status != read.OK {
+		switch r.Status {
+		case read.OK:
+		case read.NoData, read.Refused:
+			continue
+		default:
 			return
 		}
 		if r.DI>>8 == 0x050600 {
