@@ -126,16 +126,18 @@ func IntervalRequests(t poll.Target, due time.Time) []poll.Request {
 	return []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from, dlt645.YYMMDDhhmm)}}
 }
 
-// ClockRequests reads the meter's date and time, and on 2007 meters the
-// meter-cover-opened count (the flags watch it rise once a day).
+// ClockRequests reads the meter's date and time in one transaction
+// (poll.DateTime2007, poll.DateTime1997; bracketed date, time, date where
+// the meter refuses it), and on 2007 meters the meter-cover-opened count
+// (the flags watch it rise once a day).
 func ClockRequests(t poll.Target, _ time.Time) []poll.Request {
 	if t.Modbus {
 		return nil // an SDM630 keeps no clock
 	}
 	if t.Edition == dlt645.DLT1997 {
-		return reqs(0xC010, 0xC011)
+		return reqs(poll.DateTime1997)
 	}
-	return reqs(0x04000101, 0x04000102, 0x03300D00)
+	return reqs(poll.DateTime2007, 0x03300D00)
 }
 
 func reqs(dis ...dlt645.DI) []poll.Request {

@@ -72,6 +72,9 @@ func (b *Bus) answer(ed dlt645.Edition, addr dlt645.Address, m *model.Meter, msg
 	}
 	switch msg.Op {
 	case dlt645.OpRead:
+		if m.Behaviour(now).NoBlocks && isBlock(msg.DI) {
+			return refuse(errNoData) // a meter that answers single DIs only
+		}
 		data, ok := b.read(ed, m, msg, now)
 		if !ok {
 			return refuse(errNoData)
@@ -165,4 +168,18 @@ func (b *Bus) followUp(ed dlt645.Edition, addr dlt645.Address, msg *dlt645.Messa
 		p.parts = p.parts[1:]
 	}
 	return f, true
+}
+
+// isBlock reports whether di asks for a block: a 2007 DI with an FF byte
+// (0201FF00), or a 1997 one with an F nibble (B61F).
+func isBlock(di dlt645.DI) bool {
+	if di <= 0xFFFF {
+		return di&0xF == 0xF
+	}
+	for s := 0; s < 32; s += 8 {
+		if di>>s&0xFF == 0xFF {
+			return true
+		}
+	}
+	return false
 }
