@@ -29,7 +29,23 @@ func (c *Collector) openLedger() error {
 		return err
 	}
 	c.ledger, c.marks = l, k
+	if err := c.answers.Load(c.answersFile()); err != nil {
+		c.log.Warn("blocks refused by meters not loaded: every block is asked again", "err", err)
+	}
 	return nil
+}
+
+// answersFile keeps the block DIs each meter refuses (poll.Answers) from
+// one run of the collector (a reload, a restart) to the next.
+func (c *Collector) answersFile() string {
+	return filepath.Join(c.cfg.Collector.DataDir, "refused-blocks")
+}
+
+// saveAnswers writes what the collector learnt of its meters' answers.
+func (c *Collector) saveAnswers() {
+	if err := c.answers.Save(c.answersFile()); err != nil {
+		c.log.Warn("blocks refused by meters not saved", "err", err)
+	}
 }
 
 // intervalStep is the load-profile interval.

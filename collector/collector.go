@@ -171,6 +171,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	defer c.ledger.Close()
 	defer c.marks.Close()
+	defer c.saveAnswers()
 	if err := c.open(ctx); err != nil {
 		c.closeAll()
 		return err

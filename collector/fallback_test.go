@@ -11,7 +11,8 @@ import (
 // Against the simulator over the real poll code: a meter that answers ERR
 // "no requested data" to block DIs but answers single DIs gets its
 // voltages, currents and reverse energy stored as the same quantities a
-// block would give, and the collector remembers that it refuses blocks.
+// block would give, and the collector remembers that it refuses blocks,
+// across a reload too.
 func TestBlockRefusedReadAsSingles(t *testing.T) {
 	sim, cfg := fleet(t, "noblocks", area("TCP", "000041", `{kind: tcp-listen, listen: "127.0.0.1:0"}`), `faults:
   - {area: TCP, index: 1, kind: no_blocks, start: "2025-05-01 00:00"}
@@ -28,7 +29,8 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go c.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
 	clock.Set(start.Add(10 * time.Hour))
 	refuser := sim.Fleet.Area("TCP").Customers[0].Address
 	var got map[string]read.Read
@@ -53,6 +55,18 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	}
 	if !c.answers.Refuses(refuser, 0x0201FF00, clock.Now()) {
 		t.Error("the collector did not learn that the meter refuses 0201FF00")
+	}
+	// a reload: the collector that follows knows it from the start
+	cancel()
+	<-done
+	c2, _ := New(cfg, Options{Clock: clock})
+	if err := c2.openLedger(); err != nil {
+		t.Fatal(err)
+	}
+	defer c2.ledger.Close()
+	defer c2.marks.Close()
+	if !c2.answers.Refuses(refuser, 0x0201FF00, clock.Now()) {
+		t.Error("the refusal of 0201FF00 was forgotten across a reload")
 	}
 }
 

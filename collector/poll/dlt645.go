@@ -1,9 +1,16 @@
 package poll
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,11 +57,14 @@ func (a *Answers) Refuses(meter string, block dlt645.DI, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	at, ok := a.refused[meter][block]
-	retry := a.Retry
-	if retry <= 0 {
-		retry = 24 * time.Hour
+	return ok && now.Sub(at) < a.retry()
+}
+
+func (a *Answers) retry() time.Duration {
+	if a.Retry <= 0 {
+		return 24 * time.Hour
 	}
-	return ok && now.Sub(at) < retry
+	return a.Retry
 }
 
 // set records that meter refuses block (refused) or answers it.
@@ -87,12 +97,84 @@ func (a *Answers) Refused(now time.Time) map[string][]dlt645.DI {
 	defer a.mu.Unlock()
 	for m, bs := range a.refused {
 		for b := range bs {
-			if a.Retry <= 0 && now.Sub(bs[b]) < 24*time.Hour || a.Retry > 0 && now.Sub(bs[b]) < a.Retry {
+			if now.Sub(bs[b]) < a.retry() {
 				out[m] = append(out[m], b)
 			}
 		}
 	}
 	return out
+}
+
+// WriteTo writes what a has learnt, one refusal a line: the meter, the
+// block DI in hex and when it refused it (RFC 3339).
+func (a *Answers) WriteTo(w io.Writer) (int64, error) {
+	a.mu.Lock()
+	var lines []string
+	for m, bs := range a.refused {
+		for b, at := range bs {
+			lines = append(lines, fmt.Sprintf("%s %08X %s\n", m, uint32(b), at.Format(time.RFC3339)))
+		}
+	}
+	a.mu.Unlock()
+	sort.Strings(lines)
+	n, err := io.WriteString(w, strings.Join(lines, ""))
+	return int64(n), err
+}
+
+// ReadFrom adds the refusals of r, as WriteTo writes them; a bad line is
+// an error naming its line number, and the lines before it are kept.
+func (a *Answers) ReadFrom(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	var n int64
+	for line := 1; sc.Scan(); line++ {
+		n += int64(len(sc.Bytes())) + 1
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		f := strings.Fields(text)
+		if len(f) != 3 {
+			return n, fmt.Errorf("line %d: %q: want meter, block DI and time", line, text)
+		}
+		di, err := strconv.ParseUint(f[1], 16, 32)
+		if err != nil {
+			return n, fmt.Errorf("line %d: block DI %q: not hexadecimal", line, f[1])
+		}
+		at, err := time.Parse(time.RFC3339, f[2])
+		if err != nil {
+			return n, fmt.Errorf("line %d: time %q: %v", line, f[2], err)
+		}
+		a.set(f[0], dlt645.DI(di), true, at)
+	}
+	return n, sc.Err()
+}
+
+// Load reads the refusals saved in the file at path; a missing file is
+// none.
+func (a *Answers) Load(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := a.ReadFrom(bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Save writes the refusals to the file at path (through a temporary file,
+// so that a crash leaves the old one).
+func (a *Answers) Save(path string) error {
+	var buf bytes.Buffer
+	a.WriteTo(&buf)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Date-and-time DIs: one transaction that gives the meter's date and time.
