@@ -9,7 +9,6 @@ import (
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -146,8 +145,9 @@ func (c *Collector) backfillAtStart() {
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
+	plan := c.cfg.Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(i)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
 		}
 	}
@@ -158,12 +158,13 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
+	plan := c.cfg.Collector.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
 		k := daysBetween(day, latest) + 1
 		if k < 1 || k > ledger.Window {
 			continue
 		}
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(k)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(k)}) {
 			n++
 		}
 	}

@@ -346,11 +346,12 @@ func (c *Collector) plans() []schedule.Plan {
 		}
 		out = append(out, p)
 	}
-	add(cc.Instantaneous, read.Instantaneous, schedule.InstantaneousRequests)
+	plan := cc.Plan.Reading() // collector.plan: which DIs each class reads
+	add(cc.Instantaneous, read.Instantaneous, plan.InstantaneousRequests)
 	add(cc.Interval, read.Interval, c.intervalRequests)
-	add(cc.Daily, read.Daily, schedule.DailyRequests)
-	add(cc.Monthly, read.Monthly, schedule.MonthlyRequests)
-	add(cc.Clock.Schedule, read.Clock, schedule.ClockRequests)
+	add(cc.Daily, read.Daily, plan.DailyRequests)
+	add(cc.Monthly, read.Monthly, plan.MonthlyRequests)
+	add(cc.Clock.Schedule, read.Clock, plan.ClockRequests)
 	return out
 }
 
