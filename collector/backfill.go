@@ -9,7 +9,6 @@ import (
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -29,7 +28,23 @@ func (c *Collector) openLedger() error {
 		return err
 	}
 	c.ledger, c.marks = l, k
+	if err := c.answers.Load(c.answersFile()); err != nil {
+		c.log.Warn("blocks refused by meters not loaded: every block is asked again", "err", err)
+	}
 	return nil
+}
+
+// answersFile keeps the block DIs each meter refuses (poll.Answers) from
+// one run of the collector (a reload, a restart) to the next.
+func (c *Collector) answersFile() string {
+	return filepath.Join(c.cfg.Collector.DataDir, "refused-blocks")
+}
+
+// saveAnswers writes what the collector learnt of its meters' answers.
+func (c *Collector) saveAnswers() {
+	if err := c.answers.Save(c.answersFile()); err != nil {
+		c.log.Warn("blocks refused by meters not saved", "err", err)
+	}
 }
 
 // intervalStep is the load-profile interval.
@@ -130,8 +145,9 @@ func (c *Collector) backfillAtStart() {
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
+	plan := c.cfg.Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(i)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
 		}
 	}
@@ -142,20 +158,25 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
+	plan := c.cfg.Collector.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
 		k := daysBetween(day, latest) + 1
 		if k < 1 || k > ledger.Window {
 			continue
 		}
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: schedule.FreezeRequests(k)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(k)}) {
 			n++
 		}
 	}
 	return n
 }
 
-// heldFreeze records a daily read that came back whole, and fills the
-// gap before it if there is one.
+// heldFreeze records a daily read that gave what the meter can give, and
+// fills the gap before it if there is one. A freeze is held when its time
+// was read and every other read of it is OK or a definite answer that the
+// meter has no such data (NoData, Refused: a meter that keeps no reverse
+// register will never give one); a read that failed or was skipped means
+// the freeze is still to be read.
 func (c *Collector) heldFreeze(reads []read.Read) {
 	if c.ledger == nil || len(reads) == 0 || reads[0].Class != read.Daily {
 		return
@@ -163,7 +184,11 @@ func (c *Collector) heldFreeze(reads []read.Read) {
 	var at time.Time
 	k := 0
 	for _, r := range reads {
-		if r.Status != read.OK {
+		switch r.Status {
+		case read.OK:
+		case read.NoData, read.Refused:
+			continue
+		default:
 			return
 		}
 		if r.DI>>8 == 0x050600 {

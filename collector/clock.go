@@ -34,29 +34,16 @@ type ClockError struct {
 // check reads a clock task's reads: it appends the clock error as a read
 // and says what to do.
 func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
-	var date, clock *read.Read
-	for i := range reads {
-		switch reads[i].DI {
-		case 0x04000101, 0xC010:
-			date = &reads[i]
-		case 0x04000102, 0xC011:
-			clock = &reads[i]
-		}
-	}
-	if date == nil || clock == nil || date.Status != read.OK || clock.Status != read.OK {
+	meter, ours, clock, ok := c.joined(reads)
+	if !ok {
 		return reads, ClockError{}, false
 	}
-	var d, h, m, s, w int
-	var y, mo int
-	if _, err := fmt.Sscanf(date.Text, "%d-%d-%d W%d", &y, &mo, &d, &w); err != nil {
+	if inFreezeWindow(ours) {
+		// a clock task run late, on a busy line, into the freeze: meters
+		// are busy freezing then; no clock error is taken (the next
+		// day's check falls outside it)
 		return reads, ClockError{}, false
 	}
-	if _, err := fmt.Sscanf(clock.Text, "%d:%d:%d", &h, &m, &s); err != nil {
-		return reads, ClockError{}, false
-	}
-	meter := time.Date(y, time.Month(mo), d, h, m, s, 0, c.loc)
-	// the time was read after the date: compare with when it arrived
-	ours := clock.ReadAt.In(c.loc)
 	e := meter.Sub(ours).Round(time.Second)
 	out := ClockError{Error: e}
 	abs := e.Abs()
@@ -67,7 +54,7 @@ func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
 	default:
 		out.Flag = true
 	}
-	r := *clock
+	r := clock
 	r.DI, r.Quantity, r.Unit, r.Text = 0, "clock error", "s", ""
 	r.Value = dlt645.Decimal{Units: int64(e / time.Second)}
 	r.MeterTime = meter
@@ -77,12 +64,36 @@ func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
 	return append(reads, r), out, true
 }
 
+// joined joins a clock task's date and time reads into the meter's time,
+// and says when the head-end read it (when the time read arrived).
+func (c *clockCheck) joined(reads []read.Read) (meter, ours time.Time, clock read.Read, ok bool) {
+	var date, clk *read.Read
+	for i := range reads {
+		switch reads[i].DI {
+		case 0x04000101, 0xC010:
+			date = &reads[i]
+		case 0x04000102, 0xC011:
+			clk = &reads[i]
+		}
+	}
+	if date == nil || clk == nil || date.Status != read.OK || clk.Status != read.OK {
+		return
+	}
+	var y, mo, d, w, h, m, s int
+	if _, err := fmt.Sscanf(date.Text, "%d-%d-%d W%d", &y, &mo, &d, &w); err != nil {
+		return
+	}
+	if _, err := fmt.Sscanf(clk.Text, "%d:%d:%d", &h, &m, &s); err != nil {
+		return
+	}
+	return time.Date(y, time.Month(mo), d, h, m, s, 0, c.loc), clk.ReadAt.In(c.loc), *clk, true
+}
+
 // syncAllowed reports whether bus may get a broadcast sync at now, and
 // takes today's slot if so.
 func (c *clockCheck) syncAllowed(bus string, now time.Time) bool {
 	now = now.In(c.loc)
-	tod := now.Sub(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, c.loc))
-	if tod < 15*time.Minute || tod > 24*time.Hour-15*time.Minute {
+	if inFreezeWindow(now) {
 		return false
 	}
 	day := now.Format(time.DateOnly)
@@ -98,4 +109,14 @@ func (c *clockCheck) syncAllowed(bus string, now time.Time) bool {
 // syncTask is the broadcast that corrects the clocks on a bus.
 func syncTask(t poll.Target) poll.Task {
 	return poll.Task{Target: t, Class: read.Clock, Urgent: true, Requests: []poll.Request{{TimeSync: true}}}
+}
+
+// freezeWindow is how close to midnight no clock is checked or set:
+// meters freeze at 00:00 (DOMAIN.md section 2).
+const freezeWindow = 15 * time.Minute
+
+// inFreezeWindow reports whether t lies in 23:45..00:15 of its own day.
+func inFreezeWindow(t time.Time) bool {
+	tod := t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location()))
+	return tod < freezeWindow || tod > 24*time.Hour-freezeWindow
 }

@@ -58,6 +58,7 @@ type Collector struct {
 	sched    *schedule.Scheduler
 	state    stateLog
 	clocks   *clockCheck
+	answers  *poll.Answers // the blocks each meter refuses (poll.DLT645)
 	ledger   *ledger.Ledger
 	marks    *ledger.Marks
 	drain    chan struct{} // closed by Drain
@@ -95,7 +96,7 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: tracker,
 		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
 			loc: cfg.Collector.Location(), synced: map[string]string{}},
-		drain: make(chan struct{})}
+		answers: &poll.Answers{}, drain: make(chan struct{})}
 	c.state.last = map[string]read.Status{}
 	return c, nil
 }
@@ -170,6 +171,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	defer c.ledger.Close()
 	defer c.marks.Close()
+	defer c.saveAnswers()
 	if err := c.open(ctx); err != nil {
 		c.closeAll()
 		return err
@@ -284,7 +286,7 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.link = l
 		out.close = l.Close
 		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
-		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now}}
+		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now, Answers: c.answers}}
 		proto = out.jobs
 	}
 	retries := ch.RetryCount()
@@ -344,11 +346,12 @@ func (c *Collector) plans() []schedule.Plan {
 		}
 		out = append(out, p)
 	}
-	add(cc.Instantaneous, read.Instantaneous, schedule.InstantaneousRequests)
+	plan := cc.Plan.Reading() // collector.plan: which DIs each class reads
+	add(cc.Instantaneous, read.Instantaneous, plan.InstantaneousRequests)
 	add(cc.Interval, read.Interval, c.intervalRequests)
-	add(cc.Daily, read.Daily, schedule.DailyRequests)
-	add(cc.Monthly, read.Monthly, schedule.MonthlyRequests)
-	add(cc.Clock.Schedule, read.Clock, schedule.ClockRequests)
+	add(cc.Daily, read.Daily, plan.DailyRequests)
+	add(cc.Monthly, read.Monthly, plan.MonthlyRequests)
+	add(cc.Clock.Schedule, read.Clock, plan.ClockRequests)
 	return out
 }
 

@@ -80,8 +80,6 @@ func TestValidateErrors(t *testing.T) {
 			[]string{`meters[1] (000001000001): area: area "A9" does not exist`}},
 		{"zero ct", func(a *archive.Archive) { a.Meters[1].CT = 0 }, []string{"meters[1] (000001000001): ct: 0: must be 1..100000"}},
 		{"negative pt", func(a *archive.Archive) { a.Meters[1].PT = -5 }, []string{"meters[1] (000001000001): pt: -5: must be 1..100000"}},
-		{"no area meter", func(a *archive.Archive) { a.Meters[0].Role = "customer" },
-			[]string{"areas[0] (A1): no area meter (a meter with role area)"}},
 		{"two area meters", func(a *archive.Archive) { a.Meters[1].Role = "area" },
 			[]string{"areas[0] (A1): 2 area meters (000001000000, 000001000001), want one"}},
 		{"bad address", func(a *archive.Archive) { a.Meters[1].Address = "00000100000X" },

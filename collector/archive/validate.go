@@ -16,8 +16,10 @@ import (
 // is: a missing or duplicate ID or address, a reference to an area,
 // channel or concentrator that does not exist, a channel without the
 // field its kind needs, a bad address, edition, role or ratio, a meter
-// whose protocol does not fit its channel, and an area without exactly
-// one area meter. Zero channel settings and an empty edition or role
+// whose protocol does not fit its channel, and an area with more than one
+// area meter. An area without an area meter is valid: its meters are read
+// as any others, and only its balance (collector/loss) is not computable,
+// which the balance says. Zero channel settings and an empty edition or role
 // count as their defaults. It returns nil for a valid archive.
 func (a *Archive) Validate() error {
 	var errs []error
@@ -156,9 +158,9 @@ func (a *Archive) Validate() error {
 			continue
 		}
 		w := where(ar.Source, "areas", i, ar.ID)
+		// no area meter: a line of customer meters, read all the same;
+		// only its balance needs one (loss.Area says so)
 		switch n := len(areaMeters[ar.ID]); {
-		case n == 0:
-			bad(w, "", "no area meter (a meter with role area)")
 		case n > 1 && areas[ar.ID] == where(ar.Source, "areas", i, ""):
 			bad(w, "", "%d area meters (%s), want one", n, strings.Join(areaMeters[ar.ID], ", "))
 		}

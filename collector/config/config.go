@@ -58,6 +58,7 @@ type Collector struct {
 	Clock         Clock    `yaml:"clock"`         // daily clock check and broadcast sync
 	Breaker       Breaker  `yaml:"breaker"`       // per-meter circuit breaker
 	BackfillDays  int      `yaml:"backfill_days" help:"daily freezes to read back from a meter the head-end has never read (commissioning), up to 62"`
+	Plan          Plan     `yaml:"plan"` // which DIs each class reads (plan.go, docs/reading-plan.md)
 
 	loc *time.Location
 }
@@ -227,6 +228,7 @@ func Default() *Config {
 			Clock: Clock{Schedule: Schedule{Enabled: true, Spec: Spec{Kind: SpecDaily, At: 10 * time.Hour}, Jitter: time.Hour},
 				Tolerance: 30 * time.Second, MaxCorrection: 5 * time.Minute},
 			Breaker: Breaker{Failures: 5, Cooldown: time.Minute, MaxCooldown: time.Hour},
+			Plan:    DefaultPlan(),
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day)}},
@@ -282,6 +284,7 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 	case mc <= col.Clock.Tolerance:
 		bad("collector.clock.max_correction", "%s: must exceed tolerance %s", mc, col.Clock.Tolerance)
 	}
+	col.Plan.check(bad)
 	b := &col.Breaker
 	if b.Failures < 1 {
 		bad("collector.breaker.failures", "%d: must be >= 1", b.Failures)

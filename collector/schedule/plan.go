@@ -69,88 +69,158 @@ func jitter(meter string, class read.Class, max time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(max))
 }
 
-// Standard requests of each class.
-
-// InstantaneousRequests reads the registers and what the meter measures
-// now: energies by tariff, voltages, currents, power, power factor.
-func InstantaneousRequests(t poll.Target, _ time.Time) []poll.Request {
-	if t.Modbus {
-		return reqs(0x00010000, 0x00020000, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000)
-	}
-	if t.Edition == dlt645.DLT1997 {
-		return reqs(0x901F, 0x902F, 0xB61F, 0xB62F, 0xB630, 0xB650)
-	}
-	return reqs(0x0001FF00, 0x0002FF00, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000)
+// Reading is the reading plan: the data identifiers each class reads
+// from a meter, per kind of meter. The collector builds it from its
+// configuration (collector.plan; docs/reading-plan.md); a kind of meter
+// whose list is empty reads the default's. The load profile is not in
+// it: the collector reads the records a meter holds that it does not.
+type Reading struct {
+	Instantaneous ByEdition
+	Daily         ByEdition // 2007: the last freeze (DI0 01), read as freeze n for backfill
+	Monthly       ByEdition
+	Clock         ByEdition // date and time: poll.DateTime2007, poll.DateTime1997
 }
 
-// DailyRequests reads the last daily freeze: its time and the forward and
-// reverse registers frozen at 00:00 (2007 meters; 1997 meters keep no
-// daily freezes, so their registers are read instead).
-func DailyRequests(t poll.Target, _ time.Time) []poll.Request {
-	if t.Modbus || t.Edition == dlt645.DLT1997 {
-		// no freeze history: the registers just after midnight
-		if t.Modbus {
-			return reqs(0x00010000, 0x00020000)
+// ByEdition are one class's data identifiers for each kind of meter.
+type ByEdition struct {
+	DLT2007, DLT1997, Modbus []dlt645.DI
+}
+
+// For returns the identifiers for meter t.
+func (b ByEdition) For(t poll.Target) []dlt645.DI {
+	switch {
+	case t.Modbus:
+		return b.Modbus
+	case t.Edition == dlt645.DLT1997:
+		return b.DLT1997
+	}
+	return b.DLT2007
+}
+
+// DefaultReading is the plan a head-end reads unless configured otherwise.
+// Modbus meters (an SDM630 through the register map of collector/modbus)
+// are read by the same identifiers.
+func DefaultReading() Reading {
+	return Reading{
+		// registers and what the meter measures now: energies by tariff,
+		// voltages, currents, power, power factor
+		Instantaneous: ByEdition{
+			DLT2007: []dlt645.DI{0x0001FF00, 0x0002FF00, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000},
+			DLT1997: []dlt645.DI{0x901F, 0x902F, 0xB61F, 0xB62F, 0xB630, 0xB650},
+			Modbus:  []dlt645.DI{0x00010000, 0x00020000, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000},
+		},
+		// the last daily freeze: its time and the forward and reverse
+		// registers frozen at 00:00; meters that keep no freezes (1997,
+		// Modbus) are read their registers just after midnight
+		Daily: ByEdition{
+			DLT2007: []dlt645.DI{0x05060001, 0x05060101, 0x05060201},
+			DLT1997: []dlt645.DI{0x901F, 0x902F},
+			Modbus:  []dlt645.DI{0x00010000, 0x00020000},
+		},
+		// the last settlement day's registers and max demand
+		Monthly: ByEdition{
+			DLT2007: []dlt645.DI{0x0001FF01, 0x0002FF01, 0x01010001},
+			DLT1997: []dlt645.DI{0x941F, 0x942F, 0xA410, 0xB410},
+		},
+		// date and time in one transaction, and the meter-cover-opened
+		// count (the flags watch it rise once a day); an SDM630 keeps no
+		// clock
+		Clock: ByEdition{
+			DLT2007: []dlt645.DI{poll.DateTime2007, 0x03300D00},
+			DLT1997: []dlt645.DI{poll.DateTime1997},
+		},
+	}
+}
+
+// or is r with every empty list taken from d.
+func (r Reading) or(d Reading) Reading {
+	pick := func(a, b ByEdition) ByEdition {
+		if len(a.DLT2007) == 0 {
+			a.DLT2007 = b.DLT2007
 		}
-		return reqs(0x901F, 0x902F)
+		if len(a.DLT1997) == 0 {
+			a.DLT1997 = b.DLT1997
+		}
+		if len(a.Modbus) == 0 {
+			a.Modbus = b.Modbus
+		}
+		return a
 	}
-	return FreezeRequests(1)
+	return Reading{pick(r.Instantaneous, d.Instantaneous), pick(r.Daily, d.Daily), pick(r.Monthly, d.Monthly), pick(r.Clock, d.Clock)}
 }
 
-// FreezeRequests reads daily freeze n (1 = the last, up to 62).
-func FreezeRequests(n int) []poll.Request {
-	d := dlt645.DI(n)
-	return reqs(0x05060000|d, 0x05060100|d, 0x05060200|d)
+// InstantaneousRequests reads what the plan reads of t now.
+func (r Reading) InstantaneousRequests(t poll.Target, _ time.Time) []poll.Request {
+	return reqs(r.or(DefaultReading()).Instantaneous.For(t)...)
 }
 
-// MonthlyRequests reads the last settlement-day registers and max demand.
-func MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
-	if t.Modbus {
-		return nil
-	}
-	if t.Edition == dlt645.DLT1997 {
-		return reqs(0x941F, 0x942F, 0xA410, 0xB410)
-	}
-	return reqs(0x0001FF01, 0x0002FF01, 0x01010001)
-}
-
-// IntervalRequests reads the load-profile records of the hour before due
-// (four 15-minute records, each stamped with the end of its interval:
-// before 10:05, those of 09:15 .. 10:00) from meters that keep a load
-// profile. The collector reads from the newest record it holds instead.
-func IntervalRequests(t poll.Target, due time.Time) []poll.Request {
+// DailyRequests reads the last daily freeze (2007 meters), or the
+// registers of meters that keep no freezes.
+func (r Reading) DailyRequests(t poll.Target, _ time.Time) []poll.Request {
 	if t.Modbus || t.Edition == dlt645.DLT1997 {
-		return nil
+		return reqs(r.or(DefaultReading()).Daily.For(t)...)
 	}
-	from := due.Truncate(15 * time.Minute).Add(-45 * time.Minute)
-	return []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from, dlt645.YYMMDDhhmm)}}
+	return r.FreezeRequests(1)
 }
 
-// ClockRequests reads the meter's date and time, and on 2007 meters the
-// meter-cover-opened count (the flags watch it rise once a day).
-func ClockRequests(t poll.Target, _ time.Time) []poll.Request {
-	if t.Modbus {
-		return nil // an SDM630 keeps no clock
-	}
-	if t.Edition == dlt645.DLT1997 {
-		return reqs(0xC010, 0xC011)
-	}
-	return reqs(0x04000101, 0x04000102, 0x03300D00)
-}
-
-func reqs(dis ...dlt645.DI) []poll.Request {
+// FreezeRequests reads daily freeze n (1 = the last, up to 62) of a 2007
+// meter: the plan's daily identifiers with DI0 set to n.
+func (r Reading) FreezeRequests(n int) []poll.Request {
+	dis := r.or(DefaultReading()).Daily.DLT2007
 	out := make([]poll.Request, len(dis))
 	for i, d := range dis {
+		if d>>16 == 0x0506 {
+			d = d&^0xFF | dlt645.DI(n)
+		}
 		out[i] = poll.Request{DI: d}
 	}
 	return out
 }
 
-// DefaultPlans are the schedules a head-end runs unless told otherwise.
-func DefaultPlans() []Plan {
-	return []Plan{
-		{Class: read.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute, Requests: InstantaneousRequests},
-		{Class: read.Daily, Every: 24 * time.Hour, Offset: 5 * time.Minute, Jitter: 60 * time.Minute, Requests: DailyRequests},
-		{Class: read.Clock, Every: 24 * time.Hour, Offset: 3 * time.Hour, Jitter: 60 * time.Minute, Requests: ClockRequests},
+// MonthlyRequests reads the last settlement day.
+func (r Reading) MonthlyRequests(t poll.Target, _ time.Time) []poll.Request {
+	return reqs(r.or(DefaultReading()).Monthly.For(t)...)
+}
+
+// ClockRequests reads the meter's date and time in one transaction
+// (poll.DateTime2007, poll.DateTime1997; bracketed date, time, date where
+// the meter refuses it) and what else the plan reads with them.
+func (r Reading) ClockRequests(t poll.Target, _ time.Time) []poll.Request {
+	return reqs(r.or(DefaultReading()).Clock.For(t)...)
+}
+
+// InstantaneousRequests, DailyRequests, FreezeRequests, MonthlyRequests
+// and ClockRequests are those of DefaultReading, for tools that read a
+// meter without a configuration.
+func InstantaneousRequests(t poll.Target, due time.Time) []poll.Request {
+	return Reading{}.InstantaneousRequests(t, due)
+}
+
+// DailyRequests: see InstantaneousRequests.
+func DailyRequests(t poll.Target, due time.Time) []poll.Request {
+	return Reading{}.DailyRequests(t, due)
+}
+
+// FreezeRequests: see InstantaneousRequests.
+func FreezeRequests(n int) []poll.Request { return Reading{}.FreezeRequests(n) }
+
+// MonthlyRequests: see InstantaneousRequests.
+func MonthlyRequests(t poll.Target, due time.Time) []poll.Request {
+	return Reading{}.MonthlyRequests(t, due)
+}
+
+// ClockRequests: see InstantaneousRequests.
+func ClockRequests(t poll.Target, due time.Time) []poll.Request {
+	return Reading{}.ClockRequests(t, due)
+}
+
+func reqs(dis ...dlt645.DI) []poll.Request {
+	if len(dis) == 0 {
+		return nil // the class does not apply to the meter
 	}
+	out := make([]poll.Request, len(dis))
+	for i, d := range dis {
+		out[i] = poll.Request{DI: d}
+	}
+	return out
 }

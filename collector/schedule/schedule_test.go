@@ -1,12 +1,14 @@
 package schedule
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/protocol/dlt645"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -104,12 +106,23 @@ func TestCalendarPlan(t *testing.T) {
 	}
 }
 
-func TestIntervalRequestsTheLastHour(t *testing.T) {
-	rq := IntervalRequests(poll.Target{}, at("2025-06-01 10:07:00"))
-	if len(rq) != 1 || rq[0].Blocks != 4 || rq[0].From.String() != "2025-06-01T09:15" {
-		t.Fatalf("%+v", rq)
+// A configured plan replaces the default for the kinds of meter it
+// names; the others keep the default; freeze n is the plan's daily DIs
+// with DI0 n.
+func TestReadingPlan(t *testing.T) {
+	r := Reading{Instantaneous: ByEdition{DLT2007: []dlt645.DI{0x00010000, 0x02010100}}}
+	m07, m97 := poll.Target{Edition: dlt645.DLT2007}, poll.Target{Edition: dlt645.DLT1997}
+	if got := r.InstantaneousRequests(m07, time.Time{}); len(got) != 2 || got[0].DI != 0x00010000 || got[1].DI != 0x02010100 {
+		t.Errorf("2007: %v", got)
 	}
-	if IntervalRequests(poll.Target{Modbus: true}, at("2025-06-01 10:07:00")) != nil {
-		t.Fatal("a Modbus meter has no load profile")
+	if got, want := r.InstantaneousRequests(m97, time.Time{}), InstantaneousRequests(m97, time.Time{}); fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 6 {
+		t.Errorf("1997: %v, want the default %v", got, want)
+	}
+	fz := Reading{}.FreezeRequests(40)
+	if len(fz) != 3 || fz[0].DI != 0x05060028 || fz[1].DI != 0x05060128 || fz[2].DI != 0x05060228 {
+		t.Errorf("freeze 40: %v", fz)
+	}
+	if ClockRequests(poll.Target{Modbus: true}, time.Time{}) != nil {
+		t.Error("a Modbus meter keeps no clock")
 	}
 }

@@ -72,6 +72,12 @@ func (b *Bus) answer(ed dlt645.Edition, addr dlt645.Address, m *model.Meter, msg
 	}
 	switch msg.Op {
 	case dlt645.OpRead:
+		if m.Behaviour(now).NoBlocks && (isBlock(msg.DI) || msg.DI == dateTime2007) {
+			return refuse(errNoData) // a meter that answers single DIs only
+		}
+		if ed == dlt645.DLT2007 && msg.DI == dateTime2007 {
+			return b.reply(ed, addr, msg.DI, dateTimeData(m.Registers(now).MeterTime))
+		}
 		data, ok := b.read(ed, m, msg, now)
 		if !ok {
 			return refuse(errNoData)
@@ -165,4 +171,30 @@ func (b *Bus) followUp(ed dlt645.Edition, addr dlt645.Address, msg *dlt645.Messa
 		p.parts = p.parts[1:]
 	}
 	return f, true
+}
+
+// isBlock reports whether di asks for a block: a 2007 DI with an FF byte
+// (0201FF00), or a 1997 one with an F nibble (B61F).
+func isBlock(di dlt645.DI) bool {
+	if di <= 0xFFFF {
+		return di&0xF == 0xF
+	}
+	for s := 0; s < 32; s += 8 {
+		if di>>s&0xFF == 0xFF {
+			return true
+		}
+	}
+	return false
+}
+
+// dateTime2007 is DL/T 645-2007 0400010C, date and time in one answer:
+// ss mm hh WW DD MM YY.
+const dateTime2007 dlt645.DI = 0x0400010C
+
+func dateTimeData(t time.Time) []byte {
+	date, _ := dlt645.DLT2007.Registry().Lookup(0x04000101)
+	clk, _ := dlt645.DLT2007.Registry().Lookup(0x04000102)
+	out, _ := clk.Encode(nil, []dlt645.Value{clock(t, dlt645.Hhmmss)})
+	out, _ = date.Encode(out, []dlt645.Value{clock(t, dlt645.YYMMDDWW)})
+	return out
 }

@@ -208,12 +208,16 @@ const (
 	WireCorrupt     FaultKind = "corrupt"      // Bytes bytes of each reply corrupted (with probability Rate)
 	WireBadChecksum FaultKind = "bad_checksum" // replies carry a wrong CS (with probability Rate)
 	WireNoise       FaultKind = "fe_noise"     // Bytes bytes of FE/noise preamble before replies
+	// WireNoBlocks: the meter answers ERR "no requested data" to block
+	// DIs (an FF byte: 0201FF00) but answers their members one by one
+	// (02010100), as many field meters do.
+	WireNoBlocks FaultKind = "no_blocks"
 )
 
 // IsWire reports whether k is a wire behaviour rather than a physical fault.
 func (k FaultKind) IsWire() bool {
 	switch k {
-	case WireNoAnswer, WireOffline, WireSlow, WireCorrupt, WireBadChecksum, WireNoise:
+	case WireNoAnswer, WireOffline, WireSlow, WireCorrupt, WireBadChecksum, WireNoise, WireNoBlocks:
 		return true
 	}
 	return false

@@ -475,6 +475,7 @@ type Behaviour struct {
 	CorruptRate     float64       // probability a reply is corrupted
 	BadChecksumRate float64       // probability a reply carries a wrong CS (bad_checksum)
 	Noise           int           // FE/noise bytes before the reply (fe_noise)
+	NoBlocks        bool          // refuses block DIs, answers single ones (no_blocks)
 }
 
 // Behaviour returns the wire behaviours active at simulated instant t.
@@ -498,6 +499,8 @@ func (m *Meter) Behaviour(t time.Time) Behaviour {
 			b.CorruptRate = rate
 		case WireBadChecksum:
 			b.BadChecksumRate = rate
+		case WireNoBlocks:
+			b.NoBlocks = true
 		case WireNoise:
 			b.Noise = max(ft.Bytes, 1)
 		}

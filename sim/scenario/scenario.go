@@ -735,7 +735,7 @@ func init() {
 	for _, k := range []model.FaultKind{model.FaultTheft, model.FaultStopped, model.FaultReverseWiring, model.FaultJump,
 		model.FaultBackwards, model.FaultClockDrift, model.FaultPhaseLoss, model.FaultCoverOpen, model.FaultMoved,
 		model.FaultBatteryLow, model.WireNoAnswer, model.WireOffline, model.WireSlow, model.WireCorrupt,
-		model.WireBadChecksum, model.WireNoise} {
+		model.WireBadChecksum, model.WireNoise, model.WireNoBlocks} {
 		faultKinds[string(k)] = k
 	}
 }
