@@ -27,8 +27,8 @@ type probeResult int
 
 const (
 	probeNone    probeResult = iota // nothing came back
-	probeOne                    // one clean reply
-	probeGarbled                // several answered (or the line is noisy)
+	probeOne                        // one clean reply
+	probeGarbled                    // several answered (or the line is noisy)
 )
 
 // searchDI is the data read by the search: the communication address.
@@ -41,12 +41,12 @@ func searchDI(ed dlt645.Edition) dlt645.DI {
 
 // searcher is one wildcard search on a bus.
 type searcher struct {
-	s       *session
-	ed      dlt645.Edition
-	wait    time.Duration
-	out     *ScanResult
-	step    func(probing string)
-	found   map[dlt645.Address]bool
+	s     *session
+	ed    dlt645.Edition
+	wait  time.Duration
+	out   *ScanResult
+	step  func(probing string)
+	found map[dlt645.Address]bool
 }
 
 // wildcard searches the bus for meters speaking ed.
