@@ -26,7 +26,9 @@ becomes one JSON object on its own line with the keys version, address,
 control, function, di, values (name, value as a decimal string, unit) and
 error. A malformed frame or an abnormal reply sets error, is described on
 standard error with its byte offset, and makes the exit status 1; the
-frames after it are still decoded.`,
+frames after it are still decoded. One corrupted frame is one error, and
+line noise between frames (a stray 68 that starts no frame, say) is
+skipped, not reported; --text notes it as noise.`,
 		Example: `  headend decode 68 78 56 34 12 00 00 68 91 08 33 33 34 33 AB 89 67 45 2A 16
   headend decode --text FEFEFEFE6878563412000068110433333433C616`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,9 +70,13 @@ func decodeAll(data []byte, forced *dlt645.Edition, text bool, out, errOut io.Wr
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	failed, frames := false, 0
+	var end int64 // past the last good frame; -1 after a bad one
 	for n := 1; ; n++ {
 		f, err := r.ReadFrame()
 		if err == io.EOF {
+			if text && end >= 0 {
+				writeNoise(out, data, end, int64(len(data)), "at the end")
+			}
 			break
 		}
 		var rep frameReport
@@ -83,6 +89,13 @@ func decodeAll(data []byte, forced *dlt645.Edition, text bool, out, errOut io.Wr
 			rep = frameReport{Offset: off, Values: []valueEntry{}, Error: err.Error()}
 		} else {
 			rep = describe(f, r.Raw(), r.Offset(), forced)
+		}
+		if text && err == nil && end >= 0 {
+			writeNoise(out, data, end, r.Offset(), fmt.Sprintf("before frame %d", n))
+		}
+		end = -1
+		if err == nil {
+			end = r.Offset() + int64(len(r.Raw()))
 		}
 		frames++
 		if rep.Error != "" {
@@ -103,6 +116,20 @@ func decodeAll(data []byte, forced *dlt645.Edition, text bool, out, errOut io.Wr
 		return errReported
 	}
 	return nil
+}
+
+// writeNoise notes the bytes of data[from:to] that are not FE preamble:
+// line noise the reader skipped.
+func writeNoise(w io.Writer, data []byte, from, to int64, where string) {
+	if from < 0 || to > int64(len(data)) || from >= to || len(bytes.Trim(data[from:to], "\xFE")) == 0 {
+		return
+	}
+	noise := data[from:to]
+	shown := fmt.Sprintf("% X", noise[:min(len(noise), 16)])
+	if len(noise) > 16 {
+		shown += " ..."
+	}
+	fmt.Fprintf(w, "noise %s: %d bytes at byte %d skipped (%s)\n\n", where, len(noise), from, shown)
 }
 
 func writeText(w io.Writer, n int, r frameReport) {

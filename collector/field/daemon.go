@@ -185,7 +185,7 @@ func (d *Daemon) Scan(ctx context.Context, channel string, rq ScanRequest, progr
 	var out *ScanResult
 	err = d.on(ctx, c, ix, channel, channel, func(s *session) error {
 		var err error
-		out, err = s.scan(ctx, p, progress)
+		out, err = s.scan(ctx, p, progress, rq.Progress)
 		return err
 	})
 	if out == nil {

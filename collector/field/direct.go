@@ -123,7 +123,7 @@ func (d *Direct) Scan(ctx context.Context, channel string, rq ScanRequest, progr
 	if err != nil {
 		return nil, err
 	}
-	return d.session().scan(ctx, p, progress)
+	return d.session().scan(ctx, p, progress, rq.Progress)
 }
 
 // Relay trips or closes meter's supply relay. It refuses a request

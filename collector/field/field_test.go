@@ -80,7 +80,7 @@ func TestScanFindsExactlyTheSimulatedMeters(t *testing.T) {
 		t.Errorf("progress %v, probed %d", progress, res.Probed)
 	}
 	// several meters on the line: read address hears nobody
-	res = must[*ScanResult](t)(d.Scan(t.Context(), "", ScanRequest{Edition: "2007"}, nil))
+	res = must[*ScanResult](t)(d.Scan(t.Context(), "", ScanRequest{ReadAddress: true, Edition: "2007"}, nil))
 	if len(res.Found) != 0 || len(res.Notes) != 1 {
 		t.Errorf("read address on a shared line: %+v", res)
 	}
@@ -105,9 +105,15 @@ func TestReadAddressOfTheOneMeterOnALine(t *testing.T) {
 	}
 	one := oneMeterLine(t, sim, "000032000001")
 	d = &Direct{Master: one, Options: Options{Retries: -1}}
-	res = must[*ScanResult](t)(d.Scan(t.Context(), "", ScanRequest{}, nil))
+	res = must[*ScanResult](t)(d.Scan(t.Context(), "", ScanRequest{ReadAddress: true}, nil))
 	if len(res.Found) != 1 || res.Found[0].Address != "000032000001" || res.Found[0].How != "read address" {
 		t.Errorf("read address: %+v", res)
+	}
+	// the wildcard search (the default) finds it too: a probe of
+	// AAAAAAAAAAAA, its confirmation, and a 1997 probe nobody answers
+	res = must[*ScanResult](t)(d.Scan(t.Context(), "", ScanRequest{TimeoutMS: 100}, nil))
+	if len(res.Found) != 1 || res.Found[0].Address != "000032000001" || res.Found[0].How != "wildcard" || res.Requests != 3 {
+		t.Errorf("wildcard search on a line of one: %+v", res)
 	}
 }
 

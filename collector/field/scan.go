@@ -19,23 +19,40 @@ type ScanRequest struct {
 	// address gets a read of its forward active energy. Empty: no search.
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
+	// Wildcard searches the bus by address wildcards (see search.go):
+	// it finds meters with any addresses, several on one bus, in about
+	// 1 + 100 requests per collision plus one per meter. It is the
+	// default when neither a range nor ReadAddress is asked for.
+	Wildcard bool `json:"wildcard,omitempty"`
 	// ReadAddress asks the wildcard address AA..AA for the one meter on
-	// a point-to-point line (function 13). It is the default when no
-	// range is given; with several meters on the bus their replies
-	// collide and nobody is heard.
+	// a point-to-point line (function 13); with several meters on the
+	// bus their replies collide and nobody is heard.
 	ReadAddress bool `json:"read_address,omitempty"`
 	// Edition is what to speak: 2007, 1997 or both (the default).
 	Edition string `json:"edition,omitempty"`
-	// TimeoutMS is how long to wait at each address of the range; 0 is
-	// Options.ScanTimeout.
+	// TimeoutMS is how long to wait at each address of the range, and
+	// how long the wildcard search listens after each probe (it must
+	// cover the slowest meter's reply); 0 is Options.ScanTimeout.
 	TimeoutMS int `json:"timeout_ms,omitempty"`
+	// Progress, if set, is told after each request how far the scan is.
+	Progress func(ScanProgress) `json:"-"`
+}
+
+// ScanProgress is how far a scan is.
+type ScanProgress struct {
+	Done  int `json:"done"`  // addresses or wildcard patterns probed
+	Total int `json:"total"` // addresses to probe; 0 when unknown (a wildcard search)
+	Found int `json:"found"` // meters found so far
+	// Probing is the address or wildcard pattern probed last, or the
+	// meter just found.
+	Probing string `json:"probing,omitempty"`
 }
 
 // Found is a meter that answered.
 type Found struct {
 	Address string         `json:"address"`
 	Edition dlt645.Edition `json:"edition"`
-	How     string         `json:"how"` // "read address" or "search"
+	How     string         `json:"how"` // "read address", "search" (a range) or "wildcard"
 	Note    string         `json:"note,omitempty"`
 	// InArchive says whether the archive knows the meter on this bus
 	// (set when the scan ran through the collector); ArchiveChannel is
@@ -46,9 +63,12 @@ type Found struct {
 
 // ScanResult is what a scan found.
 type ScanResult struct {
-	Channel string  `json:"channel,omitempty"`
-	Probed  int     `json:"probed"` // addresses visited (the wildcard counts as one)
-	Found   []Found `json:"found"`
+	Channel string `json:"channel,omitempty"`
+	Probed  int    `json:"probed"` // addresses and wildcard patterns visited
+	// Requests is how many requests the scan sent, confirmations and
+	// retries included.
+	Requests int     `json:"requests"`
+	Found    []Found `json:"found"`
 	// Missing are the meters the archive has on this bus in the range
 	// searched that did not answer (set through the collector).
 	Missing []string `json:"missing,omitempty"`
@@ -60,6 +80,7 @@ type scanPlan struct {
 	lo, hi   uint64 // range, when search
 	search   bool
 	readAddr bool
+	wildcard bool
 	eds      []dlt645.Edition
 	timeout  time.Duration
 }
@@ -123,7 +144,8 @@ func (o *Options) checkScan(rq ScanRequest) (scanPlan, error) {
 		}
 		p.search = true
 	}
-	p.readAddr = rq.ReadAddress || !p.search
+	p.readAddr = rq.ReadAddress
+	p.wildcard = rq.Wildcard || !p.search && !p.readAddr
 	if rq.TimeoutMS < 0 || rq.TimeoutMS > 60000 {
 		return p, badParam("timeout_ms", "%d: want 1 to 60000 (0: the default)", rq.TimeoutMS)
 	}
@@ -139,16 +161,25 @@ func probeDI(ed dlt645.Edition) dlt645.DI {
 }
 
 // scan runs a checked scan. progress, if set, is called after each
-// address with the count done and the total.
-func (s *session) scan(ctx context.Context, p scanPlan, progress func(done, total int)) (*ScanResult, error) {
+// address of a range or read address with the count done and the total;
+// rich, if set, after each request.
+func (s *session) scan(ctx context.Context, p scanPlan, progress func(done, total int), rich func(ScanProgress)) (*ScanResult, error) {
 	out := &ScanResult{Channel: s.channel, Found: []Found{}}
-	total, done := p.total(), 0
-	step := func() {
-		done++
-		out.Probed = done
-		if progress != nil {
-			progress(done, total)
+	total := p.total()
+	if p.wildcard {
+		total = 0 // not known in advance
+	}
+	tell := func(probing string) {
+		if progress != nil && total > 0 {
+			progress(out.Probed, total)
 		}
+		if rich != nil {
+			rich(ScanProgress{Done: out.Probed, Total: total, Found: len(out.Found), Probing: probing})
+		}
+	}
+	step := func() {
+		out.Probed++
+		tell("")
 	}
 	once := Options{Now: s.o.Now, Location: s.o.Location, Gap: s.o.Gap, Retries: -1}
 	if p.readAddr {
@@ -160,7 +191,9 @@ func (s *session) scan(ctx context.Context, p scanPlan, progress func(done, tota
 			if err != nil {
 				return out, err
 			}
+			before := s.m.Stats.Requests.Load()
 			msg, err := rs.exchange(ctx, "AAAAAAAAAAAA", &req)
+			out.Requests += int(s.m.Stats.Requests.Load() - before)
 			if err == nil {
 				out.Found = append(out.Found, Found{Address: msg.Address.String(), Edition: ed, How: "read address"})
 				found = true
@@ -175,6 +208,16 @@ func (s *session) scan(ctx context.Context, p scanPlan, progress func(done, tota
 		}
 		s.busy = rs.busy
 		step()
+	}
+	if p.wildcard {
+		ws := &session{m: s.m, channel: s.channel, o: &once, busy: s.busy}
+		for _, ed := range p.eds {
+			ws.ed = ed
+			if err := ws.wildcard(ctx, ed, p.timeout, out, tell); err != nil {
+				return out, fmt.Errorf("wildcard search (%s) stopped after %d requests: %w", ed, out.Requests, err)
+			}
+		}
+		s.busy = ws.busy
 	}
 	if !p.search {
 		return out, nil
@@ -193,7 +236,9 @@ func (s *session) scan(ctx context.Context, p scanPlan, progress func(done, tota
 			if err != nil {
 				return out, err
 			}
+			before := probe.Stats.Requests.Load()
 			_, err = ps.exchange(ctx, addrS, &req)
+			out.Requests += int(probe.Stats.Requests.Load() - before)
 			f := Found{Address: addrS, Edition: ed, How: "search"}
 			switch {
 			case err == nil:

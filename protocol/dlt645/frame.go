@@ -94,7 +94,7 @@ func (f *Frame) UnmarshalBinary(b []byte) error {
 func (f *Frame) Decode(b []byte) (int, error) {
 	p := 0
 	for {
-		st, at, need := scanFrame(b, p)
+		st, at, need := scanFrame(b, p, true)
 		switch st {
 		case scanNeedMore:
 			if at < 0 {
@@ -123,28 +123,57 @@ const (
 )
 
 // scanFrame looks for a frame start at or after p. It returns the status,
-// the offset of the 68 found (-1 if none), and for scanNeedMore the total
-// frame length wanted from that offset. Framing is by the length byte
-// only: a 16 inside the data or as the checksum does not end a frame.
+// the offset of the 68 found (-1 if none), and a length: for scanNeedMore
+// the total frame length wanted from that offset, for a bad frame the
+// bytes it spans (what its L says, or up to the frame that cut it off).
+// Framing is by the length byte only: a 16 inside the data or as the
+// checksum does not end a frame.
 //
 // A frame that still needs bytes while a complete, valid frame already
 // follows it inside b was cut off (or its length byte is corrupt): it is
 // reported as scanCutOff, so that the good frame behind it is not held up
 // waiting for bytes that will never come.
-func scanFrame(b []byte, p int) (status, at, need int) {
+//
+// A candidate that fails while a valid frame starts inside its header (a
+// stray 68 seven bytes before a frame has that frame's 68 as its "second
+// 68") is noise, reported as scanBadHeader. Unless final (no more bytes
+// will come), a failing candidate with a possible frame inside its header
+// that is not complete yet waits for more bytes.
+func scanFrame(b []byte, p int, final bool) (status, at, n int) {
 	for ; p < len(b); p++ {
 		if b[p] != Start {
 			continue
 		}
 		st, n := scanAt(b, p)
+		if st == scanFrameOK || st == scanBadHeader {
+			return st, p, n
+		}
+		pending := false
+		for q := p + 1; q < len(b) && q < p+headerLen; q++ {
+			if b[q] == Start {
+				switch s2, _ := scanAt(b, q); s2 {
+				case scanFrameOK:
+					return scanBadHeader, p, 0
+				case scanNeedMore:
+					pending = true
+				}
+			}
+		}
 		if st == scanNeedMore {
 			for q := p + 1; q < len(b); q++ {
 				if b[q] == Start {
 					if s2, _ := scanAt(b, q); s2 == scanFrameOK {
-						return scanCutOff, p, 0
+						return scanCutOff, p, q - p
 					}
 				}
 			}
+			return st, p, n
+		}
+		if pending && !final {
+			return scanNeedMore, p, 0
+		}
+		if st == scanOversize {
+			n = headerLen
 		}
 		return st, p, n
 	}
@@ -168,14 +197,14 @@ func scanAt(b []byte, p int) (status, n int) {
 		return scanNeedMore, n
 	}
 	if b[p+n-1] != End {
-		return scanEndByte, 0
+		return scanEndByte, n
 	}
 	var cs byte
 	for _, x := range b[p : p+n-2] {
 		cs += x
 	}
 	if cs != b[p+n-2] {
-		return scanChecksum, 0
+		return scanChecksum, n
 	}
 	return scanFrameOK, n
 }

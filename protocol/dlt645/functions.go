@@ -22,6 +22,7 @@ const (
 	OpMeterReset        // clear energy registers (needs authority)
 	OpEventReset        // clear event records (needs authority)
 	OpRelay             // trip, allow close, close, alarm, keep power (needs authority)
+	OpTerminalOutput    // choose what the multi-function output terminal puts out
 )
 
 var opNames = [...]string{
@@ -39,6 +40,7 @@ var opNames = [...]string{
 	OpMeterReset:     "meter reset",
 	OpEventReset:     "event reset",
 	OpRelay:          "relay control",
+	OpTerminalOutput: "multi-function terminal output control",
 }
 
 func (o Op) String() string {
@@ -105,6 +107,11 @@ var table2007 = newCodeTable(DLT2007, []funcSpec{
 	{code: 0x1B, op: OpEventReset, authLen: 8, diAfterAuth: true, diLen: 4, abnormal: true},
 	// relay: authority + N1 (command) + N2 (reserved) + ss mm hh DD MM YY (valid until)
 	{code: 0x1C, op: OpRelay, authLen: 8, bodyLen: 8, abnormal: true},
+	// multi-function terminal output control: N, the signal the terminal
+	// puts out (00 clock second pulse, 01 demand period, 02 time-period
+	// switch); the normal reply 9D carries N back, the abnormal one DD
+	// the ERR byte.
+	{code: 0x1D, op: OpTerminalOutput, bodyLen: 1, replyBody: 1, abnormal: true},
 })
 
 // table1997 is the DL/T 645-1997 code table.

@@ -197,7 +197,7 @@ func TestDecodeRefusesBadLayouts(t *testing.T) {
 }
 
 func TestEditionsAreSeparateTables(t *testing.T) {
-	if got := sp(DLT2007.Functions()); got != "08 11 12 13 14 15 16 17 18 19 1A 1B 1C" {
+	if got := sp(DLT2007.Functions()); got != "08 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D" {
 		t.Fatalf("2007 codes %s", got)
 	}
 	if got := sp(DLT1997.Functions()); got != "01 02 04 08 0A 0C 0F 10" {
@@ -231,5 +231,47 @@ func TestAuthAndRelayParsing(t *testing.T) {
 	}
 	if _, err := ParseRelayCommand("explode"); err == nil {
 		t.Error("unknown relay command accepted")
+	}
+}
+
+// Function 1D, multi-function terminal output control (DL/T 645-2007):
+// frames built by hand (N = 01 demand period, +33H = 34).
+func TestTerminalOutputControl(t *testing.T) {
+	for _, c := range []struct {
+		hex  string
+		want string
+	}{
+		{"68 78 56 34 12 00 00 68 1D 01 34 36 16", "request N=01"},
+		{"68 78 56 34 12 00 00 68 9D 01 34 B6 16", "reply N=01"},
+		{"68 78 56 34 12 00 00 68 DD 01 34 F6 16", "refused ERR 01"},
+	} {
+		var f Frame
+		if err := f.UnmarshalBinary(hx(t, c.hex)); err != nil {
+			t.Fatalf("%s: %v", c.want, err)
+		}
+		m, err := DLT2007.Decode(&f)
+		if m.Op != OpTerminalOutput || m.Name() != "multi-function terminal output control" {
+			t.Errorf("%s: op %v", c.want, m.Op)
+		}
+		var me *MeterError
+		switch {
+		case f.Control.Abnormal():
+			if !errors.As(err, &me) || me.Function != 0x1D || me.Err != 1 {
+				t.Errorf("%s: %v", c.want, err)
+			}
+		case err != nil || len(m.Payload) != 1 || m.Payload[0] != 0x01:
+			t.Errorf("%s: payload % X, %v", c.want, m.Payload, err)
+		}
+	}
+	if code, ok := DLT2007.Code(OpTerminalOutput); !ok || code != 0x1D {
+		t.Errorf("code %02X %v", code, ok)
+	}
+	if _, ok := DLT1997.Code(OpTerminalOutput); ok {
+		t.Error("1997 has no terminal output control")
+	}
+	var f Frame
+	f.UnmarshalBinary(hx(t, "68 78 56 34 12 00 00 68 1D 00 01 16"))
+	if _, err := DLT2007.Decode(&f); !errors.Is(err, ErrLayout) {
+		t.Errorf("1D without N: %v", err)
 	}
 }

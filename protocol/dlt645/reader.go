@@ -8,9 +8,11 @@ import (
 // Reader reads frames from a byte stream: a serial port, a TCP connection
 // to a concentrator, a captured log. It skips FE preambles and line noise,
 // resynchronises on 68 and frames by the length byte. A malformed frame
-// comes back as a *[FrameError]; the next call goes on from the byte after
-// that frame's first 68, so a corrupt frame never costs a good frame
-// behind it.
+// comes back as a *[FrameError], once: what starts inside the bytes it
+// spans is a good frame or nothing (a 68 in its header or data is not a
+// second bad frame). The next call goes on from the byte after that
+// frame's first 68, so a corrupt frame never costs a good frame behind
+// it. A stray 68 just before a frame is noise, skipped like any other.
 //
 // Errors from the underlying reader (a deadline, say) are returned as they
 // are, with the bytes received so far kept for the next call.
@@ -25,6 +27,9 @@ type Reader struct {
 	rawOff  int64
 	skipped int64
 	eof     bool
+	// quiet is the stream offset up to which the bytes belong to a bad
+	// frame already reported: no second error comes from inside it.
+	quiet int64
 }
 
 // NewReader returns a Reader reading from r.
@@ -39,6 +44,7 @@ func (r *Reader) Reset(rd io.Reader) {
 	r.base = 0
 	r.skipped = 0
 	r.eof = false
+	r.quiet = 0
 }
 
 // Discard drops any buffered bytes, such as a late reply to an earlier
@@ -71,7 +77,7 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 		r.buf = make([]byte, 4*MaxFrameLen)
 	}
 	for {
-		st, at, _ := scanFrame(r.buf[r.start:r.end], 0)
+		st, at, span := scanFrame(r.buf[r.start:r.end], 0, r.eof)
 		if at < 0 {
 			r.skip(r.end - r.start)
 		} else {
@@ -103,9 +109,12 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 				}
 				// No complete frame follows this one in the buffer (scanFrame
 				// would have said scanCutOff), so nothing behind it is lost.
-				err := &FrameError{Offset: r.base + int64(r.start), Err: ErrTruncated, Detail: "stream ended inside the frame"}
+				off := r.base + int64(r.start)
 				r.skip(r.end - r.start)
-				return nil, err
+				if off < r.quiet {
+					continue // inside a bad frame already reported
+				}
+				return nil, &FrameError{Offset: off, Err: ErrTruncated, Detail: "stream ended inside the frame"}
 			}
 			if err := r.fill(); err != nil {
 				if err == io.EOF {
@@ -115,8 +124,13 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 				return nil, err
 			}
 		default:
-			err := scanError(r.buf[r.start:r.end], st, r.base+int64(r.start))
+			off := r.base + int64(r.start)
+			err := scanError(r.buf[r.start:r.end], st, off)
 			r.skip(1)
+			if off < r.quiet {
+				continue // a 68 inside a bad frame already reported
+			}
+			r.quiet = off + int64(max(span, 1))
 			return nil, err
 		}
 	}

@@ -128,3 +128,55 @@ func TestReaderKeepsPartialFrameAcrossErrors(t *testing.T) {
 		t.Fatal("Discard kept bytes")
 	}
 }
+
+// One corrupted frame is one error: the 68 inside its header is not a
+// second, truncated frame (issue 16.17: "bad checksum at byte 5" and a
+// false "truncated frame at byte 12").
+func TestReaderOneCorruptFrameIsOneError(t *testing.T) {
+	bad := hx(t, hexReadReq)
+	bad[14] ^= 0x01 // the checksum
+	for name, in := range map[string][]byte{
+		"alone":          append([]byte{0xFE, 0xFE, 0xFE, 0xFE, 0x00}, bad...),
+		"before a frame": append(append([]byte{0xFE, 0xFE, 0xFE, 0xFE, 0x00}, bad...), hx(t, hexReadReply)...),
+		"end byte":       append(hx(t, "FE FE FE FE 00"), append(hx(t, hexReadReq)[:15], 0x00)...),
+	} {
+		for _, chunked := range []bool{false, true} {
+			var r io.Reader = bytes.NewReader(in)
+			if chunked {
+				r = iotest.OneByteReader(r)
+			}
+			frames, errs := readAll(t, r)
+			var fe *FrameError
+			if len(errs) != 1 || !errors.As(errs[0], &fe) || fe.Offset != 5 {
+				t.Errorf("%s (chunked %v): errors %v, want one at byte 5", name, chunked, errs)
+			}
+			if want := len(in) - len(bad) - 5; (want > 0) != (len(frames) == 1) {
+				t.Errorf("%s (chunked %v): frames %v", name, chunked, frames)
+			}
+		}
+	}
+}
+
+// A stray 68 seven bytes before a good frame looks like a header (its
+// "second 68" is the frame's first): it is noise, not an error.
+func TestReaderStray68BeforeAFrameIsNoise(t *testing.T) {
+	good := hx(t, hexReadReply)
+	for gap := 1; gap <= 9; gap++ {
+		in := append([]byte{0x68}, bytes.Repeat([]byte{0x00}, gap-1)...)
+		in = append(in, good...)
+		for _, chunked := range []bool{false, true} {
+			var r io.Reader = bytes.NewReader(in)
+			if chunked {
+				r = iotest.OneByteReader(r)
+			}
+			frames, errs := readAll(t, r)
+			if len(frames) != 1 || len(errs) != 0 {
+				t.Errorf("68 %d bytes before a frame (chunked %v): frames %d, errors %v", gap, chunked, len(frames), errs)
+			}
+		}
+		var f Frame
+		if n, err := f.Decode(in); err != nil || n != len(in) {
+			t.Errorf("Decode with a stray 68 %d bytes before: %d, %v", gap, n, err)
+		}
+	}
+}

@@ -89,6 +89,14 @@ func New(fleet *model.Fleet, meters []*model.Meter, opts Options) (*Bus, error) 
 // Exchange answers one request frame (field.Bus). It returns nil when no
 // meter answers: a broadcast, an unknown or silent meter, a frame a meter
 // would ignore.
+//
+// A read sent to an address with AA wildcards (DL/T 645-2007 abbreviated
+// addressing: the low bytes given, the high bytes AA) is answered by every
+// meter it matches, as on a real half-duplex line: one meter gives a clean
+// reply, several give their replies at once, and where they overlap in
+// time the line carries the wired AND of their bytes, which is garbage
+// (see collide). Any other request to a wildcard is obeyed only by the
+// single meter it matches.
 func (b *Bus) Exchange(ctx context.Context, req []byte) []byte {
 	var f dlt645.Frame
 	if _, err := f.Decode(req); err != nil || f.Control.Reply() {
@@ -99,53 +107,130 @@ func (b *Bus) Exchange(ctx context.Context, req []byte) []byte {
 		b.broadcast(&f, now)
 		return nil
 	}
-	addr, m := b.target(f.Address)
-	if m == nil {
+	var replies []timedReply
+	for _, addr := range b.targets(&f) {
+		if r, ok := b.answerOne(addr, b.meters[addr], &f, now); ok {
+			replies = append(replies, r)
+		}
+	}
+	if len(replies) == 0 {
 		return nil
 	}
-	beh := m.Behaviour(now)
-	if beh.Silent {
-		return nil
+	first := replies[0].delay
+	for _, r := range replies[1:] {
+		first = min(first, r.delay)
 	}
-	if beh.Delay > 0 {
-		if b.opts.Sleep(ctx, beh.Delay) != nil {
+	if first > 0 {
+		if b.opts.Sleep(ctx, first) != nil {
 			return nil
 		}
 	}
+	return collide(replies, first)
+}
+
+// timedReply is one meter's reply wire bytes and when it starts after the
+// request.
+type timedReply struct {
+	delay time.Duration // the meter's own delay (a slow meter)
+	turn  int           // its turnaround in byte times, beyond delay
+	wire  []byte
+}
+
+// answerOne is meter m's reply to f, with its wire faults.
+func (b *Bus) answerOne(addr dlt645.Address, m *model.Meter, f *dlt645.Frame, now time.Time) (timedReply, bool) {
+	beh := m.Behaviour(now)
+	if beh.Silent {
+		return timedReply{}, false
+	}
 	ed := edition(m)
-	msg, err := ed.Decode(&f)
+	msg, err := ed.Decode(f)
 	if err != nil {
-		return nil // a meter ignores what its edition does not speak
+		return timedReply{}, false // a meter ignores what its edition does not speak
 	}
 	reply, ok := b.answer(ed, addr, m, &msg, now)
 	if !ok {
-		return nil
+		return timedReply{}, false
 	}
 	wire, err := reply.MarshalBinary()
 	if err != nil {
-		return nil
+		return timedReply{}, false
 	}
-	return b.misbehave(addr, beh, wire)
+	// its own turnaround, 0 to 3 byte times (from its address, so runs
+	// repeat), so that meters answering together overlap but not byte
+	// for byte
+	turn := int(addr[5]&0x0F) % 4
+	return timedReply{delay: beh.Delay, turn: turn, wire: b.misbehave(addr, beh, wire)}, true
 }
 
-// target finds the meter a frame is for: its own address, or with AA
-// wildcards the single meter that matches (several meters answering at
-// once collide on the line: nobody is heard).
-func (b *Bus) target(a dlt645.Address) (dlt645.Address, *model.Meter) {
-	if !a.HasWildcard() {
-		return a, b.meters[a]
+// byteTime is one byte on the line at 2400 baud (11 bits: start, 8 data,
+// even parity, stop).
+const byteTime = 11 * time.Second / 2400
+
+// collide is what the line carries when replies start at their delays
+// (counted from first): each byte slot carries the wired AND of the
+// bytes sent in it; slots nobody sends in are not bytes at all. One reply
+// comes through as it was sent.
+func collide(replies []timedReply, first time.Duration) []byte {
+	if len(replies) == 1 {
+		return replies[0].wire
 	}
-	var found *model.Meter
-	var at dlt645.Address
-	for addr, m := range b.meters {
-		if a.Matches(addr) {
-			if found != nil {
-				return a, nil
+	type span struct{ at, end int }
+	spans := make([]span, len(replies))
+	last := 0
+	for i, r := range replies {
+		at := int((r.delay-first)/byteTime) + r.turn
+		spans[i] = span{at, at + len(r.wire)}
+		last = max(last, spans[i].end)
+	}
+	var out []byte
+	for slot := 0; slot < last; slot++ {
+		var x byte = 0xFF
+		sent := false
+		for i, r := range replies {
+			if sp := spans[i]; slot >= sp.at && slot < sp.end {
+				x &= r.wire[slot-sp.at]
+				sent = true
 			}
-			found, at = m, addr
+		}
+		if sent {
+			out = append(out, x)
 		}
 	}
-	return at, found
+	return out
+}
+
+// targets are the meters a frame is for: its own address; with AA
+// wildcards, for a read every meter that matches, for anything else the
+// single meter that matches (none when several do).
+func (b *Bus) targets(f *dlt645.Frame) []dlt645.Address {
+	a := f.Address
+	if !a.HasWildcard() {
+		if _, ok := b.meters[a]; ok {
+			return []dlt645.Address{a}
+		}
+		return nil
+	}
+	var out []dlt645.Address
+	for _, m := range b.order {
+		addr, _ := dlt645.ParseAddress(m.Address)
+		if a.Matches(addr) {
+			out = append(out, addr)
+		}
+	}
+	if len(out) > 1 && !wildcardRead(f) {
+		return nil
+	}
+	return out
+}
+
+// wildcardRead reports whether f reads (data, follow-up data or the
+// address): what abbreviated addressing is for.
+func wildcardRead(f *dlt645.Frame) bool {
+	switch f.Control.Function() {
+	case 0x11, 0x12, 0x13, 0x01, 0x02:
+		return true
+	}
+	return false
 }
 
 func edition(m *model.Meter) dlt645.Edition {

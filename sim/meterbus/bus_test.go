@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -438,5 +439,56 @@ func TestEdition1997Blocks(t *testing.T) {
 	}
 	if v := r.read(m, 0xB611); v[0].Number.Units != (reg.Voltage[0]+5)/10 {
 		t.Fatalf("B611 %s, model %d", v[0].String(), reg.Voltage[0])
+	}
+}
+
+// Several meters answering one wildcard read collide on the line: the
+// bytes are garbage, no clean frame from any of them. One meter matching
+// gives its clean reply, with its own address. Control actions to a
+// wildcard matching several meters are obeyed by none.
+func TestWildcardReadsCollide(t *testing.T) {
+	r := newRig(t)
+	r.at("2025-03-01 10:00")
+	const commAddr = dlt645.DI(0x04000401)
+	frames := func(b []byte) (good []dlt645.Frame, bad int) {
+		rd := dlt645.NewReader(bytes.NewReader(b))
+		for {
+			f, err := rd.ReadFrame()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					if len(bytes.Trim(b, "\xFE")) > 0 && rd.Skipped() > 0 {
+						bad++ // noise: bytes that were no frame
+					}
+					return
+				}
+				bad++
+				continue
+			}
+			good = append(good, f.Clone())
+		}
+	}
+	all := r.exchange(dlt645.DLT2007.ReadRequest(dlt645.Wildcard, commAddr))
+	// the fast meters' replies overlap into noise; the slow one (..09,
+	// 800 ms) comes after them, clean
+	if good, bad := frames(all); len(all) == 0 || len(good) > 1 || bad == 0 {
+		t.Errorf("15 meters answering AAAAAAAAAAAA: %d good frames, %d bad in % X", len(good), bad, all)
+	}
+	// ..01 and ..11 share no low byte: AAAAAAAAAA01 is ..01 alone
+	one := r.exchange(dlt645.DLT2007.ReadRequest(dlt645.MustParseAddress("AAAAAAAAAA01"), commAddr))
+	if good, bad := frames(one); len(good) != 1 || bad != 0 || good[0].Address.String() != r.customer(1).Address {
+		t.Errorf("one meter matching: % X", one)
+	}
+	// nobody has low byte 77
+	if b := r.exchange(dlt645.DLT2007.ReadRequest(dlt645.MustParseAddress("AAAAAAAAAA77"), commAddr)); b != nil {
+		t.Errorf("nobody matching answered % X", b)
+	}
+	// AAAAAAAA0001..: the high bytes AA, the two low ones fixed
+	two := r.exchange(dlt645.DLT2007.ReadRequest(dlt645.MustParseAddress("AAAAAAAA0001"), commAddr))
+	if good, _ := frames(two); len(good) != 1 || good[0].Address.String() != r.customer(1).Address {
+		t.Errorf("AAAAAAAA0001: % X", two)
+	}
+	auth := dlt645.Auth{Level: 2}
+	if b := r.exchange(dlt645.DLT2007.RelayRequest(dlt645.Wildcard, auth, dlt645.RelayTrip, dlt645.DateTime{Layout: dlt645.YYMMDDhhmmss, Year: 2025, Month: 3, Day: 2})); b != nil {
+		t.Errorf("a relay command to AAAAAAAAAAAA on a shared line got % X", b)
 	}
 }
