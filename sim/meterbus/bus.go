@@ -43,6 +43,7 @@ type Bus struct {
 	rng     map[dlt645.Address]*rand.Rand
 	pending map[dlt645.Address]*longAnswer // follow-up frames still to send
 	synced  map[dlt645.Address]string      // day of the last broadcast time sync a meter obeyed
+	answers map[string][]Answer            // answered reads by meter address (Answers)
 }
 
 // longAnswer is the rest of an answer that did not fit one frame.
@@ -125,7 +126,9 @@ func (b *Bus) Exchange(ctx context.Context, req []byte) []byte {
 	if err != nil {
 		return nil
 	}
-	return b.misbehave(addr, beh, wire)
+	wire, damaged := b.misbehave(addr, beh, wire)
+	b.count(addr, msg.Op, &reply, wire, damaged, now)
+	return wire
 }
 
 // target finds the meter a frame is for: its own address, or with AA
@@ -157,8 +160,9 @@ func edition(m *model.Meter) dlt645.Edition {
 
 // misbehave applies the wire faults to a reply: corrupt bytes, a wrong
 // checksum, a noise preamble. Each draw comes from the meter's own seeded
-// generator, so runs repeat byte for byte.
-func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) []byte {
+// generator, so runs repeat byte for byte. damaged says whether the
+// frame's content was spoiled (a noise preamble does not spoil it).
+func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) (_ []byte, damaged bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	rng := b.rng[addr]
@@ -170,11 +174,13 @@ func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) [
 			if len(wire) > 12 {
 				i := 10 + rng.IntN(len(wire)-12)
 				wire[i] ^= byte(1 + rng.IntN(255))
+				damaged = true
 			}
 		}
 	}
 	if beh.BadChecksumRate > 0 && hit(beh.BadChecksumRate) {
 		wire[len(wire)-2] ^= 0x5A
+		damaged = true
 	}
 	if beh.Noise > 0 {
 		pre := make([]byte, beh.Noise, beh.Noise+len(wire))
@@ -183,5 +189,5 @@ func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) [
 		}
 		wire = append(pre, wire...)
 	}
-	return wire
+	return wire, damaged
 }

@@ -1,0 +1,56 @@
+package meterbus
+
+import (
+	"bytes"
+	"hash/fnv"
+	"time"
+
+	"github.com/headend/headend/protocol/dlt645"
+)
+
+// Answer is one read request a meter answered with a normal, undamaged
+// reply: what a head-end that received it ought to have stored.
+type Answer struct {
+	At   time.Time // real time the reply left the bus
+	Sim  time.Time // simulated time of the request
+	Hash uint64    // ReplyHash of the reply frame
+}
+
+// ReplyHash identifies a reply by its bytes: FNV-64a of the frame from its
+// first 68H, any FE wake-up preamble left out, so that the hash of the
+// frame a head-end stores with its reads is the hash the bus counted.
+func ReplyHash(frame []byte) uint64 {
+	frame = bytes.TrimLeft(frame, string([]byte{dlt645.Wake}))
+	h := fnv.New64a()
+	h.Write(frame)
+	return h.Sum64()
+}
+
+// count records an answered read (or read follow-up) of the meter at addr.
+// Abnormal replies and replies the line damaged are not counted: a
+// head-end stores no value from them.
+func (b *Bus) count(addr dlt645.Address, op dlt645.Op, reply *dlt645.Frame, wire []byte, damaged bool, now time.Time) {
+	if damaged || (op != dlt645.OpRead && op != dlt645.OpReadFollowUp) || reply.Control.Abnormal() {
+		return
+	}
+	a := Answer{At: time.Now(), Sim: now, Hash: ReplyHash(wire)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.answers == nil {
+		b.answers = map[string][]Answer{}
+	}
+	k := addr.String()
+	b.answers[k] = append(b.answers[k], a)
+}
+
+// Answers returns the answered read requests of each meter so far, by
+// meter address, oldest first.
+func (b *Bus) Answers() map[string][]Answer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string][]Answer, len(b.answers))
+	for k, v := range b.answers {
+		out[k] = append([]Answer(nil), v...)
+	}
+	return out
+}
