@@ -127,7 +127,7 @@ func (b *Bus) Exchange(ctx context.Context, req []byte) []byte {
 		return nil
 	}
 	wire, damaged := b.misbehave(addr, beh, wire)
-	b.count(addr, msg.Op, &reply, wire, damaged, now)
+	b.count(addr, msg.Op, msg.DI, &reply, wire, damaged, now)
 	return wire
 }
 

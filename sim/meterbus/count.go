@@ -14,6 +14,7 @@ type Answer struct {
 	At   time.Time // real time the reply left the bus
 	Sim  time.Time // simulated time of the request
 	Hash uint64    // ReplyHash of the reply frame
+	DI   dlt645.DI // what was read (0 for Modbus)
 }
 
 // ReplyHash identifies a reply by its bytes: FNV-64a of the frame from its
@@ -29,11 +30,11 @@ func ReplyHash(frame []byte) uint64 {
 // count records an answered read (or read follow-up) of the meter at addr.
 // Abnormal replies and replies the line damaged are not counted: a
 // head-end stores no value from them.
-func (b *Bus) count(addr dlt645.Address, op dlt645.Op, reply *dlt645.Frame, wire []byte, damaged bool, now time.Time) {
+func (b *Bus) count(addr dlt645.Address, op dlt645.Op, di dlt645.DI, reply *dlt645.Frame, wire []byte, damaged bool, now time.Time) {
 	if damaged || (op != dlt645.OpRead && op != dlt645.OpReadFollowUp) || reply.Control.Abnormal() {
 		return
 	}
-	a := Answer{At: time.Now(), Sim: now, Hash: ReplyHash(wire)}
+	a := Answer{At: time.Now(), Sim: now, Hash: ReplyHash(wire), DI: di}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.answers == nil {

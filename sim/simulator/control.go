@@ -143,6 +143,7 @@ type AnswerRecord struct {
 	At   int64  `json:"at"`
 	Sim  string `json:"sim"`
 	Hash string `json:"hash"`
+	DI   string `json:"di,omitempty"` // DL/T 645 data identifier read
 }
 
 // Counts returns every meter's answered requests so far, by address.
@@ -163,6 +164,9 @@ func (s *Simulator) Counts() []MeterCount {
 		c := MeterCount{Meter: m, Answered: len(v), Answers: make([]AnswerRecord, len(v))}
 		for i, a := range v {
 			c.Answers[i] = AnswerRecord{At: a.At.UnixNano(), Sim: a.Sim.Format(time.RFC3339Nano), Hash: fmt.Sprintf("%016x", a.Hash)}
+			if a.DI != 0 {
+				c.Answers[i].DI = a.DI.String()
+			}
 		}
 		out = append(out, c)
 	}
