@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run frames sim test vet lint fmt-check unit fuzz-short fuzz bench build clean influxd chromium eval
+.PHONY: run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium eval
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -25,7 +25,11 @@ build:
 ## test: vet, formatting, the race-enabled tests, and a short run of every fuzz target
 test: lint unit fuzz-short
 
-lint: vet fmt-check
+lint: vet fmt-check tidy-check
+
+## tidy-check: go.mod and go.sum are what `go mod tidy` makes (direct imports not marked indirect)
+tidy-check:
+	$(GO) mod tidy -diff
 
 vet:
 	$(GO) vet ./...

@@ -6,7 +6,9 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -37,7 +39,8 @@ func (e *BadParam) Error() string {
 	return fmt.Sprintf("%s: %q is not %s", e.Name, e.Value, e.Want)
 }
 
-// Date reads a YYYY-MM-DD parameter as 00:00 in loc; def when absent.
+// Date reads a YYYY-MM-DD parameter as 00:00 in loc, in the years
+// MinYear to MaxYear; def when absent.
 func Date(r *http.Request, name string, loc *time.Location, def time.Time) (time.Time, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -47,8 +50,21 @@ func Date(r *http.Request, name string, loc *time.Location, def time.Time) (time
 	if err != nil {
 		return t, &BadParam{name, v, "a date (want YYYY-MM-DD)"}
 	}
+	if !InYears(t) {
+		return time.Time{}, &BadParam{name, v, fmt.Sprintf("a date in the years %d to %d", MinYear, MaxYear)}
+	}
 	return t, nil
 }
+
+// InYears reports whether t falls in the years MinYear to MaxYear.
+func InYears(t time.Time) bool { return t.Year() >= MinYear && t.Year() <= MaxYear }
+
+// The years a date parameter may name: reads before 1970 or after 2200
+// are a typing error, not a query.
+const (
+	MinYear = 1970
+	MaxYear = 2200
+)
 
 // Int reads an integer parameter within [lo, hi]; def when absent.
 func Int(r *http.Request, name string, lo, hi, def int64) (int64, error) {
@@ -94,4 +110,39 @@ func Span(r *http.Request, loc *time.Location, today time.Time) (from, to time.T
 		err = &BadParam{Name: "from", Value: r.URL.Query().Get("from"), Want: "within 10 years of to"}
 	}
 	return from, to, err
+}
+
+// DecodeJSON reads r's body, of at most max bytes, as one JSON value into
+// v: an unknown field, a second value or anything but spaces after the
+// value is an error, and so is a body over max ([BodyStatus] is then
+// 413). An empty body returns io.EOF, for the caller to take as "no body"
+// or refuse.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	if r.Body == nil {
+		return io.EOF
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	at := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		return fmt.Errorf("trailing data after the JSON value (at byte %d)", at)
+	}
+	return nil
+}
+
+// BodyStatus is the status for an error of [DecodeJSON]: 413 for a body
+// over the limit, else 400.
+func BodyStatus(err error) int {
+	var me *http.MaxBytesError
+	if errors.As(err, &me) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	param "github.com/headend/headend/api"
 	"github.com/headend/headend/api/auth"
 )
 
@@ -101,29 +102,40 @@ func parseFilter(q url.Values, loc *time.Location) (Filter, error) {
 
 func parseTime(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+		return t, inYears(s, t)
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+			return t, inYears(s, t)
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (want RFC 3339 such as 2026-11-22T13:45:00+08:00, or a date such as 2026-11-22)", s)
 }
 
+// inYears refuses a time outside the years param.MinYear..param.MaxYear.
+func inYears(s string, t time.Time) error {
+	if !param.InYears(t) {
+		return fmt.Errorf("%q is not in the years %d to %d", s, param.MinYear, param.MaxYear)
+	}
+	return nil
+}
+
 // maxBody is the largest request body Writes keeps in an entry.
 const maxBody = 16 << 10
 
-// Writes returns a middleware that records every request that is not a
-// GET, HEAD or OPTIONS: action http.<method>, the path (query values of
-// secret-looking parameters masked), who (from an inner auth.Require,
-// which Writes lets it tell through auth.Capture; "anonymous" when it
-// refused the token), the client's address and the status as outcome. A
-// JSON body of at most 16 KiB is kept in Request, unless it has a field
-// whose name holds "password", "token" or "secret" at any depth (Request
-// then says why the body is not there). It puts
-// the client's address in the context of every request, for the
-// handlers' own Record calls.
+// Writes returns a middleware that records every authenticated request
+// that is not a GET, HEAD or OPTIONS: action http.<method>, the path
+// (query values of secret-looking parameters masked), who (from an inner
+// auth.Require, which Writes lets it tell through auth.Capture), the
+// client's address and the status as outcome; a request refused for
+// lack of permission is recorded too. A request that no token
+// authenticated is not recorded (auth.Require counts and logs those), and
+// its body is not read here: anyone could otherwise grow the log. A JSON
+// body of at most 16 KiB is kept in Request, read only once the request
+// is authenticated, unless it has a field whose name holds "password",
+// "token" or "secret" at any depth (Request then says why the body is not
+// there). It puts the client's address in the context of every request,
+// for the handlers' own Record calls.
 //
 // While the audit log cannot be written (the last Record failed), it
 // refuses writes with 503 rather than let them go unaudited.
@@ -141,41 +153,89 @@ func Writes(l *Log) func(http.Handler) http.Handler {
 				return
 			}
 			ctx, who := auth.Capture(ctx)
-			body, note := keepBody(r)
+			authed := func() bool { _, ok := who(); return ok }
+			var kb *keptBody
+			if r.Body != nil && r.Body != http.NoBody {
+				kb = &keptBody{rc: r.Body, size: r.ContentLength, authed: authed}
+				r.Body = kb
+			}
 			sw := &statusWriter{ResponseWriter: w}
 			next.ServeHTTP(sw, r.WithContext(ctx))
-			e := Entry{Action: "http." + strings.ToLower(r.Method), Target: redact(r.URL),
-				Outcome: fmt.Sprintf("%d %s", sw.code(), http.StatusText(sw.code()))}
-			if body != nil {
-				e.Request = body
-			} else if note != "" {
-				e.Request = note
+			p, ok := who()
+			if !ok {
+				return // not authenticated: not an action of anyone's
 			}
-			if p, ok := who(); ok {
-				e.Who, e.Roles = p.Name, p.Roles
+			e := Entry{Action: "http." + strings.ToLower(r.Method), Target: redact(r.URL),
+				Outcome: fmt.Sprintf("%d %s", sw.code(), http.StatusText(sw.code())), Who: p.Name, Roles: p.Roles}
+			if kb != nil {
+				if body, note := kb.kept(); body != nil {
+					e.Request = body
+				} else if note != "" {
+					e.Request = note
+				}
 			}
 			l.Record(ctx, e) // a failure is logged, and refuses the next write
 		})
 	}
 }
 
-// keepBody reads a small JSON body for the entry and puts the bytes back
-// for the handler.
-func keepBody(r *http.Request) (body json.RawMessage, note string) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, ""
-	}
-	if r.ContentLength > maxBody {
-		return nil, fmt.Sprintf("body of %d bytes not recorded", r.ContentLength)
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+// keptBody is a request body that keeps its first 16 KiB for the entry,
+// read only once the request is authenticated.
+type keptBody struct {
+	rc     io.ReadCloser
+	size   int64 // ContentLength: -1 unknown
+	authed func() bool
+
+	started bool
+	r       io.Reader // after start: the kept bytes, then the rest
+	b       []byte
+	note    string
+}
+
+// start reads the bytes to keep, when the request is authenticated.
+func (k *keptBody) start() {
+	k.started = true
+	k.r = k.rc
 	switch {
-	case err != nil:
-		return nil, "body not recorded: " + err.Error()
+	case !k.authed():
+		k.note = "body read before authentication, not recorded"
+		return
+	case k.size > maxBody:
+		k.note = fmt.Sprintf("body of %d bytes not recorded", k.size)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(k.rc, maxBody+1))
+	k.b = b
+	k.r = io.MultiReader(bytes.NewReader(b), k.rc)
+	if err != nil {
+		k.note = "body not recorded: " + err.Error()
+		k.r = io.MultiReader(bytes.NewReader(b), errReader{err})
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func (k *keptBody) Read(p []byte) (int, error) {
+	if !k.started {
+		k.start()
+	}
+	return k.r.Read(p)
+}
+
+func (k *keptBody) Close() error { return k.rc.Close() }
+
+// kept is the body for the entry, or a note saying why it is not there.
+// A body the handler did not read is read now.
+func (k *keptBody) kept() (json.RawMessage, string) {
+	if !k.started {
+		k.start()
+	}
+	b := k.b
+	switch {
+	case k.note != "":
+		return nil, k.note
 	case len(b) == 0:
 		return nil, ""
 	case len(b) > maxBody:

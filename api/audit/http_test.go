@@ -127,8 +127,6 @@ func TestWritesAndAuditRoute(t *testing.T) {
 	wants := []want{
 		{"relay.trip", "ops", "ok", "000001000001"},
 		{"http.post", "ops", "202 Accepted", "/api/v1/meters/000001000001/relay"},
-		{"http.post", "anonymous", "401 Unauthorized", "/api/v1/meters/000001000001/relay"},
-		{"http.post", "anonymous", "401 Unauthorized", ""},
 		{"http.post", "billing-export", "403 Forbidden", ""},
 		{"relay.close", "ops", "ok", ""},
 		{"http.post", "ops", "202 Accepted", "/api/v1/meters/000001000001/relay?note=x&token=%2A%2A%2A%2A%2A%2A"},
@@ -146,10 +144,10 @@ func TestWritesAndAuditRoute(t *testing.T) {
 	if s, _ := got[1].Request.(string); !strings.Contains(s, `field "password"`) {
 		t.Errorf("the body with a password: %#v", got[1].Request)
 	}
-	if r, _ := got[6].Request.(map[string]any); r["reason"] != "paid" {
-		t.Errorf("an ordinary body: %#v", got[6].Request)
+	if r, _ := got[4].Request.(map[string]any); r["reason"] != "paid" {
+		t.Errorf("an ordinary body: %#v", got[4].Request)
 	}
-	if roles := got[4].Roles; len(roles) != 1 || roles[0] != auth.Billing {
+	if roles := got[2].Roles; len(roles) != 1 || roles[0] != auth.Billing {
 		t.Errorf("roles of the refused: %v", roles)
 	}
 
@@ -205,5 +203,73 @@ func TestWritesRefusedWhileTheLogIsBroken(t *testing.T) {
 	l.mu.Unlock()
 	if code, _ := call(t, "POST", relay, opsTok, `{"command":"trip"}`); code != 202 {
 		t.Fatalf("after repair: %d", code)
+	}
+}
+
+// readFlag is a body that tells whether anyone read it.
+type readFlag struct {
+	io.Reader
+	read bool
+}
+
+func (f *readFlag) Read(p []byte) (int, error) {
+	f.read = true
+	return f.Reader.Read(p)
+}
+
+// TestAnonymousWritesNotRecorded checks that writes no token
+// authenticates leave the audit log as it was, their bodies unread, and
+// are counted in a few log lines, not one each.
+func TestAnonymousWritesNotRecorded(t *testing.T) {
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	tk, err := auth.New([]config.TokenSpec{{Name: "ops", Roles: []string{"operator"}, Token: opsTok}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(filepath.Join(t.TempDir(), "audit.jsonl"), Options{Now: clock(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	h := Writes(l)(tk.Require(auth.FieldControl)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	})))
+	big := strings.Repeat(`{"command":"trip","pad":"`+strings.Repeat("x", 16000)+`"}`, 1)
+	const n = 300
+	for i := range n {
+		body := &readFlag{Reader: strings.NewReader(big)}
+		req := httptest.NewRequest("POST", "/api/v1/meters/000001000001/relay", body)
+		if i%2 == 1 {
+			req.Header.Set("Authorization", "Bearer wrong-token-0123456789")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 401 {
+			t.Fatalf("anonymous write: %d", rec.Code)
+		}
+		if body.read {
+			t.Fatal("the body of an unauthenticated request was read")
+		}
+	}
+	if fi, err := os.Stat(l.Path()); err != nil || fi.Size() != 0 {
+		t.Fatalf("audit log after %d anonymous writes: %v bytes (%v)", n, fi.Size(), err)
+	}
+	if got := tk.Refused(); got != n {
+		t.Errorf("refused counted %d, want %d", got, n)
+	}
+	if lines := strings.Count(logs.String(), "unauthenticated request"); lines < 1 || lines > 2 {
+		t.Errorf("%d log lines for %d refused requests, want 1 or 2:\n%s", lines, n, logs.String())
+	}
+
+	// an authenticated write is recorded with its body
+	req := httptest.NewRequest("POST", "/api/v1/meters/000001000001/relay", strings.NewReader(`{"command":"trip"}`))
+	req.Header.Set("Authorization", "Bearer "+opsTok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	es, err := l.List(Filter{Limit: 10})
+	if err != nil || len(es) != 1 || es[0].Who != "ops" || es[0].Request == nil {
+		t.Fatalf("entries %+v %v", es, err)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/headend/headend/collector/config"
 )
@@ -17,6 +20,24 @@ import (
 type Tokens struct {
 	entries []entry
 	log     *slog.Logger
+
+	refused atomic.Uint64 // unauthenticated requests refused
+	mu      sync.Mutex
+	logged  time.Time // the last line about them
+	quiet   uint64    // refused since that line
+}
+
+// refusedEvery is how often at most a line about refused requests is
+// logged; the ones between are counted in the next.
+const refusedEvery = time.Minute
+
+// Refused is the number of requests refused for a missing or unknown
+// token since the start.
+func (t *Tokens) Refused() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.refused.Load()
 }
 
 type entry struct {
@@ -151,8 +172,24 @@ func (t *Tokens) RequireAny(ps ...Permission) func(http.Handler) http.Handler {
 	}
 }
 
+// refuse answers an unauthenticated request. It logs at most one line a
+// minute (refusedEvery), with the count since the last; anyone can send
+// these, so they must not fill a disk.
 func (t *Tokens) refuse(w http.ResponseWriter, r *http.Request, status int, challenge, msg string) {
-	t.logger().Info("api: unauthenticated request refused", "reason", msg, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	if t != nil {
+		total := t.refused.Add(1)
+		t.mu.Lock()
+		t.quiet++
+		var n uint64
+		if now := time.Now(); t.logged.IsZero() || now.Sub(t.logged) >= refusedEvery {
+			t.logged, n, t.quiet = now, t.quiet, 0
+		}
+		t.mu.Unlock()
+		if n > 0 {
+			t.logger().Info("api: unauthenticated requests refused", "refused", n, "refused_total", total,
+				"last_reason", msg, "last_method", r.Method, "last_path", r.URL.Path, "last_remote", r.RemoteAddr)
+		}
+	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	WriteError(w, status, msg)
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,19 +70,21 @@ func bad(w http.ResponseWriter, param, format string, args ...any) {
 }
 
 func (s *Service) when(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, v, s.Location)
 	}
-	return time.ParseInLocation(time.DateOnly, v, s.Location)
+	if err == nil && !api.InYears(t) {
+		return time.Time{}, fmt.Errorf("%q is not in the years %d to %d", v, api.MinYear, api.MaxYear)
+	}
+	return t, err
 }
 
 func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 	who, _ := auth.From(r.Context())
 	var p Proposal
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		api.Error(w, http.StatusBadRequest, "body: %s", err)
+	if err := api.DecodeJSON(w, r, 1<<16, &p); err != nil {
+		api.Error(w, api.BodyStatus(err), "body: %s", err)
 		return
 	}
 	c := analysis.Correction{Kind: p.Kind, Meter: p.Meter, Reason: strings.TrimSpace(p.Reason), Status: analysis.Proposed,
@@ -226,8 +229,8 @@ func (s *Service) decide(status string) http.HandlerFunc {
 			Reason string `json:"reason"`
 		}
 		if r.ContentLength != 0 {
-			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<14)).Decode(&body); err != nil {
-				api.Error(w, http.StatusBadRequest, "body: %s", err)
+			if err := api.DecodeJSON(w, r, 1<<14, &body); err != nil && err != io.EOF {
+				api.Error(w, api.BodyStatus(err), "body: %s", err)
 				return
 			}
 		}

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/headend/headend/api"
 	"github.com/headend/headend/collector/field"
 )
 
@@ -175,16 +176,19 @@ const maxBody = 64 << 10
 // decode reads an optional JSON body into v; on a bad body it answers 400
 // naming the field and returns false.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err := api.DecodeJSON(w, r, maxBody, v)
 	if err == io.EOF {
 		return true // no body: the defaults
 	}
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
-	}
 	if err != nil {
+		if api.BodyStatus(err) == http.StatusRequestEntityTooLarge {
+			p := problemOf(bodyError(err))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			p.Status = http.StatusRequestEntityTooLarge
+			json.NewEncoder(w).Encode(p)
+			return false
+		}
 		reply(w, nil, bodyError(err))
 		return false
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
@@ -85,7 +86,7 @@ func newRig(t *testing.T) *rig {
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep, AnyPort: true, ZeroDelay: true})
 	if err != nil {
-		t.Skipf("simulator: %v", err)
+		testenv.Skip(t, "simulator: %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	sim.Fleet.AdvanceTo(sim.Fleet.Start().Add(6 * time.Hour))
@@ -145,6 +146,8 @@ func TestReadHandler(t *testing.T) {
 		{"/api/v1/meters/" + meter1 + "/read", `{"dis":["00010000"]}`, 400, "dis", "no such field"},
 		{"/api/v1/meters/" + meter1 + "/read", `{"di":"00010000"}`, 400, "di", "want a JSON []string"},
 		{"/api/v1/meters/" + meter1 + "/read", `{"di":[`, 400, "body", ""},
+		{"/api/v1/meters/" + meter1 + "/read", `{"di":["clock"]}}`, 400, "body", "trailing data"},
+		{"/api/v1/meters/" + meter1 + "/read", `{"di":["` + strings.Repeat("x", 70<<10) + `"]}`, 413, "body", "larger than 65536 bytes"},
 		{"/api/v1/meters/12AB/read", ``, 400, "addr", "12AB"},
 		{"/api/v1/meters/000041000009/read", ``, 404, "", "not in the archive"},
 		{"/api/v1/meters/41000009/read", ``, 504, "", "no reply within 200ms"},

@@ -136,10 +136,8 @@ type CheckBody struct {
 func (s *Service) check(w http.ResponseWriter, r *http.Request) {
 	who, _ := auth.From(r.Context())
 	var b CheckBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		api.Error(w, http.StatusBadRequest, "body: %s", err)
+	if err := api.DecodeJSON(w, r, 1<<16, &b); err != nil {
+		api.Error(w, api.BodyStatus(err), "body: %s", err)
 		return
 	}
 	if strings.TrimSpace(b.Finding) == "" {
@@ -214,11 +212,11 @@ func (s *Service) faultCorrection(e *inspect.Entry, meter, from, to, kwh string)
 		return c, fmt.Sprintf("meter: %s is not on line %s", meter, e.Target)
 	}
 	start, err := time.ParseInLocation(time.DateOnly, from, s.Location)
-	if err != nil {
-		return c, fmt.Sprintf("from: %q is not a date (YYYY-MM-DD)", from)
+	if err != nil || !api.InYears(start) {
+		return c, fmt.Sprintf("from: %q is not a date (YYYY-MM-DD, years %d to %d)", from, api.MinYear, api.MaxYear)
 	}
 	last, err := time.ParseInLocation(time.DateOnly, to, s.Location)
-	if err != nil || last.Before(start) {
+	if err != nil || last.Before(start) || !api.InYears(last) {
 		return c, fmt.Sprintf("to: %q is not a date on or after from", to)
 	}
 	v, err := dlt645.ParseDecimal(kwh)

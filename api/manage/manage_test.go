@@ -311,6 +311,15 @@ func TestInspectionsHand(t *testing.T) {
 	check := `{"finding":"area meter faulty from 2025-06-01","fault_energy":{"from":"2025-06-01","to":"2025-06-02","kwh":"10.5"}}`
 	do(t, "POST", e.srv.URL+"/api/v1/inspections/I202506-001/check", operatorToken, check, 403)
 	do(t, "POST", e.srv.URL+"/api/v1/inspections/I202506-003/check", operatorToken, `{"finding":"meter seals intact"}`, 200)
+	// bodies that are not one JSON object of the allowed size, and dates out of range
+	checkURL := e.srv.URL + "/api/v1/inspections/I202506-001/check"
+	if b := do(t, "POST", checkURL, analystToken, `{"finding":"seals intact"} garbage`, 400); !strings.Contains(string(b), "trailing data") {
+		t.Errorf("trailing garbage: %s", b)
+	}
+	do(t, "POST", checkURL, analystToken, `{"finding":"`+strings.Repeat("x", 70000)+`"}`, 413)
+	if b := do(t, "POST", checkURL, analystToken, strings.Replace(check, `"from":"2025-06-01"`, `"from":"0000-01-01"`, 1), 400); !strings.Contains(string(b), "from: ") {
+		t.Errorf("from 0000-01-01: %s", b)
+	}
 	var res struct {
 		Item       inspect.Entry
 		Correction analysis.Correction

@@ -19,6 +19,7 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/review"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
 	"github.com/headend/headend/sim/meterbus"
@@ -89,7 +90,7 @@ func scanBus(t *testing.T, fl *model.Fleet, area, channel, from, to string) revi
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Skipf("loopback: %v", err)
+		testenv.Skip(t, "loopback: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

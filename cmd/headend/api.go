@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,6 +113,9 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 		if p == apifield.Routes.Status {
 			return toks.Require(auth.ReadAll)(h)
 		}
+		if p == apifield.Routes.Scan {
+			h = longWrite(scanWrite, h) // a scan streams its progress for as long as it walks the bus
+		}
 		return toks.Require(auth.FieldControl)(h) // read, time, sync, scan, relay
 	})
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -121,9 +125,21 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	return mux
 }
 
+// scanWrite bounds the response of a bus scan, beyond http.write_timeout.
+const scanWrite = 6 * time.Hour
+
+// longWrite gives h's response d to be written instead of
+// http.write_timeout (put it behind authentication).
+func longWrite(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+		h.ServeHTTP(w, r)
+	})
+}
+
 // startPublish pushes validated values to the configured MQTT broker
 // until ctx ends; nothing when publish.broker is empty.
-func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger) error {
+func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger, running *sync.WaitGroup) error {
 	pc := cfg.Publish
 	if pc.Broker == "" {
 		return nil
@@ -138,7 +154,9 @@ func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *sl
 		return err
 	}
 	log.Info("billing publish", "broker", pc.Broker, "topic", pc.Topic, "cursor", p.Cursor())
+	running.Add(1)
 	go func() {
+		defer running.Done()
 		p.Run(ctx, pc.Every)
 		c.Disconnect(250)
 	}()

@@ -21,6 +21,7 @@ import (
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
 	"github.com/headend/headend/sim/meterbus"
@@ -70,7 +71,7 @@ func cliLine(t *testing.T) (*model.Fleet, string) {
 	}
 	line, err := simfield.OpenSerialLine(t.Context(), bus, simfield.Options{})
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		testenv.Skip(t, "no pty: %v", err)
 	}
 	t.Cleanup(func() { line.Close() })
 	return fleet, line.Path()
@@ -104,7 +105,7 @@ func cliSim(t *testing.T) *simulator.Simulator {
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep, ZeroDelay: true})
 	if err != nil {
-		t.Skipf("simulator: %v", err)
+		testenv.Skip(t, "simulator: %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	return sim

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/analysis"
@@ -25,6 +28,7 @@ import (
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/vee"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 )
 
@@ -45,13 +49,40 @@ and speed), so that a demo shows days of reads in minutes.`,
 		Example: `  headend serve --config configs/headend.yaml
   headend serve --config configs/headend.yaml --follow http://127.0.0.1:8090`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			started := time.Now()
 			cfg, err := config.Load(cfgPath, cmd.Flags())
 			if err != nil {
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			slog.SetDefault(log) // the configuration watcher logs through it
+			// the listeners first: an address in use fails before anything
+			// is opened
+			ln, err := bindListeners(cfg)
+			if err != nil {
+				return err
+			}
+			if ln != nil {
+				defer ln.Close()
+			}
+			ctx, cancel := context.WithCancelCause(cmd.Context())
+			defer cancel(nil)
+			stopOnSignal(ctx, cancel)
+			stopCtx := ctx
+			defer func() {
+				// a stop is told from a crash by this line
+				attrs := []any{"uptime", time.Since(started).Round(time.Millisecond).String()}
+				if c := context.Cause(stopCtx); c != nil && !errors.Is(c, context.Canceled) {
+					attrs = append(attrs, "signal", c.Error())
+				}
+				if err != nil {
+					log.Error("stopped", append(attrs, "err", err)...)
+				} else {
+					log.Info("stopped", attrs...)
+				}
+			}()
+			var running sync.WaitGroup // what uses the store: waited for before it closes
 			m := metrics.New()
 			opts := collector.Options{Logger: log, Health: health.New(nil), ObserveTransaction: m.ObserveTransaction}
 			if follow != "" {
@@ -62,8 +93,6 @@ and speed), so that a demo shows days of reads in minutes.`,
 				opts.Clock = clk
 				log.Info("following the simulator's clock", "url", follow, "now", clk.Now().Format(time.DateTime), "speed", clk.Speed)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			clk := opts.Clock
 			if clk == nil {
 				clk = schedule.RealClock{}
@@ -73,6 +102,10 @@ and speed), so that a demo shows days of reads in minutes.`,
 				return err
 			}
 			defer stg.Close()
+			// on any return: stop what uses the store, then close it
+			ctx, stopRun := context.WithCancelCause(ctx)
+			defer running.Wait()
+			defer stopRun(context.Canceled)
 			stg.run(ctx, clk, cfg.Collector.Location(), log)
 			opts.Sink = observed(m, stg.persist.Accept)
 			acfg := analysis.DefaultConfig()
@@ -81,18 +114,18 @@ and speed), so that a demo shows days of reads in minutes.`,
 				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis"),
 				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
 			reanalyse := make(chan struct{}, 1)
-			go an.Serve(ctx, clk, cfg.Analysis.Every, reanalyse)
-			if err := startPublish(ctx, cfg, stg, log); err != nil {
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				an.Serve(ctx, clk, cfg.Analysis.Every, reanalyse)
+			}()
+			if err := startPublish(ctx, cfg, stg, log, &running); err != nil {
 				return err
 			}
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
 			var archive atomic.Pointer[archivepkg.Index] // the archive the API answers from
-			if cfg.HTTP.Listen != "" {
-				ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-				if err != nil {
-					return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
-				}
+			if ln != nil {
 				toks, err := apiTokens(cfg, log)
 				if err != nil {
 					ln.Close()
@@ -110,14 +143,24 @@ and speed), so that a demo shows days of reads in minutes.`,
 					ln.Close()
 					return err
 				}
-				srv := &http.Server{Handler: audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log, func() {
+				h := audit.Writes(alog)(apiHandler(statusHandler(&current, stg, m), toks, an, stg, alog, &current, &archive, cfg.Collector.Location(), clk, log, func() {
 					select {
 					case reanalyse <- struct{}{}:
 					default:
 					}
-				}, cfg.HTTP.TileURL, targets)),
-					ReadHeaderTimeout: 5 * time.Second}
-				if err := serveHTTP(srv, ln, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
+				}, cfg.HTTP.TileURL, targets))
+				hc := cfg.HTTP
+				srv := api.NewServer(h, api.ServerOptions{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout,
+					WriteTimeout: hc.WriteTimeout, IdleTimeout: hc.IdleTimeout, Logger: log.With("component", "http")})
+				pl := api.LimitPerClient(ln, hc.MaxConnsPerClient, log.With("component", "http"))
+				m.Registry().MustRegister(
+					prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "headend_api_unauthenticated_total",
+						Help: "API requests refused for a missing or unknown token (not in the audit log)"},
+						func() float64 { return float64(toks.Refused()) }),
+					prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "headend_http_connections_refused_total",
+						Help: "connections closed at once: the client held http.max_conns_per_client already"},
+						func() float64 { return float64(pl.Refused()) }))
+				if err := serveHTTP(srv, pl, cfg.HTTP.TLS); err != nil { // HTTPS with http.tls (ops.go)
 					ln.Close()
 					return err
 				}
@@ -171,6 +214,51 @@ and speed), so that a demo shows days of reads in minutes.`,
 	cmd.Flags().DurationVar(&report, "report", 10*time.Second, "how often to log the collection rates (real time)")
 	config.RegisterFlags(cmd.Flags())
 	return cmd
+}
+
+// bindListeners binds http.listen, and tries collector.dialin_listen
+// when a channel dials in (the collector binds it itself), so that an
+// address in use is an error before the store is opened. The HTTP
+// listener is nil without http.listen.
+func bindListeners(cfg *config.Config) (net.Listener, error) {
+	if a := cfg.Collector.DialInListen; a != "" && slices.ContainsFunc(cfg.Archive.Channels, func(ch archivepkg.Channel) bool { return ch.Kind == archivepkg.KindDialIn }) {
+		where := ""
+		if _, ok := os.LookupEnv(config.EnvName("collector.dialin_listen")); ok {
+			where = " (" + config.EnvName("collector.dialin_listen") + ")"
+		}
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return nil, fmt.Errorf("collector.dialin_listen%s %s: %w", where, a, err)
+		}
+		l.Close()
+	}
+	if cfg.HTTP.Listen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		where := ""
+		if _, ok := os.LookupEnv(config.EnvName("http.listen")); ok {
+			where = " (" + config.EnvName("http.listen") + ")"
+		}
+		return nil, fmt.Errorf("http.listen%s %s: %w", where, cfg.HTTP.Listen, err)
+	}
+	return ln, nil
+}
+
+// stopOnSignal cancels ctx with the signal as its cause on SIGINT or
+// SIGTERM, from when it returns until ctx ends.
+func stopOnSignal(ctx context.Context, cancel context.CancelCauseFunc) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		defer signal.Stop(sigs)
+		select {
+		case s := <-sigs:
+			cancel(fmt.Errorf("%s", s))
+		case <-ctx.Done():
+		}
+	}()
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Logger {

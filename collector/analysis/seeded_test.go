@@ -121,11 +121,11 @@ func TestSeededScenarios(t *testing.T) {
 			t.Errorf("seed %d: %d of %d clean meters flagged (over 2 %%)", seed, ev.cleanFlagged, ev.cleanMeters)
 		}
 	}
-	// The issue asks for 8 of 10. The ranking scores each customer's drop
-	// against its own history from its own onset, so the small
-	// residential thefts of noisy areas are found too (10 of 10 on seeds
-	// 1..10, and on the held-out 11..20).
-	if want := (n*8 + 9) / 10; theftOK < want {
+	// BENCHMARKS.md reports 10 of 10 on seeds 1..10 and on the held-out
+	// 11..20: that is what is asserted, with no margin (the scenarios are
+	// seeded, so a change that loses one thief fails here rather than
+	// passing on a kinder bound).
+	if want := n; theftOK < want {
 		t.Errorf("theft: the thief was in its area's top 3 within 7 days in %d of %d scenarios, want %d", theftOK, n, want)
 	}
 	t.Logf("all %d scenarios: theft found in %d\n%s\n%s", n, theftOK, total, table(total))

@@ -3,7 +3,9 @@ package archive_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,15 @@ func TestValidateErrors(t *testing.T) {
 			[]string{"channels[2] (mb): address: must be set for kind modbus-tcp"}},
 		{"tcp bad address", func(a *archive.Archive) { a.Channels[2].Address = "localhost" },
 			[]string{`channels[2] (mb): address: "localhost" is not host:port`}},
+		{"tcp port out of range", func(a *archive.Archive) { a.Channels[2].Address = "127.0.0.1:70000" },
+			[]string{`channels[2] (mb): address: "127.0.0.1:70000": port 70000 is not a number 1..65535`}},
+		{"tcp port zero", func(a *archive.Archive) { a.Channels[2].Address = "127.0.0.1:0" },
+			[]string{`channels[2] (mb): address: "127.0.0.1:0": port 0 is not a number 1..65535`}},
+		{"baud not standard", func(a *archive.Archive) { a.Channels[0].Baud = 12 },
+			[]string{"channels[0] (ch1): baud: 12: not a standard rate (300, 600, 1200, 2400"}},
+		{"mqtt broker port out of range", func(a *archive.Archive) {
+			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt", Broker: "tcp://127.0.0.1:70000", Gateway: "G"}
+		}, []string{`channels[1] (ch2): broker: "tcp://127.0.0.1:70000": port 70000 is not a number 1..65535`}},
 		{"dialin without id", func(a *archive.Archive) { a.Channels[1].DialInID = "" },
 			[]string{"channels[1] (ch2): dialin_id: must be set for kind dialin"}},
 		{"mqtt without broker or gateway", func(a *archive.Archive) { a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt"} },
@@ -118,7 +129,7 @@ func TestValidateErrors(t *testing.T) {
 		{"bad serial settings", func(a *archive.Archive) {
 			c := &a.Channels[0]
 			c.Baud, c.Parity, c.DataBits, c.StopBits, c.Timeout, c.Gap, c.Retries = -1, "X", 9, 3, -1, -1, intp(-1)
-		}, []string{"channels[0] (ch1): baud: -1: must be 1..115200", `parity: "X": must be E, N or O`,
+		}, []string{"channels[0] (ch1): baud: -1: not a standard rate", `parity: "X": must be E, N or O`,
 			"data_bits: 9: must be 7 or 8", "stop_bits: 3: must be 1 or 2", "timeout: -1ns: must be > 0",
 			"gap: -1ns: must be >= 0", "retries: -1: must be 0..10"}},
 		{"duplicate channel", func(a *archive.Archive) { a.Channels[1].ID = "ch1" },
@@ -337,6 +348,24 @@ func FuzzReadMetersCSV(f *testing.F) {
 			if ms[i] != again[i] {
 				t.Fatalf("meter %d: %+v, then %+v", i, ms[i], again[i])
 			}
+		}
+	})
+}
+
+// FuzzCheckHostPort checks that an address CheckHostPort accepts splits
+// into a host and a port in range.
+func FuzzCheckHostPort(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:502", ":0", "[::1]:65535", "h:70000", "h:", "h:-1", "h:+1", "localhost"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, listen bool) {
+		if archive.CheckHostPort(s, listen) != nil {
+			return
+		}
+		_, p, err := net.SplitHostPort(s)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || strings.Trim(p, "0123456789") != "" || n > 65535 || n < 0 || (!listen && n == 0) {
+			t.Fatalf("accepted %q (listen %v)", s, listen)
 		}
 	})
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -194,8 +196,8 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 	}
 	hostport := func(field, v string) {
 		if need(field, v) {
-			if _, p, err := net.SplitHostPort(v); err != nil || p == "" {
-				report(field, fmt.Sprintf("%q is not host:port", v))
+			if err := CheckHostPort(v, false); err != nil {
+				report(field, err.Error())
 			}
 		}
 	}
@@ -208,9 +210,8 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 		need("dialin_id", c.DialInID)
 	case KindMQTT:
 		if need("broker", c.Broker) {
-			u, err := url.Parse(c.Broker)
-			if err != nil || u.Host == "" || !brokerSchemes[u.Scheme] {
-				report("broker", fmt.Sprintf("%q is not a broker URL (tcp://, ssl://, ws://, wss://, mqtt://, mqtts://)", c.Broker))
+			if err := CheckBrokerURL(c.Broker); err != nil {
+				report("broker", err.Error())
 			}
 		}
 		need("gateway", c.Gateway)
@@ -222,8 +223,8 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 	if !c.Kind.IsSerial() && (c.Device != "" || c.Baud != 0 || c.Parity != "") && c.Kind != "" && knownKind(c.Kind) {
 		report("device", fmt.Sprintf("serial settings on a %s channel", c.Kind))
 	}
-	if c.Baud < 0 || c.Baud > 115200 {
-		report("baud", fmt.Sprintf("%d: must be 1..115200", c.Baud))
+	if c.Baud != 0 && !slices.Contains(Bauds, c.Baud) {
+		report("baud", fmt.Sprintf("%d: not a standard rate (%s)", c.Baud, baudList()))
 	}
 	if c.Parity != "" && !parities[c.Parity] {
 		report("parity", fmt.Sprintf("%q: must be E, N or O", c.Parity))
@@ -243,6 +244,52 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 	if c.Retries != nil && (*c.Retries < 0 || *c.Retries > 10) {
 		report("retries", fmt.Sprintf("%d: must be 0..10", *c.Retries))
 	}
+}
+
+// Bauds are the serial rates a channel may use.
+var Bauds = []int{300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+
+func baudList() string {
+	s := make([]string, len(Bauds))
+	for i, b := range Bauds {
+		s[i] = strconv.Itoa(b)
+	}
+	return strings.Join(s, ", ")
+}
+
+// CheckHostPort reports whether v is host:port with a port 1..65535, or
+// 0..65535 when listen (0: any free port).
+func CheckHostPort(v string, listen bool) error {
+	_, p, err := net.SplitHostPort(v)
+	if err != nil || p == "" {
+		return fmt.Errorf("%q is not host:port", v)
+	}
+	lo := 1
+	if listen {
+		lo = 0
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || strings.Trim(p, "0123456789") != "" || n < lo || n > 65535 {
+		return fmt.Errorf("%q: port %s is not a number %d..65535", v, p, lo)
+	}
+	return nil
+}
+
+// CheckBrokerURL reports whether s is an MQTT broker URL with a host and,
+// when it names one, a port 1..65535.
+func CheckBrokerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || !brokerSchemes[u.Scheme] {
+		return fmt.Errorf("%q is not a broker URL (tcp://, ssl://, tls://, ws://, wss://, mqtt://, mqtts://)", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || strings.Trim(p, "0123456789") != "" || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %s is not a number 1..65535", s, p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return fmt.Errorf("%q: empty port", s)
+	}
+	return nil
 }
 
 var brokerSchemes = map[string]bool{"tcp": true, "ssl": true, "tls": true, "ws": true, "wss": true, "mqtt": true, "mqtts": true}

@@ -16,7 +16,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,9 +45,11 @@ type Config struct {
 
 // Collector is the polling side.
 type Collector struct {
-	DataDir      string `yaml:"data_dir" path:"true" help:"directory for the collector's state"`
-	Zone         string `yaml:"zone" help:"time zone of schedules and meter clocks: +08:00, UTC+8 or an IANA name"`
-	DialInListen string `yaml:"dialin_listen" help:"address concentrators dial in to (REG <id>); empty: none"`
+	DataDir string `yaml:"data_dir" path:"true" help:"directory for the collector's state"`
+	Zone    string `yaml:"zone" help:"time zone of schedules and meter clocks: +08:00, UTC+8 or an IANA name"`
+	// DialInListen is off by default: a head-end listens for concentrators
+	// only where it is told to (dial-in channels need it set).
+	DialInListen string `yaml:"dialin_listen" help:"address concentrators dial in to (REG <id>), e.g. 0.0.0.0:9001; empty (default): none"`
 
 	Instantaneous Schedule `yaml:"instantaneous"` // voltages, currents, power, registers now
 	Interval      Schedule `yaml:"interval"`      // load profile (15-minute records)
@@ -181,6 +182,30 @@ type HTTP struct {
 	// https://tiles.example/{z}/{x}/{y}.png); empty: the map is drawn
 	// from the coordinates alone, with no internet access.
 	TileURL string `yaml:"tile_url" help:"map tile URL template ({z}/{x}/{y}) for the status map; empty: none (offline)"`
+
+	// Connection limits: a slow or idle client is cut off, and one client
+	// address holds at most MaxConnsPerClient connections at once.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" help:"time a client has to send a request's headers"`
+	ReadTimeout       time.Duration `yaml:"read_timeout" help:"time a client has to send a whole request, body included"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" help:"time a response may take to write (CSV exports included)"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" help:"how long an idle keep-alive connection is kept open"`
+	MaxConnsPerClient int           `yaml:"max_conns_per_client" help:"concurrent connections one client address may hold; 0: no limit"`
+}
+
+// check validates the server settings.
+func (h *HTTP) check(bad func(key, format string, args ...any)) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http.read_header_timeout", h.ReadHeaderTimeout}, {"http.read_timeout", h.ReadTimeout},
+		{"http.write_timeout", h.WriteTimeout}, {"http.idle_timeout", h.IdleTimeout}} {
+		if d.v <= 0 {
+			bad(d.key, "%s: must be > 0", d.v)
+		}
+	}
+	if h.MaxConnsPerClient < 0 {
+		bad("http.max_conns_per_client", "%d: must be >= 0 (0: no limit)", h.MaxConnsPerClient)
+	}
 }
 
 // Log is logging.
@@ -195,7 +220,6 @@ func Default() *Config {
 		Collector: Collector{
 			DataDir:       "data",
 			Zone:          "+08:00",
-			DialInListen:  ":9001",
 			Instantaneous: Schedule{Enabled: true, Spec: Spec{Kind: SpecEvery, Every: 15 * time.Minute}, Jitter: time.Minute},
 			Interval:      Schedule{Enabled: true, Spec: Spec{Kind: SpecEvery, Every: time.Hour, At: 5 * time.Minute}, Jitter: 5 * time.Minute},
 			Daily:         Schedule{Enabled: true, Spec: Spec{Kind: SpecDaily, At: 5 * time.Minute}, Jitter: 20 * time.Minute},
@@ -208,8 +232,9 @@ func Default() *Config {
 			Retention: Retention{Raw: Age(90 * day)}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second},
 		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
-		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
-		Log:      Log{Level: "info", Format: "text"},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxConnsPerClient: 32},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -225,7 +250,7 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 		col.loc = l
 	}
 	if col.DialInListen != "" {
-		hostport(bad, "collector.dialin_listen", col.DialInListen)
+		listenAddr(bad, "collector.dialin_listen", col.DialInListen)
 	}
 	sched := func(name string, s *Schedule, kinds ...SpecKind) {
 		if s.Jitter < 0 {
@@ -305,7 +330,13 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 		bad("store.outbox.max_bytes", "%d bytes: must be at least 1MiB", s.Outbox.MaxBytes)
 	}
 	if c.HTTP.Listen != "" {
-		hostport(bad, "http.listen", c.HTTP.Listen)
+		listenAddr(bad, "http.listen", c.HTTP.Listen)
+	}
+	c.HTTP.check(bad)
+	if p := c.Publish.Broker; p != "" {
+		if err := archive.CheckBrokerURL(p); err != nil {
+			bad("publish.broker", "%v", err)
+		}
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "warning", "error":
@@ -328,9 +359,11 @@ func contains[T comparable](s []T, v T) bool {
 	return false
 }
 
-func hostport(bad func(key, format string, args ...any), key, v string) {
-	if _, p, err := net.SplitHostPort(v); err != nil || p == "" {
-		bad(key, "%q is not host:port", v)
+// listenAddr checks an address to listen on: host:port with a port
+// 0..65535 (0: any free port).
+func listenAddr(bad func(key, format string, args ...any), key, v string) {
+	if err := archive.CheckHostPort(v, true); err != nil {
+		bad(key, "%v", err)
 	}
 }
 

@@ -148,6 +148,29 @@ func TestErrors(t *testing.T) {
 		{"csv meter validation", base + "  meters_csv: [m.csv]\n", []string{"m.csv", "address,channel,area\n000001000001,bus9,A1\n"},
 			[]string{"m.csv:2 (000001000001): address: duplicate meter address 000001000001, also h.yaml:7: archive.meters[1]",
 				`m.csv:2 (000001000001): channel: channel "bus9" does not exist`}},
+		{"listen port out of range", "http: {listen: '127.0.0.1:70000'}\n" + base, nil,
+			[]string{`h.yaml:1: http.listen: "127.0.0.1:70000": port 70000 is not a number 0..65535`}},
+		{"dialin port out of range", "collector: {dialin_listen: ':99999'}\n" + base, nil,
+			[]string{`h.yaml:1: collector.dialin_listen: ":99999": port 99999 is not a number 0..65535`}},
+		{"publish broker", "publish: {broker: 'tcp://127.0.0.1:70000'}\n" + base, nil,
+			[]string{`h.yaml:1: publish.broker: "tcp://127.0.0.1:70000": port 70000 is not a number 1..65535`}},
+		{"publish broker scheme", "publish: {broker: '127.0.0.1:1883'}\n" + base, nil,
+			[]string{`h.yaml:1: publish.broker: "127.0.0.1:1883" is not a broker URL`}},
+		{"channel baud", strings.Replace(base, "device: /dev/ttyS0", "device: /dev/ttyS0, baud: 12", 1), nil,
+			[]string{"h.yaml:4: archive.channels[0] (bus1): baud: 12: not a standard rate"}},
+		{"channel port", strings.Replace(base, "kind: serial, device: /dev/ttyS0", "kind: tcp, address: '127.0.0.1:70000'", 1), nil,
+			[]string{`h.yaml:4: archive.channels[0] (bus1): address: "127.0.0.1:70000": port 70000 is not a number 1..65535`}},
+		{"http timeouts", "http: {read_timeout: 0s, idle_timeout: -1s, max_conns_per_client: -1}\n" + base, nil,
+			[]string{"h.yaml:1: http.read_timeout: 0s: must be > 0", "h.yaml:1: http.idle_timeout: -1s: must be > 0",
+				"h.yaml:1: http.max_conns_per_client: -1: must be >= 0"}},
+		{"dialin off by default", strings.Replace(base, "kind: serial, device: /dev/ttyS0", "kind: dialin, dialin_id: C1", 1), nil,
+			[]string{"default: collector.dialin_listen: must be set: channel bus1 is a dial-in channel"}},
+		{"exchange date line", base + "  exchanges:\n    - {area: A1, old_meter: \"000001000001\", new_meter: \"000001000002\",\n       date: \"2025-13-10T10:30:00+08:00\"}\n", nil,
+			[]string{`h.yaml:10: archive.exchanges[0].date: parsing time "2025-13-10T10:30:00+08:00": month out of range`}},
+		{"duplicate area before responsible", strings.Replace(base, "areas: [{id: A1}]", "areas: [{id: A1}, {id: A1}]", 1) + "  responsible_csv: r.csv\n",
+			[]string{"r.csv", "area,responsible\nA1,Li\nA2,Wang\n"},
+			[]string{"h.yaml:2: archive.areas[1] (A1): id: duplicate area A1, also h.yaml:2: archive.areas[0]",
+				"r.csv: responsible: areas not in the archive: A2"}},
 		{"dialin needs listen", "collector: {dialin_listen: ''}\n" + strings.Replace(base, "kind: serial, device: /dev/ttyS0", "kind: dialin, dialin_id: C1", 1), nil,
 			[]string{"h.yaml:1: collector.dialin_listen: must be set: channel bus1 is a dial-in channel"}},
 	} {
@@ -166,6 +189,16 @@ func TestErrors(t *testing.T) {
 }
 
 // TestBadFile checks that one file's many problems come back together.
+// TestEnvAddress checks that a bad address from the environment names
+// the variable.
+func TestEnvAddress(t *testing.T) {
+	t.Setenv("HEADEND_HTTP_LISTEN", "127.0.0.1:70000")
+	_, err := Load(write(t, base), nil)
+	if want := `env HEADEND_HTTP_LISTEN: http.listen: "127.0.0.1:70000": port 70000`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
 func TestBadFile(t *testing.T) {
 	_, err := Load(td+"bad.yaml", nil)
 	if err == nil {

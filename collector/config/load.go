@@ -330,7 +330,13 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 		if err := node.Decode(&ay); err != nil {
 			var te *yaml.TypeError
 			if !errors.As(err, &te) {
-				ld.bad(fmt.Sprintf("%s:%d", ld.name, node.Line), "archive", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+				// a value's own parser failed (a date): yaml does not say
+				// where, so find the innermost node that does not decode
+				line, key := node.Line, "archive"
+				if n, k := locate(node, reflect.TypeFor[archiveYAML](), "archive"); n != nil {
+					line, key = n.Line, k
+				}
+				ld.bad(fmt.Sprintf("%s:%d", ld.name, line), key, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 				return nil
 			}
 			for _, e := range te.Errors {
@@ -409,6 +415,11 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 			}
 		}
 		if err != nil {
+			// an area the CSV names may be missing because of an error in
+			// the archive itself (a duplicated id): report that first
+			if verr := a.Validate(); verr != nil {
+				ld.errs = append(ld.errs, verr)
+			}
 			ld.errs = append(ld.errs, err)
 			return nil
 		}
@@ -418,6 +429,36 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 		return nil
 	}
 	return a
+}
+
+// locate returns the innermost node under n (of type t, at key) that does
+// not decode into t, and its key; nil when n decodes.
+func locate(n *yaml.Node, t reflect.Type, key string) (*yaml.Node, string) {
+	if n.Decode(reflect.New(t).Interface()) == nil {
+		return nil, ""
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && !isLeaf(t):
+		fields := map[string]reflect.Type{}
+		collectFields(t, fields)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if ft, ok := fields[n.Content[i].Value]; ok {
+				if c, k := locate(n.Content[i+1], ft, key+"."+n.Content[i].Value); c != nil {
+					return c, k
+				}
+			}
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, item := range n.Content {
+			if c, k := locate(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); c != nil {
+				return c, k
+			}
+		}
+	}
+	return n, key
 }
 
 // yamlError turns "line 12: cannot unmarshal ..." into file:line: key: ...

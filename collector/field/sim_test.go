@@ -7,6 +7,7 @@ import (
 
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
 	"github.com/headend/headend/sim/meterbus"
@@ -68,7 +69,7 @@ func startSim(t *testing.T) *simulator.Simulator {
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep, AnyPort: true, ZeroDelay: true})
 	if err != nil {
-		t.Skipf("simulator (needs a pty and loopback): %v", err)
+		testenv.Skip(t, "simulator (needs a pty and loopback): %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	return sim
@@ -165,7 +166,7 @@ func oneMeterLine(t *testing.T, sim *simulator.Simulator, addr string) *master.M
 	}
 	line, err := simfield.OpenSerialLine(t.Context(), bus, simfield.Options{})
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		testenv.Skip(t, "no pty: %v", err)
 	}
 	t.Cleanup(func() { line.Close() })
 	s, err := link.OpenSerial(link.SerialConfig{Device: line.Path()})

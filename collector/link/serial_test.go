@@ -9,6 +9,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/sim/field"
 )
 
@@ -16,7 +17,7 @@ func openLine(t *testing.T, bus field.Bus) *field.SerialLine {
 	t.Helper()
 	line, err := field.OpenSerialLine(t.Context(), bus, field.Options{})
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		testenv.Skip(t, "no pty: %v", err)
 	}
 	t.Cleanup(func() { line.Close() })
 	return line

@@ -6,6 +6,7 @@ import (
 
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/internal/testenv"
 )
 
 // hourFixture is the worked example of the hourly balance, on 2025-06-10
@@ -133,7 +134,7 @@ func TestHoursHandComputed(t *testing.T) {
 func TestHoursDST(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
-		t.Skip("no zone database")
+		testenv.Skip(t, "no zone database: %v", err)
 	}
 	if n := len(Hours(time.Date(2025, 3, 9, 12, 0, 0, 0, ny))); n != 23 {
 		t.Errorf("spring forward: %d hours", n)

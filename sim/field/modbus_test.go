@@ -13,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/goburrow/modbus"
+	"github.com/headend/headend/internal/testenv"
 )
 
 var mbReadings = ThreePhaseReadings{
@@ -211,7 +212,7 @@ func TestModbusTCP(t *testing.T) {
 func TestModbusRTUPty(t *testing.T) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Skip(t, "no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close()
 	sl := &mqttSleeps{}

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/headend/headend/internal/testenv"
 )
 
 // DefaultExecPath is where Debian's chromium package puts the browser.
@@ -67,7 +69,7 @@ func Require(t testing.TB) string {
 		return path
 	}
 	msg := fmt.Sprintf("chromium not found at %s: run scripts/chromium.sh install (or set HEADEND_CHROMIUM)", path)
-	if os.Getenv("HEADEND_REQUIRE_CHROMIUM") == "1" {
+	if os.Getenv("HEADEND_REQUIRE_CHROMIUM") == "1" || testenv.RequireAll() {
 		t.Fatal(msg + "; HEADEND_REQUIRE_CHROMIUM=1 requires it")
 	}
 	t.Skip(msg)
