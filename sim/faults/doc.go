@@ -7,6 +7,6 @@
 //	go test -run TestFaults -v ./sim/faults/
 //
 // It needs root (it mounts a tmpfs for the data dir); without root it
-// skips, or fails when HEADEND_REQUIRE_ALL=1. HEADEND_FAULTS_SEED picks
+// skips, or fails when HEADEND_REQUIRE_ALL=1 (internal/testenv). HEADEND_FAULTS_SEED picks
 // the moments of the kills (default 14). It is skipped with -short.
 package faults

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/simulator"
 	"github.com/headend/headend/store"
@@ -39,9 +40,7 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault-injection run of about 3 minutes; not with -short")
 	}
-	if os.Geteuid() != 0 {
-		need(t, "needs root to mount a tmpfs for the data dir")
-	}
+	testenv.NeedRoot(t, "mounting a tmpfs for the data dir")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -212,20 +211,10 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-// need skips for a missing part of the environment, or fails under
-// HEADEND_REQUIRE_ALL=1.
-func need(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("HEADEND_REQUIRE_ALL") == "1" {
-		t.Fatal(why + " (HEADEND_REQUIRE_ALL=1)")
-	}
-	t.Skip(why)
-}
-
 func mountTmpfs(t *testing.T, dir string, size int64) {
 	t.Helper()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		need(t, fmt.Sprintf("mount a tmpfs on %s: %v", dir, err))
+		testenv.Skip(t, "mount a tmpfs on %s: %v", dir, err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
