@@ -27,7 +27,7 @@ import (
 )
 
 // txWindow is how long before a SIGKILL (or a far end going down, or a
-// stop) a reply can still be in flight in the collector: a transaction's
+// stop, and after a stop too) a reply can still be in flight in the collector: a transaction's
 // timeout and retries plus the outbox's batching. A reply answered within
 // it was never accepted, so it is excluded from the count (and counted on
 // its own).
@@ -122,6 +122,7 @@ func TestFaults(t *testing.T) {
 	time.Sleep(15 * time.Second)
 
 	// each link's far end stopped and restarted at the same address
+	ups := map[string]time.Time{}
 	for _, c := range []string{"C0101", "C0102", "C0103", "C0104", "C0105"} {
 		if !faults["links"] {
 			break
@@ -131,6 +132,7 @@ func TestFaults(t *testing.T) {
 		post(t, simURL+"/endpoints/"+c+"/down")
 		time.Sleep(4 * time.Second)
 		post(t, simURL+"/endpoints/"+c+"/up")
+		ups[c] = time.Now()
 		time.Sleep(4 * time.Second)
 	}
 
@@ -182,6 +184,7 @@ func TestFaults(t *testing.T) {
 	head.p.stop(t, syscall.SIGTERM)
 	head.p = nil
 	counts := getCounts(t, simURL+"/counts")
+	endpoints := getEndpoints(t, simURL+"/endpoints")
 	phase("counting")
 
 	st, err := sqlite.Open(filepath.Join(data, "store", "headend.db"), sqlite.Options{})
@@ -201,6 +204,38 @@ func TestFaults(t *testing.T) {
 		r.lost, r.duplicated, r.answered, r.excludedKill, r.excludedDown, r.excludedStop)
 	for _, l := range r.lostBy() {
 		t.Log("lost:", l)
+	}
+	for i, l := range r.lostAnswers {
+		if i == 10 {
+			t.Logf("... and %d more lost answers", len(r.lostAnswers)-i)
+			break
+		}
+		sim, _ := time.Parse(time.RFC3339Nano, l.a.Sim)
+		near := map[string]int{}
+		for _, rd := range reads {
+			if rd.Meter == l.meter && rd.ReadAt.Sub(sim).Abs() < 30*time.Minute {
+				near[fmt.Sprintf("%s %s %s", rd.Class, rd.DI, rd.Status)]++
+			}
+		}
+		t.Logf("lost answer: meter %s DI %s simulated %s, %.1fs into the run; stored within 30 simulated minutes: %v", l.meter, l.a.DI, l.a.Sim,
+			time.Unix(0, l.a.At).Sub(begin).Seconds(), near)
+
+	}
+	// a link whose far end came back must be collected again: a channel
+	// that never reconnects loses nothing the simulator answered, but
+	// reads nothing either
+	for c, up := range ups {
+		var meters []string
+		for _, e := range endpoints {
+			if e.Concentrator == c {
+				meters = e.Meters
+			}
+		}
+		n := answeredAfter(counts, meters, up)
+		t.Logf("%s: %d reads answered after its far end came back", c, n)
+		if n == 0 {
+			t.Errorf("%s: no read answered after its far end came back (%.0fs before the end): the channel did not reconnect", c, time.Since(up).Seconds())
+		}
 	}
 	if r.lost != 0 || r.duplicated != 0 || t.Failed() {
 		logSummary(t, filepath.Join(work, "headend.log"))
@@ -383,6 +418,40 @@ func getCounts(t *testing.T, url string) []simulator.MeterCount {
 	return c
 }
 
+func getEndpoints(t *testing.T, url string) []simulator.Endpoint {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e []simulator.Endpoint
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return e
+}
+
+// answeredAfter counts the answers of the given meters after t.
+func answeredAfter(counts []simulator.MeterCount, meters []string, t time.Time) int {
+	in := map[string]bool{}
+	for _, m := range meters {
+		in[m] = true
+	}
+	n := 0
+	for _, c := range counts {
+		if !in[c.Meter] {
+			continue
+		}
+		for _, a := range c.Answers {
+			if a.At > t.UnixNano() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 type period struct{ from, to time.Time }
 
 // events are the moments of the faults, in real time.
@@ -467,7 +536,7 @@ func account(counts []simulator.MeterCount, reads []read.Read, ev *events) resul
 				r.excludedKill++
 			case within(at, ev.downs):
 				r.excludedDown++
-			case within(at, ev.stops):
+			case within(at, ev.stops) || within(at.Add(-txWindow), ev.stops):
 				r.excludedStop++
 			default:
 				r.lost++

@@ -44,6 +44,7 @@ type Bus struct {
 	pending map[dlt645.Address]*longAnswer // follow-up frames still to send
 	synced  map[dlt645.Address]string      // day of the last broadcast time sync a meter obeyed
 	answers map[string][]Answer            // answered reads by meter address (Answers)
+	tx      map[string]*readTx             // each meter's last read transaction (count)
 }
 
 // longAnswer is the rest of an answer that did not fit one frame.

@@ -27,21 +27,51 @@ func ReplyHash(frame []byte) uint64 {
 	return h.Sum64()
 }
 
+// readTx is the transaction of a meter's last read request: where its
+// answers start, whether its last part has been sent, whether a part was
+// spoiled.
+type readTx struct {
+	start    int
+	complete bool
+	bad      bool
+}
+
 // count records an answered read (or read follow-up) of the meter at addr.
 // Abnormal replies and replies the line damaged are not counted: a
-// head-end stores no value from them.
+// head-end stores no value from them. Nor is any part of a read whose
+// reply spans several frames when one of them was damaged or the master
+// never fetched the last: the head-end got no whole reply.
 func (b *Bus) count(addr dlt645.Address, op dlt645.Op, di dlt645.DI, reply *dlt645.Frame, wire []byte, damaged bool, now time.Time) {
-	if damaged || (op != dlt645.OpRead && op != dlt645.OpReadFollowUp) || reply.Control.Abnormal() {
+	if op != dlt645.OpRead && op != dlt645.OpReadFollowUp {
 		return
 	}
-	a := Answer{At: time.Now(), Sim: now, Hash: ReplyHash(wire), DI: di}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.answers == nil {
-		b.answers = map[string][]Answer{}
+		b.answers, b.tx = map[string][]Answer{}, map[string]*readTx{}
 	}
 	k := addr.String()
-	b.answers[k] = append(b.answers[k], a)
+	tx := b.tx[k]
+	if op == dlt645.OpRead {
+		if tx != nil && !tx.complete {
+			b.answers[k] = b.answers[k][:tx.start]
+		}
+		tx = &readTx{start: len(b.answers[k])}
+		b.tx[k] = tx
+	} else if tx == nil {
+		return
+	}
+	if damaged || reply.Control.Abnormal() {
+		tx.bad = true
+		b.answers[k] = b.answers[k][:tx.start]
+	}
+	if !reply.Control.More() {
+		tx.complete = true
+	}
+	if tx.bad {
+		return
+	}
+	b.answers[k] = append(b.answers[k], Answer{At: time.Now(), Sim: now, Hash: ReplyHash(wire), DI: di})
 }
 
 // Answers returns the answered read requests of each meter so far, by
