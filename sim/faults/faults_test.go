@@ -197,11 +197,11 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := account(counts, reads, &ev)
-	t.Logf("answered=%d stored_reads=%d excluded_killed=%d excluded_link_down=%d excluded_stop=%d",
-		r.answered, len(reads), r.excludedKill, r.excludedDown, r.excludedStop)
+	t.Logf("answered=%d stored_reads=%d excluded_killed=%d excluded_link_down=%d excluded_stop=%d superseded_by_reread=%d",
+		r.answered, len(reads), r.excludedKill, r.excludedDown, r.excludedStop, r.superseded)
 	t.Logf("lost=%d duplicated=%d", r.lost, r.duplicated)
-	fmt.Printf("lost=%d duplicated=%d (answered=%d excluded: killed=%d link_down=%d stop=%d)\n",
-		r.lost, r.duplicated, r.answered, r.excludedKill, r.excludedDown, r.excludedStop)
+	fmt.Printf("lost=%d duplicated=%d (answered=%d excluded: killed=%d link_down=%d stop=%d; superseded by a re-read=%d)\n",
+		r.lost, r.duplicated, r.answered, r.excludedKill, r.excludedDown, r.excludedStop, r.superseded)
 	for _, l := range r.lostBy() {
 		t.Log("lost:", l)
 	}
@@ -472,6 +472,7 @@ type result struct {
 	answered                                 int
 	lost, duplicated                         int
 	excludedKill, excludedDown, excludedStop int
+	superseded                               int
 	lostAnswers                              []lostAnswer
 }
 
@@ -489,10 +490,14 @@ func account(counts []simulator.MeterCount, reads []read.Read, ev *events) resul
 		hash  string
 	}
 	stored := map[mh]bool{}
+	intervals := map[string][]*read.Read{} // each meter's stored load-profile records
 	keys := map[store.Key]int{}
 	var r result
 	for i := range reads {
 		rd := &reads[i]
+		if rd.Class == read.Interval && rd.Quantity == "record time" && rd.Status == read.OK {
+			intervals[rd.Meter] = append(intervals[rd.Meter], rd)
+		}
 		keys[store.KeyOf(rd)]++
 		if keys[store.KeyOf(rd)] == 2 {
 			r.duplicated++
@@ -538,6 +543,8 @@ func account(counts []simulator.MeterCount, reads []read.Read, ev *events) resul
 				r.excludedDown++
 			case within(at, ev.stops) || within(at.Add(-txWindow), ev.stops):
 				r.excludedStop++
+			case a.DI == "06000001" && rereadLater(intervals[m.Meter], a.Sim):
+				r.superseded++
 			default:
 				r.lost++
 				r.lostAnswers = append(r.lostAnswers, lostAnswer{m.Meter, a})
@@ -545,6 +552,26 @@ func account(counts []simulator.MeterCount, reads []read.Read, ev *events) resul
 		}
 	}
 	return r
+}
+
+// rereadLater reports whether a load-profile answer given at sim was
+// superseded: the store holds a record of the 6 hours before it (what one
+// request of 24 records covers) read at or after it, by a request whose
+// reply frames differ (another starting record), which replaced the
+// frames of the earlier one under the same keys. (The frames of a re-read
+// are kept, not those of the first read, so the hash of the first is not
+// found; the keys it gave are.)
+func rereadLater(records []*read.Read, sim string) bool {
+	at, err := time.Parse(time.RFC3339Nano, sim)
+	if err != nil {
+		return false
+	}
+	for _, r := range records {
+		if !r.ReadAt.Before(at) && !r.MeterTime.After(at) && r.MeterTime.After(at.Add(-6*time.Hour)) {
+			return true
+		}
+	}
+	return false
 }
 
 // lostBy summarises the lost answers by data identifier.
