@@ -64,6 +64,9 @@ type ModbusServer struct {
 	Baud   int
 	Sleep  Sleeper      // nil means Sleep
 	Logger *slog.Logger // nil means slog.Default()
+	// OnAnswer, when set, is called with each normal (not exception)
+	// response PDU a unit gave, once its line time has passed.
+	OnAnswer func(unit byte, resp []byte)
 
 	mu    sync.RWMutex
 	units map[byte]RegisterMap
@@ -120,6 +123,9 @@ func (s *ModbusServer) transact(ctx context.Context, unit byte, pdu []byte) (res
 	const rtuOverhead = 3 // slave id and CRC around the PDU
 	if err := sleep(ctx, LineTime(s.Baud, len(pdu)+len(resp)+2*rtuOverhead)); err != nil {
 		return nil, false, err
+	}
+	if s.OnAnswer != nil && len(resp) > 0 && resp[0]&0x80 == 0 {
+		s.OnAnswer(unit, resp)
 	}
 	return resp, true, nil
 }

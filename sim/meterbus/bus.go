@@ -43,6 +43,8 @@ type Bus struct {
 	rng     map[dlt645.Address]*rand.Rand
 	pending map[dlt645.Address]*longAnswer // follow-up frames still to send
 	synced  map[dlt645.Address]string      // day of the last broadcast time sync a meter obeyed
+	answers map[string][]Answer            // answered reads by meter address (Answers)
+	tx      map[string]*readTx             // each meter's last read transaction (count)
 }
 
 // longAnswer is the rest of an answer that did not fit one frame.
@@ -155,11 +157,13 @@ func (b *Bus) answerOne(addr dlt645.Address, m *model.Meter, f *dlt645.Frame, no
 	if err != nil {
 		return timedReply{}, false
 	}
+	wire, damaged := b.misbehave(addr, beh, wire)
+	b.count(addr, msg.Op, msg.DI, &reply, wire, damaged, now)
 	// its own turnaround, 0 to 3 byte times (from its address, so runs
 	// repeat), so that meters answering together overlap but not byte
 	// for byte
 	turn := int(addr[5]&0x0F) % 4
-	return timedReply{delay: beh.Delay, turn: turn, wire: b.misbehave(addr, beh, wire)}, true
+	return timedReply{delay: beh.Delay, turn: turn, wire: wire}, true
 }
 
 // byteTime is one byte on the line at 2400 baud (11 bits: start, 8 data,
@@ -242,8 +246,9 @@ func edition(m *model.Meter) dlt645.Edition {
 
 // misbehave applies the wire faults to a reply: corrupt bytes, a wrong
 // checksum, a noise preamble. Each draw comes from the meter's own seeded
-// generator, so runs repeat byte for byte.
-func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) []byte {
+// generator, so runs repeat byte for byte. damaged says whether the
+// frame's content was spoiled (a noise preamble does not spoil it).
+func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) (_ []byte, damaged bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	rng := b.rng[addr]
@@ -255,11 +260,13 @@ func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) [
 			if len(wire) > 12 {
 				i := 10 + rng.IntN(len(wire)-12)
 				wire[i] ^= byte(1 + rng.IntN(255))
+				damaged = true
 			}
 		}
 	}
 	if beh.BadChecksumRate > 0 && hit(beh.BadChecksumRate) {
 		wire[len(wire)-2] ^= 0x5A
+		damaged = true
 	}
 	if beh.Noise > 0 {
 		pre := make([]byte, beh.Noise, beh.Noise+len(wire))
@@ -268,5 +275,5 @@ func (b *Bus) misbehave(addr dlt645.Address, beh model.Behaviour, wire []byte) [
 		}
 		wire = append(pre, wire...)
 	}
-	return wire
+	return wire, damaged
 }

@@ -42,6 +42,7 @@ func physicalArea(m *model.Meter) string {
 
 func (s *Simulator) startConcentrators(ctx context.Context) error {
 	var broker *field.Broker
+	var brokerAt string
 	for _, a := range s.Fleet.Areas() {
 		c := a.Concentrator
 		meters := lineMeters(s.Fleet, a)
@@ -52,6 +53,7 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("concentrator %s: %w", c.ID, err)
 		}
+		s.buses = append(s.buses, bus)
 		ep := Endpoint{Concentrator: c.ID, Area: a.ID, Kind: c.Access.Kind}
 		for _, m := range meters {
 			ep.Meters = append(ep.Meters, m.Address)
@@ -64,19 +66,26 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 		if s.opts.ZeroDelay {
 			opts.Baud, opts.Latency = 0, 0
 		}
+		i := len(s.Endpoints)
+		s.Endpoints = append(s.Endpoints, ep)
+		var start func(ctx context.Context) (stop func(), err error)
 		switch c.Access.Kind {
 		case model.AccessTCPListen:
-			ln, err := net.Listen("tcp", s.listenAddr(c.Access.Listen))
-			if err != nil {
-				return fmt.Errorf("concentrator %s: listen: %w", c.ID, err)
-			}
-			ep.Address = ln.Addr().String()
+			addr := s.listenAddr(c.Access.Listen)
 			conc := field.NewConcentrator(bus, opts)
-			s.wg.Go(func() {
-				if err := conc.Serve(ctx, ln); err != nil {
-					s.log.Error("concentrator stopped", "concentrator", c.ID, "err", err)
+			start = func(ctx context.Context) (func(), error) {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return nil, fmt.Errorf("listen: %w", err)
 				}
-			})
+				addr = ln.Addr().String() // the same port when brought up again
+				s.setAddress(i, addr)
+				return s.serve(ctx, func(ctx context.Context) {
+					if err := conc.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+						s.log.Error("concentrator stopped", "concentrator", c.ID, "err", err)
+					}
+				}, nil), nil
+			}
 		case model.AccessTCPDialIn:
 			addr := c.Access.Dial
 			if s.opts.HeadEnd != "" {
@@ -86,21 +95,27 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("concentrator %s: %w", c.ID, err)
 			}
-			ep.Address = addr
-			s.wg.Go(func() { d.Run(ctx) })
-		case model.AccessSerial:
-			line, err := field.OpenSerialLine(ctx, bus, opts)
-			if err != nil {
-				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			s.setAddress(i, addr)
+			start = func(ctx context.Context) (func(), error) {
+				return s.serve(ctx, func(ctx context.Context) { d.Run(ctx) }, nil), nil
 			}
-			s.closers = append(s.closers, line.Close)
-			ep.Address = line.Path()
-			if c.Access.Device != "" {
-				if err := link(line.Path(), c.Access.Device); err != nil {
-					return fmt.Errorf("concentrator %s: %w", c.ID, err)
+		case model.AccessSerial:
+			start = func(ctx context.Context) (func(), error) {
+				line, err := field.OpenSerialLine(ctx, bus, opts)
+				if err != nil {
+					return nil, err
 				}
-				ep.Link = c.Access.Device
-				dev := c.Access.Device
+				s.setAddress(i, line.Path())
+				if c.Access.Device != "" {
+					if err := link(line.Path(), c.Access.Device); err != nil {
+						line.Close()
+						return nil, err
+					}
+					s.setEndpoint(i, func(e *Endpoint) { e.Link = c.Access.Device })
+				}
+				return s.serve(ctx, nil, line.Close), nil
+			}
+			if dev := c.Access.Device; dev != "" {
 				s.closers = append(s.closers, func() error { os.Remove(dev); return nil })
 			}
 		case model.AccessMQTT:
@@ -108,31 +123,63 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 			if s.opts.Broker != "" {
 				url = s.opts.Broker
 			}
-			if at, ok := embeddedBroker(url); ok {
-				if broker == nil {
-					if broker, err = field.StartBroker(at); err != nil {
-						return err
-					}
-					s.closers = append(s.closers, broker.Close)
+			at, embedded := embeddedBroker(url)
+			if embedded && broker == nil {
+				if broker, err = field.StartBroker(at); err != nil {
+					return err
 				}
+				brokerAt = broker.Addr()
+				s.closers = append(s.closers, func() error {
+					if broker == nil {
+						return nil
+					}
+					return broker.Close()
+				})
+			}
+			own := false // whether this gateway's down and up stop and restart the broker
+			if embedded {
 				url = broker.URL()
+				own = !s.brokerOwned
+				s.brokerOwned = true
 			}
-			gw, err := field.StartMQTTGateway(ctx, field.MQTTConfig{Broker: url, GatewayID: c.ID,
-				DownTopic: c.Access.TopicDown, UpTopic: c.Access.TopicUp, Baud: opts.Baud, Sleep: s.opts.Sleep, Logger: opts.Logger}, bus)
-			if err != nil {
-				return fmt.Errorf("concentrator %s: %w", c.ID, err)
+			start = func(ctx context.Context) (func(), error) {
+				if own && broker == nil {
+					b, err := field.StartBroker(brokerAt)
+					if err != nil {
+						return nil, err
+					}
+					broker = b
+				}
+				gw, err := field.StartMQTTGateway(ctx, field.MQTTConfig{Broker: url, GatewayID: c.ID,
+					DownTopic: c.Access.TopicDown, UpTopic: c.Access.TopicUp, Baud: opts.Baud, Sleep: s.opts.Sleep, Logger: opts.Logger}, bus)
+				if err != nil {
+					return nil, err
+				}
+				s.setEndpoint(i, func(e *Endpoint) { e.Address, e.TopicDown, e.TopicUp = url, gw.DownTopic(), gw.UpTopic() })
+				return s.serve(ctx, nil, func() error {
+					err := gw.Close()
+					if own && broker != nil {
+						broker.Close()
+						broker = nil
+					}
+					return err
+				}), nil
 			}
-			s.closers = append(s.closers, gw.Close)
-			ep.Address, ep.TopicDown, ep.TopicUp = url, gw.DownTopic(), gw.UpTopic()
 		case model.AccessModbusTCP, model.AccessModbusRTU:
-			if err := s.startModbus(ctx, c, meters, &ep); err != nil {
+			start, err = s.startModbus(c, meters, i)
+			if err != nil {
 				return fmt.Errorf("concentrator %s: %w", c.ID, err)
 			}
 		default:
 			return fmt.Errorf("concentrator %s: access kind %q is not one metersim offers", c.ID, c.Access.Kind)
 		}
-		s.Endpoints = append(s.Endpoints, ep)
-		s.log.Info("concentrator up", "concentrator", c.ID, "area", a.ID, "kind", ep.Kind, "address", ep.Address, "meters", len(meters))
+		acc := &access{id: c.ID, start: start}
+		if err := acc.up(ctx); err != nil {
+			return fmt.Errorf("concentrator %s: %w", c.ID, err)
+		}
+		s.access = append(s.access, acc)
+		s.closers = append(s.closers, func() error { acc.down(); return nil })
+		s.log.Info("concentrator up", "concentrator", c.ID, "area", a.ID, "kind", ep.Kind, "address", s.Endpoints[i].Address, "meters", len(meters))
 	}
 	return nil
 }

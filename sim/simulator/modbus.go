@@ -17,11 +17,12 @@ type modbusUnits struct {
 }
 
 // startModbus exposes a line's meters as Modbus units 1..n (in the order
-// of ep.Meters) with the SDM630 input-register map: over TCP on the
-// listen address, or RTU on a pseudo-terminal.
-func (s *Simulator) startModbus(ctx context.Context, c model.Concentrator, meters []*model.Meter, ep *Endpoint) error {
+// of the endpoint's meters) with the SDM630 input-register map: over TCP
+// on the listen address, or RTU on a pseudo-terminal. It returns how to
+// start the port (again).
+func (s *Simulator) startModbus(c model.Concentrator, meters []*model.Meter, i int) (func(ctx context.Context) (func(), error), error) {
 	if len(meters) > 247 {
-		return fmt.Errorf("%d meters on one Modbus line, at most 247 unit ids", len(meters))
+		return nil, fmt.Errorf("%d meters on one Modbus line, at most 247 unit ids", len(meters))
 	}
 	srv := field.NewModbusServer()
 	u := modbusUnits{meters: meters}
@@ -30,30 +31,40 @@ func (s *Simulator) startModbus(ctx context.Context, c model.Concentrator, meter
 		u.maps = append(u.maps, m)
 		srv.SetUnit(byte(i+1), m)
 	}
+	srv.OnAnswer = func(unit byte, resp []byte) {
+		if int(unit) < 1 || int(unit) > len(meters) || len(resp) < 2 {
+			return
+		}
+		s.countModbus(meters[unit-1].Address, resp[2:]) // the register bytes after function code and count
+	}
 	s.modbus = append(s.modbus, u)
 	if c.Access.Kind == model.AccessModbusTCP {
-		ln, err := net.Listen("tcp", s.listenAddr(c.Access.Listen))
+		addr := s.listenAddr(c.Access.Listen)
+		return func(ctx context.Context) (func(), error) {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return nil, fmt.Errorf("listen: %w", err)
+			}
+			addr = ln.Addr().String()
+			s.setAddress(i, addr)
+			return s.serve(ctx, func(ctx context.Context) { srv.ServeTCP(ctx, ln) }, nil), nil
+		}, nil
+	}
+	return func(ctx context.Context) (func(), error) {
+		p, err := field.OpenPTY()
 		if err != nil {
-			return fmt.Errorf("listen: %w", err)
+			return nil, err
 		}
-		ep.Address = ln.Addr().String()
-		s.wg.Go(func() { srv.ServeTCP(ctx, ln) })
-		return nil
-	}
-	p, err := field.OpenPTY()
-	if err != nil {
-		return err
-	}
-	s.closers = append(s.closers, p.Close)
-	ep.Address = p.Path
-	if c.Access.Device != "" {
-		if err := link(p.Path, c.Access.Device); err != nil {
-			return err
+		s.setAddress(i, p.Path)
+		if c.Access.Device != "" {
+			if err := link(p.Path, c.Access.Device); err != nil {
+				p.Close()
+				return nil, err
+			}
+			s.setEndpoint(i, func(e *Endpoint) { e.Link = c.Access.Device })
 		}
-		ep.Link = c.Access.Device
-	}
-	s.wg.Go(func() { srv.ServeRTU(ctx, p.Master) })
-	return nil
+		return s.serve(ctx, func(ctx context.Context) { srv.ServeRTU(ctx, p.Master) }, p.Close), nil
+	}, nil
 }
 
 // refreshModbus copies the model's registers into the Modbus maps.

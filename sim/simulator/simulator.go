@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/sim/field"
+	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
 	"github.com/headend/headend/sim/scenario"
 )
@@ -79,6 +80,14 @@ type Simulator struct {
 	wg      sync.WaitGroup
 	closers []func() error
 	modbus  []modbusUnits
+	ctx     context.Context
+
+	epMu          sync.Mutex // Endpoints' addresses, as Down and Up change them
+	access        []*access
+	brokerOwned   bool
+	buses         []*meterbus.Bus
+	countMu       sync.Mutex
+	modbusAnswers map[string][]meterbus.Answer
 }
 
 // Start builds the fleet of sc and starts its concentrators. It returns
@@ -106,7 +115,7 @@ func Start(ctx context.Context, sc *scenario.Scenario, opts Options) (*Simulator
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Simulator{Scenario: sc, Fleet: fleet, Clock: model.NewClock(begin, speed, opts.Now),
-		log: opts.Logger, opts: opts, cancel: cancel}
+		log: opts.Logger, opts: opts, cancel: cancel, ctx: ctx}
 	if err := s.startConcentrators(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -162,6 +171,8 @@ func (s *Simulator) Close() error {
 
 // Endpoint returns the endpoint of a concentrator by id.
 func (s *Simulator) Endpoint(concentrator string) (Endpoint, bool) {
+	s.epMu.Lock()
+	defer s.epMu.Unlock()
 	for _, e := range s.Endpoints {
 		if e.Concentrator == concentrator {
 			return e, true
