@@ -71,7 +71,8 @@ type channel struct {
 	master *master.Master
 	bus    *poll.Bus
 	close  func() error
-	jobs   *onDemand // on-demand work on the bus (ondemand.go); nil for Modbus
+	jobs   *onDemand        // on-demand work on the bus (ondemand.go); nil for Modbus
+	modbus *modbus.Protocol // Modbus channels
 }
 
 // New builds the collector of cfg. Channels are opened by Run.
@@ -277,6 +278,8 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 			mp = modbus.NewRTU(ch.Device, ch.Baud, ch.Parity, ch.Timeout)
 		}
 		mp.Now = c.opts.Clock.Now // reads are stamped on the collector's clock, as DL/T 645 reads are
+		out.modbus = mp
+		out.close = mp.Close
 		proto = mp
 	default:
 		l, err := c.link(ch, log)
@@ -384,8 +387,12 @@ func (c *Collector) Status() Status {
 			cs.Link = ch.link.State()
 			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()
 			cs.MeanLatency = ch.master.Stats.MeanLatency()
-		} else {
-			cs.Link.Online = !cs.Bus.LastSuccess.IsZero()
+		} else if ch.modbus != nil {
+			ms := ch.modbus.State()
+			cs.Link = link.State{Online: ms.Online, Since: ms.Since}
+			if !ms.Online {
+				cs.Link.Err = ms.LastErr
+			}
 		}
 		s.Channels = append(s.Channels, cs)
 	}

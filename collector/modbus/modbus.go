@@ -10,7 +10,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"errors"
 	"math"
+	"sync"
 	"time"
 
 	gmodbus "github.com/goburrow/modbus"
@@ -58,20 +60,64 @@ type Protocol struct {
 	Client  Client
 	SetUnit func(id byte) // sets the handler's slave id before each request
 	Now     func() time.Time
+	// Reset, if set, drops the connection after a transport error, so
+	// that the next request connects anew (goburrow keeps a TCP
+	// connection that broke and writes to it for ever otherwise).
+	Reset func() error
+	// Close, if set, releases the connection or the port.
+	Close func() error
+
+	mu    sync.Mutex
+	state State
+}
+
+// State is how the line to the meters is: up since the first answer
+// after a failure, down since the first transport error after an answer.
+type State struct {
+	Online  bool      `json:"online"`
+	Since   time.Time `json:"since,omitzero"`
+	LastErr string    `json:"last_error,omitempty"`
+}
+
+// State returns the line's state now.
+func (p *Protocol) State() State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+
+func (p *Protocol) observe(err error, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	online := err == nil
+	if online != p.state.Online || p.state.Since.IsZero() {
+		p.state.Online, p.state.Since = online, at
+	}
+	if err != nil {
+		p.state.LastErr = err.Error()
+	}
+}
+
+// transport reports whether err is the line's fault (no connection, a
+// timeout, a broken pipe) rather than the meter's answer (a Modbus
+// exception): only then is the connection dropped.
+func transport(err error) bool {
+	var mbErr *gmodbus.ModbusError
+	return err != nil && !errors.As(err, &mbErr)
 }
 
 // NewTCP returns a Protocol on a Modbus TCP gateway or meter at address.
 func NewTCP(address string, timeout time.Duration) *Protocol {
 	h := gmodbus.NewTCPClientHandler(address)
 	h.Timeout = timeout
-	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }}
+	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }, Reset: h.Close, Close: h.Close}
 }
 
 // NewRTU returns a Protocol on an RS-485 line of Modbus RTU meters.
 func NewRTU(device string, baud int, parity string, timeout time.Duration) *Protocol {
 	h := gmodbus.NewRTUClientHandler(device)
 	h.BaudRate, h.DataBits, h.Parity, h.StopBits, h.Timeout = baud, 8, parity, 1, timeout
-	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }}
+	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }, Reset: h.Close, Close: h.Close}
 }
 
 // Do reads the registers behind rq.DI. A DI the map does not have is "no
@@ -93,6 +139,15 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base re
 	lo, hi := qs[0].addr, qs[len(qs)-1].addr+2
 	b, err := p.Client.ReadInputRegisters(lo, hi-lo)
 	base.ReadAt = now()
+	p.observe(func() error {
+		if transport(err) {
+			return err
+		}
+		return nil
+	}(), base.ReadAt)
+	if transport(err) && p.Reset != nil {
+		p.Reset() // the next request dials (or opens the port) again
+	}
 	if err != nil {
 		return nil, fmt.Errorf("modbus unit %d registers %04X..%04X: %w", t.Unit, lo, hi-1, err)
 	}

@@ -57,3 +57,59 @@ func TestReadsSDM630OverTCP(t *testing.T) {
 		t.Fatal("unknown unit answered")
 	}
 }
+
+// The far end stopped and started again at the same address: the reads
+// fail while it is away (the line shown down), and come back by
+// themselves (goburrow alone keeps the broken connection: broken pipe for
+// ever).
+func TestReconnectsAfterTheServerRestarts(t *testing.T) {
+	srv := field.NewModbusServer()
+	srv.SetUnit(1, field.NewSDM630(field.ThreePhaseReadings{ImportKWh: 42}))
+	serve := func(addr string) (context.CancelFunc, chan struct{}) {
+		t.Helper()
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { srv.ServeTCP(ctx, ln); close(done) }()
+		return func() { cancel(); ln.Close() }, done
+	}
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port to come back on
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	stop, done := serve(addr)
+	p := NewTCP(addr, time.Second)
+	defer p.Close()
+	target := poll.Target{Unit: 1}
+	read1 := func() error {
+		_, err := p.Do(ctx, target, poll.Request{DI: 0x00010000}, read.Read{})
+		return err
+	}
+	if err := read1(); err != nil || !p.State().Online {
+		t.Fatalf("first read: %v, state %+v", err, p.State())
+	}
+	stop()
+	<-done
+	for i := 0; i < 3; i++ {
+		if err := read1(); err == nil {
+			t.Fatalf("read %d with the server stopped succeeded", i)
+		}
+	}
+	if st := p.State(); st.Online || st.LastErr == "" {
+		t.Fatalf("state with the server stopped: %+v", st)
+	}
+	stop, done = serve(addr)
+	defer func() { stop(); <-done }()
+	if err := read1(); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+	if !p.State().Online {
+		t.Fatalf("state after the restart: %+v", p.State())
+	}
+}
