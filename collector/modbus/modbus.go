@@ -9,8 +9,8 @@ package modbus
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
