@@ -23,6 +23,7 @@ import (
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
+	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/vee"
 	"github.com/spf13/cobra"
@@ -53,7 +54,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			slog.SetDefault(log) // the configuration watcher logs through it
 			m := metrics.New()
-			opts := collector.Options{Logger: log, Health: health.New(nil), ObserveTransaction: m.ObserveTransaction}
+			opts := collector.Options{Logger: log, Health: health.New(nil), Breakers: &poll.Breakers{}, ObserveTransaction: m.ObserveTransaction}
 			if follow != "" {
 				clk, err := followClock(follow)
 				if err != nil {
