@@ -40,6 +40,13 @@ type Options struct {
 	// Health, if set, is the tracker to keep the collection rates in, so
 	// that they survive a reload; nil starts a new one.
 	Health *health.Tracker
+	// Breakers, if set, holds the meters' circuit breakers, so that an
+	// open breaker stays open, resting, across a reload; nil starts anew.
+	Breakers *poll.Breakers
+	// Elapsed is the real-time clock breaker rests are measured on, the
+	// time base of the transaction timeouts, even when Clock is
+	// simulated (serve --follow); nil: time.Now.
+	Elapsed func() time.Time
 	// ObserveTransaction, if set, is told of every transaction on every
 	// bus (poll.Options.Observe): metrics.Metrics.ObserveTransaction.
 	ObserveTransaction func(channel string, d time.Duration, err error)
@@ -82,6 +89,9 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = schedule.RealClock{}
+	}
+	if opts.Breakers == nil {
+		opts.Breakers = &poll.Breakers{}
 	}
 	idx := cfg.Archive.Index()
 	sizes := map[string]int{}
@@ -297,7 +307,9 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		retries = -1
 	}
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
-		BreakAfter: c.cfg.Collector.Breaker.Failures, Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
+		BreakAfter: c.cfg.Collector.Breaker.Failures, Cooldown: c.cfg.Collector.Breaker.Cooldown,
+		MaxCooldown: c.cfg.Collector.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
+		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
 	return out, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
+	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/vee"
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,7 +85,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}()
 			var running sync.WaitGroup // what uses the store: waited for before it closes
 			m := metrics.New()
-			opts := collector.Options{Logger: log, Health: health.New(nil), ObserveTransaction: m.ObserveTransaction}
+			opts := collector.Options{Logger: log, Health: health.New(nil), Breakers: &poll.Breakers{}, ObserveTransaction: m.ObserveTransaction}
 			if follow != "" {
 				clk, err := followClock(follow)
 				if err != nil {

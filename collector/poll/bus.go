@@ -18,11 +18,25 @@ type Options struct {
 	Retries int           // further tries after a failed transaction (timeout, garbage); default 2, -1 for none
 	Backoff time.Duration // wait before the first retry, doubled each time; default 200 ms
 	// BreakAfter is how many failed tasks in a row open a meter's
-	// breaker; default 2. While open, the meter gets one probe
-	// transaction per task and the task's other requests are skipped.
-	BreakAfter int
-	Now        func() time.Time                                 // nil: time.Now
-	Sleep      func(ctx context.Context, d time.Duration) error // nil: a timer; tests inject one
+	// breaker; default 2. An open breaker rests for Cooldown: the
+	// meter's tasks are skipped without a transaction. The first task
+	// after the rest sends one probe transaction (the task's other
+	// requests are skipped if it fails); a failed probe doubles the rest
+	// up to MaxCooldown, a success closes the breaker. Cooldown 0 rests
+	// not at all (every task probes); MaxCooldown below Cooldown is
+	// taken as Cooldown.
+	BreakAfter  int
+	Cooldown    time.Duration
+	MaxCooldown time.Duration
+	// Elapsed is the clock the breaker's rest is measured on: real time,
+	// the time base of the transaction timeouts, even when Now is a
+	// simulated clock. nil: time.Now. Tests inject one.
+	Elapsed func() time.Time
+	// Breakers, if set, holds the meters' breaker states, so that they
+	// outlive this Bus (a configuration reload builds new ones).
+	Breakers *Breakers
+	Now      func() time.Time                                 // nil: time.Now
+	Sleep    func(ctx context.Context, d time.Duration) error // nil: a timer; tests inject one
 	// Observe, if set, is told of every transaction: the channel, how
 	// long it took (real time) and its error (nil: an answer, a refusal
 	// included). It must not block.
@@ -49,7 +63,7 @@ type Bus struct {
 	queue   taskQueue
 	wake    chan struct{}
 	seq     uint64
-	breaker map[string]*breaker
+	breaker *Breakers
 	pending map[pendingKey]bool
 	stats   Stats
 	busy    bool // a transaction has run: the next one waits the gap (Run's goroutine only)
@@ -65,8 +79,51 @@ type Stats struct {
 }
 
 type breaker struct {
-	failures int  // failed tasks in a row
-	open     bool // probing only
+	failures int           // failed tasks in a row
+	open     bool          // resting or probing
+	rest     time.Duration // length of the current rest
+	until    time.Time     // end of the rest, on Options.Elapsed
+}
+
+// Breakers holds the circuit breakers of meters, by address. One
+// registry handed to successive Buses (Options.Breakers) keeps an open
+// breaker open, and its rest running, across a configuration reload.
+// The zero value is ready to use; it is safe for concurrent use.
+type Breakers struct {
+	mu sync.Mutex
+	m  map[string]*breaker
+}
+
+// BreakerState is a meter's breaker as Breakers.State reports it.
+type BreakerState struct {
+	Failures int           // failed tasks in a row
+	Open     bool          // resting, or waiting to probe
+	Rest     time.Duration // length of the current rest
+	Until    time.Time     // end of the rest, real time (Options.Elapsed)
+}
+
+// State returns a meter's breaker state; the zero value for one never seen.
+func (r *Breakers) State(addr string) BreakerState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	br := r.m[addr]
+	if br == nil {
+		return BreakerState{}
+	}
+	return BreakerState{Failures: br.failures, Open: br.open, Rest: br.rest, Until: br.until}
+}
+
+// get returns addr's breaker, made if new; r.mu held.
+func (r *Breakers) get(addr string) *breaker {
+	if r.m == nil {
+		r.m = map[string]*breaker{}
+	}
+	br := r.m[addr]
+	if br == nil {
+		br = &breaker{}
+		r.m[addr] = br
+	}
+	return br
 }
 
 // New returns a Bus that reads through proto and hands reads to sink.
@@ -88,7 +145,20 @@ func New(proto Protocol, sink Sink, opts Options) *Bus {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Bus{proto: proto, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: map[string]*breaker{}, pending: map[pendingKey]bool{}}
+	if opts.Elapsed == nil {
+		opts.Elapsed = time.Now
+	}
+	if opts.Cooldown < 0 {
+		opts.Cooldown = 0
+	}
+	if opts.MaxCooldown < opts.Cooldown {
+		opts.MaxCooldown = opts.Cooldown
+	}
+	br := opts.Breakers
+	if br == nil {
+		br = &Breakers{}
+	}
+	return &Bus{proto: proto, opts: opts, sink: sink, wake: make(chan struct{}, 1), breaker: br, pending: map[pendingKey]bool{}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -160,10 +230,7 @@ func (b *Bus) Stats() Stats {
 
 // BreakerOpen reports whether a meter's breaker is open.
 func (b *Bus) BreakerOpen(addr string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	br := b.breaker[addr]
-	return br != nil && br.open
+	return b.breaker.State(addr).Open
 }
 
 // Stop makes Run return once the task in flight, if any, is finished;
@@ -225,21 +292,26 @@ func (b *Bus) next() *Task {
 
 // run does one task: every request, with retries, behind the breaker.
 func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
-	b.mu.Lock()
-	b.stats.Tasks++
-	br := b.breaker[t.Target.Address]
-	if br == nil {
-		br = &breaker{}
-		b.breaker[t.Target.Address] = br
-	}
-	probing := br.open
-	b.mu.Unlock()
+	b.count(func(s *Stats) { s.Tasks++ })
+	reg := b.breaker
+	reg.mu.Lock()
+	br := reg.get(t.Target.Address)
+	probing, resting := br.open, br.open && b.opts.Elapsed().Before(br.until)
+	until := br.until
+	reg.mu.Unlock()
 
 	var out []read.Read
 	okAny, failedAll := false, true
 	for i, rq := range t.Requests {
 		base := read.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
 			DI: rq.DI, Edition: t.Target.Edition, Quantity: Asked(t.Target.Edition, rq.DI)}
+		if resting {
+			base.Status, base.ReadAt = read.Skipped, b.opts.Now()
+			base.Err = fmt.Sprintf("circuit breaker open: the meter rests for another %s (real time)", until.Sub(b.opts.Elapsed()).Round(time.Millisecond))
+			b.count(func(s *Stats) { s.Skipped++ })
+			out = append(out, base)
+			continue
+		}
 		if probing && i > 0 && !okAny {
 			base.Status, base.Err, base.ReadAt = read.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
 			b.count(func(s *Stats) { s.Skipped++ })
@@ -262,17 +334,26 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 			return out
 		}
 	}
-	b.mu.Lock()
+	if resting {
+		return out
+	}
+	reg.mu.Lock()
 	if failedAll && len(t.Requests) > 0 {
 		br.failures++
-		if br.failures >= b.opts.BreakAfter {
-			br.open = true
+		switch {
+		case probing: // the probe failed: rest twice as long
+			br.rest = min(2*br.rest, b.opts.MaxCooldown)
+			br.until = b.opts.Elapsed().Add(br.rest)
+		case br.failures >= b.opts.BreakAfter:
+			br.open, br.rest = true, b.opts.Cooldown
+			br.until = b.opts.Elapsed().Add(br.rest)
 		}
+		reg.mu.Unlock()
 	} else {
-		br.failures, br.open = 0, false
-		b.stats.LastSuccess = b.opts.Now()
+		*br = breaker{}
+		reg.mu.Unlock()
+		b.count(func(s *Stats) { s.LastSuccess = b.opts.Now() })
 	}
-	b.mu.Unlock()
 	return out
 }
 
