@@ -374,7 +374,12 @@ func (s *Service) areaTheft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(recs) == 0 {
-		api.Error(w, http.StatusNotFound, "area %s has no theft ranking on or before %s", a.ID, r.URL.Query().Get("date"))
+		// a normal state: the analysis has not ranked the area yet
+		reason := "no theft ranking yet: the analysis ranks an area once it has enough days of validated reads and a loss to explain"
+		if !date.IsZero() {
+			reason = "no theft ranking on or before " + date.Format(time.DateOnly) + ": the analysis had not ranked the area by then"
+		}
+		api.JSON(w, map[string]any{"area": a.ID, "date": "", "candidates": []any{}, "reason": reason})
 		return
 	}
 	var rk anomaly.Ranking
