@@ -90,6 +90,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, an.Last())
 	})))
+	mux.Handle("POST /api/v1/analysis/run", toks.Require(auth.Configure)(analyseHandler(an, clk))) // analyse.go
 	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, loc)))
 	mux.Handle("GET /api/v1/openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
