@@ -70,7 +70,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 		mux.Handle(p, base)
 	}
 	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL}).Register(mux, toks.Require(auth.ReadAll))
+	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: analysis.DefaultConfig().Loss}).Register(mux, toks.Require(auth.ReadAll))
 	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
 	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
 		Logger: log.With("component", "review")}
