@@ -18,6 +18,7 @@ import (
 	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/anomaly"
 	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/assess"
 	"github.com/headend/headend/collector/loss"
 	"github.com/headend/headend/store"
 )
@@ -31,6 +32,9 @@ type Service struct {
 	// TileURL is the status map's tile server, given to the dashboard in
 	// /api/v1/meta; empty: none.
 	TileURL string
+	// Loss holds the bounds a period's rate is classed by; zero:
+	// loss.DefaultConfig().
+	Loss loss.Config
 }
 
 // Register mounts the routes on mux, each wrapped by guard (the
@@ -66,6 +70,13 @@ func (s *Service) fail(w http.ResponseWriter, err error) {
 
 // balances returns the stored daily balances in [from, to].
 func (s *Service) balances(ctx context.Context, area string, from, to time.Time) ([]loss.Result, error) {
+	rs, err := s.allBalances(ctx, area, from, to)
+	return slices.DeleteFunc(rs, func(r loss.Result) bool { return r.Period.Kind != loss.Daily }), err
+}
+
+// allBalances returns the daily and monthly balances stored for days
+// [from, to].
+func (s *Service) allBalances(ctx context.Context, area string, from, to time.Time) ([]loss.Result, error) {
 	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		return nil, err
@@ -73,11 +84,18 @@ func (s *Service) balances(ctx context.Context, area string, from, to time.Time)
 	out := make([]loss.Result, 0, len(recs))
 	for _, rec := range recs {
 		var r loss.Result
-		if json.Unmarshal(rec.Body, &r) == nil && r.Period.Kind == loss.Daily {
+		if json.Unmarshal(rec.Body, &r) == nil {
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+func (s *Service) bounds() loss.Config {
+	if s.Loss.Upper == (loss.Decimal{}) && s.Loss.Low == nil {
+		return loss.DefaultConfig()
+	}
+	return s.Loss
 }
 
 func (s *Service) meta(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +146,9 @@ type Area struct {
 	Sales          string         `json:"sales"`
 	Loss           string         `json:"loss"`
 	Rate           string         `json:"rate"`
-	Class          loss.Class     `json:"class"`
+	Class          loss.Class     `json:"class"`          // the period's, from Rate (assess.Figures)
+	LastDayClass   loss.Class     `json:"last_day_class"` // the class of the period's last day
+	Source         string         `json:"source"`         // daily (sums of the computable days) or monthly
 	Classes        map[string]int `json:"classes"`
 	MetersExpected int            `json:"meters_expected"`
 	MetersRead     int            `json:"meters_read"`
@@ -153,11 +173,13 @@ func (s *Service) areas(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusBadRequest, "feeder: %q is not a feeder line of the archive", feeder)
 		return
 	}
-	rs, err := s.balances(r.Context(), "", from, to)
+	all, err := s.allBalances(r.Context(), "", from, to)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	figs := assess.Figures(all, from, to.AddDate(0, 0, 1)) // the same figure as the assessment's and the inspection list's
+	rs := slices.DeleteFunc(all, func(r loss.Result) bool { return r.Period.Kind != loss.Daily })
 	flags, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindFlag, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		s.fail(w, err)
@@ -179,7 +201,7 @@ func (s *Service) areas(w http.ResponseWriter, r *http.Request) {
 		if feeder != "" && a.Feeder != feeder {
 			continue
 		}
-		row := summarise(a, by[a.ID])
+		row := summarise(a, by[a.ID], figs[a.ID], s.bounds())
 		row.Flags = nflags[a.ID]
 		if class != "" && string(row.Class) != class {
 			continue
@@ -190,35 +212,25 @@ func (s *Service) areas(w http.ResponseWriter, r *http.Request) {
 }
 
 // summarise sums an area's computable days.
-func summarise(a archive.Area, days []*loss.Result) Area {
+func summarise(a archive.Area, days []*loss.Result, f assess.Figure, bounds loss.Config) Area {
 	row := Area{ID: a.ID, Name: a.Name, Feeder: a.Feeder, VoltageLevel: a.VoltageLevel, Responsible: a.Responsible,
-		Days: len(days), Classes: map[string]int{}, Class: loss.NotComputable}
-	var supply, sales, lossE loss.Decimal
-	var expected, read int
+		Days: len(days), Classes: map[string]int{}, Class: f.Class(bounds), LastDayClass: loss.NotComputable,
+		ComputableDays: f.Computable, Source: f.Source}
 	for _, d := range days {
 		row.Classes[string(d.Class)]++
-		expected += d.Expected
-		read += d.Read + d.Estimated
-		if !d.Class.Computable() {
-			continue
-		}
-		row.ComputableDays++
-		supply, _ = loss.Add(supply, d.Supply)
-		sales, _ = loss.Add(sales, d.Sales)
-		lossE, _ = loss.Add(lossE, d.Loss)
 	}
 	if n := len(days); n > 0 {
 		last := days[n-1]
-		row.Class, row.MetersExpected, row.MetersRead, row.MetersEst = last.Class, last.Expected, last.Read, last.Estimated
+		row.LastDayClass, row.MetersExpected, row.MetersRead, row.MetersEst = last.Class, last.Expected, last.Read, last.Estimated
 	}
-	if row.ComputableDays > 0 {
-		row.Supply, row.Sales, row.Loss = supply.String(), sales.String(), lossE.String()
-		if rate, ok := loss.Percent(lossE, supply, 2); ok {
-			row.Rate = rate.String()
-		}
+	if f.Computable > 0 || f.Source == "monthly" {
+		row.Supply, row.Sales, row.Loss = f.Supply.String(), f.Sales.String(), f.Loss.String()
 	}
-	if expected > 0 {
-		c, _ := loss.Percent(loss.Decimal{Units: int64(read)}, loss.Decimal{Units: int64(expected)}, 1)
+	if f.HasRate {
+		row.Rate = f.Rate.String()
+	}
+	if f.Expected > 0 {
+		c, _ := loss.Percent(loss.Decimal{Units: int64(f.Read)}, loss.Decimal{Units: int64(f.Expected)}, 1)
 		row.Collection = c.String()
 	}
 	return row
@@ -374,7 +386,12 @@ func (s *Service) areaTheft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(recs) == 0 {
-		api.Error(w, http.StatusNotFound, "area %s has no theft ranking on or before %s", a.ID, r.URL.Query().Get("date"))
+		// a normal state: the analysis has not ranked the area yet
+		reason := "no theft ranking yet: the analysis ranks an area once it has enough days of validated reads and a loss to explain"
+		if !date.IsZero() {
+			reason = "no theft ranking on or before " + date.Format(time.DateOnly) + ": the analysis had not ranked the area by then"
+		}
+		api.JSON(w, map[string]any{"area": a.ID, "date": "", "candidates": []any{}, "reason": reason})
 		return
 	}
 	var rk anomaly.Ranking

@@ -97,3 +97,20 @@ func TestLossAPI(t *testing.T) {
 	}
 	get(t, srv.URL+"/api/v1/areas/NOPE/loss", 404, nil)
 }
+
+// An area with no theft ranking yet is a normal state: 200, no
+// candidates and a reason that names the date asked for (16.11).
+func TestTheftNotRankedYet(t *testing.T) {
+	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 2)
+	srv := serve(t, a)
+	area := a.Archive.Archive().Areas[0].ID
+	var b struct {
+		Area, Date, Reason string
+		Candidates         []any
+	}
+	get(t, srv.URL+"/api/v1/areas/"+area+"/theft?date=2020-01-01", 200, &b)
+	if b.Area != area || b.Date != "" || b.Candidates == nil || len(b.Candidates) != 0 || !strings.Contains(b.Reason, "on or before 2020-01-01") {
+		t.Errorf("not ranked yet: %+v", b)
+	}
+	get(t, srv.URL+"/api/v1/areas/NOPE/theft", 404, nil)
+}

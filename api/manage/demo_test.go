@@ -2,14 +2,19 @@ package manage_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	apiloss "github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/manage"
 	apireview "github.com/headend/headend/api/review"
+	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/analysis/analysistest"
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/assess"
@@ -18,6 +23,7 @@ import (
 	"github.com/headend/headend/collector/loss"
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/protocol/dlt645"
+	"github.com/headend/headend/store"
 )
 
 const responsibleCSV = "area,responsible\nD01,Li Wei\nD02,Li Wei\nD03,Zhang Min\nD04,Wang Fang\nD05,Zhang Min\n"
@@ -227,5 +233,105 @@ func TestDemoWithReview(t *testing.T) {
 	}
 	if d01 := rank["D01"]; d01 == nil || d01.Rank > 3 || !(has(d01, "theft", "000001000017") || has(d01, "theft_ranking", "000001000017")) {
 		t.Errorf("D01 (planted theft): %+v", d01)
+	}
+}
+
+// One figure per area and period (16.9): the loss list over the month's
+// days, the month's assessment and its inspection list give each area
+// the same rate; the list is ranked again after a later analysis run,
+// and each answer says which days it covers.
+func TestOneFigurePerAreaAndPeriod(t *testing.T) {
+	a, ix, url := demo(t)
+	lsvc := &apiloss.Service{Results: a.Results, Archive: func() *archive.Index { return ix }, Location: a.Fleet.Zone(),
+		Now: func() time.Time { return a.Now }}
+	mux := http.NewServeMux()
+	lsvc.Register(mux, func(h http.Handler) http.Handler { return h })
+	lsrv := httptest.NewServer(mux)
+	defer lsrv.Close()
+
+	var list struct {
+		Month, From, To string
+		Items           []inspect.Entry
+	}
+	getJSON(t, url+"/api/v1/inspections?month=2025-06", &list)
+	var areas struct {
+		From, To string
+		Areas    []apiloss.Area
+	}
+	getJSON(t, lsrv.URL+"/api/v1/areas?from="+list.From+"&to="+list.To, &areas)
+	var asm struct {
+		Period string
+		Rows   []manage.Row
+	}
+	getJSON(t, url+"/api/v1/assessment?period=2025-06", &asm)
+	if list.From != "2025-06-01" || list.To != a.Now.AddDate(0, 0, -1).Format(time.DateOnly) || asm.Period != "2025-06" {
+		t.Fatalf("periods: inspections %s..%s, assessment %s", list.From, list.To, asm.Period)
+	}
+	rates := map[string][3]string{}
+	for _, ar := range areas.Areas {
+		r := rates[ar.ID]
+		r[0] = ar.Rate
+		rates[ar.ID] = r
+	}
+	for _, row := range asm.Rows {
+		r := rates[row.Key]
+		r[1] = row.Actual
+		rates[row.Key] = r
+	}
+	for _, it := range list.Items {
+		if it.Kind == inspect.KindArea {
+			r := rates[it.Target]
+			r[2] = it.Rate
+			rates[it.Target] = r
+		}
+	}
+	if len(rates) != 5 {
+		t.Fatalf("rates of %d areas: %v", len(rates), rates)
+	}
+	for id, r := range rates {
+		t.Logf("%s: loss list %s %%, assessment %s %%, inspection list %s %%", id, r[0], r[1], r[2])
+		if r[0] == "" || r[0] != r[1] || r[1] != r[2] {
+			t.Errorf("%s: loss list %q, assessment %q, inspection list %q: want one figure", id, r[0], r[1], r[2])
+		}
+	}
+	// a late read revises D02's balance of the 10th: the inspection list
+	// shows the new figure, as the loss list does
+	ctx := context.Background()
+	day10 := time.Date(2025, 6, 10, 0, 0, 0, 0, a.Fleet.Zone())
+	recs, err := a.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: "D02", From: day10, To: day10.AddDate(0, 0, 1)})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("D02 on the 10th: %d records, %v", len(recs), err)
+	}
+	var b loss.Result
+	if err := json.Unmarshal(recs[0].Body, &b); err != nil || !b.Class.Computable() {
+		t.Fatalf("D02 on the 10th: %+v %v", b, err)
+	}
+	b.Supply, _ = loss.Add(b.Supply, loss.Decimal{Units: 500})
+	b.Loss, _ = loss.Add(b.Loss, loss.Decimal{Units: 500})
+	rec := recs[0]
+	rec.Body, _ = json.Marshal(b)
+	if _, err := a.Results.Put(ctx, []store.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	getJSON(t, lsrv.URL+"/api/v1/areas?from="+list.From+"&to="+list.To, &areas)
+	getJSON(t, url+"/api/v1/inspections?month=2025-06", &list)
+	var now [2]string
+	for _, ar := range areas.Areas {
+		if ar.ID == "D02" {
+			now[0] = ar.Rate
+		}
+	}
+	for _, it := range list.Items {
+		if it.Kind == inspect.KindArea && it.Target == "D02" {
+			now[1] = it.Rate
+		}
+	}
+	if now[0] == rates["D02"][0] || now[0] != now[1] {
+		t.Errorf("D02 after a revision: loss list %s %% (was %s), inspection list %s %%: want the new figure on both", now[0], rates["D02"][0], now[1])
+	}
+	for _, ar := range areas.Areas {
+		if ar.Rate != "" && ar.Class == loss.NotComputable {
+			t.Errorf("%s: rate %s %% of class not_computable (the last day's class, %s, is not the period's)", ar.ID, ar.Rate, ar.LastDayClass)
+		}
 	}
 }

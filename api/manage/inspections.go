@@ -65,6 +65,14 @@ func (s *Service) listMonth(w http.ResponseWriter, r *http.Request, regenerate b
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return
 	}
+	// the month under way is ranked again on every look, so that its
+	// figures are the ones the loss list and the assessment show now;
+	// Save keeps every entry's checks
+	from := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, s.Location)
+	last := min(from.AddDate(0, 1, -1).Unix(), s.today().AddDate(0, 0, -1).Unix())
+	if !s.today().Before(from) && s.today().Before(from.AddDate(0, 1, 1)) {
+		regenerate = true
+	}
 	var es []inspect.Entry
 	if !regenerate {
 		if es, err = s.worklist().Month(r.Context(), month); err != nil {
@@ -81,7 +89,9 @@ func (s *Service) listMonth(w http.ResponseWriter, r *http.Request, regenerate b
 	if es == nil {
 		es = []inspect.Entry{}
 	}
-	api.JSON(w, map[string]any{"month": month.Format("2006-01"), "items": es})
+	// the period the rates are of: the month's days up to yesterday
+	api.JSON(w, map[string]any{"month": month.Format("2006-01"), "from": from.Format(time.DateOnly),
+		"to": time.Unix(last, 0).In(s.Location).Format(time.DateOnly), "items": es})
 }
 
 func (s *Service) inspections(w http.ResponseWriter, r *http.Request) { s.listMonth(w, r, false) }

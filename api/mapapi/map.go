@@ -29,12 +29,28 @@ import (
 )
 
 // Service answers the map API. Location is the zone days are counted in;
-// Now defaults the day to yesterday.
+// Now defaults the day to the last complete one.
 type Service struct {
 	Results  store.Results
 	Archive  func() *archive.Index
 	Location *time.Location
 	Now      func() time.Time
+	// Complete is how long after midnight a day's reads are complete
+	// (its closing freezes read); until then the map opens on the day
+	// before yesterday, not on a day most meters have not reported yet.
+	// Zero: 90 minutes, as the analysis.
+	Complete time.Duration
+}
+
+// LastComplete returns the last day (00:00 in s.Location) whose reads
+// are complete at now.
+func (s *Service) LastComplete(now time.Time) time.Time {
+	c := s.Complete
+	if c <= 0 {
+		c = 90 * time.Minute
+	}
+	n := now.In(s.Location).Add(-c)
+	return time.Date(n.Year(), n.Month(), n.Day()-1, 0, 0, 0, 0, s.Location)
 }
 
 // Register mounts GET /api/v1/map on mux, wrapped by guard (the
@@ -122,9 +138,7 @@ type Area struct {
 }
 
 func (s *Service) serveMap(w http.ResponseWriter, r *http.Request) {
-	n := s.Now().In(s.Location)
-	yesterday := time.Date(n.Year(), n.Month(), n.Day()-1, 0, 0, 0, 0, s.Location)
-	day, err := api.Date(r, "date", s.Location, yesterday)
+	day, err := api.Date(r, "date", s.Location, s.LastComplete(s.Now()))
 	if err != nil {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return

@@ -115,3 +115,25 @@ func dist(lat1, lon1, lat2, lon2 float64) float64 {
 	dx := (lon1 - lon2) * math.Cos(lat1*math.Pi/180)
 	return math.Hypot(lat1-lat2, dx)
 }
+
+// The map opens on the last complete day: before the night's freezes are
+// in, the day before yesterday, not a day most meters have not reported
+// (16.11).
+func TestMapOpensOnLastCompleteDay(t *testing.T) {
+	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 2)
+	zone := a.Fleet.Zone()
+	var now time.Time
+	svc := &mapapi.Service{Results: a.Results, Archive: func() *archive.Index { return a.Archive }, Location: zone,
+		Now: func() time.Time { return now }}
+	srv := serve(t, svc)
+	for _, c := range []struct{ now, want string }{
+		{"2025-06-21 00:30", "2025-06-19"}, {"2025-06-21 01:29", "2025-06-19"}, {"2025-06-21 01:30", "2025-06-20"}, {"2025-06-21 23:00", "2025-06-20"},
+	} {
+		now, _ = time.ParseInLocation("2006-01-02 15:04", c.now, zone)
+		var m mapapi.Map
+		get(t, srv.URL+"/api/v1/map", 200, &m)
+		if m.Date != c.want {
+			t.Errorf("at %s the map opens on %s, want %s", c.now, m.Date, c.want)
+		}
+	}
+}

@@ -40,7 +40,8 @@ type Service struct {
 	Archive  func() *archive.Index
 	Location *time.Location
 	Now      func() time.Time
-	// Config are the rules' settings; nil: review.DefaultConfig().
+	// Config are the rules' settings; nil: review.DefaultConfig(). Its
+	// Location, when nil, is the service's Location.
 	Config *review.Config
 	// Scans returns what answered on the buses; nil: the scans saved
 	// with SaveScan (see KeepScans).
@@ -81,6 +82,7 @@ func (s *Service) SaveScan(ctx context.Context, sc review.Scan) error {
 
 func (s *Service) config() review.Config {
 	c := review.DefaultConfig()
+	c.Location = nil // the configured zone (collector.zone), not the rules' default
 	if s.Config != nil {
 		c = *s.Config
 	}
@@ -93,6 +95,29 @@ func (s *Service) config() review.Config {
 func (s *Service) today() time.Time {
 	n := s.Now().In(s.Location)
 	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, s.Location)
+}
+
+// notBeforeData returns from, or the day of the first stored read when
+// that is later: days before any meter was read have nothing to review
+// (every concentrator would read 0 of its meters).
+func (s *Service) notBeforeData(ctx context.Context, from time.Time) time.Time {
+	if first, ok := s.firstRead(ctx); ok && first.After(from) {
+		return first
+	}
+	return from
+}
+
+// firstRead returns the day (in s.Location) of the first stored read.
+func (s *Service) firstRead(ctx context.Context) (time.Time, bool) {
+	if s.Reads == nil {
+		return time.Time{}, false
+	}
+	rs, err := s.Reads.Query(ctx, store.Query{Limit: 1})
+	if err != nil || len(rs) == 0 {
+		return time.Time{}, false
+	}
+	t := store.Time(&rs[0]).In(s.Location)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, s.Location), true
 }
 
 func (s *Service) fail(w http.ResponseWriter, what string, err error) {
@@ -180,7 +205,7 @@ func (s *Service) review(w http.ResponseWriter, r *http.Request) {
 	to, err := api.Date(r, "to", s.Location, today.AddDate(0, 0, -1))
 	var from time.Time
 	if err == nil {
-		from, err = api.Date(r, "from", s.Location, to.AddDate(0, 0, -6))
+		from, err = api.Date(r, "from", s.Location, s.notBeforeData(r.Context(), to.AddDate(0, 0, -6)))
 	}
 	if err == nil && to.Before(from) {
 		err = &api.BadParam{Name: "to", Value: r.URL.Query().Get("to"), Want: "on or after from"}
@@ -368,7 +393,7 @@ func (s *Service) report(ctx context.Context, ix *archive.Index, from, to time.T
 // checks as of today, for the inspection list.
 func (s *Service) Findings(ctx context.Context, from, to time.Time) ([]review.Finding, error) {
 	ix := s.Archive()
-	rep, err := s.report(ctx, ix, from, to.AddDate(0, 0, -1), "", "")
+	rep, err := s.report(ctx, ix, s.notBeforeData(ctx, from), to.AddDate(0, 0, -1), "", "")
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	simfield "github.com/headend/headend/sim/field"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
+	"github.com/headend/headend/store"
 )
 
 const demo = "../../testdata/scenarios/demo.yaml"
@@ -353,5 +354,45 @@ func TestKeepScans(t *testing.T) {
 	get(t, srv.URL+"/api/v1/archive/checks", 200, &ch)
 	if f := ch.find(review.Unarchived, "000001000088"); f == nil || !strings.Contains(f.Evidence[0].Value, "addresses 000001000000 to 000001000099 searched") {
 		t.Errorf("kept scan: %+v", ch.Findings)
+	}
+}
+
+// The review's default window starts at the first read, not days before
+// any meter existed (16.10), and the rules' days are in the configured
+// zone, not China Standard Time (16.13).
+func TestDefaultWindowAndZone(t *testing.T) {
+	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 4)
+	ix := a.Archive
+	svc := &apireview.Service{Results: a.Results, Reads: a.Reads, Archive: func() *archive.Index { return ix }, Location: time.UTC,
+		Now: func() time.Time { return a.Now }}
+	srv := serve(t, svc)
+	var rv struct {
+		From, To string
+		Findings []review.Finding
+		Rates    []review.Rate
+	}
+	get(t, srv.URL+"/api/v1/review", 200, &rv)
+	rs, err := a.Reads.Query(context.Background(), store.Query{Limit: 1})
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("first read: %v %v", rs, err)
+	}
+	first := store.Time(&rs[0]).UTC().Format(time.DateOnly)
+	if rv.From != first {
+		t.Errorf("default window from %s, want the first read's day %s (to %s)", rv.From, first, rv.To)
+	}
+	for _, r := range rv.Rates {
+		if r.Day < first {
+			t.Errorf("rate of a day before the first read: %+v", r)
+		}
+	}
+	for _, f := range rv.Findings {
+		if f.Day != "" && f.Day < first {
+			t.Errorf("finding before the first read: %s", f.Summary)
+		}
+	}
+	var rules struct{ Zone string }
+	get(t, srv.URL+"/api/v1/review/rules", 200, &rules)
+	if rules.Zone != "UTC" {
+		t.Errorf("rules' zone %q, want the configured UTC", rules.Zone)
 	}
 }

@@ -254,6 +254,12 @@ func TestDashboardTokenPrompt(t *testing.T) {
 	if vis := webtest.Eval[[]bool](p, `[!document.querySelector('#trend-empty').hidden, !!document.querySelector('#trend canvas')]`); !vis[0] || vis[1] {
 		t.Errorf("area without computable days: empty state shown %v, chart present %v", vis[0], vis[1])
 	}
+	// ... and no theft ranking yet: said so, not shown as an error (16.11)
+	p.WaitJS(`document.querySelector('#theft').dataset.state === 'ready'`)
+	if got := webtest.Eval[[]string](p, `[document.querySelector('#theft-empty').textContent, String(document.querySelector('#theft-empty').hidden),
+		document.querySelector('#status').classList.contains('error') ? document.querySelector('#status').textContent : '']`); got[0] != "No ranking yet." || got[1] != "false" || got[2] != "" {
+		t.Errorf("area not ranked yet: empty text %q hidden %s, error status %q; want \"No ranking yet.\" and no error", got[0], got[1], got[2])
+	}
 	saveScreenshot(t, p, "dashboard-empty.png")
 	if msgs := p.Messages(); slices.ContainsFunc(msgs, func(m string) bool { return !strings.Contains(m, "401") }) {
 		t.Errorf("the page logged errors besides the refused token: %q", msgs)

@@ -71,7 +71,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 		mux.Handle(p, base)
 	}
 	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL}).Register(mux, toks.Require(auth.ReadAll))
+	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: analysis.DefaultConfig().Loss}).Register(mux, toks.Require(auth.ReadAll))
 	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
 	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
 		Logger: log.With("component", "review")}
@@ -91,6 +91,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, an.Last())
 	})))
+	mux.Handle("POST /api/v1/analysis/run", toks.Require(auth.Configure)(analyseHandler(an, clk))) // analyse.go
 	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, loc)))
 	mux.Handle("GET /api/v1/openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

@@ -94,6 +94,8 @@ func TestAPIRoles(t *testing.T) {
 		{"GET", "/api/v1/audit", "admin", "", 200},
 		{"GET", "/api/v1/nothing-here", "admin", "", 404},
 		{"GET", "/api/v1/openapi.yaml", "", "", 200},
+		{"POST", "/api/v1/analysis/run", "analyst", "", 403},
+		{"POST", "/api/v1/analysis/run", "operator", "", 200}, // the analysis on demand (16.12)
 	} {
 		if got, body := do(c.method, c.path, c.role, c.body); got != c.want {
 			t.Errorf("%s %s as %q: %d %s, want %d", c.method, c.path, c.role, got, body, c.want)

@@ -43,5 +43,6 @@ func newRoot(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.AddCommand(newDecodeCmd(), newEncodeCmd(), newServeCmd(), newReadCmd(), newScanCmd(), newTimeCmd(), newRelayCmd(), newStatusCmd(), newArchiveCmd())
+	root.AddCommand(newAnalyseCmd(), newReadsCmd())
 	return root
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/vee"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,6 +115,8 @@ and speed), so that a demo shows days of reads in minutes.`,
 			an := analysis.New(stg.store, stg.results, cfg.Archive.Index(), analysis.Options{Config: acfg, Location: cfg.Collector.Location(),
 				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis"),
 				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
+			sink := opts.Sink // a day's freezes in: the analysis runs once they stop coming
+			opts.Sink = func(rs []read.Read) { sink(rs); an.Notify(rs) }
 			reanalyse := make(chan struct{}, 1)
 			running.Add(1)
 			go func() {

@@ -27,6 +27,15 @@ type Options struct {
 	// Balanced, the number of balances it computed.
 	Observe  func(q vee.Quality, n int)
 	Balanced func(n int)
+	// Complete is how long after midnight a day's reads are complete
+	// (the daily freezes read, the read window closed): Serve runs then
+	// every day. Default 90 minutes (01:30).
+	Complete time.Duration
+	// Quiet is how long Serve waits after the last daily or monthly
+	// reads it was told of (Notify) before it runs; default 2 minutes.
+	// A steady stream of them (a backfill) runs it at most every ten
+	// Quiet.
+	Quiet time.Duration
 }
 
 // Analyzer runs the analysis over a read store into a results store.
@@ -34,6 +43,9 @@ type Analyzer struct {
 	reads   store.Store
 	results store.Results
 	opts    Options
+
+	runMu   sync.Mutex // one run at a time
+	arrived chan struct{}
 
 	mu      sync.Mutex
 	archive *archive.Index
@@ -71,8 +83,14 @@ func New(reads store.Store, results store.Results, ix *archive.Index, opts Optio
 	if opts.Config.VEE.Versions == nil {
 		opts.Config = DefaultConfig()
 	}
+	if opts.Complete <= 0 {
+		opts.Complete = 90 * time.Minute
+	}
+	if opts.Quiet <= 0 {
+		opts.Quiet = 2 * time.Minute
+	}
 	opts.Config.VEE.Location = opts.Location
-	return &Analyzer{reads: reads, results: results, archive: ix, opts: opts}
+	return &Analyzer{reads: reads, results: results, archive: ix, opts: opts, arrived: make(chan struct{}, 1)}
 }
 
 // SetArchive replaces the archive (after a configuration reload).
@@ -97,7 +115,10 @@ var instantQuantities = []string{
 
 // Run analyses the window ending on the day of now and stores what
 // changed.
+// Runs are one at a time: a Run called during another waits for it.
 func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
 	began := time.Now()
 	a.mu.Lock()
 	ix := a.archive
@@ -263,9 +284,25 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
-// Serve runs the analysis at start, every day at 01:30 (once the night's
-// freezes are in) and every interval after (late reads, backfills), and
-// whenever Trigger is called, until ctx ends.
+// Notify tells Serve of reads just collected: when they hold OK daily or
+// monthly register reads (a day's freezes, a backfill), Serve runs once
+// they have stopped coming for Options.Quiet. It never blocks.
+func (a *Analyzer) Notify(reads []read.Read) {
+	for i := range reads {
+		if r := &reads[i]; r.Status == read.OK && (r.Class == read.Daily || r.Class == read.Monthly) {
+			select {
+			case a.arrived <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// Serve runs the analysis at start, every day Options.Complete after
+// midnight (once the night's freezes are in), Options.Quiet after daily
+// reads stop arriving (Notify), every interval after a run (late reads)
+// and whenever trigger receives, until ctx ends.
 func (a *Analyzer) Serve(ctx context.Context, clk Clock, every time.Duration, trigger <-chan struct{}) {
 	if every <= 0 {
 		every = 6 * time.Hour
@@ -281,17 +318,42 @@ func (a *Analyzer) Serve(ctx context.Context, clk Clock, every time.Duration, tr
 			a.opts.Logger.Info("analysis", "today", s.Today.Format(time.DateOnly), "reads", s.Reads, "values", s.Values,
 				"balances", s.Balances, "flags", s.Flags, "stored", s.Stored, "revised", s.Revised, "took", s.Took)
 		}
-		now := clk.Now().In(a.opts.Location)
-		next := time.Date(now.Year(), now.Month(), now.Day(), 1, 30, 0, 0, a.opts.Location)
-		if !next.After(now) {
-			next = next.AddDate(0, 0, 1)
-		}
-		wait := min(next.Sub(now), every)
-		select {
-		case <-ctx.Done():
-			return
-		case <-clk.After(wait):
-		case <-trigger:
+		var first, due time.Time // of the reads told of since the run
+	wait:
+		for {
+			now := clk.Now()
+			d := min(a.nextComplete(now).Sub(now), every)
+			if !due.IsZero() {
+				d = min(d, max(due.Sub(now), 0))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-clk.After(d):
+				break wait
+			case <-trigger:
+				break wait
+			case <-a.arrived:
+				now = clk.Now()
+				if first.IsZero() {
+					first = now
+				}
+				due = now.Add(a.opts.Quiet)
+				if limit := first.Add(10 * a.opts.Quiet); due.After(limit) {
+					due = limit
+				}
+			}
 		}
 	}
+}
+
+// nextComplete is the first time after now that a day's reads are
+// complete: Options.Complete after a midnight.
+func (a *Analyzer) nextComplete(now time.Time) time.Time {
+	n := now.In(a.opts.Location)
+	next := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, a.opts.Location).Add(a.opts.Complete)
+	if !next.After(n) {
+		next = time.Date(n.Year(), n.Month(), n.Day()+1, 0, 0, 0, 0, a.opts.Location).Add(a.opts.Complete)
+	}
+	return next
 }

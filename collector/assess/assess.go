@@ -194,6 +194,46 @@ func fill(row *Row, cur, old *figures) {
 	}
 }
 
+// Figure is an area's loss over a period: the one figure the loss list,
+// the assessment and the inspection list show for that area and period.
+type Figure struct {
+	Supply, Sales, Loss loss.Decimal // kWh
+	Rate                loss.Decimal // %, 2 decimals; HasRate false: not computable
+	HasRate             bool
+	Days, Computable    int    // daily balances in the period, and computable ones
+	Read, Expected      int    // meter reads over the days (collection rate)
+	Source              string // "daily" (the sums of the computable days) or "monthly" (the month's balance)
+}
+
+// Class is the figure's class under c's bounds: not computable without
+// a rate.
+func (f Figure) Class(c loss.Config) loss.Class {
+	switch {
+	case !f.HasRate:
+		return loss.NotComputable
+	case loss.Sign(f.Rate) < 0:
+		return loss.Negative
+	case loss.Cmp(f.Rate, c.Upper) > 0:
+		return loss.High
+	case c.Low != nil && loss.Cmp(f.Rate, *c.Low) < 0:
+		return loss.Low
+	}
+	return loss.Qualified
+}
+
+// Figures returns each area's figure over the days [from, to): the
+// month's own balance when the period is exactly a month that has a
+// computable one, else the rate of the sums of the computable daily
+// balances.
+func Figures(rs []loss.Result, from, to time.Time) map[string]Figure {
+	out := map[string]Figure{}
+	for area, f := range monthly(rs, from, to, 2) {
+		out[area] = Figure{Supply: f.supply, Sales: f.sales, Loss: f.loss, Rate: f.rate, HasRate: f.ok,
+			Days: f.days, Computable: f.computable, Read: f.read, Expected: f.expected, Source: f.source}
+	}
+	return out
+}
+
 // monthly returns each area's figures over [from, to).
 func monthly(rs []loss.Result, from, to time.Time, places uint8) map[string]*figures {
 	daily := map[string]*figures{}
@@ -219,7 +259,8 @@ func monthly(rs []loss.Result, from, to time.Time, places uint8) map[string]*fig
 				f.sales, _ = loss.Add(f.sales, r.Sales)
 			}
 		case loss.Monthly:
-			if r.Class.Computable() && r.Period.Start.Equal(from) {
+			// the month's own balance only for exactly that month
+			if r.Class.Computable() && r.Period.Start.Equal(from) && to.Equal(from.AddDate(0, 1, 0)) {
 				month[r.Area] = &figures{supply: r.Supply, sales: r.Sales, source: "monthly", read: r.Read, expected: r.Expected}
 			}
 		}

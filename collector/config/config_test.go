@@ -286,6 +286,16 @@ func TestFlags(t *testing.T) {
 		t.Errorf("unset flags overrode the file: %+v %+v", c.HTTP, col.Breaker)
 	}
 
+	// the key as written in the file is the flag too (16.14)
+	fs3 := pflag.NewFlagSet("headend", pflag.ContinueOnError)
+	RegisterFlags(fs3)
+	if err := fs3.Parse([]string{"--collector.backfill_days=3", "--collector.breaker.max-cooldown=7m"}); err != nil {
+		t.Fatalf("--collector.backfill_days: %v", err)
+	}
+	if c3, err := Load(path, fs3); err != nil || c3.Collector.BackfillDays != 3 || c3.Collector.Breaker.MaxCooldown != 7*time.Minute {
+		t.Errorf("--collector.backfill_days=3: %+v %v", c3, err)
+	}
+
 	fs2 := pflag.NewFlagSet("headend", pflag.ContinueOnError)
 	RegisterFlags(fs2)
 	fs2.Parse([]string{"--collector.clock.tolerance=lots"})

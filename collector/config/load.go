@@ -107,8 +107,17 @@ func EnvName(key string) string {
 func FlagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
 
 // RegisterFlags adds a flag for every key to fs, with the default as its
-// default. Load uses only the flags that were set.
+// default. Load uses only the flags that were set. A key's flag answers
+// to the key as written in the file too: --collector.backfill_days is
+// --collector.backfill-days.
 func RegisterFlags(fs *pflag.FlagSet) {
+	prev := fs.GetNormalizeFunc()
+	fs.SetNormalizeFunc(func(f *pflag.FlagSet, name string) pflag.NormalizedName {
+		if strings.Contains(name, ".") {
+			name = FlagName(name)
+		}
+		return prev(f, name)
+	})
 	for _, l := range leaves {
 		name := FlagName(l.key)
 		if fs.Lookup(name) != nil {

@@ -178,6 +178,18 @@ func Rank(in Input) []Item {
 			st.lossE, _ = loss.Add(st.lossE, r.Loss)
 		}
 	}
+	// the month's figure is the assessment's and the loss list's (one
+	// computation, assess.Figures): the month's own balance when there
+	// is one, else the sums of the computable days
+	cur, prev := assess.Figures(in.Balances, from, to), assess.Figures(in.Balances, prevFrom, from)
+	for id, st := range stats {
+		if f, ok := cur[id]; ok {
+			st.supply, st.lossE = f.Supply, f.Loss
+		}
+		if f, ok := prev[id]; ok {
+			st.psupply, st.ploss = f.Supply, f.Loss
+		}
+	}
 	flags := map[string][]*anomaly.Flag{}
 	for i := range in.Flags {
 		f := &in.Flags[i]

@@ -449,14 +449,18 @@ async function selectArea(id) {
 }
 
 // loadTheft asks for the ranking of the range's last day, and for the latest
-// one when that day has none.
+// one when that day has none. An area not ranked yet answers with a reason
+// (a normal state, not an error).
 async function loadTheft(path, date, signal) {
+  let b;
   try {
-    return await withAuth(() => api(`${path}/theft`, { date }, signal));
+    b = await withAuth(() => api(`${path}/theft`, { date }, signal));
   } catch (e) {
     if (!(e instanceof HTTPError) || e.status !== 404 || !date) throw e;
-    return withAuth(() => api(`${path}/theft`, {}, signal));
   }
+  if (b && !b.reason) return b;
+  if (!date) return b;
+  return withAuth(() => api(`${path}/theft`, {}, signal));
 }
 
 function renderTrend(days) {
@@ -575,6 +579,9 @@ function renderTheft(b) {
   const cands = (b && b.candidates) || [];
   $('#theft-date').textContent = b && b.date ? `${b.date}${b.excess ? ` · area excess ${dec(b.excess)} kWh` : ''}` : '';
   $('#theft-empty').hidden = cands.length > 0;
+  $('#theft-empty').textContent = b && b.reason ? 'No ranking yet.' : 'No theft candidates.';
+  $('#theft-empty').title = (b && b.reason) || '';
+  $('#theft').dataset.ranked = b && b.reason ? 'no' : 'yes';
   $('#theft').hidden = cands.length === 0;
   const rows = cands.map((c, i) =>
     el(

@@ -282,7 +282,7 @@ export function mountMap(ctx) {
     }
     if (ctl !== st.ctl) return;
     st.data = body;
-    st.loadedDate = date;
+    st.loadedDate = body.date || date;
     if (body.date) $('#map-date').value = body.date;
     st.meters = (body.meters || []).map((m) => {
       const [wx, wy] = world(m.lat, m.lon);
@@ -501,7 +501,9 @@ export function mountMap(ctx) {
 
   return {
     show(params) {
-      const date = params.get('date') || $('#map-date').value || ctx.meta().last_day || '';
+      // no date: the server's default, the last complete day (not the
+      // last one analysed, whose freezes may not all be in)
+      const date = params.get('date') || $('#map-date').value || '';
       const area = params.get('area');
       if (area) st.area = area;
       if (!st.data || date !== st.loadedDate) {
