@@ -62,7 +62,7 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 	o := cfg.Store.Outbox
 	sync := map[string]outbox.SyncPolicy{"every": outbox.SyncEvery, "interval": outbox.SyncInterval, "none": outbox.SyncNone}[o.Sync]
 	ob, err := outbox.Open(o.Dir, outbox.Options{Sync: sync, Interval: o.Interval, MaxBytes: int64(o.MaxBytes),
-		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8)})
+		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8), Reserve: int64(o.ReserveBytes)})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("store.outbox.dir %s: %w", o.Dir, err)

@@ -94,16 +94,16 @@ func TestDiskFullBlocksThenDeliversEverything(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p := New(ctx, ob, st, Options{Retry: 5 * time.Millisecond})
-	go p.Run(ctx)
 
+	// The first batches wait in the outbox while the disk fills, so that
+	// their delivery meets the full disk too.
 	const perBatch, before, total = 40, 10, 60
 	for i := range before {
 		p.Accept(batch(perBatch, i))
 	}
-	waitFor(t, "the first batches in the store", func() bool { return p.Status().BacklogBatches == 0 })
-
 	filler := filepath.Join(dir, "filler")
 	fill(t, filler)
+	go p.Run(ctx)
 	returned := make(chan int, total)
 	go func() {
 		for i := before; i < total; i++ {
@@ -113,11 +113,12 @@ func TestDiskFullBlocksThenDeliversEverything(t *testing.T) {
 		close(returned)
 	}()
 	waitFor(t, "Status to show the outbox cannot take reads", func() bool { return p.Status().Full })
+	waitFor(t, "a store write failing on the full disk", func() bool { return p.Status().Retries > 0 })
 	s := p.Status()
 	if s.FullReason == "" || s.FullSince.IsZero() || s.Lost != 0 {
 		t.Fatalf("status while the disk is full = %+v: want full with a reason and a time, nothing lost", s)
 	}
-	t.Logf("while full: reason %q, error %q, reserve %d", s.FullReason, s.OutboxError, s.Reserve)
+	t.Logf("while full: reason %q, outbox error %q, store error %q, reserve %d", s.FullReason, s.OutboxError, s.StoreError, s.Reserve)
 	// The producer is held back: at most the batches that fitted before
 	// the disk filled have returned.
 	n := len(returned)
