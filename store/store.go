@@ -91,11 +91,58 @@ func KindOf(c read.Class) Kind {
 // own way (InfluxDB: the retention of the bucket each kind is written to;
 // the embedded store: rows past it are deleted), and Query never returns
 // a read past it.
+//
+// A backend that deletes counts back from the store's clock, but never
+// from later than the newest read of the kind it stores (see Horizon):
+// a clock ahead of the data (old data served without following its
+// clock, a host clock jumped forward) deletes nothing the data itself
+// does not put past retention. And one pass deletes nothing at all when
+// it would delete more than MaxShare of what is stored.
 type Retention struct {
 	Raw        time.Duration // interval, instantaneous, clock, on-demand reads (e.g. 90 days)
 	Registers  time.Duration // daily and monthly register reads (e.g. 10 years, or 0)
 	Aggregates time.Duration // the daily aggregates raw reads are downsampled into (e.g. 0)
+	// MaxShare is the largest share of the stored reads (and of the
+	// aggregates) one pass may delete; 0: DefaultMaxShare, 1 or more: no
+	// bound.
+	MaxShare float64
 }
+
+// DefaultMaxShare is the share of the store one retention pass may
+// delete unless Retention.MaxShare says otherwise.
+const DefaultMaxShare = 0.25
+
+// Share returns MaxShare with its default.
+func (r Retention) Share() float64 {
+	if r.MaxShare <= 0 {
+		return DefaultMaxShare
+	}
+	return r.MaxShare
+}
+
+// Horizon returns the time a retention pass counts back from: now, but
+// not after newest, the newest stored read of the kind (zero: none).
+func Horizon(now, newest time.Time) time.Time {
+	if !newest.IsZero() && newest.Before(now) {
+		return newest
+	}
+	return now
+}
+
+// Pruned is what one retention pass deleted, or would have deleted when
+// it was refused (see ErrPruneRefused).
+type Pruned struct {
+	Reads, Aggregates             int64 // rows deleted (or that would have been)
+	StoredReads, StoredAggregates int64 // rows before the pass
+	// The cut-offs by kind: what is older went (zero: nothing of the kind
+	// is deleted, kept forever or none stored).
+	RawCutoff, RegistersCutoff, AggregatesCutoff time.Time
+}
+
+// ErrPruneRefused is matched by the error of a retention pass that would
+// have deleted more than Retention.MaxShare of the store: it deleted
+// nothing.
+var ErrPruneRefused = errors.New("retention pass refused")
 
 // Expired reports whether a read stored at t is past the retention of
 // its class at now.

@@ -57,6 +57,10 @@ func mountOps(mux *http.ServeMux, current *atomic.Pointer[collector.Collector], 
 		s := stg.persist.Status()
 		return s.BacklogBatches, s.BacklogBytes, s.Full
 	})
+	m.OutboxBlocked(func() (string, map[string]int64) {
+		s := stg.persist.Status()
+		return s.FullReason, s.BlockedBy
+	})
 	rd := &readiness{collector: func() string { return collectorCheck(current) }, storage: stg.persist.Status,
 		now: time.Now, window: storeErrorWindow}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +115,9 @@ func (rd *readiness) check() map[string]string {
 	}
 	rd.mu.Unlock()
 	switch {
+	case s.Full && s.FullReason != "" && s.FullReason != "outbox full":
+		checks["outbox"] = fmt.Sprintf("%s since %s: polling is held back (%s; %d batches, %d bytes not yet in the store)",
+			s.FullReason, s.FullSince.Format(time.RFC3339), s.OutboxError, s.BacklogBatches, s.BacklogBytes)
 	case s.Full:
 		checks["outbox"] = fmt.Sprintf("full since %s: polling is held back (%d batches, %d bytes not yet in the store)",
 			s.FullSince.Format(time.RFC3339), s.BacklogBatches, s.BacklogBytes)

@@ -93,6 +93,11 @@ func TestReadiness(t *testing.T) {
 	if code, m := probe(); code != 503 || failed(m) != "outbox" {
 		t.Errorf("outbox failing: %d %v", code, m)
 	}
+	st.Full, st.FullReason, st.OutboxError = true, "low disk", "outbox: low disk: 4096 bytes free on the filesystem of data/outbox, 1048576 kept in reserve"
+	if code, m := probe(); code != 503 || failed(m) != "outbox" ||
+		!strings.Contains(m["error"].(string), "outbox: low disk since "+now.Format(time.RFC3339)+": polling is held back (outbox: low disk: 4096 bytes free") {
+		t.Errorf("low disk: %d %v", code, m)
+	}
 }
 
 // logSignal is a log sink that tells when a line with a given text arrives.

@@ -29,7 +29,8 @@ type storage struct {
 }
 
 func retention(c config.Retention) store.Retention {
-	return store.Retention{Raw: c.Raw.Duration(), Registers: c.Registers.Duration(), Aggregates: c.Aggregates.Duration()}
+	return store.Retention{Raw: c.Raw.Duration(), Registers: c.Registers.Duration(), Aggregates: c.Aggregates.Duration(),
+		MaxShare: float64(c.MaxShare)}
 }
 
 // openStore opens the configured backend.
@@ -62,7 +63,7 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 	o := cfg.Store.Outbox
 	sync := map[string]outbox.SyncPolicy{"every": outbox.SyncEvery, "interval": outbox.SyncInterval, "none": outbox.SyncNone}[o.Sync]
 	ob, err := outbox.Open(o.Dir, outbox.Options{Sync: sync, Interval: o.Interval, MaxBytes: int64(o.MaxBytes),
-		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8)})
+		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8), Reserve: int64(o.ReserveBytes)})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("store.outbox.dir %s: %w", o.Dir, err)
@@ -106,7 +107,7 @@ func (s *storage) run(ctx context.Context, clk schedule.Clock, loc *time.Locatio
 func (s *storage) upkeep(ctx context.Context, clk schedule.Clock, loc *time.Location, log *slog.Logger) {
 	ds, _ := s.store.(store.Downsampler)
 	pr, _ := s.store.(interface {
-		Prune(context.Context) (int, error)
+		Prune(context.Context) (store.Pruned, error)
 	})
 	for {
 		now := clk.Now().In(loc)
@@ -118,11 +119,7 @@ func (s *storage) upkeep(ctx context.Context, clk schedule.Clock, loc *time.Loca
 			}
 		}
 		if pr != nil {
-			if n, err := pr.Prune(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("retention", "err", err)
-			} else if n > 0 {
-				log.Info("retention: removed reads past their retention", "reads", n)
-			}
+			prune(ctx, pr.Prune, clk.Now(), log)
 		}
 		next := today.Add(26 * time.Hour) // 02:00 tomorrow (a 23 or 25 hour day is close enough)
 		select {
@@ -130,6 +127,35 @@ func (s *storage) upkeep(ctx context.Context, clk schedule.Clock, loc *time.Loca
 			return
 		case <-clk.After(next.Sub(clk.Now())):
 		}
+	}
+}
+
+// prune runs one retention pass and logs what it did: a removal at WARN
+// with its counts and cut-offs, a refusal (more than
+// store.retention.max_share) at ERROR with what it would have removed.
+func prune(ctx context.Context, pass func(context.Context) (store.Pruned, error), now time.Time, log *slog.Logger) {
+	p, err := pass(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	attrs := []any{"reads", p.Reads, "stored_reads", p.StoredReads, "aggregates", p.Aggregates, "stored_aggregates", p.StoredAggregates}
+	for _, c := range []struct {
+		key string
+		t   time.Time
+	}{{"raw_cutoff", p.RawCutoff}, {"registers_cutoff", p.RegistersCutoff}, {"aggregates_cutoff", p.AggregatesCutoff}} {
+		if !c.t.IsZero() {
+			attrs = append(attrs, c.key, c.t.Format(time.RFC3339))
+		}
+	}
+	attrs = append(attrs, "clock", now.Format(time.RFC3339))
+	switch {
+	case errors.Is(err, store.ErrPruneRefused):
+		log.Error("retention: refused, nothing removed: the pass would remove more of the store than store.retention.max_share allows "+
+			"(check the clock and the retention; raise max_share, up to 1, to allow it)", append(attrs, "err", err)...)
+	case err != nil:
+		log.Warn("retention", append(attrs, "err", err)...)
+	case p.Reads > 0 || p.Aggregates > 0:
+		log.Warn("retention: removed reads past their retention", attrs...)
 	}
 }
 

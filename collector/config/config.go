@@ -153,6 +153,10 @@ type Outbox struct {
 	Sync     string        `yaml:"sync" help:"when to fsync appended reads: every (each batch), interval, or none"`
 	Interval time.Duration `yaml:"interval" help:"fsync period for sync: interval"`
 	MaxBytes Size          `yaml:"max_bytes" help:"bound of the outbox on disk; when reached, polling slows until the store catches up"`
+	// ReserveBytes is the free space kept on the outbox's filesystem:
+	// below it polling is held back (reason "low disk"), so that the
+	// checkpoint, the store's journal and the log can still be written.
+	ReserveBytes Size `yaml:"reserve_bytes" help:"free space kept on the outbox's filesystem, below which polling is held back (0: 5% of the filesystem, at most 256MiB)"`
 }
 
 // Retention says how long each kind of data is kept (0: forever).
@@ -160,6 +164,10 @@ type Retention struct {
 	Raw        Age `yaml:"raw" help:"how long raw interval and instantaneous reads are kept (e.g. 90d)"`
 	Registers  Age `yaml:"registers" help:"how long daily and monthly register reads are kept (0: forever)"`
 	Aggregates Age `yaml:"aggregates" help:"how long daily aggregates of raw reads are kept (0: forever)"`
+	// MaxShare is the largest share of the store one retention pass may
+	// remove; a pass that would remove more removes nothing and says
+	// so. 1 lifts the bound.
+	MaxShare Share `yaml:"max_share" help:"largest share of the stored reads one retention pass may remove (0.25; 1: no bound); a pass that would remove more removes nothing"`
 }
 
 // String describes the store without its token.
@@ -231,7 +239,7 @@ func Default() *Config {
 			Plan:    DefaultPlan(),
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
-			Retention: Retention{Raw: Age(90 * day)}},
+			Retention: Retention{Raw: Age(90 * day), MaxShare: 0.25}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second},
 		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
@@ -331,6 +339,12 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 	}
 	if s.Outbox.MaxBytes < 1<<20 {
 		bad("store.outbox.max_bytes", "%d bytes: must be at least 1MiB", s.Outbox.MaxBytes)
+	}
+	if s.Outbox.ReserveBytes > 1<<40 {
+		bad("store.outbox.reserve_bytes", "%d bytes: must be at most 1TiB", s.Outbox.ReserveBytes)
+	}
+	if m := s.Retention.MaxShare; !(m > 0 && m <= 1) {
+		bad("store.retention.max_share", "%v: must be a share above 0 and at most 1 (0.25 is the default, 1 lifts the bound)", m)
 	}
 	if c.HTTP.Listen != "" {
 		listenAddr(bad, "http.listen", c.HTTP.Listen)

@@ -127,6 +127,14 @@ func TestErrors(t *testing.T) {
 			[]string{`store.url: "localhost" is not an http(s) URL`, "store.org: must be set for kind influxdb",
 				"store.bucket: must be set", "store.token: must be set for kind influxdb (HEADEND_STORE_TOKEN or store.token_file)"}},
 		{"bad store kind", "store: {kind: mysql}\n" + base, nil, []string{`h.yaml:1: store.kind: "mysql": want embedded or influxdb`}},
+		{"bad retention share", "store:\n  retention: {max_share: 1.5}\n" + base, nil,
+			[]string{"h.yaml:2: store.retention.max_share: 1.5: must be a share above 0 and at most 1"}},
+		{"zero retention share", "store:\n  retention: {max_share: 0}\n" + base, nil,
+			[]string{"store.retention.max_share: 0: must be a share above 0"}},
+		{"retention share not a number", "store:\n  retention: {max_share: most}\n" + base, nil,
+			[]string{"h.yaml:2: store.retention.max_share: "}},
+		{"bad reserve", "store:\n  outbox: {reserve_bytes: plenty}\n" + base, nil,
+			[]string{`h.yaml:2: store.outbox.reserve_bytes: "plenty" is not a size`}},
 		{"bad listen", "http: {listen: eighty}\n" + base, nil, []string{`h.yaml:1: http.listen: "eighty" is not host:port`}},
 		{"bad log", "log: {level: loud, format: xml}\n" + base, nil,
 			[]string{`h.yaml:1: log.level: "loud": want debug, info, warn or error`, `log.format: "xml"`}},
@@ -428,5 +436,38 @@ func TestResponsibleCSV(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "h.yaml"), nil)
 	if err == nil || !strings.Contains(err.Error(), "D99") || !strings.Contains(err.Error(), "people.csv") {
 		t.Fatalf("unknown area: %v", err)
+	}
+}
+
+// The store's fault keys load from the file and the environment, and
+// default to a 25 % bound on one retention pass and a reserve scaled to
+// the filesystem (0).
+func TestStoreFaultKeys(t *testing.T) {
+	c, err := Load(write(t, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Store.Retention; r.MaxShare != 0.25 || c.Store.Outbox.ReserveBytes != 0 {
+		t.Errorf("defaults: max_share %v, reserve_bytes %d", r.MaxShare, c.Store.Outbox.ReserveBytes)
+	}
+	c, err = Load(write(t, "store:\n  outbox: {reserve_bytes: 64MiB}\n  retention: {max_share: 50%}\n"+base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Store.Retention; r.MaxShare != 0.5 || c.Store.Outbox.ReserveBytes != 64<<20 {
+		t.Errorf("from the file: max_share %v, reserve_bytes %d", r.MaxShare, c.Store.Outbox.ReserveBytes)
+	}
+	t.Setenv("HEADEND_STORE_RETENTION_MAX_SHARE", "1")
+	t.Setenv("HEADEND_STORE_OUTBOX_RESERVE_BYTES", "1GiB")
+	if c, err = Load(write(t, base), nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Store.Retention; r.MaxShare != 1 || c.Store.Outbox.ReserveBytes != 1<<30 {
+		t.Errorf("from the environment: max_share %v, reserve_bytes %d", r.MaxShare, c.Store.Outbox.ReserveBytes)
+	}
+	t.Setenv("HEADEND_STORE_RETENTION_MAX_SHARE", "2")
+	if _, err = Load(write(t, base), nil); err == nil || !strings.Contains(err.Error(), "store.retention.max_share: 2: must be a share") ||
+		!strings.Contains(err.Error(), "HEADEND_STORE_RETENTION_MAX_SHARE") {
+		t.Errorf("max_share 2 from the environment: %v", err)
 	}
 }

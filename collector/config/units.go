@@ -92,3 +92,26 @@ func (a Age) MarshalText() ([]byte, error) {
 
 // Duration returns the age as a time.Duration.
 func (a Age) Duration() time.Duration { return time.Duration(a) }
+
+// Share is a fraction from 0 to 1, written 0.25 or 25%.
+type Share float64
+
+// UnmarshalText parses a share.
+func (s *Share) UnmarshalText(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	num, pct := strings.CutSuffix(t, "%")
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("%q is not a share (e.g. 0.25 or 25%%)", t)
+	}
+	if pct {
+		f /= 100
+	}
+	*s = Share(f)
+	return nil
+}
+
+// MarshalText writes the share as a decimal fraction.
+func (s Share) MarshalText() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(s), 'g', -1, 64)), nil
+}

@@ -41,10 +41,10 @@ func TestAge(t *testing.T) {
 	}
 }
 
-// FuzzUnits: the size and age parsers never panic, and what they accept
+// FuzzUnits: the size, age and share parsers never panic, and what they accept
 // marshals to text that parses back to the same value.
 func FuzzUnits(f *testing.F) {
-	for _, s := range []string{"1GiB", "90d", "36h", "0", "4096", "10y"} {
+	for _, s := range []string{"1GiB", "90d", "36h", "0", "4096", "10y", "0.25", "25%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -64,5 +64,29 @@ func FuzzUnits(f *testing.F) {
 				t.Fatalf("age %q -> %s -> %q -> %s, %v", in, a.Duration(), b, back.Duration(), err)
 			}
 		}
+		var sh Share
+		if sh.UnmarshalText([]byte(in)) == nil {
+			b, _ := sh.MarshalText()
+			var back Share
+			if err := back.UnmarshalText(b); err != nil || back != sh {
+				t.Fatalf("share %q -> %v -> %q -> %v, %v", in, sh, b, back, err)
+			}
+		}
 	})
+}
+
+// A share is a fraction or a percentage; anything else is refused.
+func TestShare(t *testing.T) {
+	for in, want := range map[string]Share{"0.25": 0.25, "25%": 0.25, " 1 ": 1, "0": 0, "100%": 1} {
+		var s Share
+		if err := s.UnmarshalText([]byte(in)); err != nil || s != want {
+			t.Errorf("%q: %v, %v; want %v", in, s, err, want)
+		}
+	}
+	for _, in := range []string{"", "most", "NaN", "Inf", "%"} {
+		var s Share
+		if err := s.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%q: accepted as %v", in, s)
+		}
+	}
 }

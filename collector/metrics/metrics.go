@@ -10,6 +10,8 @@
 //	bus_queue_depth{channel}                 tasks waiting on each bus
 //	store_backlog_batches, store_backlog_bytes  outbox not yet in the store
 //	outbox_full                              1 while polling is held back
+//	outbox_blocked{reason}                   1 while the outbox cannot take reads, and why
+//	outbox_blocked_waits_total{reason}       waits of a bus for the outbox, by reason
 //	vee_outcomes_total{quality}              reads by the quality VEE gave them
 //	loss_computations_total                  line-loss computations
 //
@@ -75,6 +77,10 @@ func New() *Metrics {
 			batches: prometheus.NewDesc("headend_store_backlog_batches", "Batches of reads in the outbox not yet confirmed by the store.", nil, nil),
 			bytes:   prometheus.NewDesc("headend_store_backlog_bytes", "Bytes of reads in the outbox not yet confirmed by the store.", nil, nil),
 			full:    prometheus.NewDesc("headend_outbox_full", "1 while the outbox is full and polling is held back.", nil, nil),
+			blocked: prometheus.NewDesc("headend_outbox_blocked", "1 while the outbox cannot take reads and polling is held back, with the reason (outbox full, low disk, disk full, ...); 0 with reason \"\" otherwise.",
+				[]string{"reason"}, nil),
+			waits: prometheus.NewDesc("headend_outbox_blocked_waits_total", "Waits of a bus for the outbox to take a batch, by the reason it could not.",
+				[]string{"reason"}, nil),
 		},
 	}
 	m.reg.MustRegister(m.reads, m.failures, m.latency, m.txns, m.vee, m.loss, m.callbacks,
@@ -156,13 +162,26 @@ func (m *Metrics) Backlog(f func() (batches, bytes int64, full bool)) {
 	m.callbacks.mu.Unlock()
 }
 
+// OutboxBlocked sets the function that reports, at each scrape, why the
+// outbox cannot take reads now ("" when it can) and the waits of the
+// buses for it so far by reason (nil: none).
+func (m *Metrics) OutboxBlocked(f func() (reason string, waits map[string]int64)) {
+	if m == nil {
+		return
+	}
+	m.callbacks.mu.Lock()
+	m.callbacks.blockedFn = f
+	m.callbacks.mu.Unlock()
+}
+
 // callbacks is a collector of the gauges read at scrape time.
 type callbacks struct {
-	queue, batches, bytes, full *prometheus.Desc
+	queue, batches, bytes, full, blocked, waits *prometheus.Desc
 
 	mu        sync.Mutex
 	queueFn   func() map[string]int
 	backlogFn func() (int64, int64, bool)
+	blockedFn func() (string, map[string]int64)
 }
 
 func (c *callbacks) Describe(ch chan<- *prometheus.Desc) {
@@ -170,12 +189,25 @@ func (c *callbacks) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.batches
 	ch <- c.bytes
 	ch <- c.full
+	ch <- c.blocked
+	ch <- c.waits
 }
 
 func (c *callbacks) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	q, b := c.queueFn, c.backlogFn
+	q, b, bl := c.queueFn, c.backlogFn, c.blockedFn
 	c.mu.Unlock()
+	if bl != nil {
+		reason, waits := bl()
+		v := 0.0
+		if reason != "" {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.blocked, prometheus.GaugeValue, v, reason)
+		for r, n := range waits {
+			ch <- prometheus.MustNewConstMetric(c.waits, prometheus.CounterValue, float64(n), r)
+		}
+	}
 	if q != nil {
 		for name, n := range q() {
 			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), name)

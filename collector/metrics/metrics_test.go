@@ -220,6 +220,35 @@ func TestNilMetrics(t *testing.T) {
 	m.Loss(1)
 	m.QueueDepth(nil)
 	m.Backlog(nil)
+	m.OutboxBlocked(nil)
+}
+
+// Why the outbox cannot take reads shows as a labelled gauge, and the
+// waits it cost as a counter by reason; 0 once it takes reads again.
+func TestOutboxBlocked(t *testing.T) {
+	m := New()
+	reason, waits := "low disk", map[string]int64{"low disk": 7, "outbox full": 2}
+	m.OutboxBlocked(func() (string, map[string]int64) { return reason, waits })
+	want := `# HELP headend_outbox_blocked_waits_total Waits of a bus for the outbox to take a batch, by the reason it could not.
+# TYPE headend_outbox_blocked_waits_total counter
+headend_outbox_blocked_waits_total{reason="low disk"} 7
+headend_outbox_blocked_waits_total{reason="outbox full"} 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "headend_outbox_blocked_waits_total"); err != nil {
+		t.Error(err)
+	}
+	gauge := func(series string) {
+		t.Helper()
+		want := `# HELP headend_outbox_blocked 1 while the outbox cannot take reads and polling is held back, with the reason (outbox full, low disk, disk full, ...); 0 with reason "" otherwise.
+# TYPE headend_outbox_blocked gauge
+` + series + "\n"
+		if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "headend_outbox_blocked"); err != nil {
+			t.Error(err)
+		}
+	}
+	gauge(`headend_outbox_blocked{reason="low disk"} 1`)
+	reason = ""
+	gauge(`headend_outbox_blocked{reason=""} 0`)
 }
 
 // FuzzReason: any error text buckets into one of the known reasons, so

@@ -250,3 +250,28 @@ func TestServerMessages(t *testing.T) {
 		fake.Close()
 	}
 }
+
+// A clock ahead of the reads (jumped forward) does not make Write drop
+// them as past retention: it counts back from the newest read of the
+// batch.
+func TestWriteWithClockAhead(t *testing.T) {
+	ret := store.Retention{Raw: 2 * time.Hour}
+	_, b := newDB(t, ret)
+	now := time.Now().Truncate(time.Second)
+	clock := now.AddDate(1, 0, 0)
+	st, err := Open(context.Background(), Options{URL: srv.url, Buckets: b, Retention: ret, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := read.Read{Meter: "1", Class: read.Interval, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: read.OK}
+	if err := st.Write(context.Background(), []read.Read{r}); err != nil {
+		t.Fatal(err)
+	}
+	clock = now
+	got, err := st.Query(context.Background(), store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectSameReads(t, got, []read.Read{r})
+}

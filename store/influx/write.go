@@ -42,11 +42,20 @@ func (s *Store) Write(ctx context.Context, reads []read.Read) error {
 			return fmt.Errorf("influx: write: read %d (meter %q, quantity %q): %w", i, r.Meter, r.Quantity, err)
 		}
 	}
+	// Retention counts back from the clock, but not from later than the
+	// newest read of the kind in the batch: a clock ahead of the reads
+	// (jumped forward) must not drop them.
+	var newest [2]time.Time
+	for i := range reads {
+		if k, t := store.KindOf(reads[i].Class), store.Time(&reads[i]); t.After(newest[k]) {
+			newest[k] = t
+		}
+	}
 	now := s.opts.Now()
 	var byBucket [3][]int // read indexes by kind (Raw, Registers; Aggregates unused)
 	for i := range reads {
 		r := &reads[i]
-		if s.opts.Retention.Expired(r.Class, store.Time(r), now) {
+		if s.opts.Retention.Expired(r.Class, store.Time(r), store.Horizon(now, newest[store.KindOf(r.Class)])) {
 			continue
 		}
 		k := store.KindOf(r.Class)

@@ -14,7 +14,11 @@
 // Options.MaxBytes it refuses the batch with ErrFull, and the collector
 // answers by slowing its polling (the meters keep their load profiles and
 // freezes, so what is not polled now is read back later). The batch it
-// was given is not in the outbox; the caller still holds it.
+// was given is not in the outbox; the caller still holds it. So it is
+// with ErrLowDisk, when the free space of the outbox's filesystem is below
+// Options.Reserve (kept for the checkpoint, the store's journal and the
+// log), and with a write that failed (a full disk, an I/O error): the
+// segment is cut back to its last whole record and stays valid.
 //
 // # Delivery
 //
@@ -138,6 +142,19 @@ type Options struct {
 	// Backoff returns the wait before retry number attempt (1, 2, ...)
 	// of a store write that failed. Default: DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+	// Reserve is the free space Append leaves on the filesystem of the
+	// outbox (refusing with ErrLowDisk below it), so that the checkpoint,
+	// the store's journal and the log can still be written when the disk
+	// fills. Zero: DefaultReserve of the filesystem's size; negative:
+	// none.
+	Reserve int64
+}
+
+// DefaultReserve is the reserve kept on a filesystem of size bytes: 5 %
+// of it, at most 256 MiB (1 MiB on a 20 MiB filesystem, 256 MiB from
+// 5 GiB up).
+func DefaultReserve(size int64) int64 {
+	return min(size/20, 256<<20)
 }
 
 func (o Options) withDefaults() Options {
@@ -179,6 +196,10 @@ var (
 	// ErrTooLarge is returned by Append for a batch that could never fit
 	// (larger than MaxBytes or than a record can hold).
 	ErrTooLarge = errors.New("outbox: batch larger than the outbox can hold")
+	// ErrLowDisk is returned (wrapped, with the figures) by Append when
+	// the free space of the outbox's filesystem is below
+	// Options.Reserve. Nothing was written; try again once space returns.
+	ErrLowDisk = errors.New("outbox: low disk")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("outbox: closed")
 	// ErrCorrupt matches every *CorruptError.
@@ -208,6 +229,8 @@ type Stats struct {
 	Delivered int64 // batches the store confirmed
 	Retries   int64 // store writes that failed and were retried
 	Full      int64 // Appends refused with ErrFull
+	LowDisk   int64 // Appends refused with ErrLowDisk
+	Failed    int64 // Appends whose write or fsync failed and was undone
 }
 
 const (
@@ -250,6 +273,9 @@ type Outbox struct {
 	closing  chan struct{}
 	syncDone chan struct{}
 
+	reserve int64 // free bytes Append leaves on the filesystem; 0: none
+	lowDisk bool  // the last Append found the filesystem below the reserve
+
 	drainMu sync.Mutex
 	rf      *os.File // the drainer's read handle on rfSeg
 	rfSeg   *segment
@@ -279,6 +305,13 @@ func Open(dir string, opts Options) (*Outbox, error) {
 		}
 		lock.Close()
 		return nil, err
+	}
+	switch _, size, err := diskSpace(dir); {
+	case opts.Reserve < 0, err != nil:
+	case opts.Reserve > 0:
+		o.reserve = opts.Reserve
+	default:
+		o.reserve = DefaultReserve(size)
 	}
 	if opts.Sync == SyncInterval {
 		o.syncDone = make(chan struct{})
@@ -402,6 +435,9 @@ func scanSegment(s *segment) ([]int64, *CorruptError, error) {
 // o.mu is held (or o is not yet shared).
 func (o *Outbox) newSegment() error {
 	s := &segment{base: o.nextSeq, path: filepath.Join(o.dir, segName(o.nextSeq))}
+	if last := len(o.segs) - 1; last >= 0 && o.segs[last].base == s.base {
+		return fmt.Errorf("outbox: new segment %s: the active one has no record", s.path)
+	}
 	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return err
@@ -417,18 +453,23 @@ func (o *Outbox) newSegment() error {
 	return nil
 }
 
-// rotate seals the active segment and starts the next. o.mu is held.
+// rotate seals the active segment and starts the next. When the next
+// cannot be made (a full disk), the active segment stays as it was and
+// the error is returned. o.mu is held.
 func (o *Outbox) rotate() error {
 	if o.dirty && o.opts.Sync != SyncNone {
 		if err := o.active.Sync(); err != nil {
 			return err
 		}
+		o.dirty = false
 	}
-	if err := o.active.Close(); err != nil {
+	old := o.active
+	if err := o.newSegment(); err != nil {
+		o.active = old
 		return err
 	}
-	o.active = nil
-	return o.newSegment()
+	old.Close() // synced above; a close error cannot lose what was synced
+	return nil
 }
 
 // dropAcked deletes sealed segments whose batches are all acknowledged.
@@ -449,9 +490,13 @@ func (o *Outbox) dropAcked() error {
 
 // Append adds a batch to the outbox. When it returns nil the batch is
 // written, and under SyncEvery on stable storage. ErrFull means the
-// outbox is at Options.MaxBytes and nothing was written. After a write
-// or fsync error every Append fails: the disk can no longer be trusted,
-// and the outbox must be reopened.
+// outbox is at Options.MaxBytes, ErrLowDisk that its filesystem is below
+// Options.Reserve; nothing was written. A write or fsync that fails (a
+// full disk, a quota, an I/O error) is undone: the segment is cut back to
+// its last whole record, so that later Appends and recovery find it
+// valid, and the error is returned; the batch is not in the outbox and
+// may be tried again. Only when the cut itself fails is the error
+// sticky: every Append fails until the outbox is reopened.
 func (o *Outbox) Append(reads []read.Read) error {
 	if len(reads) == 0 {
 		return nil
@@ -480,19 +525,33 @@ func (o *Outbox) Append(reads []read.Read) error {
 			return ErrFull
 		}
 	}
+	if o.reserve > 0 {
+		// Once below the reserve, wait for a quarter more than it, so that
+		// a disk at the edge does not let every other batch through.
+		need := o.reserve
+		if o.lowDisk {
+			need += o.reserve / 4
+		}
+		free, _, err := diskSpace(o.dir)
+		if o.lowDisk = err == nil && free-n < need; o.lowDisk {
+			o.stats.LowDisk++
+			return fmt.Errorf("%w: %d bytes free on the filesystem of %s, %d kept in reserve", ErrLowDisk, free, o.dir, o.reserve)
+		}
+	}
 	act := o.segs[len(o.segs)-1]
 	if act.size > 0 && act.size+n > o.opts.SegmentBytes {
 		if err := o.rotate(); err != nil {
-			return o.fail(err)
+			o.stats.Failed++
+			return fmt.Errorf("outbox: new segment: %w", err)
 		}
 		act = o.segs[len(o.segs)-1]
 	}
-	if _, err := o.active.Write(rec); err != nil {
-		// Cut a partial record away so the next one starts clean.
-		if terr := o.active.Truncate(act.size); terr != nil {
-			return o.fail(err)
-		}
-		return fmt.Errorf("outbox: append: %w", err)
+	_, err := o.active.Write(rec)
+	if err == nil && o.opts.Sync == SyncEvery {
+		err = o.active.Sync()
+	}
+	if err != nil {
+		return o.undo(act, err)
 	}
 	act.size += n
 	act.count++
@@ -500,20 +559,30 @@ func (o *Outbox) Append(reads []read.Read) error {
 	o.diskBytes += n
 	o.totalCount++
 	o.stats.Appended++
-	o.dirty = true
-	if o.opts.Sync == SyncEvery {
-		if err := o.active.Sync(); err != nil {
-			// The batch may or may not be on disk (and is delivered if
-			// it is), but after a failed fsync nothing is promised.
-			return o.fail(err)
-		}
-		o.dirty = false
-	}
+	o.dirty = o.opts.Sync != SyncEvery
 	select {
 	case o.notify <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// undo cuts the active segment act back to its last whole record after
+// a write or fsync of a record failed with err, and fsyncs the cut. o.mu
+// is held.
+func (o *Outbox) undo(act *segment, err error) error {
+	o.stats.Failed++
+	if terr := o.active.Truncate(act.size); terr != nil {
+		return o.fail(errors.Join(err, fmt.Errorf("cutting %s back to %d bytes: %w", act.path, act.size, terr)))
+	}
+	if o.opts.Sync != SyncNone {
+		if serr := o.active.Sync(); serr != nil {
+			// Try again at the next Append: the cut is in the page cache,
+			// and a later fsync writes it.
+			o.dirty = true
+		}
+	}
+	return fmt.Errorf("outbox: append to %s: %w (undone; nothing of the batch is kept)", act.path, err)
 }
 
 // fail makes err sticky. o.mu is held.
@@ -533,6 +602,10 @@ func (o *Outbox) reclaim() error {
 	}
 	return o.dropAcked()
 }
+
+// Reserve returns the free space Append leaves on the outbox's
+// filesystem (0: none).
+func (o *Outbox) Reserve() int64 { return o.reserve }
 
 // Backlog returns the batches not yet acknowledged and their bytes on
 // disk, for health checks and metrics.

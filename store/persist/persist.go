@@ -4,12 +4,17 @@
 // to the store.Store in order, acknowledging it only when the store
 // confirmed it.
 //
-// When the outbox is at its bound (the database has been away or slow for
-// long), Accept does not drop the batch: it blocks, and with it the bus
-// that read the batch, until the store has caught up. Polling slows down
-// instead of losing reads, and the meters keep what is not polled now in
-// their freeze and load-profile memory, which backfill reads later. The
-// episode is logged when it starts and when it ends, and shows in Status.
+// When the outbox cannot take a batch, Accept does not drop it: it blocks,
+// and with it the bus that read the batch, and tries again until the
+// outbox takes it. That is so whatever the reason: the outbox at its bound
+// (the database has been away or slow for long), its filesystem below the
+// reserve, or a write that failed (a full disk, a quota, an I/O error).
+// Polling slows down instead of losing reads, and the meters keep what is
+// not polled now in their freeze and load-profile memory, which backfill
+// reads later. The episode is logged when it starts and when it ends, and
+// shows, with its reason, in Status. A batch too large for the outbox is
+// split. Only at shutdown (the Persister's context ended) is a batch
+// given up, and counted.
 package persist
 
 import (
@@ -17,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/headend/headend/collector/read"
@@ -29,8 +36,8 @@ import (
 // Options adjust a Persister.
 type Options struct {
 	Logger *slog.Logger // nil: discard
-	// Retry is how long Accept waits between tries while the outbox is
-	// full; default 1s.
+	// Retry is how long Accept waits between tries while the outbox
+	// cannot take a batch; default 1s.
 	Retry time.Duration
 	// Wait waits d or until ctx ends (tests make it return at once);
 	// nil: a timer.
@@ -49,8 +56,10 @@ type Persister struct {
 
 	mu        sync.Mutex
 	fullSince time.Time // zero while not full
+	reason    string    // why the outbox cannot take batches now (see Reason)
 	lastErr   string    // the last error of Append
 	lost      int64     // reads given up at shutdown while full
+	blockedBy map[string]int64
 	blocked   atomic.Int64
 	accepted  atomic.Int64
 	rejected  atomic.Int64
@@ -93,13 +102,18 @@ func (p *Persister) Run(ctx context.Context) error {
 
 // Accept appends a batch of reads to the outbox; when it returns, the
 // batch is durable (or, once the Persister's context ended while the
-// outbox was full, given up and counted). It is the collector's sink:
-// while the outbox is full it blocks the bus that called it.
+// outbox could not take it, given up and counted). It is the collector's
+// sink: while the outbox cannot take the batch, for whatever reason, it
+// blocks the bus that called it and tries again every Options.Retry.
 func (p *Persister) Accept(reads []read.Read) {
 	reads = p.checked(reads)
 	if len(reads) == 0 {
 		return
 	}
+	p.accept(reads)
+}
+
+func (p *Persister) accept(reads []read.Read) {
 	for attempt := 0; ; attempt++ {
 		err := p.ob.Append(reads)
 		if err == nil {
@@ -112,25 +126,56 @@ func (p *Persister) Accept(reads []read.Read) {
 			}
 			return
 		}
-		p.mu.Lock()
-		p.lastErr = err.Error()
-		p.mu.Unlock()
-		if !errors.Is(err, outbox.ErrFull) {
-			// a disk failure or a batch too large: nothing can take it
-			p.log.Error("outbox refused a batch of reads", "meter", reads[0].Meter, "reads", len(reads), "err", err)
+		switch {
+		case errors.Is(err, outbox.ErrTooLarge) && len(reads) > 1:
+			h := len(reads) / 2
+			p.accept(reads[:h])
+			p.accept(reads[h:])
+			return
+		case errors.Is(err, outbox.ErrTooLarge):
+			p.log.Error("a read larger than the outbox can hold: not stored", "meter", reads[0].Meter, "class", reads[0].Class,
+				"di", reads[0].DI.String(), "err", err)
+			p.giveUp(reads)
+			return
+		case errors.Is(err, outbox.ErrClosed):
+			p.log.Warn("outbox closed: reads not accepted (the meters keep them; backfill reads them again)", "meter", reads[0].Meter, "reads", len(reads))
 			p.giveUp(reads)
 			return
 		}
-		if attempt == 0 {
-			p.beginFull()
-		}
-		p.blocked.Add(1)
+		reason := Reason(err)
+		p.beginFull(reason, err)
 		if p.opts.Wait(p.ctx, p.opts.Retry) != nil {
-			p.log.Warn("stopping with the outbox full: reads not accepted (the meters keep them; backfill reads them again)", "meter", reads[0].Meter, "reads", len(reads))
+			p.log.Warn("stopping while the outbox cannot take reads: reads not accepted (the meters keep them; backfill reads them again)",
+				"reason", reason, "meter", reads[0].Meter, "reads", len(reads))
 			p.giveUp(reads)
 			return
 		}
 	}
+}
+
+// Reason names why the outbox refused a batch, for Status, /readyz and
+// metrics: "outbox full" (at its bound), "low disk" (its filesystem below
+// the reserve), "disk full", "disk quota", "read-only filesystem", "disk
+// I/O error", "disk failure" (a failure that lasts until the outbox is
+// reopened), or "outbox error".
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, outbox.ErrFull):
+		return "outbox full"
+	case errors.Is(err, outbox.ErrLowDisk):
+		return "low disk"
+	case errors.Is(err, syscall.ENOSPC):
+		return "disk full"
+	case errors.Is(err, syscall.EDQUOT):
+		return "disk quota"
+	case errors.Is(err, syscall.EROFS):
+		return "read-only filesystem"
+	case errors.Is(err, syscall.EIO):
+		return "disk I/O error"
+	case strings.Contains(err.Error(), "reopen to continue"):
+		return "disk failure"
+	}
+	return "outbox error"
 }
 
 // checked drops, logs and counts the reads no store can take (see
@@ -166,14 +211,21 @@ func (p *Persister) giveUp(reads []read.Read) {
 	p.mu.Unlock()
 }
 
-func (p *Persister) beginFull() {
+// beginFull records a refused Append, logging the episode's start once.
+func (p *Persister) beginFull(reason string, err error) {
+	p.blocked.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.lastErr, p.reason = err.Error(), reason
+	if p.blockedBy == nil {
+		p.blockedBy = map[string]int64{}
+	}
+	p.blockedBy[reason]++
 	if p.fullSince.IsZero() {
 		p.fullSince = p.opts.Now()
 		batches, bytes := p.ob.Backlog()
-		p.log.Warn("outbox full: polling slows until the store catches up; nothing is dropped",
-			"backlog_batches", batches, "backlog_bytes", bytes, "store_error", p.st.last())
+		p.log.Warn("outbox cannot take reads: polling is held back until it can; nothing is dropped",
+			"reason", reason, "err", err, "backlog_batches", batches, "backlog_bytes", bytes, "store_error", p.st.last())
 	}
 }
 
@@ -181,26 +233,30 @@ func (p *Persister) endFull() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.fullSince.IsZero() {
-		p.log.Info("outbox has room again: polling resumes", "full_for", p.opts.Now().Sub(p.fullSince).String())
-		p.fullSince = time.Time{}
+		p.log.Info("outbox takes reads again: polling resumes", "reason", p.reason, "held_for", p.opts.Now().Sub(p.fullSince).String(),
+			"blocked_waits", p.blocked.Load())
+		p.fullSince, p.reason = time.Time{}, ""
 	}
 }
 
 // Status is the outbox's and the store's health.
 type Status struct {
-	BacklogBatches int64     `json:"backlog_batches"` // batches not yet confirmed by the store
-	BacklogBytes   int64     `json:"backlog_bytes"`
-	Accepted       int64     `json:"accepted_reads"`    // reads appended since start
-	Delivered      int64     `json:"delivered_batches"` // batches the store confirmed since start
-	Retries        int64     `json:"store_retries"`     // store writes that failed and were retried
-	Full           bool      `json:"full"`              // polling is held back now
-	FullSince      time.Time `json:"full_since,omitzero"`
-	Blocked        int64     `json:"blocked_waits"`  // waits of a bus for room in the outbox
-	Lost           int64     `json:"lost_reads"`     // reads given up at shutdown or refused by a failing disk
-	Rejected       int64     `json:"rejected_reads"` // reads no store can take (store.Check), logged
-	StoreError     string    `json:"store_error,omitempty"`
-	StoreErrorAt   time.Time `json:"store_error_at,omitzero"`
-	OutboxError    string    `json:"outbox_error,omitempty"`
+	BacklogBatches int64            `json:"backlog_batches"` // batches not yet confirmed by the store
+	BacklogBytes   int64            `json:"backlog_bytes"`
+	Accepted       int64            `json:"accepted_reads"`    // reads appended since start
+	Delivered      int64            `json:"delivered_batches"` // batches the store confirmed since start
+	Retries        int64            `json:"store_retries"`     // store writes that failed and were retried
+	Full           bool             `json:"full"`              // polling is held back now: the outbox cannot take reads
+	FullSince      time.Time        `json:"full_since,omitzero"`
+	FullReason     string           `json:"full_reason,omitempty"` // why (see Reason)
+	Blocked        int64            `json:"blocked_waits"`         // waits of a bus for the outbox to take a batch
+	BlockedBy      map[string]int64 `json:"blocked_waits_by_reason,omitempty"`
+	Reserve        int64            `json:"outbox_reserve_bytes,omitempty"` // free space kept on the outbox's filesystem
+	Lost           int64            `json:"lost_reads"`                     // reads given up at shutdown or refused by a failing disk
+	Rejected       int64            `json:"rejected_reads"`                 // reads no store can take (store.Check), logged
+	StoreError     string           `json:"store_error,omitempty"`
+	StoreErrorAt   time.Time        `json:"store_error_at,omitzero"`
+	OutboxError    string           `json:"outbox_error,omitempty"`
 }
 
 // Status returns the health now.
@@ -212,7 +268,14 @@ func (p *Persister) Status() Status {
 	s.StoreError, s.StoreErrorAt = p.st.lastWithTime()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s.Full, s.FullSince, s.Lost, s.OutboxError = !p.fullSince.IsZero(), p.fullSince, p.lost, p.lastErr
+	s.Full, s.FullSince, s.FullReason, s.Lost, s.OutboxError = !p.fullSince.IsZero(), p.fullSince, p.reason, p.lost, p.lastErr
+	s.Reserve = p.ob.Reserve()
+	if len(p.blockedBy) > 0 {
+		s.BlockedBy = make(map[string]int64, len(p.blockedBy))
+		for k, v := range p.blockedBy {
+			s.BlockedBy[k] = v
+		}
+	}
 	return s
 }
 

@@ -36,10 +36,10 @@ func (s *Store) Write(ctx context.Context, reads []read.Read) error {
 	if err := validate(reads); err != nil {
 		return s.errorf("write", err)
 	}
-	now := s.now()
+	now := horizons(s.now(), reads)
 	keep := make([]*read.Read, 0, len(reads))
 	for i := range reads {
-		if !s.ret.Expired(reads[i].Class, store.Time(&reads[i]), now) {
+		if !s.ret.Expired(reads[i].Class, store.Time(&reads[i]), now[store.KindOf(reads[i].Class)]) {
 			keep = append(keep, &reads[i])
 		}
 	}
