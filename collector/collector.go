@@ -317,7 +317,7 @@ func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, erro
 	switch ch.Kind {
 	case archive.KindSerial:
 		return link.OpenSerial(link.SerialConfig{Device: ch.Device, Baud: ch.Baud, Parity: ch.Parity,
-			DataBits: ch.DataBits, StopBits: ch.StopBits, Logger: log})
+			DataBits: ch.DataBits, StopBits: ch.StopBits, Logger: log, RetryOpen: true})
 	case archive.KindTCP:
 		return link.DialTCP(link.TCPConfig{Addr: ch.Address, Logger: log}), nil
 	case archive.KindDialIn:
@@ -327,7 +327,7 @@ func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, erro
 		return c.dialin.Link(ch.DialInID), nil
 	case archive.KindMQTT:
 		return link.DialMQTT(link.MQTTConfig{Broker: ch.Broker, GatewayID: ch.Gateway, DownTopic: ch.TopicDown, UpTopic: ch.TopicUp, Logger: log,
-			CAFile: ch.CAFile, CertFile: ch.CertFile, KeyFile: ch.KeyFile})
+			CAFile: ch.CAFile, CertFile: ch.CertFile, KeyFile: ch.KeyFile, RetryConnect: true})
 	}
 	return nil, fmt.Errorf("kind %q has no link", ch.Kind)
 }

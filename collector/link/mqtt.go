@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -56,6 +57,13 @@ type MQTTConfig struct {
 	Queue int
 	// Logger gets connection events; nil discards them.
 	Logger *slog.Logger
+	// RetryConnect makes DialMQTT return at once, the link down, while
+	// the first connection is tried in the background (every 5 s) for as
+	// long as it takes: a broker that is away at start stops no other
+	// channel. The collector sets it.
+	RetryConnect bool
+	// RetryInterval is the wait between those first attempts; 0 is 5 s.
+	RetryInterval time.Duration
 }
 
 // MQTT is a Link to a gateway over an MQTT broker: Send publishes a
@@ -122,6 +130,8 @@ func DialMQTT(cfg MQTTConfig) (*MQTT, error) {
 		SetOrderMatters(true).
 		SetConnectTimeout(cfg.ConnectTimeout).
 		SetMaxReconnectInterval(30 * time.Second).
+		SetConnectRetry(cfg.RetryConnect).
+		SetConnectRetryInterval(cmp.Or(cfg.RetryInterval, 5*time.Second)).
 		SetOnConnectHandler(m.onConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			if m.isClosing() {
@@ -141,6 +151,13 @@ func DialMQTT(cfg MQTTConfig) (*MQTT, error) {
 	fail := func(err error) (*MQTT, error) {
 		m.client.Disconnect(0)
 		return nil, m.errorf("%w", err)
+	}
+	if cfg.RetryConnect {
+		// paho keeps trying in the background; onConnect subscribes and
+		// marks the link up when the broker is there
+		m.h.down(fmt.Errorf("connecting to %s", cfg.Broker))
+		m.client.Connect()
+		return m, nil
 	}
 	ctx, stop := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
 	defer stop()

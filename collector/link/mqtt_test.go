@@ -216,3 +216,39 @@ func FuzzMQTTPayload(f *testing.F) {
 		}
 	})
 }
+
+// A broker away at start (RetryConnect, as the collector dials its
+// gateways): DialMQTT returns at once with the link down, and the link
+// comes up when the broker does.
+func TestMQTTBrokerAwayAtStart(t *testing.T) {
+	bus := newMeters(map[string][]byte{meterA: value1})
+	broker, err := field.StartBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, url := broker.Addr(), broker.URL()
+	broker.Close() // nobody there now
+	m, err := DialMQTT(MQTTConfig{Broker: url, GatewayID: "G1", RetryConnect: true, RetryInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("dial with the broker away: %v", err)
+	}
+	defer m.Close()
+	if st := m.State(); st.Online {
+		t.Fatalf("online with no broker: %+v", st)
+	}
+	if err := m.Send(t.Context(), readRequest(t, meterA)); !errors.Is(err, ErrOffline) {
+		t.Fatalf("send with the broker away: %v", err)
+	}
+	broker, err = field.StartBroker(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	gw, err := field.StartMQTTGateway(t.Context(), field.MQTTConfig{Broker: broker.URL(), GatewayID: "G1", Logger: discardLogger(nil)}, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	waitOnline(t, m.h, true)
+	transact(t, m, meterA, value1)
+}

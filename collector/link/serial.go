@@ -33,6 +33,12 @@ type SerialConfig struct {
 	Open func(device string, mode *serial.Mode) (serial.Port, error)
 	// Logger gets port events; nil discards them.
 	Logger *slog.Logger
+	// RetryOpen makes OpenSerial return a link even when the port cannot
+	// be opened now (a USB adapter not plugged in yet): the link starts
+	// down and each Send tries again, backing off. The collector sets it,
+	// so that one missing device stops no other channel; a field tool
+	// leaves it off and is told at once.
+	RetryOpen bool
 }
 
 // Serial is a Link over a local serial port. After an I/O error (the USB
@@ -73,7 +79,7 @@ func OpenSerial(cfg SerialConfig) (*Serial, error) {
 	s := &Serial{cfg: cfg, mode: mode, h: newHealth()}
 	s.log = discardLogger(cfg.Logger).With("link", "serial", "device", cfg.Device,
 		"mode", fmt.Sprintf("%d %d%s%d", mode.BaudRate, mode.DataBits, cfg.Parity, cfg.StopBits))
-	if err := s.open(); err != nil {
+	if err := s.open(); err != nil && !cfg.RetryOpen {
 		return nil, s.errorf("open: %w", err)
 	}
 	return s, nil

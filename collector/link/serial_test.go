@@ -209,3 +209,34 @@ func TestSerialConfig(t *testing.T) {
 		t.Fatalf("default mode %+v, want 2400 8E1", got)
 	}
 }
+
+// A device missing at start (RetryOpen, as the collector opens its lines):
+// the link is there, down, and comes up on the first Send after the
+// device appears.
+func TestSerialMissingAtStart(t *testing.T) {
+	line := openLine(t, newMeters(map[string][]byte{meterA: value1}))
+	present := false
+	s, err := OpenSerial(SerialConfig{Device: line.Path(), RetryOpen: true,
+		Backoff: func(int) time.Duration { return 0 },
+		Open: func(dev string, mode *serial.Mode) (serial.Port, error) {
+			if !present {
+				return nil, errors.New("no such file or directory")
+			}
+			return serial.Open(dev, mode)
+		}})
+	if err != nil {
+		t.Fatalf("a missing device with RetryOpen: %v", err)
+	}
+	defer s.Close()
+	if st := s.State(); st.Online || !strings.Contains(st.Err, "no such file") {
+		t.Fatalf("state with the device missing: %+v", st)
+	}
+	if err := s.Send(t.Context(), readRequest(t, meterA)); !errors.Is(err, ErrOffline) {
+		t.Fatalf("send with the device missing: %v", err)
+	}
+	present = true
+	transact(t, s, meterA, value1)
+	if !s.State().Online {
+		t.Fatalf("state once the device is there: %+v", s.State())
+	}
+}
