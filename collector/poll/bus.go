@@ -265,16 +265,29 @@ func (b *Bus) Run(ctx context.Context) error {
 			}
 		}
 		reads := b.run(ctx, t)
+		if b.sink != nil && (ctx.Err() == nil || answered(reads)) {
+			// a task cut short by the end still hands on what the meter
+			// answered: those reads were on the wire, and nothing else
+			// will read them again before the next schedule
+			b.sink(reads)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		if b.sink != nil {
-			b.sink(reads)
 		}
 		if t.Done != nil {
 			t.Done <- reads
 		}
 	}
+}
+
+// answered reports whether any read carries the meter's answer.
+func answered(reads []read.Read) bool {
+	for i := range reads {
+		if reads[i].Status != read.Failed && reads[i].Status != read.Skipped {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Bus) next() *Task {
