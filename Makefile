@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium eval
+.PHONY: faults run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium eval
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -51,6 +51,11 @@ influxd:
 
 chromium:
 	@./scripts/chromium.sh install
+
+## faults: the fault-injection run of the demo fleet (disk full, SIGKILL, host clock ahead,
+## every link's far end down and up); prints lost= and duplicated= (root: it mounts a tmpfs)
+faults:
+	HEADEND_FAULTS_RUN=1 $(GO) test -count=1 -v -run TestFaults ./sim/faults/
 
 ## eval: the ten seeded 30-day scenarios, flags and balances against the simulator's truth
 eval:
