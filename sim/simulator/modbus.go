@@ -47,7 +47,7 @@ func (s *Simulator) startModbus(c model.Concentrator, meters []*model.Meter, i i
 			}
 			addr = ln.Addr().String()
 			s.setAddress(i, addr)
-			return s.serve(ctx, func(ctx context.Context) { srv.ServeTCP(ctx, ln) }, nil), nil
+			return s.serve(ctx, func(ctx context.Context) { srv.ServeTCP(ctx, ln) }, ln.Close), nil
 		}, nil
 	}
 	return func(ctx context.Context) (func(), error) {
