@@ -3,56 +3,12 @@ package outbox
 import (
 	"context"
 	"errors"
+	"github.com/headend/headend/internal/testenv"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
-
-// smallDisk mounts a tmpfs of size bytes on a new directory, unmounted
-// when the test ends. Without root the test is skipped, or fails under
-// HEADEND_REQUIRE_ALL=1.
-func smallDisk(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("HEADEND_REQUIRE_ALL") == "1" {
-			t.Fatal("mounting a tmpfs needs root (HEADEND_REQUIRE_ALL=1)")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(size)); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fill writes path until the filesystem is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v", path, err)
-			}
-			return
-		}
-	}
-}
 
 func writeFile(t *testing.T, path string, n int) {
 	t.Helper()
@@ -66,13 +22,13 @@ func writeFile(t *testing.T, path string, n int) {
 // Appends work once space returns, and a reopen recovers without a cut
 // and delivers exactly the batches whose Append returned nil.
 func TestDiskFullPartialWriteUndone(t *testing.T) {
-	dir := smallDisk(t, 2<<20)
+	dir := testenv.SmallDisk(t, 2<<20)
 	ob := filepath.Join(dir, "outbox")
 	o := mustOpen(t, ob, Options{Reserve: -1, SegmentBytes: 1 << 20})
 	appendBatches(t, o, 0, 3, 20)
 	// Leave 16 KiB free: the next record (about 30 KiB) is written in part.
 	writeFile(t, filepath.Join(dir, "room"), 16<<10)
-	fill(t, filepath.Join(dir, "filler"))
+	testenv.Fill(t, filepath.Join(dir, "filler"))
 	if err := os.Remove(filepath.Join(dir, "room")); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +69,7 @@ func TestDiskFullPartialWriteUndone(t *testing.T) {
 // takes batches again once the free space is back above the reserve and
 // a quarter.
 func TestReserveRefusesAppends(t *testing.T) {
-	dir := smallDisk(t, 8<<20)
+	dir := testenv.SmallDisk(t, 8<<20)
 	ob := filepath.Join(dir, "outbox")
 	o := mustOpen(t, ob, Options{})
 	defer mustClose(t, o)

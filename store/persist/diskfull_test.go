@@ -2,11 +2,9 @@ package persist
 
 import (
 	"context"
-	"errors"
+	"github.com/headend/headend/internal/testenv"
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,50 +12,7 @@ import (
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/sqlite"
-	"golang.org/x/sys/unix"
 )
-
-// smallDisk mounts a tmpfs of size bytes on a new directory and returns
-// it; it is unmounted when the test ends. Without root the test is
-// skipped, or fails under HEADEND_REQUIRE_ALL=1.
-func smallDisk(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("HEADEND_REQUIRE_ALL") == "1" {
-			t.Fatal("mounting a tmpfs needs root (HEADEND_REQUIRE_ALL=1)")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(size)); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fill writes path until the filesystem is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling %s: %v", path, err)
-			}
-			return
-		}
-	}
-}
 
 // waitFor waits, up to a bound, for cond on real I/O.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -76,7 +31,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // says why, and once space returns every batch reaches the store exactly
 // once.
 func TestDiskFullBlocksThenDeliversEverything(t *testing.T) {
-	dir := smallDisk(t, 16<<20)
+	dir := testenv.SmallDisk(t, 16<<20)
 	if err := os.Mkdir(filepath.Join(dir, "store"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +57,7 @@ func TestDiskFullBlocksThenDeliversEverything(t *testing.T) {
 		p.Accept(batch(perBatch, i))
 	}
 	filler := filepath.Join(dir, "filler")
-	fill(t, filler)
+	testenv.Fill(t, filler)
 	go p.Run(ctx)
 	returned := make(chan int, total)
 	go func() {
