@@ -518,7 +518,8 @@ func (o *Outbox) Append(reads []read.Read) error {
 	}
 	if o.diskBytes+n > o.opts.MaxBytes {
 		if err := o.reclaim(); err != nil {
-			return o.fail(err)
+			o.stats.Failed++
+			return fmt.Errorf("outbox: reclaiming delivered segments: %w", err)
 		}
 		if o.diskBytes+n > o.opts.MaxBytes {
 			o.stats.Full++

@@ -188,3 +188,37 @@ func TestUnstorableReadRejected(t *testing.T) {
 		t.Fatalf("status %+v, store holds %d: want 1 rejected, 2 stored", st, ms.count())
 	}
 }
+
+// A batch larger than the outbox can hold is split until its parts fit,
+// not dropped.
+func TestTooLargeBatchSplit(t *testing.T) {
+	ob, err := outbox.Open(t.TempDir(), outbox.Options{MaxBytes: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	ms := &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1)}
+	p := New(context.Background(), ob, ms, Options{Retry: time.Millisecond})
+	b := batch(1000, 0)
+	if err := ob.Append(b); !errors.Is(err, outbox.ErrTooLarge) {
+		t.Fatalf("append of the whole batch: %v, want ErrTooLarge", err)
+	}
+	// Accept it in a goroutine: the parts fill the outbox, and delivery
+	// makes room for the next.
+	done := make(chan struct{})
+	go func() { p.Accept(b); close(done) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Accept of a batch too large never returned")
+	}
+	if err := ob.Drain(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status(); st.Lost != 0 || st.Accepted != 1000 || ms.count() != 1000 {
+		t.Fatalf("status %+v, store holds %d: want all 1000 accepted and stored", st, ms.count())
+	}
+}
