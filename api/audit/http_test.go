@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/headend/headend/api/auth"
-	"github.com/headend/headend/daemon/config"
 )
 
 const (
@@ -46,7 +45,7 @@ func api(t *testing.T) (*httptest.Server, *Log, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	tk, err := auth.New([]config.TokenSpec{
+	tk, err := auth.New([]auth.TokenSpec{
 		{Name: "root", Roles: []string{"admin"}, Token: adminTok},
 		{Name: "billing-export", Roles: []string{"billing"}, Token: billingTok},
 		{Name: "ops", Roles: []string{"operator"}, Token: opsTok},
@@ -223,7 +222,7 @@ func (f *readFlag) Read(p []byte) (int, error) {
 func TestAnonymousWritesNotRecorded(t *testing.T) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	tk, err := auth.New([]config.TokenSpec{{Name: "ops", Roles: []string{"operator"}, Token: opsTok}}, log)
+	tk, err := auth.New([]auth.TokenSpec{{Name: "ops", Roles: []string{"operator"}, Token: opsTok}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

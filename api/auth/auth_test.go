@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/headend/headend/daemon/config"
 )
 
 const (
@@ -50,7 +48,7 @@ func server(t *testing.T) (*httptest.Server, *syncBuffer) {
 	os.WriteFile(file, []byte(multiTok+"\n"), 0o600)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tk, err := New([]config.TokenSpec{
+	tk, err := New([]TokenSpec{
 		{Name: "billing-export", Roles: []string{"billing"}, Token: billingTok},
 		{Name: "ops", Roles: []string{"operator"}, TokenEnv: "HEADEND_TEST_OPS"},
 		{Name: "ana", Roles: []string{"analyst", "approver"}, TokenFile: file},
@@ -195,8 +193,8 @@ func TestPermissionMatrix(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !slices.Equal(names, config.KnownRoles) {
-		t.Errorf("config.KnownRoles %v, auth.Roles %v", config.KnownRoles, names)
+	if !slices.Equal(names, KnownRoles) {
+		t.Errorf("KnownRoles %v, auth.Roles %v", KnownRoles, names)
 	}
 	if _, err := ParseRole("bliling"); err == nil {
 		t.Error("unknown role parsed")
@@ -206,13 +204,13 @@ func TestPermissionMatrix(t *testing.T) {
 func TestNewAndGenerate(t *testing.T) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	if _, err := New([]config.TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: "short"},
+	if _, err := New([]TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: "short"},
 		{Name: "b", Roles: []string{"root"}, Token: billingTok}, {Name: "c", Roles: []string{"admin"}, TokenEnv: "HEADEND_TEST_NOT_SET_EVER"}}, log); err == nil ||
 		!strings.Contains(err.Error(), "http.tokens[0] (a)") || !strings.Contains(err.Error(), `unknown role "root"`) ||
 		!strings.Contains(err.Error(), "HEADEND_TEST_NOT_SET_EVER is not set") || strings.Contains(err.Error(), billingTok) {
 		t.Errorf("bad specs: %v", err)
 	}
-	tk, err := New([]config.TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: billingTok}}, log)
+	tk, err := New([]TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: billingTok}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +232,7 @@ func TestNewAndGenerate(t *testing.T) {
 	if err != nil || len(a) != 43 || a == b {
 		t.Errorf("generated %q %q %v", a, b, err)
 	}
-	if _, _, err := (config.TokenSpec{Name: "g", Roles: []string{"admin"}, Token: a}).Secret(); err != nil {
+	if _, _, err := (TokenSpec{Name: "g", Roles: []string{"admin"}, Token: a}).Secret(); err != nil {
 		t.Errorf("a generated token is refused by config: %v", err)
 	}
 }
@@ -266,7 +264,7 @@ func TestCapture(t *testing.T) {
 // values: only "Bearer <the token>" (scheme in any case, spaces around)
 // authenticates.
 func FuzzAuthorization(f *testing.F) {
-	tk, err := New([]config.TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: billingTok}}, nil)
+	tk, err := New([]TokenSpec{{Name: "a", Roles: []string{"admin"}, Token: billingTok}}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/headend/headend/daemon/config"
 )
 
 // Tokens are the configured API tokens. The zero value (or nil) knows no
@@ -49,7 +47,7 @@ type entry struct {
 // its SHA-256. Warnings (an inline token, a world-readable token file)
 // go to log; an unusable spec is an error naming http.tokens[i]. log also
 // gets refused requests (never their tokens); nil discards.
-func New(specs []config.TokenSpec, log *slog.Logger) (*Tokens, error) {
+func New(specs []TokenSpec, log *slog.Logger) (*Tokens, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/corrections"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
@@ -57,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	arch := &archive.Archive{Meters: []archive.Meter{{Address: meterID, Area: "D01", Edition: "2007", CT: 1, PT: 1}}}
-	toks, err := auth.New([]config.TokenSpec{
+	toks, err := auth.New([]auth.TokenSpec{
 		{Name: "Li", Roles: []string{"analyst"}, Token: "li-token-0123456789abcdef"},
 		{Name: "Wang", Roles: []string{"approver"}, Token: "wang-token-0123456789abcdef"},
 		{Name: "Zhao", Roles: []string{"analyst", "approver"}, Token: "zhao-token-0123456789abcdef"},

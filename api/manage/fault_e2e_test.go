@@ -17,7 +17,6 @@ import (
 	"github.com/headend/headend/api/corrections"
 	"github.com/headend/headend/api/manage"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/store"
 )
 
@@ -25,7 +24,7 @@ func TestFaultEnergyEndToEnd(t *testing.T) {
 	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 6)
 	ix := func() *archive.Index { return a.Archive }
 	loc := a.Fleet.Zone()
-	toks, _ := auth.New([]config.TokenSpec{{Name: "Li Wei", Roles: []string{"analyst"}, Token: analystToken},
+	toks, _ := auth.New([]auth.TokenSpec{{Name: "Li Wei", Roles: []string{"analyst"}, Token: analystToken},
 		{Name: "Boss", Roles: []string{"approver"}, Token: operatorToken}}, nil)
 	mux := http.NewServeMux()
 	now := func() time.Time { return a.Now }

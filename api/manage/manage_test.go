@@ -21,7 +21,6 @@ import (
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/manage"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
@@ -47,7 +46,7 @@ type env struct {
 // serve mounts svc as cmd/headend does: reading with read_all, changing
 // with edit_reads, behind real tokens.
 func serve(t testing.TB, svc *manage.Service) *httptest.Server {
-	toks, err := auth.New([]config.TokenSpec{
+	toks, err := auth.New([]auth.TokenSpec{
 		{Name: "Li Wei", Roles: []string{"analyst"}, Token: analystToken},
 		{Name: "Operator", Roles: []string{"operator"}, Token: operatorToken},
 	}, nil)

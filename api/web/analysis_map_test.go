@@ -13,7 +13,6 @@ import (
 	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/web/webtest"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 )
 
 // The status map in Chromium on the real loss and map APIs, fed by the
@@ -24,7 +23,7 @@ import (
 func TestMapOnAnalysis(t *testing.T) {
 	webtest.Require(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 6)
-	toks, err := auth.New([]config.TokenSpec{{Name: "analyst", Roles: []string{"analyst"}, Token: demoToken}}, nil)
+	toks, err := auth.New([]auth.TokenSpec{{Name: "analyst", Roles: []string{"analyst"}, Token: demoToken}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/web/webtest"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 )
 
 const demoToken = "demo-analyst-token-0123456789"
@@ -22,7 +21,7 @@ func TestDashboardOnDemo(t *testing.T) {
 	analysistest.Heavy(t)
 	webtest.Require(t)
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
-	toks, err := auth.New([]config.TokenSpec{{Name: "analyst", Roles: []string{"analyst"}, Token: demoToken}}, nil)
+	toks, err := auth.New([]auth.TokenSpec{{Name: "analyst", Roles: []string{"analyst"}, Token: demoToken}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

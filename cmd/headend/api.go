@@ -57,7 +57,7 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 			return nil, fmt.Errorf("writing the API token: %w", err)
 		}
 		log.Warn("http.tokens is empty: made an admin token for this run; give tokens with roles in production", "token_file", path)
-		specs = []config.TokenSpec{{Name: "admin (made at start)", Roles: []string{string(auth.Admin)}, TokenFile: path}}
+		specs = []auth.TokenSpec{{Name: "admin (made at start)", Roles: []string{string(auth.Admin)}, TokenFile: path}}
 	}
 	return auth.New(specs, log)
 }

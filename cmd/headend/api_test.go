@@ -18,7 +18,6 @@ import (
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/schedule"
-	"github.com/headend/headend/daemon/config"
 )
 
 // Each role over real HTTP against the daemon's API on the analysed demo
@@ -29,9 +28,9 @@ func TestAPIRoles(t *testing.T) {
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"billing": "billing-token-0123456789", "analyst": "analyst-token-0123456789",
 		"operator": "operator-token-0123456789", "admin": "admin-token-0123456789ab"}
-	var specs []config.TokenSpec
+	var specs []auth.TokenSpec
 	for role, tk := range tok {
-		specs = append(specs, config.TokenSpec{Name: role + " user", Roles: []string{role}, Token: tk})
+		specs = append(specs, auth.TokenSpec{Name: role + " user", Roles: []string{role}, Token: tk})
 	}
 	toks, err := auth.New(specs, nil)
 	if err != nil {
@@ -116,7 +115,7 @@ func TestCorrectionWorkflow(t *testing.T) {
 	ctx := t.Context()
 	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"ana": "analyst-approver-token-01", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}
-	toks, err := auth.New([]config.TokenSpec{
+	toks, err := auth.New([]auth.TokenSpec{
 		{Name: "ana", Roles: []string{"analyst", "approver"}, Token: tok["ana"]},
 		{Name: "appr", Roles: []string{"approver"}, Token: tok["appr"]},
 		{Name: "bill", Roles: []string{"billing"}, Token: tok["bill"]},

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/archive"
 )
 
@@ -184,9 +185,9 @@ func (s Store) String() string {
 
 // HTTP is the API and dashboard.
 type HTTP struct {
-	Listen string      `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
-	TLS    TLS         `yaml:"tls"`    // access.go
-	Tokens []TokenSpec `yaml:"tokens"` // API tokens and their roles (access.go)
+	Listen string           `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
+	TLS    TLS              `yaml:"tls"`    // access.go
+	Tokens []auth.TokenSpec `yaml:"tokens"` // API tokens and their roles (access.go)
 	// TileURL is a map tile server for the status map (e.g.
 	// https://tiles.example/{z}/{x}/{y}.png); empty: the map is drawn
 	// from the coordinates alone, with no internet access.
