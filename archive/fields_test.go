@@ -266,7 +266,7 @@ func TestDiffAndChangeLog(t *testing.T) {
 	}
 	defer rs.Close()
 	at := time.Date(2025, 6, 10, 9, 0, 0, 0, time.UTC)
-	log := &archive.ChangeLog{Results: rs, Now: func() time.Time { return at }}
+	log := &results.ChangeLog{Results: rs, Now: func() time.Time { return at }}
 	ctx := context.Background()
 	if _, err := log.Log(ctx, "", "test", before, after); err == nil {
 		t.Error("no who")

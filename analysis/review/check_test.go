@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/meter"
 )
 
@@ -55,19 +54,6 @@ func TestScanChecks(t *testing.T) {
 	// the scanner's own missing list counts too
 	none(t, check(&Input{Archive: ix, Scans: []Scan{{Channel: "ch2", At: at, Found: []string{}, Missing: []string{"2000001"}}}, Today: d(10)}), Unarchived)
 	want(t, check(&Input{Archive: ix, Scans: []Scan{{Channel: "ch2", At: at, Found: []string{}, Missing: []string{"2000001"}}}, Today: d(10)}), NotFound, B1)
-}
-
-func TestScanOf(t *testing.T) {
-	yes := true
-	res := &fieldops.ScanResult{Channel: "ch1", Probed: 10, Found: []fieldops.Found{{Address: AM, InArchive: &yes}, {Address: "000001000009"}}, Missing: []string{C3}}
-	s := ScanOf("", fieldops.ScanRequest{From: "1000000", To: "1000009"}, res, d(10))
-	if s.Channel != "ch1" || s.From != "000001000000" || s.To != "000001000009" || len(s.Found) != 2 || s.Missing[0] != C3 {
-		t.Errorf("scan %+v", s)
-	}
-	b, _ := json.Marshal(s)
-	if !strings.Contains(string(b), `"found":["000001000000","000001000009"]`) {
-		t.Errorf("json %s", b)
-	}
 }
 
 func TestNeverAnswers(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/meter"
 )
 
@@ -21,24 +20,6 @@ type Scan struct {
 	From    string    `json:"from,omitempty"` // the address range searched, both included; empty: no range search
 	To      string    `json:"to,omitempty"`
 	Missing []string  `json:"missing,omitempty"`
-}
-
-// ScanOf is the Scan of a field scan (fieldops) made at at with
-// request rq on channel (the result's own channel wins when it has one).
-func ScanOf(channel string, rq fieldops.ScanRequest, res *fieldops.ScanResult, at time.Time) Scan {
-	s := Scan{Channel: channel, At: at, Found: []string{}, Missing: res.Missing}
-	if res.Channel != "" {
-		s.Channel = res.Channel
-	}
-	if rq.From != "" && rq.To != "" {
-		if lo, hi, err := fieldops.ParseRange(rq.From, rq.To); err == nil {
-			s.From, s.To = fmt.Sprintf("%012d", lo), fmt.Sprintf("%012d", hi)
-		}
-	}
-	for _, f := range res.Found {
-		s.Found = append(s.Found, f.Address)
-	}
-	return s
 }
 
 // covers reports whether an address is in the scan's range.

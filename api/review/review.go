@@ -27,6 +27,7 @@ import (
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // KindScan is the store.Results record kind of a saved scan: Body is a
@@ -299,7 +300,7 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	log := &archive.ChangeLog{Results: s.Results}
+	log := &results.ChangeLog{Results: s.Results}
 	es, err := log.Changes(r.Context(), area, from, to.AddDate(0, 0, 1))
 	if err != nil {
 		s.fail(w, "results store", err)

@@ -2,13 +2,15 @@ package review_test
 
 import (
 	"context"
-	"github.com/headend/headend/api/apitest"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/headend/headend/api/apitest"
+	"github.com/headend/headend/store/results"
 
 	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/analysis/review"
@@ -106,7 +108,7 @@ func scanBus(t *testing.T, fl *model.Fleet, area, channel, from, to string) revi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return review.ScanOf(channel, rq, res, fl.Now())
+	return fieldops.ReviewScan(channel, rq, res, fl.Now())
 }
 
 // TestOnDemo runs the analysis of 20 simulated days of the demo once for
@@ -307,7 +309,7 @@ func TestOnTiny(t *testing.T) {
 	}
 }
 
-// Archive changes logged through archive.ChangeLog are listed with who,
+// Archive changes logged through results.ChangeLog are listed with who,
 // when, before and after.
 func TestArchiveChanges(t *testing.T) {
 	a := analysistest.Analyse(t, "../../testdata/scenarios/tiny.yaml", 2)
@@ -316,14 +318,14 @@ func TestArchiveChanges(t *testing.T) {
 	after.Meters = append([]archive.Meter{}, before.Meters...)
 	after.Meters[1].CT = 5
 	at := a.Now.Add(-time.Hour)
-	log := &archive.ChangeLog{Results: a.Results, Now: func() time.Time { return at }}
+	log := &results.ChangeLog{Results: a.Results, Now: func() time.Time { return at }}
 	if _, err := log.Log(context.Background(), "li.wei", "headend archive import fix.csv", before, &after); err != nil {
 		t.Fatal(err)
 	}
 	svc := &apireview.Service{Results: a.Results, Archive: func() *archive.Index { return a.Archive }, Location: a.Fleet.Zone(),
 		Now: func() time.Time { return a.Now }}
 	srv := serve(t, svc)
-	var out struct{ Changes []archive.ChangeEntry }
+	var out struct{ Changes []results.ArchiveChange }
 	body := get(t, srv.URL+"/api/v1/archive/changes", 200, &out)
 	if len(out.Changes) != 1 || out.Changes[0].Who != "li.wei" || out.Changes[0].ID != before.Meters[1].Address ||
 		!strings.Contains(body, `"CT": 5`) || !strings.Contains(body, `"fields": [`) {

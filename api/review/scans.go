@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/headend/headend/analysis/review"
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/fieldops"
 )
@@ -26,7 +25,7 @@ func (k *keepScans) Scan(ctx context.Context, channel string, rq fieldops.ScanRe
 	if err != nil || res == nil {
 		return res, err
 	}
-	if err := k.s.SaveScan(ctx, review.ScanOf(channel, rq, res, k.s.Now())); err != nil {
+	if err := k.s.SaveScan(ctx, fieldops.ReviewScan(channel, rq, res, k.s.Now())); err != nil {
 		log := k.s.Logger
 		if log == nil {
 			log = slog.Default()

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/headend/headend/archive"
-	"github.com/headend/headend/store/results"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/headend/headend/store/results"
 
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/fieldops"
@@ -160,6 +160,6 @@ func logArchiveChange(ctx context.Context, before *config.Config, cfgPath, sourc
 	if who == "" {
 		who = "unknown user"
 	}
-	ch, err := (&archive.ChangeLog{Results: res, Now: time.Now}).Log(ctx, who, source, before.Archive, after.Archive)
+	ch, err := (&results.ChangeLog{Results: res, Now: time.Now}).Log(ctx, who, source, before.Archive, after.Archive)
 	return len(ch), err
 }

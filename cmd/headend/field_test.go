@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/headend/headend/archive"
-	"github.com/headend/headend/store"
-	"github.com/headend/headend/store/results"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/collector"
@@ -348,7 +348,7 @@ archive:
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := res.Current(context.Background(), store.RecordQuery{Kind: archive.KindChange})
+	recs, _ := res.Current(context.Background(), store.RecordQuery{Kind: results.KindArchiveChange})
 	res.Close()
 	if len(recs) != 1 || !strings.Contains(string(recs[0].Body), "000001000001") {
 		t.Errorf("change log: %+v", recs)
