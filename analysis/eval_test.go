@@ -16,7 +16,7 @@ import (
 // The demo scenario through VEE, line loss and the flags.
 func TestDemo(t *testing.T) {
 	analysistest.Heavy(t)
-	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
+	cfg := analysistest.LoadConfig(t, "../testdata/scenarios/demo.yaml")
 	in, fl := analysistest.Simulate(t, cfg, 30)
 	out, err := Compute(in, DefaultConfig())
 	if err != nil {

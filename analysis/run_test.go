@@ -22,7 +22,7 @@ import (
 func TestRunStoresAndRevises(t *testing.T) {
 	analysistest.Heavy(t)
 	ctx := context.Background()
-	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
+	cfg := analysistest.LoadConfig(t, "../testdata/scenarios/demo.yaml")
 	in, fl := analysistest.Simulate(t, cfg, 20)
 	dir := t.TempDir()
 	loc := fl.Zone()

@@ -20,7 +20,7 @@ import (
 // seed; thefts take 20 to 60 % of a customer's consumption from a day
 // after the flags' 14-day history has built up.
 func seeded(t testing.TB, seed int64) model.Config {
-	cfg := analysistest.LoadConfig(t, "../../testdata/scenarios/demo.yaml")
+	cfg := analysistest.LoadConfig(t, "../testdata/scenarios/demo.yaml")
 	cfg.Seed = seed
 	rng := rand.New(rand.NewPCG(uint64(seed), 645))
 	type slot struct{ a, c int }

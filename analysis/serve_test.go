@@ -48,7 +48,7 @@ func (c *stepClock) next(t *testing.T) wait {
 // stop arriving, at Complete after midnight, and on a trigger; not only
 // at start and every interval (16.12).
 func TestServeRunsWhenReadsAreComplete(t *testing.T) {
-	in, _ := analysistest.Simulate(t, analysistest.LoadConfig(t, "../../testdata/scenarios/tiny.yaml"), 1)
+	in, _ := analysistest.Simulate(t, analysistest.LoadConfig(t, "../testdata/scenarios/tiny.yaml"), 1)
 	dir := t.TempDir()
 	loc := time.FixedZone("CST", 8*3600)
 	rs, err := sqlite.Open(filepath.Join(dir, "reads.db"), sqlite.Options{Location: loc})

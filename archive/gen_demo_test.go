@@ -22,8 +22,8 @@ import (
 var update = flag.Bool("update", false, "rewrite configs/archive-demo from the demo scenario")
 
 const (
-	demoScenario = "../../testdata/scenarios/demo.yaml"
-	demoDir      = "../../configs/archive-demo"
+	demoScenario = "../testdata/scenarios/demo.yaml"
+	demoDir      = "../configs/archive-demo"
 )
 
 // DemoBroker is the MQTT broker of the demo when the scenario leaves the
