@@ -14,7 +14,7 @@ import (
 
 // openLedger opens the record of held daily freezes in the data directory.
 func (c *Collector) openLedger() error {
-	dir := c.cfg.Collector.DataDir
+	dir := c.set.DataDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (c *Collector) openLedger() error {
 // answersFile keeps the block DIs each meter refuses (poll.Answers) from
 // one run of the collector (a reload, a restart) to the next.
 func (c *Collector) answersFile() string {
-	return filepath.Join(c.cfg.Collector.DataDir, "refused-blocks")
+	return filepath.Join(c.set.DataDir, "refused-blocks")
 }
 
 // saveAnswers writes what the collector learnt of its meters' answers.
@@ -77,7 +77,7 @@ func (c *Collector) intervalRequests(t poll.Target, due time.Time) []poll.Reques
 	var out []poll.Request
 	for at := from; !at.After(end); at = at.Add(24 * intervalStep) {
 		n := min(24, int(end.Sub(at)/intervalStep)+1)
-		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.cfg.Collector.Location()), dlt645.YYMMDDhhmm)})
+		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.set.Location()), dlt645.YYMMDDhhmm)})
 	}
 	return out
 }
@@ -116,10 +116,10 @@ func daysBetween(a, b time.Time) int {
 // freezes missing since the head-end last held one: up to yesterday, and
 // today too if today's daily read is already past.
 func (c *Collector) backfillAtStart() {
-	now := c.opts.Clock.Now().In(c.cfg.Collector.Location())
+	now := c.opts.Clock.Now().In(c.set.Location())
 	today := freezeDay(now)
 	upTo := today.AddDate(0, 0, -1)
-	d := c.cfg.Collector.Daily
+	d := c.set.Daily
 	if !d.Enabled || now.Sub(today) > d.Spec.At+d.Jitter {
 		upTo = today
 	}
@@ -129,7 +129,7 @@ func (c *Collector) backfillAtStart() {
 			if !hasFreezes(m) {
 				continue
 			}
-			if k := c.cfg.Collector.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
+			if k := c.set.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
 				n += c.commission(ch, m, min(k, ledger.Window))
 				continue
 			}
@@ -145,7 +145,7 @@ func (c *Collector) backfillAtStart() {
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
-	plan := c.cfg.Collector.Plan.Reading()
+	plan := c.set.Plan.Reading()
 	for i := k; i >= 1; i-- {
 		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
@@ -158,7 +158,7 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
-	plan := c.cfg.Collector.Plan.Reading()
+	plan := c.set.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
 		k := daysBetween(day, latest) + 1
 		if k < 1 || k > ledger.Window {

@@ -23,7 +23,7 @@ import (
 	"github.com/headend/headend/collector/modbus"
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/schedule"
-	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/collector/settings"
 	"github.com/headend/headend/meter"
 )
 
@@ -54,7 +54,8 @@ type Options struct {
 
 // Collector is a running set of channels, buses and schedules.
 type Collector struct {
-	cfg      *config.Config
+	set      settings.Collector // the collector section of the configuration
+	arch     *archive.Archive
 	idx      *archive.Index
 	opts     Options
 	log      *slog.Logger
@@ -82,8 +83,8 @@ type channel struct {
 	modbus *modbus.Protocol // Modbus channels
 }
 
-// New builds the collector of cfg. Channels are opened by Run.
-func New(cfg *config.Config, opts Options) (*Collector, error) {
+// New builds the collector of the archive arch with the settings set. Channels are opened by Run.
+func New(set settings.Collector, arch *archive.Archive, opts Options) (*Collector, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,9 +94,9 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	if opts.Breakers == nil {
 		opts.Breakers = &poll.Breakers{}
 	}
-	idx := cfg.Archive.Index()
+	idx := arch.Index()
 	sizes := map[string]int{}
-	for _, a := range cfg.Archive.Areas {
+	for _, a := range arch.Areas {
 		sizes[a.ID] = len(idx.MetersInArea(a.ID))
 	}
 	tracker := opts.Health
@@ -104,9 +105,9 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 	} else {
 		tracker.SetExpected(sizes)
 	}
-	c := &Collector{cfg: cfg, idx: idx, opts: opts, log: opts.Logger, health: tracker,
-		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
-			loc: cfg.Collector.Location(), synced: map[string]string{}},
+	c := &Collector{set: set, arch: arch, idx: idx, opts: opts, log: opts.Logger, health: tracker,
+		clocks: &clockCheck{tolerance: set.Clock.Tolerance, maxCorrection: set.Clock.MaxCorrection,
+			loc: set.Location(), synced: map[string]string{}},
 		answers: &poll.Answers{}, drain: make(chan struct{})}
 	c.state.last = map[string]meter.Status{}
 	return c, nil
@@ -120,8 +121,8 @@ func (c *Collector) sink(reads []meter.Read) {
 	if len(reads) == 0 {
 		return // an on-demand turn (ondemand.go) reads nothing for the schedules
 	}
-	reads = stampFreezes(reads, c.cfg.Collector.Location())
-	reads = stampProfile(reads, c.cfg.Collector.Location())
+	reads = stampFreezes(reads, c.set.Location())
+	reads = stampProfile(reads, c.set.Location())
 	if len(reads) > 0 && reads[0].Class == meter.Clock {
 		reads = c.clock(reads)
 	}
@@ -236,7 +237,7 @@ func target(m *archive.Meter) poll.Target {
 
 // open opens every channel of the archive.
 func (c *Collector) open(ctx context.Context) error {
-	a := c.cfg.Archive
+	a := c.arch
 	dialins := map[string]bool{}
 	for _, ch := range a.Channels {
 		if ch.Kind == archive.KindDialIn {
@@ -244,9 +245,9 @@ func (c *Collector) open(ctx context.Context) error {
 		}
 	}
 	if len(dialins) > 0 {
-		ln, err := net.Listen("tcp", c.cfg.Collector.DialInListen)
+		ln, err := net.Listen("tcp", c.set.DialInListen)
 		if err != nil {
-			return fmt.Errorf("collector.dialin_listen %s: %w", c.cfg.Collector.DialInListen, err)
+			return fmt.Errorf("collector.dialin_listen %s: %w", c.set.DialInListen, err)
 		}
 		c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: func(id string) bool { return dialins[id] },
 			Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
@@ -307,8 +308,8 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		retries = -1
 	}
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
-		BreakAfter: c.cfg.Collector.Breaker.Failures, Cooldown: c.cfg.Collector.Breaker.Cooldown,
-		MaxCooldown: c.cfg.Collector.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
+		BreakAfter: c.set.Breaker.Failures, Cooldown: c.set.Breaker.Cooldown,
+		MaxCooldown: c.set.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
 		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
 	return out, nil
 }
@@ -345,9 +346,9 @@ func (c *Collector) closeAll() {
 
 // plans turns the configured schedules into plans.
 func (c *Collector) plans() []schedule.Plan {
-	cc := c.cfg.Collector
+	cc := c.set
 	var out []schedule.Plan
-	add := func(s config.Schedule, class meter.Class, req func(poll.Target, time.Time) []poll.Request) {
+	add := func(s settings.Schedule, class meter.Class, req func(poll.Target, time.Time) []poll.Request) {
 		if !s.Enabled {
 			return
 		}

@@ -214,7 +214,7 @@ http: {listen: ""}
 	clock := &testClock{now: start.Add(time.Hour + 59*time.Minute)}
 	tasks := make(chan []meter.Read, 100)
 	registered := make(chan string, 4)
-	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs },
+	c, err := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs },
 		OnDialIn: func(e link.DialInEvent) {
 			if e.Kind == link.EventRegistered {
 				registered <- e.ID

@@ -213,7 +213,7 @@ func TestOpsOverHTTP(t *testing.T) {
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, `"collector":"not started"`) {
 		t.Errorf("readyz before the collector: %d %s", code, body)
 	}
-	c, err := collector.New(cfg, collector.Options{Logger: log, Sink: observed(m, stg.persist.Accept), ObserveTransaction: m.ObserveTransaction})
+	c, err := collector.New(cfg.Collector, cfg.Archive, collector.Options{Logger: log, Sink: observed(m, stg.persist.Accept), ObserveTransaction: m.ObserveTransaction})
 	if err != nil {
 		t.Fatal(err)
 	}

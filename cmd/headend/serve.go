@@ -184,7 +184,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			})
 			go reportRates(ctx, log, &current, stg, report)
 			for {
-				c, err := collector.New(cfg, opts)
+				c, err := collector.New(cfg.Collector, cfg.Archive, opts)
 				if err != nil {
 					return err
 				}

@@ -1,4 +1,4 @@
-package config
+package settings
 
 import (
 	"strings"
@@ -61,7 +61,7 @@ func TestSpec(t *testing.T) {
 
 func TestZone(t *testing.T) {
 	for in, off := range map[string]int{"+08:00": 8 * 3600, "UTC+8": 8 * 3600, "-03:30": -(3*3600 + 1800), "UTC": 0} {
-		l, err := parseZone(in)
+		l, err := ParseZone(in)
 		if err != nil {
 			t.Errorf("%s: %v", in, err)
 			continue
@@ -71,7 +71,7 @@ func TestZone(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "+8x", "+15:00", "Nowhere/Land"} {
-		if _, err := parseZone(bad); err == nil {
+		if _, err := ParseZone(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
