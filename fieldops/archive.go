@@ -12,13 +12,22 @@ import (
 	"strings"
 
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/daemon/config"
 )
 
 // ExportMeters writes every meter of the configuration's archive (inline
+// ArchiveFiles is the archive as configured: the configuration file that
+// names it, the archive.meters_csv patterns, the CSV files they matched
+// (in order) and the archive they made.
+type ArchiveFiles struct {
+	Config   string   // the configuration file
+	Patterns []string // archive.meters_csv as written
+	Files    []string // the CSV files read, in order
+	Archive  *archive.Archive
+}
+
 // and from CSV files) as one CSV, the form ImportMeters reads.
-func ExportMeters(w io.Writer, cfg *config.Config) error {
-	return archive.WriteMetersCSV(w, cfg.Archive.Meters)
+func ExportMeters(w io.Writer, af ArchiveFiles) error {
+	return archive.WriteMetersCSV(w, af.Archive.Meters)
 }
 
 // Import is what an archive import changes.
@@ -49,9 +58,9 @@ type ImportOptions struct {
 // the import is validated as a whole (archive.Validate); every problem
 // is reported, each with its file and line, and nothing is written if
 // there is any. Files are replaced atomically. Audited as archive.import.
-func ImportMeters(ctx context.Context, cfg *config.Config, r io.Reader, name string, opt ImportOptions, o *Options) (res *Import, err error) {
+func ImportMeters(ctx context.Context, af ArchiveFiles, r io.Reader, name string, opt ImportOptions, o *Options) (res *Import, err error) {
 	defer func() {
-		d := map[string]any{"config": cfg.File}
+		d := map[string]any{"config": af.Config}
 		if res != nil {
 			d["added"], d["updated"], d["files"] = len(res.Added), len(res.Updated), res.Files
 			if res.DryRun {
@@ -60,7 +69,7 @@ func ImportMeters(ctx context.Context, cfg *config.Config, r io.Reader, name str
 		}
 		o.audit(ctx, "archive.import", name, d, err)
 	}()
-	im, err := PlanImport(cfg, r, name, opt.Into)
+	im, err := PlanImport(af, r, name, opt.Into)
 	if err != nil {
 		return nil, err
 	}
@@ -68,14 +77,14 @@ func ImportMeters(ctx context.Context, cfg *config.Config, r io.Reader, name str
 		im.DryRun = true
 		return im, nil
 	}
-	if err := o.guard(ctx, "archive.import", name, map[string]any{"config": cfg.File, "added": len(im.Added), "updated": len(im.Updated), "files": im.Files}); err != nil {
+	if err := o.guard(ctx, "archive.import", name, map[string]any{"config": af.Config, "added": len(im.Added), "updated": len(im.Updated), "files": im.Files}); err != nil {
 		return nil, err
 	}
 	return im, im.write()
 }
 
 // PlanImport checks an import and plans it without writing anything.
-func PlanImport(cfg *config.Config, r io.Reader, name, into string) (*Import, error) {
+func PlanImport(af ArchiveFiles, r io.Reader, name, into string) (*Import, error) {
 	meters, rowErrs, err := readRows(r, name)
 	if err != nil {
 		return nil, err
@@ -83,12 +92,12 @@ func PlanImport(cfg *config.Config, r io.Reader, name, into string) (*Import, er
 	if len(meters) == 0 && rowErrs == nil {
 		return nil, fmt.Errorf("%s: no meters", name)
 	}
-	files, fileOf := archiveFiles(cfg)
+	files, fileOf := archiveFiles(af)
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: the archive has no CSV files to import into: list one under archive.meters_csv", cfg.File)
+		return nil, fmt.Errorf("%s: the archive has no CSV files to import into: list one under archive.meters_csv", af.Config)
 	}
 	if into != "" {
-		if into, err = checkInto(cfg, files, into); err != nil {
+		if into, err = checkInto(af, files, into); err != nil {
 			return nil, err
 		}
 	}
@@ -102,10 +111,10 @@ func PlanImport(cfg *config.Config, r io.Reader, name, into string) (*Import, er
 		i    int
 	}
 	at := map[string]place{}
-	merged := make([]archive.Meter, 0, len(cfg.Archive.Meters)+len(meters))
+	merged := make([]archive.Meter, 0, len(af.Archive.Meters)+len(meters))
 	mergedAt := map[string]int{}
 	areaFiles := map[string]map[string]int{} // area -> file -> meters
-	for _, m := range cfg.Archive.Meters {
+	for _, m := range af.Archive.Meters {
 		f := fileOf(m.Source)
 		p := place{file: f, i: -1}
 		if f != "" {
@@ -131,7 +140,7 @@ func PlanImport(cfg *config.Config, r io.Reader, name, into string) (*Import, er
 		line[m.Address] = m.Source
 		if p, ok := at[m.Address]; ok {
 			if p.file == "" {
-				errs = append(errs, fmt.Errorf("%s: address %s: the meter is listed inline in %s; change it there", m.Source, m.Address, cfg.File))
+				errs = append(errs, fmt.Errorf("%s: address %s: the meter is listed inline in %s; change it there", m.Source, m.Address, af.Config))
 				continue
 			}
 			im.content[p.file][p.i] = m
@@ -153,7 +162,7 @@ func PlanImport(cfg *config.Config, r io.Reader, name, into string) (*Import, er
 		im.Added = append(im.Added, m.Address)
 		merged = append(merged, m)
 	}
-	a := *cfg.Archive
+	a := *af.Archive
 	a.Meters = merged
 	if err := a.Validate(); err != nil {
 		errs = append(errs, err)
@@ -233,16 +242,16 @@ func busiest(files map[string]int) string {
 
 // archiveFiles lists the configuration's archive CSV files and maps a
 // meter's Source ("name:line") to the file it came from ("" for inline).
-func archiveFiles(cfg *config.Config) ([]string, func(source string) string) {
+func archiveFiles(af ArchiveFiles) ([]string, func(source string) string) {
 	byName := map[string]string{}
-	dir := filepath.Dir(cfg.File)
-	for _, f := range cfg.ArchiveFiles {
+	dir := filepath.Dir(af.Config)
+	for _, f := range af.Files {
 		byName[f] = f
 		if r, err := filepath.Rel(dir, f); err == nil {
 			byName[r] = f
 		}
 	}
-	return cfg.ArchiveFiles, func(source string) string {
+	return af.Files, func(source string) string {
 		i := strings.LastIndexByte(source, ':')
 		if i < 0 {
 			return ""
@@ -252,7 +261,7 @@ func archiveFiles(cfg *config.Config) ([]string, func(source string) string) {
 }
 
 // checkInto accepts a file of the archive, or a new one its globs match.
-func checkInto(cfg *config.Config, files []string, into string) (string, error) {
+func checkInto(af ArchiveFiles, files []string, into string) (string, error) {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -265,12 +274,12 @@ func checkInto(cfg *config.Config, files []string, into string) (string, error) 
 			return f, nil
 		}
 	}
-	for _, pat := range cfg.Sources.MetersCSV {
+	for _, pat := range af.Patterns {
 		if ok, _ := filepath.Match(abs(pat), want); ok {
 			return into, nil
 		}
 	}
-	return "", badParam("into", "%s is not one of the archive's CSV files (archive.meters_csv: %s)", into, strings.Join(cfg.Sources.MetersCSV, ", "))
+	return "", badParam("into", "%s is not one of the archive's CSV files (archive.meters_csv: %s)", into, strings.Join(af.Patterns, ", "))
 }
 
 // write replaces every changed file: all are written to temporary files

@@ -65,7 +65,7 @@ func TestImportReportsEveryBadRowAndWritesNothing(t *testing.T) {
 		"000009000001,CH-B,B,5\n" + // inline in the YAML
 		"000003000001,CH-B,C,1\n" // no such area
 	var audit auditLog
-	_, err := ImportMeters(t.Context(), cfg, strings.NewReader(in), "new.csv", ImportOptions{}, &Options{Audit: audit.hook})
+	_, err := ImportMeters(t.Context(), filesOf(cfg), strings.NewReader(in), "new.csv", ImportOptions{}, &Options{Audit: audit.hook})
 	if err == nil {
 		t.Fatal("a bad import was accepted")
 	}
@@ -92,7 +92,7 @@ func TestImportUpdatesInPlaceAndAddsByArea(t *testing.T) {
 		"000002000005,CH-B,B,customer,1,C-18\n" + // new in B: b.csv
 		"000001000009,CH-A,A,pv,1,C-19\n" // new in A: a.csv
 	var audit auditLog
-	im, err := ImportMeters(t.Context(), cfg, strings.NewReader(in), "new.csv", ImportOptions{}, &Options{Audit: audit.hook})
+	im, err := ImportMeters(t.Context(), filesOf(cfg), strings.NewReader(in), "new.csv", ImportOptions{}, &Options{Audit: audit.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +114,11 @@ func TestImportUpdatesInPlaceAndAddsByArea(t *testing.T) {
 
 	// a new area's meters go where --into says, if the archive reads it
 	var pe *ParamError
-	_, err = PlanImport(cfg2, strings.NewReader("address,channel,area\n000002000007,CH-B,B\n"), "x.csv", filepath.Join(dir, "elsewhere.csv"))
+	_, err = PlanImport(filesOf(cfg2), strings.NewReader("address,channel,area\n000002000007,CH-B,B\n"), "x.csv", filepath.Join(dir, "elsewhere.csv"))
 	if !errorsAs(err, &pe) || pe.Param != "into" {
 		t.Errorf("into outside the archive: %v", err)
 	}
-	im, err = ImportMeters(t.Context(), cfg2, strings.NewReader("address,channel,area\n000002000007,CH-B,B\n"), "x.csv",
+	im, err = ImportMeters(t.Context(), filesOf(cfg2), strings.NewReader("address,channel,area\n000002000007,CH-B,B\n"), "x.csv",
 		ImportOptions{Into: filepath.Join(dir, "meters/c.csv")}, &Options{})
 	if err != nil || len(im.Files) != 1 || !strings.HasSuffix(im.Files[0], "c.csv") {
 		t.Fatalf("%+v %v", im, err)
@@ -128,9 +128,14 @@ func TestImportUpdatesInPlaceAndAddsByArea(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := ExportMeters(&out, load(t, dir)); err != nil || strings.Count(out.String(), "\n") != 8 {
+	if err := ExportMeters(&out, filesOf(load(t, dir))); err != nil || strings.Count(out.String(), "\n") != 8 {
 		t.Errorf("export %v:\n%s", err, out.String())
 	}
 }
 
 func errorsAs(err error, target **ParamError) bool { return errors.As(err, target) }
+
+// filesOf is the ArchiveFiles of a loaded configuration, as the CLI gives them.
+func filesOf(cfg *config.Config) ArchiveFiles {
+	return ArchiveFiles{Config: cfg.File, Patterns: cfg.Sources.MetersCSV, Files: cfg.ArchiveFiles, Archive: cfg.Archive}
+}

@@ -39,7 +39,7 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 				return err
 			}
 			var b bytes.Buffer
-			if err := fieldops.ExportMeters(&b, cfg); err != nil {
+			if err := fieldops.ExportMeters(&b, archiveFiles(cfg)); err != nil {
 				return err
 			}
 			if out == "" || out == "-" {
@@ -84,7 +84,7 @@ The import is audited (--audit-log, or ` + envAuditLog + `, or standard error).`
 				return err
 			}
 			defer closeAudit()
-			im, err := fieldops.ImportMeters(cmd.Context(), cfg, f, filepath.Base(args[0]), opt, &fieldops.Options{Audit: audit})
+			im, err := fieldops.ImportMeters(cmd.Context(), archiveFiles(cfg), f, filepath.Base(args[0]), opt, &fieldops.Options{Audit: audit})
 			if err != nil {
 				var pe *fieldops.ParamError
 				if errors.As(err, &pe) {
@@ -162,4 +162,9 @@ func logArchiveChange(ctx context.Context, before *config.Config, cfgPath, sourc
 	}
 	ch, err := (&results.ChangeLog{Results: res, Now: time.Now}).Log(ctx, who, source, before.Archive, after.Archive)
 	return len(ch), err
+}
+
+// archiveFiles is the archive of cfg as the archive commands read and write it.
+func archiveFiles(cfg *config.Config) fieldops.ArchiveFiles {
+	return fieldops.ArchiveFiles{Config: cfg.File, Patterns: cfg.Sources.MetersCSV, Files: cfg.ArchiveFiles, Archive: cfg.Archive}
 }
