@@ -9,6 +9,7 @@ import "fmt"
 type Assembler struct {
 	frames []Frame
 	next   uint8
+	done   bool
 }
 
 // Add adds a frame (copied) and reports whether the reply is complete. A
@@ -16,13 +17,17 @@ type Assembler struct {
 // another AFN or terminal) is an error wrapping ErrSequence; the frames
 // collected so far are dropped, and a frame with FIR starts afresh.
 func (a *Assembler) Add(f *Frame) (done bool, err error) {
+	if a.done {
+		a.frames, a.done = a.frames[:0], false
+	}
 	if f.Seq.FIR() {
 		if len(a.frames) > 0 {
 			err = fmt.Errorf("%w: a new first frame (RSEQ %d) after %d frames without FIN", ErrSequence, f.Seq.Num(), len(a.frames))
 		}
 		a.frames = append(a.frames[:0], f.Clone())
 		a.next = (f.Seq.Num() + 1) & 0x0F
-		return f.Seq.FIN(), err
+		a.done = f.Seq.FIN()
+		return a.done, err
 	}
 	if len(a.frames) == 0 {
 		return false, fmt.Errorf("%w: frame RSEQ %d without a first frame", ErrSequence, f.Seq.Num())
@@ -40,10 +45,12 @@ func (a *Assembler) Add(f *Frame) (done bool, err error) {
 	}
 	a.frames = append(a.frames, f.Clone())
 	a.next = (a.next + 1) & 0x0F
-	return f.Seq.FIN(), nil
+	a.done = f.Seq.FIN()
+	return a.done, nil
 }
 
-// Frames returns the frames of the reply collected so far, first to last.
+// Frames returns the frames of the reply collected so far, first to last;
+// after a complete reply they stay until the next Add.
 func (a *Assembler) Frames() []Frame { return a.frames }
 
 // Units appends the data units of all the frames, in order.
@@ -58,4 +65,4 @@ func (a *Assembler) Units(dst []Unit) ([]Unit, error) {
 }
 
 // Reset drops the frames collected.
-func (a *Assembler) Reset() { a.frames = a.frames[:0] }
+func (a *Assembler) Reset() { a.frames, a.done = a.frames[:0], false }
