@@ -138,10 +138,14 @@ func DateTimeOf(t time.Time) DateTime {
 }
 
 // Time returns d as a time in loc; fields d lacks are the start of the
-// period (day 1, midnight). The zero DateTime is the zero time.
+// period (day 1, midnight). A nil loc is UTC. The zero DateTime is the
+// zero time.
 func (d DateTime) Time(loc *time.Location) time.Time {
 	if d.IsZero() {
 		return time.Time{}
+	}
+	if loc == nil {
+		loc = time.UTC
 	}
 	day := max(d.Day, 1)
 	mon := max(d.Month, 1)
