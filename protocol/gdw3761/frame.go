@@ -128,7 +128,9 @@ func (f *Frame) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if f.Seq.TpV() {
 		b = append(b, f.Tp.PFC)
-		if b, err = A16.Append(b, f.Tp.Sent); err != nil {
+		if f.Tp.ff && f.Tp.Sent.IsZero() {
+			b = append(b, 0xFF, 0xFF, 0xFF, 0xFF)
+		} else if b, err = A16.Append(b, f.Tp.Sent); err != nil {
 			return b[:start], fmt.Errorf("Tp send time: %w", err)
 		}
 		b = append(b, f.Tp.Delay)
@@ -228,7 +230,7 @@ func (f *Frame) load(b []byte, base int) (int, error) {
 		if err != nil {
 			return fail("Tp: %v", err)
 		}
-		f.Tp = Tp{PFC: x[0], Sent: t, Delay: x[5]}
+		f.Tp = Tp{PFC: x[0], Sent: t, Delay: x[5], ff: t.IsZero() && x[1] == 0xFF}
 	}
 	return end, nil
 }

@@ -102,6 +102,26 @@ func TestAuxiliaryFields(t *testing.T) {
 	}
 }
 
+// A Tp whose send time is filler (EE or FF) re-encodes to the same bytes.
+func TestTpFiller(t *testing.T) {
+	for _, fill := range []byte{0xEE, 0xFF} {
+		f := Frame{Protocol: GDW3761, Control: MakeControl(true, false, false, false, FuncResponse), Address: term,
+			AFN: AFNClass1, Seq: MakeSeq(true, true, true, false, 0), Data: hx(t, "00 00 02 00 45 30 09 07 32 26")}
+		b := marshal(t, f, nil)
+		for i := len(b) - 7; i < len(b)-3; i++ {
+			b[len(b)-2] += fill - b[i]
+			b[i] = fill
+		}
+		var g Frame
+		if err := g.UnmarshalBinary(b); err != nil || !g.Tp.Sent.IsZero() {
+			t.Fatalf("%02X: %v %+v", fill, err, g.Tp)
+		}
+		if out, err := g.MarshalBinary(); err != nil || !bytes.Equal(out, b) {
+			t.Errorf("%02X: % X re-encodes to % X (%v)", fill, b, out, err)
+		}
+	}
+}
+
 func TestFrameErrors(t *testing.T) {
 	good := hx(t, hexLogin)
 	bad := func(mut func([]byte) []byte, want error) {

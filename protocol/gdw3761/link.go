@@ -202,6 +202,7 @@ type Tp struct {
 	PFC   uint8    // the initiator's frame counter
 	Sent  DateTime // format A.16: second, minute, hour, day
 	Delay uint8    // allowed transmission delay in minutes (0: no check)
+	ff    bool     // the send time came as FF filler (re-encoded as such)
 }
 
 // EC is the event counter pair an uplink frame carries when ACD is set.
