@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func readAll(t *testing.T, r *Reader) (frames []Frame, errs []error) {
@@ -67,7 +69,9 @@ func TestReaderCutOffFrame(t *testing.T) {
 		"noise header": hx(t, "68 FE FF FE FF 68 01 02"), // claims 16383 bytes
 		"both":         append(hx(t, "68 FE FF FE FF 68 01 02"), hx(t, hexLogin)[:12]...),
 	} {
-		pr, pw := io.Pipe()
+		pr, pw := net.Pipe()
+		// A reader that waited for the claimed length would hit this deadline.
+		pr.SetReadDeadline(time.Now().Add(5 * time.Second))
 		r := NewReader(pr)
 		go func() {
 			pw.Write(lead)
