@@ -282,6 +282,17 @@ func describeGDWUnit(afn gdw3761.AFN, up bool, u gdw3761.Unit) gdwUnitReport {
 			add("density", strconv.Itoa(int(u.Data[5])), "")
 			add("points", strconv.Itoa(int(u.Data[6])), "")
 		}
+	case afn == gdw3761.AFNConfirm && u.Fn == 3:
+		var a gdw3761.Acks
+		if err = a.UnmarshalUnit(u.Data); err == nil {
+			for _, x := range a.Acks {
+				res := "confirmed"
+				if x.Err != 0 {
+					res = fmt.Sprintf("denied (ERR %d)", x.Err)
+				}
+				add(fmt.Sprintf("%v DA DT %s", a.AFN, x.DADT), res, "")
+			}
+		}
 	case !up && afn == gdw3761.AFNClass3 && len(u.Data) == 2:
 		add("from record", strconv.Itoa(int(u.Data[0])), "")
 		add("to record", strconv.Itoa(int(u.Data[1])), "")

@@ -41,6 +41,7 @@ func decodeUnit(afn AFN, up bool, fn uint8, b []byte) {
 		ev Events
 		fq ForwardRequest
 		fp ForwardReply
+		ak Acks
 	)
 	switch {
 	case afn == AFNClass1 && fn == 25:
@@ -55,6 +56,7 @@ func decodeUnit(afn AFN, up bool, fn uint8, b []byte) {
 	ev.UnmarshalUnit(b)
 	fq.UnmarshalUnit(b)
 	fp.UnmarshalUnit(b)
+	ak.UnmarshalUnit(b)
 }
 
 // FuzzReader feeds arbitrary bytes through the streaming reader: it must
