@@ -13,8 +13,8 @@
 // [Frame] is that envelope (control field [Control], address [Address],
 // [Seq], auxiliary fields [EC], PW and [Tp]); [Frame.Units] expands its
 // data units into (Pn, Fn) pairs with their data; the types [Instant],
-// [Energy], [Curve], [Archive], [ArchiveQuery], [Events], [ForwardRequest]
-// and [ForwardReply] decode (UnmarshalUnit) and encode (AppendUnit) the
+// [Energy], [Curve], [Archive], [ArchiveQuery], [Events], [Acks],
+// [ForwardRequest] and [ForwardReply] decode (UnmarshalUnit) and encode (AppendUnit) the
 // units the head-end uses; the request builders ([ReadDaily], [Forward],
 // [Confirm] ...) make the frames a master station sends. Numbers are exact
 // [Decimal]s (shared with protocol/dlt645), never binary floating point;
@@ -40,7 +40,8 @@
 //     terminals to the 2013 text (and several provincial variants) send the
 //     terminal clock in A.1. Both decode; [Link] sends the clock when given.
 //   - PW is 16 bytes in 376.1 (2009 and 2013) and 2 bytes in 130-2005
-//     ([PWLen]); AFN 0F and 06 carry it only in 2013, where they exist.
+//     ([PWLen]; the 130-2005 length is from the text as remembered, not
+//     checked against a source here); AFN 0F and 06 carry it only in 2013.
 //   - ERC36..ERC41 exist only in 2013. ERC37 (meter cover opened) is
 //     decoded up to its point number only: the C source stops at ERC35 and
 //     the rest of its layout is not confirmed here; Event.Data keeps it.
@@ -48,6 +49,9 @@
 //     auxiliary fields); its data units differ from 376.1 in places and
 //     are decoded with the 376.1 catalogue, which is right for the units
 //     above except the archive (F10), whose 130-2005 layout is not read.
+//
+// Multi-frame replies number their frames from the request's PSEQ up by
+// one modulo 16 ([Assembler]); that rule is from the standard's text.
 //
 // The function codes of requests (0x4A for settings and control, 0x4B for
 // reads) follow common master-station practice; decoders accept any.
