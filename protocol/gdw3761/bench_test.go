@@ -125,3 +125,23 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeF161NoAllocs holds the benchmark's hot path to zero
+// allocations once the reused values have grown.
+func TestDecodeF161NoAllocs(t *testing.T) {
+	in := bench32(t)
+	var f Frame
+	var us []Unit
+	var e Energy
+	run := func() {
+		f.Decode(in)
+		us, _ = f.Units(us[:0])
+		for _, u := range us {
+			e.UnmarshalUnit(f.AFN, u.Fn, u.Data)
+		}
+	}
+	run()
+	if a := testing.AllocsPerRun(50, run); a != 0 {
+		t.Errorf("%v allocations per reply", a)
+	}
+}
