@@ -55,7 +55,7 @@ skipped, not reported; --text notes it as noise.`,
 					return fmt.Errorf("bad hex input: %w", err)
 				}
 			}
-			return decodeAll(data, forced, text, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return decodeAny(data, forced, text, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().BoolVar(&text, "text", false, "print for a person instead of JSON lines")

@@ -281,6 +281,7 @@ Commands that need authority take --level, --password and --operator.`,
 	relay.Flags().StringVar(&until, "until", "", "the command is valid until, e.g. 2026-11-23T00:00:00 (default: now + 1 h)")
 
 	cmd.AddCommand(read, follow, readAddr, write, writeAddr, bcast, freeze, baudCmd, pw, demand, meterReset, eventReset, relay)
+	cmd.AddCommand(newEncodeGDWCmd())
 	return cmd
 }
 
