@@ -68,6 +68,13 @@ func TestFaults(t *testing.T) {
 	}
 
 	work := t.TempDir()
+	if k := os.Getenv("HEADEND_FAULTS_KEEP"); k != "" {
+		// the logs kept for a look afterwards (the data dir's tmpfs is not)
+		work = k
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	bin := filepath.Join(work, "bin")
 	for _, cmd := range []string{"headend", "metersim"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "./cmd/"+cmd)
@@ -84,6 +91,14 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	mountTmpfs(t, data, 1<<30)
+	if os.Getenv("HEADEND_FAULTS_KEEP") != "" {
+		// before the unmount: the data dir copied for a look afterwards
+		t.Cleanup(func() {
+			if out, err := exec.Command("cp", "-a", data, filepath.Join(work, "data-kept")).CombinedOutput(); err != nil {
+				t.Logf("keeping the data dir: %v %s", err, out)
+			}
+		})
+	}
 	port := freePorts(t, 6)
 	simHTTP, headHTTP := port[0], port[1]
 	device := filepath.Join(work, "c0105")
