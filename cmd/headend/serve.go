@@ -104,6 +104,16 @@ and speed), so that a demo shows days of reads in minutes.`,
 				return err
 			}
 			defer stg.Close()
+			defer func() {
+				// a clean stop: the reads handed on last, still in the
+				// outbox, go into the store before it closes (10 s at most)
+				fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer fcancel()
+				if err := stg.persist.Flush(fctx); err != nil {
+					b, n := stg.outbox.Backlog()
+					log.Warn("outbox not delivered before stopping: its reads stay on disk for the next start", "batches", b, "bytes", n, "err", err)
+				}
+			}()
 			// on any return: stop what uses the store, then close it
 			ctx, stopRun := context.WithCancelCause(ctx)
 			defer running.Wait()
