@@ -309,7 +309,7 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
 		BreakAfter: c.cfg.Collector.Breaker.Failures, Cooldown: c.cfg.Collector.Breaker.Cooldown,
 		MaxCooldown: c.cfg.Collector.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
-		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
+		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction, Logger: log})
 	return out, nil
 }
 
@@ -386,6 +386,10 @@ type ChannelStatus struct {
 	Bad   int64      `json:"bad_frames"`
 	// MeanLatency is the mean time from request to reply on the channel.
 	MeanLatency time.Duration `json:"mean_latency_ns"`
+	// Whether the line keeps up with its schedules: queue_depth,
+	// queue_depth_peak, slots_missed, lag_seconds, lagging,
+	// lagging_since (poll.Lag).
+	poll.Lag
 }
 
 // Status returns the collector's health now.
@@ -394,7 +398,7 @@ func (c *Collector) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range c.channels {
-		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats()}
+		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats(), Lag: ch.bus.Lag()}
 		if ch.link != nil {
 			cs.Link = ch.link.State()
 			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()

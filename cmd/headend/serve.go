@@ -138,6 +138,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
+			m.ChannelLags(func() map[string]metrics.ChannelLag { return channelLags(current.Load()) })
 			var archive atomic.Pointer[archivepkg.Index] // the archive the API answers from
 			if ln != nil {
 				toks, err := apiTokens(cfg, log)
@@ -371,4 +372,17 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m
 	})
 	mountOps(mux, current, stg, m) // /healthz, /readyz, /metrics (ops.go)
 	return mux
+}
+
+// channelLags is whether each channel keeps up with its schedules, for
+// the metrics.
+func channelLags(c *collector.Collector) map[string]metrics.ChannelLag {
+	if c == nil {
+		return nil
+	}
+	out := map[string]metrics.ChannelLag{}
+	for _, ch := range c.Status().Channels {
+		out[ch.ID] = metrics.ChannelLag{SlotsMissed: ch.SlotsMissed, Lag: time.Duration(ch.LagSeconds * float64(time.Second)), Lagging: ch.Lagging}
+	}
+	return out
 }
