@@ -125,13 +125,17 @@ func (c *Collector) sink(reads []read.Read) {
 	if len(reads) > 0 && reads[0].Class == read.Clock {
 		reads = c.clock(reads)
 	}
-	c.heldFreeze(reads)
-	c.heldIntervals(reads)
 	c.health.Observe(reads)
 	c.state.observe(c.log, reads)
 	if c.opts.Sink != nil {
 		c.opts.Sink(reads)
 	}
+	// the freeze ledger and the load-profile marks say "held, not to be
+	// read again" only once the reads are handed over (the outbox made
+	// them durable): a crash between the two then reads them again
+	// instead of never
+	c.heldFreeze(reads)
+	c.heldIntervals(reads)
 }
 
 // clock acts on a clock check: a broadcast sync on the meter's bus, or a
