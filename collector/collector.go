@@ -313,7 +313,7 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
 		BreakAfter: c.cfg.Collector.Breaker.Failures, Cooldown: c.cfg.Collector.Breaker.Cooldown,
 		MaxCooldown: c.cfg.Collector.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
-		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction, Logger: log})
+		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction, Logger: c.log}) // the bus names its channel
 	return out, nil
 }
 
