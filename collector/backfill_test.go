@@ -38,8 +38,17 @@ func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
 		set := false
 		for n := 0; n < expectTasks; n++ {
 			if !set {
-				// the daily read falls due: its read of the latest freeze
-				// reads back the days before it the head-end lacks
+				// once the scheduler waits (the start's backfill is
+				// enqueued), the daily read falls due: its read of the
+				// latest freeze reads back the days before it the
+				// head-end lacks
+				for clock.waiting() == 0 {
+					select {
+					case <-deadline:
+						t.Fatal("the scheduler never waited on the clock")
+					case <-time.After(time.Millisecond):
+					}
+				}
 				clock.Set(day.Add(5 * time.Minute))
 				set = true
 			}
