@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // slowLine is a line where every transaction takes 10 s of the injected
@@ -45,13 +45,13 @@ func (l *slowLine) fire() {
 	l.mu.Unlock()
 	for _, at := range slots {
 		for i := range l.meters {
-			l.bus.Enqueue(Task{Target: Target{Address: fmt.Sprintf("%012d", i)}, Class: read.Instantaneous, Due: at,
+			l.bus.Enqueue(Task{Target: Target{Address: fmt.Sprintf("%012d", i)}, Class: meter.Instantaneous, Due: at,
 				Requests: []Request{{DI: 0x02010100}}})
 		}
 	}
 }
 
-func (l *slowLine) Do(_ context.Context, t Target, rq Request, base read.Read) ([]read.Read, error) {
+func (l *slowLine) Do(_ context.Context, t Target, rq Request, base meter.Read) ([]meter.Read, error) {
 	l.mu.Lock()
 	l.now = l.now.Add(10 * time.Second)
 	l.mu.Unlock()
@@ -68,8 +68,8 @@ func (l *slowLine) Do(_ context.Context, t Target, rq Request, base read.Read) (
 	if l.until(l.bus) {
 		l.cancel()
 	}
-	base.Status, base.ReadAt = read.OK, l.Now()
-	return []read.Read{base}, nil
+	base.Status, base.ReadAt = meter.OK, l.Now()
+	return []meter.Read{base}, nil
 }
 
 func runSlowLine(t *testing.T, meters int, log *slog.Logger) (*slowLine, Lag) {
