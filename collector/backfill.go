@@ -8,6 +8,7 @@ import (
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/collector/settings"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
@@ -112,9 +113,17 @@ func daysBetween(a, b time.Time) int {
 	return int(b.Sub(a).Round(time.Hour) / (24 * time.Hour))
 }
 
-// backfillAtStart enqueues, for every meter with a freeze history, the
-// freezes missing since the head-end last held one: up to yesterday, and
-// today too if today's daily read is already past.
+// backfillAtStart enqueues, for every meter with a freeze history, what
+// reads back the freezes missing since the head-end last held one. A
+// meter never read is read its last few freezes (commission). For a
+// meter the ledger knows, which freeze index holds which day is the
+// meter's business, not the head-end clock's: a clock ahead of the
+// meters (a host clock a year ahead of a simulated fleet, a clock jumped
+// forward) would ask for indices the meter answers with freezes already
+// held, or has not got. So a meter with days missing up to today is read
+// its latest freeze (index 1), and heldFreeze reads back the gap before
+// the day that freeze gives; before today's daily read falls due, that
+// read does the same and nothing is enqueued here.
 func (c *Collector) backfillAtStart() {
 	now := c.opts.Clock.Now().In(c.set.Location())
 	today := freezeDay(now)
@@ -123,7 +132,10 @@ func (c *Collector) backfillAtStart() {
 	if !d.Enabled || now.Sub(today) > d.Spec.At+d.Jitter {
 		upTo = today
 	}
-	n := 0
+	// every meter's daily read of today is still to come
+	dailyComing := d.Enabled && d.Spec.Kind == settings.SpecDaily && now.Sub(today) < d.Spec.At
+	n, probes := 0, 0
+	plan := c.set.Plan.Reading()
 	for _, ch := range c.channelList() {
 		for _, m := range c.idx.MetersOnChannel(ch.id) {
 			if !hasFreezes(m) {
@@ -133,11 +145,16 @@ func (c *Collector) backfillAtStart() {
 				n += c.commission(ch, m, min(k, ledger.Window))
 				continue
 			}
-			n += c.backfill(ch, m, upTo, today)
+			if dailyComing || len(c.ledger.Missing(m.Address, upTo)) == 0 {
+				continue
+			}
+			if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(1)}) {
+				probes++
+			}
 		}
 	}
-	if n > 0 {
-		c.log.Info("backfill", "freezes", n, "up_to", upTo.Format(time.DateOnly))
+	if n > 0 || probes > 0 {
+		c.log.Info("backfill", "freezes", n, "meters_with_gaps", probes, "up_to", upTo.Format(time.DateOnly))
 	}
 }
 

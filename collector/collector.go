@@ -126,13 +126,17 @@ func (c *Collector) sink(reads []meter.Read) {
 	if len(reads) > 0 && reads[0].Class == meter.Clock {
 		reads = c.clock(reads)
 	}
-	c.heldFreeze(reads)
-	c.heldIntervals(reads)
 	c.health.Observe(reads)
 	c.state.observe(c.log, reads)
 	if c.opts.Sink != nil {
 		c.opts.Sink(reads)
 	}
+	// the freeze ledger and the load-profile marks say "held, not to be
+	// read again" only once the reads are handed over (the outbox made
+	// them durable): a crash between the two then reads them again
+	// instead of never
+	c.heldFreeze(reads)
+	c.heldIntervals(reads)
 }
 
 // clock acts on a clock check: a broadcast sync on the meter's bus, or a
@@ -310,7 +314,7 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
 		BreakAfter: c.set.Breaker.Failures, Cooldown: c.set.Breaker.Cooldown,
 		MaxCooldown: c.set.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
-		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction})
+		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction, Logger: c.log}) // the bus names its channel
 	return out, nil
 }
 
@@ -387,6 +391,10 @@ type ChannelStatus struct {
 	Bad   int64      `json:"bad_frames"`
 	// MeanLatency is the mean time from request to reply on the channel.
 	MeanLatency time.Duration `json:"mean_latency_ns"`
+	// Whether the line keeps up with its schedules: queue_depth,
+	// queue_depth_peak, slots_missed, lag_seconds, lagging,
+	// lagging_since (poll.Lag).
+	poll.Lag
 }
 
 // Status returns the collector's health now.
@@ -395,7 +403,7 @@ func (c *Collector) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range c.channels {
-		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats()}
+		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats(), Lag: ch.bus.Lag()}
 		if ch.link != nil {
 			cs.Link = ch.link.State()
 			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()

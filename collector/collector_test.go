@@ -50,6 +50,13 @@ func (c *testClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
+// waiting is how many timers wait on the clock.
+func (c *testClock) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
 func (c *testClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

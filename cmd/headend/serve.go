@@ -104,6 +104,16 @@ and speed), so that a demo shows days of reads in minutes.`,
 				return err
 			}
 			defer stg.Close()
+			defer func() {
+				// a clean stop: the reads handed on last, still in the
+				// outbox, go into the store before it closes (10 s at most)
+				fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer fcancel()
+				if err := stg.persist.Flush(fctx); err != nil {
+					b, n := stg.outbox.Backlog()
+					log.Warn("outbox not delivered before stopping: its reads stay on disk for the next start", "batches", b, "bytes", n, "err", err)
+				}
+			}()
 			// on any return: stop what uses the store, then close it
 			ctx, stopRun := context.WithCancelCause(ctx)
 			defer running.Wait()
@@ -128,6 +138,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 			}
 			log.Info("store", "backend", stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
 			var current atomic.Pointer[collector.Collector]
+			m.ChannelLags(func() map[string]metrics.ChannelLag { return channelLags(current.Load()) })
 			var archive atomic.Pointer[archivepkg.Index] // the archive the API answers from
 			if ln != nil {
 				toks, err := apiTokens(cfg, log)
@@ -361,4 +372,17 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m
 	})
 	mountOps(mux, current, stg, m) // /healthz, /readyz, /metrics (ops.go)
 	return mux
+}
+
+// channelLags is whether each channel keeps up with its schedules, for
+// the metrics.
+func channelLags(c *collector.Collector) map[string]metrics.ChannelLag {
+	if c == nil {
+		return nil
+	}
+	out := map[string]metrics.ChannelLag{}
+	for _, ch := range c.Status().Channels {
+		out[ch.ID] = metrics.ChannelLag{SlotsMissed: ch.SlotsMissed, Lag: time.Duration(ch.LagSeconds * float64(time.Second)), Lagging: ch.Lagging}
+	}
+	return out
 }

@@ -8,6 +8,9 @@
 //	transaction_duration_seconds{channel}    answered transactions (histogram)
 //	transactions_total{channel,result}       every transaction: ok or a Reason
 //	bus_queue_depth{channel}                 tasks waiting on each bus
+//	channel_slots_missed_total{channel}      scheduled tasks dropped: the line could not keep up
+//	channel_lag_seconds{channel}             how long the oldest waiting task has been due
+//	channel_lagging{channel}                 1 while the line is behind its schedule
 //	store_backlog_batches, store_backlog_bytes  outbox not yet in the store
 //	outbox_full                              1 while polling is held back
 //	outbox_blocked{reason}                   1 while the outbox cannot take reads, and why
@@ -81,6 +84,13 @@ func New() *Metrics {
 				[]string{"reason"}, nil),
 			waits: prometheus.NewDesc("headend_outbox_blocked_waits_total", "Waits of a bus for the outbox to take a batch, by the reason it could not.",
 				[]string{"reason"}, nil),
+			missed: prometheus.NewDesc("headend_channel_slots_missed_total",
+				"Scheduled tasks a channel's bus dropped because the meter's task of an earlier cycle was still waiting: the line cannot keep up with its schedule.",
+				[]string{"channel"}, nil),
+			lag: prometheus.NewDesc("headend_channel_lag_seconds", "How long the oldest task waiting on a channel's bus has been due (collector clock); 0 with none waiting.",
+				[]string{"channel"}, nil),
+			lagging: prometheus.NewDesc("headend_channel_lagging", "1 while a channel's bus is behind its schedule (slots missed since its queue was last empty).",
+				[]string{"channel"}, nil),
 		},
 	}
 	m.reg.MustRegister(m.reads, m.failures, m.latency, m.txns, m.vee, m.loss, m.callbacks,
@@ -151,6 +161,25 @@ func (m *Metrics) QueueDepth(f func() map[string]int) {
 	m.callbacks.mu.Unlock()
 }
 
+// ChannelLag is whether one channel's bus keeps up with its schedules
+// (poll.Lag).
+type ChannelLag struct {
+	SlotsMissed int64
+	Lag         time.Duration
+	Lagging     bool
+}
+
+// ChannelLags sets the function that reports, per channel, whether its
+// bus keeps up with its schedules at each scrape (nil: none).
+func (m *Metrics) ChannelLags(f func() map[string]ChannelLag) {
+	if m == nil {
+		return
+	}
+	m.callbacks.mu.Lock()
+	m.callbacks.lagFn = f
+	m.callbacks.mu.Unlock()
+}
+
 // Backlog sets the function that reports the outbox's backlog and
 // whether it is full at each scrape (nil: none).
 func (m *Metrics) Backlog(f func() (batches, bytes int64, full bool)) {
@@ -177,11 +206,13 @@ func (m *Metrics) OutboxBlocked(f func() (reason string, waits map[string]int64)
 // callbacks is a collector of the gauges read at scrape time.
 type callbacks struct {
 	queue, batches, bytes, full, blocked, waits *prometheus.Desc
+	missed, lag, lagging                        *prometheus.Desc
 
 	mu        sync.Mutex
 	queueFn   func() map[string]int
 	backlogFn func() (int64, int64, bool)
 	blockedFn func() (string, map[string]int64)
+	lagFn     func() map[string]ChannelLag
 }
 
 func (c *callbacks) Describe(ch chan<- *prometheus.Desc) {
@@ -191,12 +222,26 @@ func (c *callbacks) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.full
 	ch <- c.blocked
 	ch <- c.waits
+	ch <- c.missed
+	ch <- c.lag
+	ch <- c.lagging
 }
 
 func (c *callbacks) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	q, b, bl := c.queueFn, c.backlogFn, c.blockedFn
+	q, b, bl, lg := c.queueFn, c.backlogFn, c.blockedFn, c.lagFn
 	c.mu.Unlock()
+	if lg != nil {
+		for name, l := range lg() {
+			v := 0.0
+			if l.Lagging {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.missed, prometheus.CounterValue, float64(l.SlotsMissed), name)
+			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, l.Lag.Seconds(), name)
+			ch <- prometheus.MustNewConstMetric(c.lagging, prometheus.GaugeValue, v, name)
+		}
+	}
 	if bl != nil {
 		reason, waits := bl()
 		v := 0.0

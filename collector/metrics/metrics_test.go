@@ -265,3 +265,58 @@ func FuzzReason(f *testing.F) {
 		}
 	})
 }
+
+// A bus that has not finished a cycle when the next one falls due (its
+// tasks still waiting): the scrape shows its missed slots, its lag and
+// that it is lagging; a bus that keeps up shows zeros.
+func TestChannelLag(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	now := t0.Add(90 * time.Second)
+	slow := poll.New(nil, nil, poll.Options{Channel: "C0105-1", Now: func() time.Time { return now }})
+	idle := poll.New(nil, nil, poll.Options{Channel: "C0101-1", Now: func() time.Time { return now }})
+	for _, due := range []time.Time{t0, t0.Add(time.Minute)} { // two cycles a minute apart
+		for _, a := range []string{"000005000001", "000005000002"} {
+			slow.Enqueue(poll.Task{Target: poll.Target{Address: a}, Class: meter.Instantaneous, Due: due, Requests: []poll.Request{{DI: 0x02010100}}})
+		}
+	}
+	m := New()
+	m.ChannelLags(func() map[string]ChannelLag {
+		out := map[string]ChannelLag{}
+		for name, b := range map[string]*poll.Bus{"C0105-1": slow, "C0101-1": idle} {
+			l := b.Lag()
+			out[name] = ChannelLag{SlotsMissed: l.SlotsMissed, Lag: time.Duration(l.LagSeconds * float64(time.Second)), Lagging: l.Lagging}
+		}
+		return out
+	})
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	out := string(b)
+	for _, w := range []string{
+		`headend_channel_slots_missed_total{channel="C0105-1"} 2`,
+		`headend_channel_lag_seconds{channel="C0105-1"} 90`,
+		`headend_channel_lagging{channel="C0105-1"} 1`,
+		`headend_channel_slots_missed_total{channel="C0101-1"} 0`,
+		`headend_channel_lag_seconds{channel="C0101-1"} 0`,
+		`headend_channel_lagging{channel="C0101-1"} 0`,
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %s in\n%s", w, grepLines(out, "headend_channel_"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -41,6 +42,9 @@ type Options struct {
 	// long it took (real time) and its error (nil: an answer, a refusal
 	// included). It must not block.
 	Observe func(channel string, d time.Duration, err error)
+	// Logger gets the bus's WARN when it starts lagging behind its
+	// schedule and its INFO when it has caught up (see Lag); nil: discard.
+	Logger *slog.Logger
 }
 
 // Protocol performs one transaction on a bus: DL/T 645 through a
@@ -66,6 +70,7 @@ type Bus struct {
 	breaker *Breakers
 	pending map[pendingKey]bool
 	stats   Stats
+	lag     lagState
 	busy    bool // a transaction has run: the next one waits the gap (Run's goroutine only)
 	stopped bool // Stop was called: Run returns after the current task
 }
@@ -148,6 +153,9 @@ func New(proto Protocol, sink Sink, opts Options) *Bus {
 	if opts.Elapsed == nil {
 		opts.Elapsed = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if opts.Cooldown < 0 {
 		opts.Cooldown = 0
 	}
@@ -185,8 +193,9 @@ func (b *Bus) Enqueue(t Task) bool {
 	b.mu.Lock()
 	k := keyOf(&t)
 	if !t.Urgent && b.pending[k] {
-		b.stats.Coalesced++
+		ev := b.missedSlot(&t)
 		b.mu.Unlock()
+		ev.log(b.opts.Logger)
 		return false
 	}
 	if !t.Urgent {
@@ -194,6 +203,7 @@ func (b *Bus) Enqueue(t Task) bool {
 	}
 	b.seq++
 	heap.Push(&b.queue, &queued{Task: t, seq: b.seq})
+	b.queuedNow()
 	b.mu.Unlock()
 	select {
 	case b.wake <- struct{}{}:
@@ -292,14 +302,17 @@ func answered(reads []meter.Read) bool {
 
 func (b *Bus) next() *Task {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.queue.Len() == 0 {
+		b.mu.Unlock()
 		return nil
 	}
 	q := heap.Pop(&b.queue).(*queued)
 	if !q.Urgent {
 		delete(b.pending, keyOf(&q.Task))
 	}
+	ev := b.drained()
+	b.mu.Unlock()
+	ev.log(b.opts.Logger)
 	return &q.Task
 }
 

@@ -40,12 +40,10 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault-injection run of about 3 minutes; not with -short")
 	}
-	// Not yet in make test: it still finds reads lost (lost=25 of 10,368
-	// answers on seed 14: freezes read in the first second of a run, and
-	// reads answered after the host-clock restart), and a red CI would
-	// hold back everything else. `make faults` runs it.
-	if os.Getenv("HEADEND_FAULTS_RUN") != "1" {
-		t.Skip("the fault-injection run is opt-in until it passes: make faults (HEADEND_FAULTS_RUN=1)")
+	if raceOn {
+		// real processes, timed faults: the race detector would only slow
+		// the run; make unit runs it without (and make faults alone)
+		t.Skip("the fault-injection run is not run under the race detector: make faults")
 	}
 	testenv.NeedRoot(t, "mounting a tmpfs for the data dir")
 	root, err := filepath.Abs("../..")
@@ -68,6 +66,13 @@ func TestFaults(t *testing.T) {
 	}
 
 	work := t.TempDir()
+	if k := os.Getenv("HEADEND_FAULTS_KEEP"); k != "" {
+		// the logs kept for a look afterwards (the data dir's tmpfs is not)
+		work = k
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	bin := filepath.Join(work, "bin")
 	for _, cmd := range []string{"headend", "metersim"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "./cmd/"+cmd)
@@ -83,7 +88,18 @@ func TestFaults(t *testing.T) {
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	mountTmpfs(t, data, 1<<30)
+	// 2 GiB: the embedded store takes about 1 GiB in this run today (a
+	// frame stored with every read; issue 14 item 7), and a data dir that
+	// fills up on its own at the end is not the fault injected
+	mountTmpfs(t, data, 2<<30)
+	if os.Getenv("HEADEND_FAULTS_KEEP") != "" {
+		// before the unmount: the data dir copied for a look afterwards
+		t.Cleanup(func() {
+			if out, err := exec.Command("cp", "-a", data, filepath.Join(work, "data-kept")).CombinedOutput(); err != nil {
+				t.Logf("keeping the data dir: %v %s", err, out)
+			}
+		})
+	}
 	port := freePorts(t, 6)
 	simHTTP, headHTTP := port[0], port[1]
 	device := filepath.Join(work, "c0105")
@@ -213,7 +229,7 @@ func TestFaults(t *testing.T) {
 		t.Log("lost:", l)
 	}
 	for i, l := range r.lostAnswers {
-		if i == 10 {
+		if i == 30 {
 			t.Logf("... and %d more lost answers", len(r.lostAnswers)-i)
 			break
 		}

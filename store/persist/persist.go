@@ -100,6 +100,21 @@ func (p *Persister) Run(ctx context.Context) error {
 	return p.ob.Run(ctx, p.st)
 }
 
+// Flush delivers what the outbox still holds to the store, for a clean
+// stop: once the collector has handed on its last reads (Run's context
+// ended, so delivery stopped), the reads of the last seconds are in the
+// outbox only, and a stop that left them there would leave the store
+// without them until the next start (and for good if the data dir is not
+// started on again). It returns nil once the backlog is delivered, or
+// ctx's error when ctx ends first (a store that is down): what is left
+// stays in the outbox, durable, for the next start.
+func (p *Persister) Flush(ctx context.Context) error {
+	if b, _ := p.ob.Backlog(); b == 0 {
+		return nil
+	}
+	return p.ob.Drain(ctx, p.st)
+}
+
 // Accept appends a batch of reads to the outbox; when it returns, the
 // batch is durable (or, once the Persister's context ended while the
 // outbox could not take it, given up and counted). It is the collector's

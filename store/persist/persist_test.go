@@ -222,3 +222,58 @@ func TestTooLargeBatchSplit(t *testing.T) {
 		t.Fatalf("status %+v, store holds %d: want all 1000 accepted and stored", st, ms.count())
 	}
 }
+
+// A clean stop: the collector hands on its last batch after delivery has
+// stopped (its context ended with the process's); Flush delivers it to
+// the store before the store is closed, so that a stopped head-end's
+// store holds every read it accepted.
+func TestFlushDeliversTheBacklogAtStop(t *testing.T) {
+	ob, err := outbox.Open(t.TempDir(), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	ms := &memStore{points: map[store.Key]meter.Read{}, wrote: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := New(ctx, ob, ms, Options{})
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
+	p.Accept(batch(10, 0))
+	for deadline := time.After(10 * time.Second); ms.count() < 10; {
+		select {
+		case <-ms.wrote:
+		case <-deadline:
+			t.Fatalf("store holds %d reads, want 10", ms.count())
+		}
+	}
+	cancel() // the stop: delivery ends
+	<-ran
+	p.Accept(batch(10, 1)) // the task in flight at the stop hands on its reads
+	if n := ms.count(); n != 10 {
+		t.Fatalf("store holds %d reads before Flush, want 10", n)
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer fcancel()
+	if err := p.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := ms.count(); n != 20 {
+		t.Fatalf("store holds %d reads after Flush, want 20", n)
+	}
+	if b, _ := ob.Backlog(); b != 0 {
+		t.Fatalf("outbox backlog after Flush: %d batches", b)
+	}
+
+	// a store that is down: Flush gives up when its context ends, the
+	// batch stays in the outbox
+	ms.setDown(true)
+	p.Accept(batch(10, 2))
+	fctx2, fcancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer fcancel2()
+	if err := p.Flush(fctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Flush to a store that is down = %v, want the context's deadline", err)
+	}
+	if b, _ := ob.Backlog(); b != 1 {
+		t.Fatalf("outbox backlog after a Flush that gave up: %d batches, want 1", b)
+	}
+}
