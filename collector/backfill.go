@@ -14,7 +14,7 @@ import (
 
 // openLedger opens the record of held daily freezes in the data directory.
 func (c *Collector) openLedger() error {
-	dir := c.cfg.Collector.DataDir
+	dir := c.config().Collector.DataDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (c *Collector) openLedger() error {
 // answersFile keeps the block DIs each meter refuses (poll.Answers) from
 // one run of the collector (a reload, a restart) to the next.
 func (c *Collector) answersFile() string {
-	return filepath.Join(c.cfg.Collector.DataDir, "refused-blocks")
+	return filepath.Join(c.config().Collector.DataDir, "refused-blocks")
 }
 
 // saveAnswers writes what the collector learnt of its meters' answers.
@@ -77,7 +77,7 @@ func (c *Collector) intervalRequests(t poll.Target, due time.Time) []poll.Reques
 	var out []poll.Request
 	for at := from; !at.After(end); at = at.Add(24 * intervalStep) {
 		n := min(24, int(end.Sub(at)/intervalStep)+1)
-		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.cfg.Collector.Location()), dlt645.YYMMDDhhmm)})
+		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.config().Collector.Location()), dlt645.YYMMDDhhmm)})
 	}
 	return out
 }
@@ -115,21 +115,21 @@ func daysBetween(a, b time.Time) int {
 // backfillAtStart enqueues, for every meter with a freeze history, the
 // freezes missing since the head-end last held one: up to yesterday, and
 // today too if today's daily read is already past.
-func (c *Collector) backfillAtStart() {
-	now := c.opts.Clock.Now().In(c.cfg.Collector.Location())
+func (c *Collector) backfillAtStart(channels []*channel) {
+	now := c.opts.Clock.Now().In(c.config().Collector.Location())
 	today := freezeDay(now)
 	upTo := today.AddDate(0, 0, -1)
-	d := c.cfg.Collector.Daily
+	d := c.config().Collector.Daily
 	if !d.Enabled || now.Sub(today) > d.Spec.At+d.Jitter {
 		upTo = today
 	}
 	n := 0
-	for _, ch := range c.channelList() {
-		for _, m := range c.idx.MetersOnChannel(ch.id) {
+	for _, ch := range channels {
+		for _, m := range c.index().MetersOnChannel(ch.id) {
 			if !hasFreezes(m) {
 				continue
 			}
-			if k := c.cfg.Collector.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
+			if k := c.config().Collector.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
 				n += c.commission(ch, m, min(k, ledger.Window))
 				continue
 			}
@@ -145,7 +145,7 @@ func (c *Collector) backfillAtStart() {
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
-	plan := c.cfg.Collector.Plan.Reading()
+	plan := c.config().Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
 		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
@@ -158,7 +158,7 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
-	plan := c.cfg.Collector.Plan.Reading()
+	plan := c.config().Collector.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
 		k := daysBetween(day, latest) + 1
 		if k < 1 || k > ledger.Window {
@@ -204,7 +204,7 @@ func (c *Collector) heldFreeze(reads []read.Read) {
 	meter := reads[0].Meter
 	day := freezeDay(at)
 	c.ledger.Mark(meter, day)
-	m, ok := c.idx.Meter(meter)
+	m, ok := c.index().Meter(meter)
 	if !ok || k != 1 {
 		return // backfill reads do not start more backfill
 	}

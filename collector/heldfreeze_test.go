@@ -19,7 +19,8 @@ func TestFreezeHeldWhenTheMeterRefusesOneDI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	c := &Collector{ledger: l, idx: (&archive.Archive{}).Index()}
+	c := &Collector{ledger: l}
+	c.idxp.Store((&archive.Archive{}).Index())
 	loc := time.FixedZone("+08:00", 8*3600)
 	day := time.Date(2025, 5, 2, 0, 0, 0, 0, loc)
 	freeze := func(reverse, forward read.Status) []read.Read {

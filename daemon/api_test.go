@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/collector"
+	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/collector/analysis/analysistest"
 	"github.com/headend/headend/collector/archive"
 	"github.com/headend/headend/collector/config"
@@ -26,7 +27,7 @@ import (
 // without the permission), and the audit of what was tried.
 func TestAPIRoles(t *testing.T) {
 	analysistest.Heavy(t)
-	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	a := analysistest.Analyse(t, "../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"billing": "billing-token-0123456789", "analyst": "analyst-token-0123456789",
 		"operator": "operator-token-0123456789", "admin": "admin-token-0123456789ab"}
 	var specs []config.TokenSpec
@@ -47,7 +48,7 @@ func TestAPIRoles(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	stg := &storage{results: a.Results}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil, nil))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, role, body string) (int, string) {
@@ -114,7 +115,7 @@ func TestAPIRoles(t *testing.T) {
 func TestCorrectionWorkflow(t *testing.T) {
 	analysistest.Heavy(t)
 	ctx := t.Context()
-	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	a := analysistest.Analyse(t, "../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"ana": "analyst-approver-token-01", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}
 	toks, err := auth.New([]config.TokenSpec{
 		{Name: "ana", Roles: []string{"analyst", "approver"}, Token: tok["ana"]},
@@ -133,8 +134,8 @@ func TestCorrectionWorkflow(t *testing.T) {
 	var arch atomic.Pointer[archive.Index]
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
-		slog.New(slog.DiscardHandler), func() {}, "", nil))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
+		slog.New(slog.DiscardHandler), func() {}, "", nil, nil))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, who, body string, want int) string {

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/assess"
+	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/review"
+	"github.com/headend/headend/collector/vee"
+)
+
+// analysisRun is the analysis in force: a reload that changes the
+// analysis section stops it (after the run under way) and starts one on
+// the new settings; the loss targets and the review rules are swapped.
+type analysisRun struct {
+	cur     atomic.Pointer[analysis.Analyzer]
+	targets atomic.Pointer[assess.Targets]
+	rules   atomic.Pointer[review.Config]
+	stop    func() // stops Serve and waits for it
+}
+
+func (r *analysisRun) get() *analysis.Analyzer { return r.cur.Load() }
+
+// Targets are the loss-rate targets in force (analysis.targets).
+func (r *analysisRun) Targets() assess.Targets {
+	if t := r.targets.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// Rules are the review rules in force (analysis.review).
+func (r *analysisRun) Rules() *review.Config { return r.rules.Load() }
+
+// analysisConfig is the analysis's settings of cfg.
+func analysisConfig(cfg *config.Config) analysis.Config {
+	acfg := analysis.DefaultConfig()
+	acfg.Anomaly.ClockTolerance = cfg.Analysis.ClockTolerance
+	return acfg
+}
+
+// startAnalysis runs the analysis of cfg until ctx ends.
+func (d *daemon) startAnalysis(ctx context.Context, cfg *config.Config) (*analysisRun, error) {
+	r := &analysisRun{}
+	if err := r.swap(cfg); err != nil {
+		return nil, err
+	}
+	d.serveAnalysis(ctx, r, cfg)
+	return r, nil
+}
+
+// swap loads the targets and takes the review rules of cfg.
+func (r *analysisRun) swap(cfg *config.Config) error {
+	t, err := loadTargets(cfg.Analysis.Targets, cfg.Collector.Location())
+	if err != nil {
+		return err
+	}
+	r.targets.Store(&t)
+	r.rules.Store(reviewConfig(cfg))
+	return nil
+}
+
+func (d *daemon) serveAnalysis(ctx context.Context, r *analysisRun, cfg *config.Config) {
+	an := analysis.New(d.stg.store, d.stg.results, d.archive.Load(), analysis.Options{Config: analysisConfig(cfg),
+		Location: cfg.Collector.Location(), History: cfg.Analysis.History, Settle: cfg.Analysis.Settle,
+		Logger: d.log.With("component", "analysis"), Observe: func(q vee.Quality, n int) { d.m.VEE(string(q), n) }, Balanced: d.m.Loss})
+	r.cur.Store(an)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	d.running.Add(1)
+	go func() {
+		defer d.running.Done()
+		defer close(done)
+		an.Serve(ctx, d.clk, cfg.Analysis.Every, d.reanalyse)
+	}()
+	r.stop = func() { cancel(); <-done }
+}
+
+// restart stops the analysis (its run under way is cut short; the next
+// runs it again) and starts it on cfg.
+func (d *daemon) restartAnalysis(ctx context.Context, cfg *config.Config) {
+	d.an.stop()
+	d.serveAnalysis(ctx, d.an, cfg)
+}
+
+// reviewConfig is the review rules of cfg (analysis.review); nil: the
+// defaults.
+func reviewConfig(cfg *config.Config) *review.Config { return nil }
