@@ -31,7 +31,10 @@ var policy = []section{
 	{"archive", func(c *config.Config) any { return []any{c.Archive, c.Sources} }, false, "applied by a diff of the channels: an unchanged channel keeps its connection, its dial-in sessions, its breakers and today's clock syncs; a changed one is reopened, a removed one closed, a new one opened; meters scheduled anew"},
 	{"store", func(c *config.Config) any { return c.Store }, true, "the store and the outbox are open"},
 	{"http.tokens", func(c *config.Config) any { return c.HTTP.Tokens }, false, "applied: the token set is swapped; a token removed is refused from the next request on"},
-	{"http", httpSection, true, "the listener, TLS and the server's limits are in use"},
+	{"http.listen", func(c *config.Config) any { return c.HTTP.Listen }, true, "the listener is bound"},
+	{"http.tls", func(c *config.Config) any { return c.HTTP.TLS }, true, "the server's certificate is loaded at start"},
+	{"http.tile_url", func(c *config.Config) any { return c.HTTP.TileURL }, true, "the loss pages are built with it"},
+	{"http", httpSection, true, "the server's timeouts and connection limit are in use"},
 	{"log.level", func(c *config.Config) any { return c.Log.Level }, false, "applied"},
 	{"log.format", func(c *config.Config) any { return c.Log.Format }, true, "the log's handler is made at start"},
 	{"analysis.targets", func(c *config.Config) any { return c.Analysis.Targets }, false, "applied: the file is read again at every reload (and watched)"},
@@ -48,7 +51,7 @@ func collectorSection(c *config.Config) any {
 
 func httpSection(c *config.Config) any {
 	h := c.HTTP
-	h.Tokens = nil
+	h.Tokens, h.Listen, h.TLS, h.TileURL = nil, "", config.TLS{}, ""
 	return h
 }
 
