@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/headend/headend/collector/analysis"
@@ -9,6 +11,7 @@ import (
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/review"
 	"github.com/headend/headend/collector/vee"
+	"go.yaml.in/yaml/v3"
 )
 
 // analysisRun is the analysis in force: a reload that changes the
@@ -34,10 +37,13 @@ func (r *analysisRun) Targets() assess.Targets {
 // Rules are the review rules in force (analysis.review).
 func (r *analysisRun) Rules() *review.Config { return r.rules.Load() }
 
-// analysisConfig is the analysis's settings of cfg.
+// analysisConfig is the analysis's settings of cfg: analysis.vee,
+// analysis.loss and analysis.anomaly (its clock tolerance is
+// analysis.clock_tolerance).
 func analysisConfig(cfg *config.Config) analysis.Config {
-	acfg := analysis.DefaultConfig()
-	acfg.Anomaly.ClockTolerance = cfg.Analysis.ClockTolerance
+	a := cfg.Analysis
+	acfg := analysis.Config{VEE: a.VEE, Loss: a.Loss, Anomaly: a.Anomaly}
+	acfg.Anomaly.ClockTolerance = a.ClockTolerance
 	return acfg
 }
 
@@ -57,8 +63,12 @@ func (r *analysisRun) swap(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	rules, err := reviewConfig(cfg)
+	if err != nil {
+		return err
+	}
 	r.targets.Store(&t)
-	r.rules.Store(reviewConfig(cfg))
+	r.rules.Store(rules)
 	return nil
 }
 
@@ -85,6 +95,33 @@ func (d *daemon) restartAnalysis(ctx context.Context, cfg *config.Config) {
 	d.serveAnalysis(ctx, d.an, cfg)
 }
 
-// reviewConfig is the review rules of cfg (analysis.review); nil: the
-// defaults.
-func reviewConfig(cfg *config.Config) *review.Config { return nil }
+// reviewConfig is the review rules of cfg: analysis.review over
+// review.DefaultConfig, in the collector's zone.
+func reviewConfig(cfg *config.Config) (*review.Config, error) {
+	c, err := decodeReview(cfg.Analysis.Review)
+	if err != nil {
+		return nil, fmt.Errorf("analysis.review: %w", err)
+	}
+	c.Location = cfg.Collector.Location()
+	return &c, nil
+}
+
+// decodeReview decodes analysis.review as written over the defaults,
+// refusing unknown keys, and validates it.
+func decodeReview(text string) (review.Config, error) {
+	c := review.DefaultConfig()
+	if strings.TrimSpace(text) != "" {
+		dec := yaml.NewDecoder(strings.NewReader(text))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, c.Validate()
+}
+
+// Load reports a bad analysis.review at its line, at start and at every
+// reload.
+func init() {
+	config.ReviewCheck = func(text string) error { _, err := decodeReview(text); return err }
+}

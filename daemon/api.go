@@ -28,6 +28,7 @@ import (
 	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/inspect"
+	lossrules "github.com/headend/headend/collector/loss"
 	"github.com/headend/headend/collector/review"
 	"github.com/headend/headend/collector/schedule"
 )
@@ -72,7 +73,7 @@ func apiTokenSpecs(cfg *config.Config, log *slog.Logger) ([]config.TokenSpec, er
 // status and operations endpoints).
 func apiHandler(base http.Handler, toks *auth.Tokens, an func() *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
 	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string,
-	targets func() assess.Targets, rules func() *review.Config) http.Handler {
+	targets func() assess.Targets, rules func() *review.Config, lossCfg lossrules.Config) http.Handler {
 	if targets == nil {
 		targets = func() assess.Targets { return nil }
 	}
@@ -81,13 +82,13 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an func() *analysis.Analyz
 		mux.Handle(p, base)
 	}
 	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: analysis.DefaultConfig().Loss}).Register(mux, toks.Require(auth.ReadAll))
+	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: lossCfg}).Register(mux, toks.Require(auth.ReadAll))
 	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
 	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
 		Rules: rules, Logger: log.With("component", "review")}
 	rsvc.Register(mux, toks.Require(auth.ReadAll))
 	msvc := &manage.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
-		Loss: analysis.DefaultConfig().Loss, Targets: targets,
+		Loss: lossCfg, Targets: targets,
 		Findings: func(ctx context.Context, from, to time.Time) ([]inspect.Finding, error) {
 			fs, err := rsvc.Findings(ctx, from, to)
 			if err != nil {

@@ -48,7 +48,7 @@ func TestAPIRoles(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	stg := &storage{results: a.Results}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil, nil))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, role, body string) (int, string) {
@@ -135,7 +135,7 @@ func TestCorrectionWorkflow(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
-		slog.New(slog.DiscardHandler), func() {}, "", nil, nil))
+		slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, who, body string, want int) string {

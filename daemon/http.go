@@ -32,7 +32,7 @@ func (d *daemon) startHTTP(ctx context.Context, cfg *config.Config, ln net.Liste
 		}
 	}
 	h := audit.Writes(alog)(apiHandler(statusHandler(&d.current, d.stg, d.m), toks, d.an.get, d.stg, alog, &d.current, &d.archive,
-		cfg.Collector.Location(), d.clk, log, reanalyse, cfg.HTTP.TileURL, d.an.Targets, d.an.Rules))
+		cfg.Collector.Location(), d.clk, log, reanalyse, cfg.HTTP.TileURL, d.an.Targets, d.an.Rules, cfg.Analysis.Loss))
 	hc := cfg.HTTP
 	srv := api.NewServer(h, api.ServerOptions{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout,
 		WriteTimeout: hc.WriteTimeout, IdleTimeout: hc.IdleTimeout, Logger: log.With("component", "http")})

@@ -38,6 +38,7 @@ var policy = []section{
 	{"log.level", func(c *config.Config) any { return c.Log.Level }, false, "applied"},
 	{"log.format", func(c *config.Config) any { return c.Log.Format }, true, "the log's handler is made at start"},
 	{"analysis.targets", func(c *config.Config) any { return c.Analysis.Targets }, false, "applied: the file is read again at every reload (and watched)"},
+	{"analysis.loss", func(c *config.Config) any { return c.Analysis.Loss }, true, "the API's loss and management pages are built with it"},
 	{"analysis", analysisSection, false, "applied: the analysis is restarted on the new settings (a run under way is cut short and run again)"},
 	{"publish", func(c *config.Config) any { return c.Publish }, false, "applied: the publisher is restarted on the new settings; its cursor carries on"},
 	{"audit", func(c *config.Config) any { return c.Audit }, true, "the audit log is open"},

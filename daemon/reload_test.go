@@ -41,7 +41,7 @@ archive:
   meters:
     - {address: "000001000001", channel: bus1, area: A1, role: area, ct: 1, pt: 1}
     - {address: "000001000002", channel: bus2, area: A1, ct: 1, pt: 1}
-`
+%ANALYSIS%`
 
 const (
 	tokAdmin = "admin-token-0123456789ab"
@@ -83,11 +83,14 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startReloadRig(t *testing.T) *reloadRig {
+func startReloadRig(t *testing.T) *reloadRig { return startReloadRigWith(t, "") }
+
+// startReloadRigWith starts the daemon on reloadConfig with analysis.
+func startReloadRigWith(t *testing.T, analysis string) *reloadRig {
 	dir := t.TempDir()
 	r := &reloadRig{t: t, dir: dir, path: filepath.Join(dir, "headend.yaml"), dialin: freeAddr(t), sig: make(chan os.Signal, 1),
 		logs: newLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
-	r.vars = map[string]string{"%DIALIN%": r.dialin, "%LEVEL%": "info", "%BUS2%": "127.0.0.1:1",
+	r.vars = map[string]string{"%ANALYSIS%": analysis, "%DIALIN%": r.dialin, "%LEVEL%": "info", "%BUS2%": "127.0.0.1:1",
 		"%TOKENS%": "    - {name: admin, roles: [admin], token: " + tokAdmin + "}\n    - {name: ops, roles: [operator], token: " + tokOps + "}"}
 	r.write()
 	cfg, err := config.Load(r.path, nil)
@@ -131,16 +134,21 @@ func (r *reloadRig) reload(want string, n int) {
 }
 
 func (r *reloadRig) status(token string) int {
+	code, _ := r.get("/api/v1/analysis", token)
+	return code
+}
+
+func (r *reloadRig) get(path, token string) (int, string) {
 	r.t.Helper()
-	req, _ := http.NewRequest("GET", r.http+"/api/v1/analysis", nil)
+	req, _ := http.NewRequest("GET", r.http+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, string(b)
 }
 
 // TestReloadRevokesTokenAndSetsLevel: a token removed from http.tokens is

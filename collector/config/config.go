@@ -21,7 +21,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/collector/analysis"
+	"github.com/headend/headend/collector/anomaly"
 	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/collector/loss"
+	"github.com/headend/headend/collector/vee"
 )
 
 // Config is the collector's configuration.
@@ -137,6 +141,16 @@ type Analysis struct {
 	ClockTolerance time.Duration `yaml:"clock_tolerance" help:"clock error beyond which a meter is flagged for clock drift"`
 	// Targets is a CSV of loss-rate targets (area_or_group,from,to,target_rate).
 	Targets string `yaml:"targets" path:"true" help:"CSV of loss-rate targets per area or group and period; empty: none"`
+
+	// The rules of each stage, from the file only, over their defaults
+	// (rules.go, configs/headend.yaml): validation, estimation and
+	// editing (VEE); line loss; the anomaly flags, whose clock tolerance
+	// is ClockTolerance; and the review (审核) rules, kept as written
+	// for the review API to decode.
+	VEE     vee.Config     `yaml:"vee" file:"only"`
+	Loss    loss.Config    `yaml:"loss" file:"only"`
+	Anomaly anomaly.Config `yaml:"anomaly" file:"only"`
+	Review  string         `yaml:"review" file:"only"`
 }
 
 // Publish is where validated values are pushed for billing systems.
@@ -225,6 +239,8 @@ type Log struct {
 
 // Default returns the defaults of every key.
 func Default() *Config {
+	rules := analysis.DefaultConfig()
+	rules.Anomaly.ClockTolerance = 30 * time.Second
 	return &Config{
 		Collector: Collector{
 			DataDir:       "data",
@@ -240,7 +256,8 @@ func Default() *Config {
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day), MaxShare: 0.25}},
-		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second},
+		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second,
+			VEE: rules.VEE, Loss: rules.Loss, Anomaly: rules.Anomaly},
 		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxConnsPerClient: 32},

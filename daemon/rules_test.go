@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/protocol/dlt645"
+)
+
+// spikeDay is 8 quarter hours of 0.30 kWh and one of 2.10 kWh: 7 times
+// the median, a spike at factor 2, not at the default 10.
+func spikeDay() []read.Read {
+	t0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var out []read.Read
+	reg := int64(10000)
+	for i := range 10 {
+		if i > 0 {
+			reg += 30
+		}
+		if i == 9 {
+			reg += 180
+		}
+		t := t0.Add(time.Duration(i) * 15 * time.Minute)
+		out = append(out, read.Read{Meter: "M1", Class: read.Interval, Quantity: "forward active energy total", Unit: "kWh",
+			Value: dlt645.Decimal{Units: reg, Scale: 2}, MeterTime: t, ReadAt: t.Add(5 * time.Minute), Status: read.OK})
+	}
+	return out
+}
+
+func lastQuality(t *testing.T, c vee.Config) vee.Quality {
+	t.Helper()
+	v, err := vee.NewValidator(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := v.Validate(nil, spikeDay()...)
+	last := spikeDay()[9].MeterTime
+	q := vee.Quality("")
+	for _, x := range vals {
+		if x.Time.Equal(last) && x.Class == read.Interval {
+			q = x.Quality
+		}
+	}
+	return q
+}
+
+// A VEE limit written in headend.yaml (analysis.vee) is the one the
+// analysis validates with: the same interval is valid at the default
+// spike factor and suspect at the file's; the rest of the version keeps
+// its defaults. analysis.anomaly and analysis.loss are read likewise.
+func TestAnalysisRulesFromFile(t *testing.T) {
+	path := writeConfig(t, "")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, append(b, []byte(`analysis:
+  clock_tolerance: 2m
+  vee:
+    versions:
+      - spike: {factor: "2"}
+  anomaly: {jump_factor: 4}
+  loss: {upper: "8"}
+`)...), 0o644)
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := analysisConfig(cfg)
+	s := ac.VEE.Versions[0]
+	if s.Spike.Factor.String() != "2" || s.Spike.MinDelta != vee.DefaultSettings().Spike.MinDelta || s.Gap != vee.DefaultSettings().Gap {
+		t.Errorf("vee version from the file: %+v", s.Spike)
+	}
+	if ac.Anomaly.JumpFactor != 4 || ac.Anomaly.ClockTolerance != 2*time.Minute || ac.Loss.Upper.String() != "8" {
+		t.Errorf("anomaly %v %v, loss upper %s", ac.Anomaly.JumpFactor, ac.Anomaly.ClockTolerance, ac.Loss.Upper)
+	}
+	def, err := config.Load(writeConfig(t, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := lastQuality(t, analysisConfig(def).VEE); q != vee.Valid {
+		t.Errorf("default spike factor: %s, want valid", q)
+	}
+	if q := lastQuality(t, ac.VEE); q != vee.Suspect {
+		t.Errorf("spike factor 2 from headend.yaml: %s, want suspect", q)
+	}
+}
+
+// A bad or unknown rule is refused at its line.
+func TestAnalysisRulesRefused(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"  vee:\n    versions:\n      - spike: {factr: 2}\n", "factr"},
+		{"  review:\n    read_rate: {min_rat: 90}\n", "analysis.review"},
+		{"  anomaly: {clock_tolerance: 1m}\n", "set analysis.clock_tolerance instead"},
+	} {
+		path := writeConfig(t, "")
+		b, _ := os.ReadFile(path)
+		os.WriteFile(path, append(b, []byte("analysis:\n"+tc.yaml)...), 0o644)
+		if _, err := config.Load(path, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+// analysis.review reaches the review API, and a reload changes it.
+func TestReviewRulesFromFileAndReload(t *testing.T) {
+	r := startReloadRigWith(t, "analysis:\n  review:\n    read_rate: {min_rate: \"90\"}\n")
+	if code, body := r.get("/api/v1/review/rules", tokAdmin); code != 200 || !strings.Contains(body, `"min_rate": "90"`) {
+		t.Fatalf("review rules: %d %s", code, body)
+	}
+	r.vars["%ANALYSIS%"] = "analysis:\n  review:\n    read_rate: {min_rate: \"85\"}\n"
+	r.write()
+	r.reload("configuration applied", 1)
+	if code, body := r.get("/api/v1/review/rules", tokAdmin); code != 200 || !strings.Contains(body, `"min_rate": "85"`) {
+		t.Errorf("review rules after the reload: %d %s", code, body)
+	}
+}
