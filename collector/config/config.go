@@ -258,7 +258,7 @@ func Default() *Config {
 			Retention: Retention{Raw: Age(90 * day), MaxShare: 0.25}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second,
 			VEE: rules.VEE, Loss: rules.Loss, Anomaly: rules.Anomaly},
-		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
+		Publish: Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxConnsPerClient: 32},
 		Log: Log{Level: "info", Format: "text"},
