@@ -267,3 +267,16 @@ func TestReloadPolicyCoversEveryKey(t *testing.T) {
 		t.Errorf("restart %v, apply %v", restart, apply)
 	}
 }
+
+// docs/reload.md has a row for every section of the policy.
+func TestReloadDocListsEverySection(t *testing.T) {
+	b, err := os.ReadFile("../docs/reload.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range policy {
+		if !strings.Contains(string(b), "| `"+s.key+"`") {
+			t.Errorf("docs/reload.md has no row for %s", s.key)
+		}
+	}
+}
