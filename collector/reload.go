@@ -118,6 +118,10 @@ func (c *Collector) stopSchedule() {
 	}
 }
 
+// ErrNotRunning is Apply's error before Run has opened the channels or
+// after it stopped: nothing was changed.
+var ErrNotRunning = errors.New("collector: not running")
+
 // Changes is what Apply did to the channels, by id.
 type Changes struct {
 	Added, Removed, Changed, Kept []string
@@ -151,13 +155,15 @@ func Restart(old, cfg *config.Config) []string {
 // and today's clock syncs stay. The schedules are made anew from cfg
 // for every meter (collector.instantaneous ... plan, and meters added,
 // moved or removed), and new channels' meters are backfilled. Keys in
-// [Restart] are refused. Apply is for a collector whose Run is running.
+// [Restart] are refused, and so is an Apply before Run has opened the
+// channels ([ErrNotRunning]): nothing is changed then. A channel that
+// cannot be opened is in the error; the rest is applied.
 func (c *Collector) Apply(cfg *config.Config) (Changes, error) {
 	var ch Changes
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	if c.run.ctx == nil || c.run.stopped {
-		return ch, errors.New("collector: not running")
+		return ch, ErrNotRunning
 	}
 	old := c.config()
 	if keys := Restart(old, cfg); len(keys) > 0 {

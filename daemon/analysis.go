@@ -59,17 +59,31 @@ func (d *daemon) startAnalysis(ctx context.Context, cfg *config.Config) (*analys
 
 // swap loads the targets and takes the review rules of cfg.
 func (r *analysisRun) swap(cfg *config.Config) error {
-	t, err := loadTargets(cfg.Analysis.Targets, cfg.Collector.Location())
+	t, rules, err := loadRules(cfg)
 	if err != nil {
 		return err
+	}
+	r.take(t, rules)
+	return nil
+}
+
+// loadRules reads the targets file and decodes the review rules of cfg.
+func loadRules(cfg *config.Config) (assess.Targets, *review.Config, error) {
+	t, err := loadTargets(cfg.Analysis.Targets, cfg.Collector.Location())
+	if err != nil {
+		return nil, nil, err
 	}
 	rules, err := reviewConfig(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	return t, rules, nil
+}
+
+// take makes t and rules the ones in force.
+func (r *analysisRun) take(t assess.Targets, rules *review.Config) {
 	r.targets.Store(&t)
 	r.rules.Store(rules)
-	return nil
 }
 
 func (d *daemon) serveAnalysis(ctx context.Context, r *analysisRun, cfg *config.Config) {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 
@@ -108,17 +109,24 @@ func (d *daemon) reload(ctx context.Context, c *collector.Collector, nc *config.
 			return
 		}
 	}
-	if err := d.an.swap(nc); err != nil { // the targets file, read again
+	targets, rules, err := loadRules(nc) // the targets file, read again
+	if err != nil {
 		log.Error("reload refused: "+err.Error(), "err", err)
 		return
 	}
 	if changed("collector") || changed("archive") {
 		ch, err := c.Apply(nc)
-		if err != nil {
+		switch {
+		case errors.Is(err, collector.ErrNotRunning):
+			log.Error("reload refused: the collector is not running yet (opening its channels); reload again", "err", err)
+			return
+		case err != nil:
+			// a channel that could not be opened: the rest is applied
 			log.Error("reload: collector: "+err.Error(), "err", err)
 		}
 		log.Info("channels", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "kept", ch.Kept)
 	}
+	d.an.take(targets, rules)
 	d.archive.Store(nc.Archive.Index())
 	if specs != nil {
 		d.toks.Replace(specs, log)
@@ -126,8 +134,8 @@ func (d *daemon) reload(ctx context.Context, c *collector.Collector, nc *config.
 	d.level.Set(logLevel(nc.Log.Level))
 	if changed("analysis") {
 		d.restartAnalysis(ctx, nc)
-	} else {
-		d.an.get().SetArchive(nc.Archive.Index())
+	} else if an := d.an.get(); an != nil {
+		an.SetArchive(nc.Archive.Index())
 	}
 	if changed("publish") {
 		d.pub.Stop()

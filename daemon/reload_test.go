@@ -124,10 +124,16 @@ func startReloadRigWith(t *testing.T, analysis string) *reloadRig {
 func (r *reloadRig) reload(want string, n int) {
 	r.t.Helper()
 	r.sig <- syscall.SIGHUP
+	r.waitLog(want, n)
+}
+
+// waitLog waits for the n-th line with want.
+func (r *reloadRig) waitLog(want string, n int) {
+	r.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for strings.Count(r.logs.String(), want) < n {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("no %q after SIGHUP:\n%s", want, r.logs.String())
+			r.t.Fatalf("no %q in the log:\n%s", want, r.logs.String())
 		}
 		time.Sleep(5 * time.Millisecond) // polling the log of real I/O, bounded
 	}
@@ -202,7 +208,7 @@ func TestReloadKeepsUnchangedChannel(t *testing.T) {
 	if _, err := conn.Write([]byte("REG C1\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	r.logs.wait(t, "event=registered")
+	r.waitLog("event=registered", 1)
 	bus2 := newCountingListener(t)
 	r.vars["%BUS2%"] = bus2.addr
 	r.write()

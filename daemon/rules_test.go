@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/vee"
 	"github.com/headend/headend/protocol/dlt645"
+	simfield "github.com/headend/headend/sim/field"
 )
 
 // spikeDay is 8 quarter hours of 0.30 kWh and one of 2.10 kWh: 7 times
@@ -115,5 +119,66 @@ func TestReviewRulesFromFileAndReload(t *testing.T) {
 	r.reload("configuration applied", 1)
 	if code, body := r.get("/api/v1/review/rules", tokAdmin); code != 200 || !strings.Contains(body, `"min_rate": "85"`) {
 		t.Errorf("review rules after the reload: %d %s", code, body)
+	}
+}
+
+// A reload reads analysis.targets again (a change of the file alone
+// reloads, config.Watch); a targets file that does not read refuses the
+// reload and the targets in force stay.
+func TestReloadTargets(t *testing.T) {
+	path := writeConfig(t, "")
+	dir := filepath.Dir(path)
+	tpath := filepath.Join(dir, "targets.csv")
+	os.WriteFile(tpath, []byte("area_or_group,from,to,target_rate\nA1,2025-01,,5\n"), 0o644)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, append(b, []byte("analysis:\n  targets: targets.csv\n")...), 0o644)
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := newLogSignal()
+	d := &daemon{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), level: new(slog.LevelVar), an: &analysisRun{}}
+	if err := d.an.swap(cfg); err != nil {
+		t.Fatal(err)
+	}
+	rate := func() string {
+		ts := d.an.Targets()
+		if len(ts) != 1 {
+			t.Fatalf("targets %+v", ts)
+		}
+		return fmt.Sprint(ts[0].Rate)
+	}
+	before := rate()
+	os.WriteFile(tpath, []byte("area_or_group,from,to,target_rate\nA1,2025-01,,4.5\n"), 0o644)
+	d.reload(t.Context(), nil, cfg)
+	if after := rate(); after == before || !strings.Contains(after, "4.5") {
+		t.Errorf("targets after the reload: %s, before %s", after, before)
+	}
+	os.WriteFile(tpath, []byte("area_or_group,from,to,target_rate\nA1,2025-01,,lots\n"), 0o644)
+	d.reload(t.Context(), nil, cfg)
+	if !strings.Contains(logs.String(), "reload refused: ") || !strings.Contains(logs.String(), "targets.csv") {
+		t.Errorf("a bad targets file: log\n%s", logs.String())
+	}
+	if after := rate(); !strings.Contains(after, "4.5") {
+		t.Errorf("targets after a refused reload: %s", after)
+	}
+}
+
+// A reload that changes publish restarts the publisher on the new
+// settings.
+func TestReloadPublish(t *testing.T) {
+	broker, err := simfield.StartBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() }) // after the daemon's stop (cleanups run last first)
+	r := startReloadRigWith(t, "publish: {broker: "+broker.URL()+", topic: \"first/{area}/{meter}\", every: 1h}\n")
+	r.logs.wait(t, "topic=first/")
+	r.vars["%ANALYSIS%"] = "publish: {broker: " + broker.URL() + ", topic: \"second/{area}/{meter}\", every: 1h}\n"
+	r.write()
+	r.reload("configuration applied", 1)
+	out := r.logs.String()
+	if !strings.Contains(out, "sections=[publish]") || !strings.Contains(out, "msg=\"billing publish\" broker="+broker.URL()+" topic=second/") {
+		t.Errorf("publish not restarted on the new topic:\n%s", out)
 	}
 }
