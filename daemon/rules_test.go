@@ -182,3 +182,21 @@ func TestReloadPublish(t *testing.T) {
 		t.Errorf("publish not restarted on the new topic:\n%s", out)
 	}
 }
+
+// FuzzDecodeReview feeds analysis.review arbitrary YAML: it is refused or
+// gives rules that validate, and never panics.
+func FuzzDecodeReview(f *testing.F) {
+	f.Add("read_rate: {min_rate: \"95\"}")
+	f.Add("read_rate: {min_rat: 95}")
+	f.Add("estimated: {repeat_days: -1}")
+	f.Add("[1, 2]")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := decodeReview(text)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("decoded rules that do not validate: %v", err)
+		}
+	})
+}
