@@ -214,13 +214,17 @@ func (c *Collector) Apply(cfg *config.Config) (Changes, error) {
 	}
 	byID := map[string]*channel{}
 	for _, live := range kept {
-		byID[live.id] = live
 		if rebus {
+			// a new channel on the same link, so that no one holding the
+			// old one sees its bus change under it
 			nc := newChs[live.id]
-			live.bus, live.done = c.newBus(&nc, live.proto), make(chan struct{})
+			next := *live
+			next.bus, next.done = c.newBus(&nc, live.proto), make(chan struct{})
+			live = &next
 			ch.Rebused = append(ch.Rebused, live.id)
 			c.startBus(ctx, live)
 		}
+		byID[live.id] = live
 	}
 	var opened, all []*channel
 	for i := range cfg.Archive.Channels {

@@ -147,3 +147,51 @@ func TestApplyRefusesRestartKeys(t *testing.T) {
 		t.Errorf("Restart: %v", keys)
 	}
 }
+
+// A breaker change rebuilds each bus on its link: the connection stays.
+func TestApplyBreakerKeepsConnections(t *testing.T) {
+	sim, cfg := fleet(t, "rebus", area("TA", "000043", `{kind: tcp-listen, listen: "127.0.0.1:0"}`), "", `  instantaneous: {enabled: true, spec: every 15m, jitter: 0s}
+  interval: {enabled: false}
+  daily: {enabled: false}
+  monthly: {enabled: false}
+  clock: {enabled: false}
+`)
+	start := sim.Fleet.Start().Add(2 * time.Hour)
+	sim.Fleet.AdvanceTo(start)
+	sim.Step()
+	p := newCountingProxy(t, cfg.Archive.Channels[0].Address)
+	cfg.Archive.Channels[0].Address = p.addr
+	clock := &testClock{now: start}
+	tasks := make(chan []read.Read, 100)
+	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	wait := func() {
+		t.Helper()
+		select {
+		case <-tasks:
+		case <-time.After(20 * time.Second): // failure guard only
+			t.Fatal("no reads")
+		}
+	}
+	wait()
+	nc := *cfg
+	nc.Collector.Breaker.Failures = 9
+	ch, err := c.Apply(&nc)
+	if err != nil || len(ch.Rebused) != 1 {
+		t.Fatalf("Apply: %+v %v", ch, err)
+	}
+	clock.Set(start.Add(15 * time.Minute))
+	wait()
+	if n := p.accepted.Load(); n != 1 {
+		t.Errorf("%d connections after a breaker change, want 1", n)
+	}
+}
