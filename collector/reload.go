@@ -12,9 +12,9 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
 )
 
 // runState is what Apply needs of a running collector.

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 )
 
 // countingProxy forwards TCP connections to a far end and counts them, so
@@ -76,8 +76,8 @@ func TestApplyKeepsUnchangedChannels(t *testing.T) {
 	}
 	a, b := cfg.Archive.Channels[0].ID, cfg.Archive.Channels[1].ID
 	clock := &testClock{now: start}
-	tasks := make(chan []read.Read, 100)
-	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+	tasks := make(chan []meter.Read, 100)
+	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestApplyKeepsUnchangedChannels(t *testing.T) {
 		for n := 0; n < want; {
 			select {
 			case rs := <-tasks:
-				if len(rs) > 0 && rs[0].Class == read.Instantaneous {
+				if len(rs) > 0 && rs[0].Class == meter.Instantaneous {
 					seen[rs[0].Channel]++
 					n++
 				}
@@ -162,8 +162,8 @@ func TestApplyBreakerKeepsConnections(t *testing.T) {
 	p := newCountingProxy(t, cfg.Archive.Channels[0].Address)
 	cfg.Archive.Channels[0].Address = p.addr
 	clock := &testClock{now: start}
-	tasks := make(chan []read.Read, 100)
-	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+	tasks := make(chan []meter.Read, 100)
+	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	if err != nil {
 		t.Fatal(err)
 	}

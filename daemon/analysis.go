@@ -6,11 +6,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/assess"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/review"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/assess"
+	"github.com/headend/headend/analysis/review"
+	"github.com/headend/headend/analysis/vee"
+	"github.com/headend/headend/daemon/config"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
+	"github.com/headend/headend/daemon/config"
 )
 
 // collect runs the collector until ctx ends or it fails, applying each

@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/headend/headend/api/auth"
+	archivepkg "github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
-	archivepkg "github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/spf13/pflag"
 )
 
@@ -156,6 +156,6 @@ func (d *daemon) collectorOptions() collector.Options {
 		ObserveTransaction: d.m.ObserveTransaction, Clock: d.opts.Clock}
 	sink := observed(d.m, d.stg.persist.Accept)
 	// a day's freezes in: the analysis runs once they stop coming
-	opts.Sink = func(rs []read.Read) { sink(rs); d.an.get().Notify(rs) }
+	opts.Sink = func(rs []meter.Read) { sink(rs); d.an.get().Notify(rs) }
 	return opts
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

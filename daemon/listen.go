@@ -11,8 +11,8 @@ import (
 	"slices"
 	"syscall"
 
-	archivepkg "github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	archivepkg "github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
 )
 
 // bindListeners binds http.listen, and tries collector.dialin_listen

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/api/publish"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )

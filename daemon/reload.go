@@ -8,7 +8,7 @@ import (
 
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 // section is one part of the configuration and what a reload does when

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 // reloadConfig is a daemon with two tokens, a dial-in channel and a TCP

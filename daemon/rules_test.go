@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/analysis/vee"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
 )
 
 // spikeDay is 8 quarter hours of 0.30 kWh and one of 2.10 kWh: 7 times
 // the median, a spike at factor 2, not at the default 10.
-func spikeDay() []read.Read {
+func spikeDay() []meter.Read {
 	t0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	var out []read.Read
+	var out []meter.Read
 	reg := int64(10000)
 	for i := range 10 {
 		if i > 0 {
@@ -30,8 +30,8 @@ func spikeDay() []read.Read {
 			reg += 180
 		}
 		t := t0.Add(time.Duration(i) * 15 * time.Minute)
-		out = append(out, read.Read{Meter: "M1", Class: read.Interval, Quantity: "forward active energy total", Unit: "kWh",
-			Value: dlt645.Decimal{Units: reg, Scale: 2}, MeterTime: t, ReadAt: t.Add(5 * time.Minute), Status: read.OK})
+		out = append(out, meter.Read{Meter: "M1", Class: meter.Interval, Quantity: "forward active energy total", Unit: "kWh",
+			Value: dlt645.Decimal{Units: reg, Scale: 2}, MeterTime: t, ReadAt: t.Add(5 * time.Minute), Status: meter.OK})
 	}
 	return out
 }
@@ -46,7 +46,7 @@ func lastQuality(t *testing.T, c vee.Config) vee.Quality {
 	last := spikeDay()[9].MeterTime
 	q := vee.Quality("")
 	for _, x := range vals {
-		if x.Time.Equal(last) && x.Class == read.Interval {
+		if x.Time.Equal(last) && x.Class == meter.Interval {
 			q = x.Quality
 		}
 	}

@@ -3,7 +3,7 @@ package auth
 import (
 	"log/slog"
 
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 // Replace resolves specs as New does and, if every one is usable, makes

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/daemon"
+	"github.com/headend/headend/daemon/config"
 	"github.com/spf13/cobra"
 )
 
