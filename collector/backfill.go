@@ -15,7 +15,7 @@ import (
 
 // openLedger opens the record of held daily freezes in the data directory.
 func (c *Collector) openLedger() error {
-	dir := c.set.DataDir
+	dir := c.config().Collector.DataDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (c *Collector) openLedger() error {
 // answersFile keeps the block DIs each meter refuses (poll.Answers) from
 // one run of the collector (a reload, a restart) to the next.
 func (c *Collector) answersFile() string {
-	return filepath.Join(c.set.DataDir, "refused-blocks")
+	return filepath.Join(c.config().Collector.DataDir, "refused-blocks")
 }
 
 // saveAnswers writes what the collector learnt of its meters' answers.
@@ -78,7 +78,7 @@ func (c *Collector) intervalRequests(t poll.Target, due time.Time) []poll.Reques
 	var out []poll.Request
 	for at := from; !at.After(end); at = at.Add(24 * intervalStep) {
 		n := min(24, int(end.Sub(at)/intervalStep)+1)
-		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.set.Location()), dlt645.YYMMDDhhmm)})
+		out = append(out, poll.Request{DI: 0x06000001, Blocks: n, From: dlt645.DateTimeOf(at.In(c.config().Collector.Location()), dlt645.YYMMDDhhmm)})
 	}
 	return out
 }
@@ -113,35 +113,35 @@ func daysBetween(a, b time.Time) int {
 	return int(b.Sub(a).Round(time.Hour) / (24 * time.Hour))
 }
 
-// backfillAtStart enqueues, for every meter with a freeze history, what
-// reads back the freezes missing since the head-end last held one. A
-// meter never read is read its last few freezes (commission). For a
-// meter the ledger knows, which freeze index holds which day is the
-// meter's business, not the head-end clock's: a clock ahead of the
-// meters (a host clock a year ahead of a simulated fleet, a clock jumped
+// backfillAtStart enqueues, for every meter of channels with a freeze
+// history, what reads back the freezes missing since the head-end last
+// held one. A meter never read is read its last few freezes (commission).
+// For a meter the ledger knows, which freeze index holds which day is the
+// meter's business, not the head-end clock's: a clock ahead of the meters
+// (a host clock a year ahead of a simulated fleet, a clock jumped
 // forward) would ask for indices the meter answers with freezes already
 // held, or has not got. So a meter with days missing up to today is read
 // its latest freeze (index 1), and heldFreeze reads back the gap before
 // the day that freeze gives; before today's daily read falls due, that
 // read does the same and nothing is enqueued here.
-func (c *Collector) backfillAtStart() {
-	now := c.opts.Clock.Now().In(c.set.Location())
+func (c *Collector) backfillAtStart(channels []*channel) {
+	now := c.opts.Clock.Now().In(c.config().Collector.Location())
 	today := freezeDay(now)
 	upTo := today.AddDate(0, 0, -1)
-	d := c.set.Daily
+	d := c.config().Collector.Daily
 	if !d.Enabled || now.Sub(today) > d.Spec.At+d.Jitter {
 		upTo = today
 	}
 	// every meter's daily read of today is still to come
 	dailyComing := d.Enabled && d.Spec.Kind == settings.SpecDaily && now.Sub(today) < d.Spec.At
 	n, probes := 0, 0
-	plan := c.set.Plan.Reading()
-	for _, ch := range c.channelList() {
-		for _, m := range c.idx.MetersOnChannel(ch.id) {
+	plan := c.config().Collector.Plan.Reading()
+	for _, ch := range channels {
+		for _, m := range c.index().MetersOnChannel(ch.id) {
 			if !hasFreezes(m) {
 				continue
 			}
-			if k := c.set.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
+			if k := c.config().Collector.BackfillDays; k > 0 && !c.ledger.Known(m.Address) {
 				n += c.commission(ch, m, min(k, ledger.Window))
 				continue
 			}
@@ -162,7 +162,7 @@ func (c *Collector) backfillAtStart() {
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
-	plan := c.set.Plan.Reading()
+	plan := c.config().Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
 		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
@@ -175,7 +175,7 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
-	plan := c.set.Plan.Reading()
+	plan := c.config().Collector.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
 		k := daysBetween(day, latest) + 1
 		if k < 1 || k > ledger.Window {
@@ -221,7 +221,7 @@ func (c *Collector) heldFreeze(reads []meter.Read) {
 	meterID := reads[0].Meter
 	day := freezeDay(at)
 	c.ledger.Mark(meterID, day)
-	m, ok := c.idx.Meter(meterID)
+	m, ok := c.index().Meter(meterID)
 	if !ok || k != 1 {
 		return // backfill reads do not start more backfill
 	}

@@ -29,7 +29,7 @@ func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
 		sim.Fleet.AdvanceTo(day.Add(30 * time.Minute))
 		clock := &testClock{now: day.Add(4 * time.Minute)}
 		tasks := make(chan []meter.Read, 1000)
-		c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
+		c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
@@ -114,7 +114,7 @@ func TestRestartOnAClockAheadReadsNoHeldFreezeAgain(t *testing.T) {
 	// task's reads
 	run := func(clock *testClock, then time.Time, n int) [][]meter.Read {
 		tasks := make(chan []meter.Read, 10000)
-		c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
+		c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()

@@ -47,9 +47,12 @@ func (c *clockCheck) check(reads []meter.Read) ([]meter.Read, ClockError, bool) 
 	e := meterAt.Sub(ours).Round(time.Second)
 	out := ClockError{Error: e}
 	abs := e.Abs()
+	c.mu.Lock() // a reload may change the limits (Collector.Apply)
+	tolerance, maxCorrection := c.tolerance, c.maxCorrection
+	c.mu.Unlock()
 	switch {
-	case abs <= c.tolerance:
-	case abs <= c.maxCorrection:
+	case abs <= tolerance:
+	case abs <= maxCorrection:
 		out.Sync = true
 	default:
 		out.Flag = true
@@ -59,7 +62,7 @@ func (c *clockCheck) check(reads []meter.Read) ([]meter.Read, ClockError, bool) 
 	r.Value = dlt645.Decimal{Units: int64(e / time.Second)}
 	r.MeterTime = meterAt
 	if out.Flag {
-		r.Err = fmt.Sprintf("clock %s off, beyond the %s a broadcast may correct: needs a person (authorised write)", e, c.maxCorrection)
+		r.Err = fmt.Sprintf("clock %s off, beyond the %s a broadcast may correct: needs a person (authorised write)", e, maxCorrection)
 	}
 	return append(reads, r), out, true
 }

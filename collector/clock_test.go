@@ -63,7 +63,7 @@ func TestClockSyncOnTheWire(t *testing.T) {
 	sim.Fleet.AdvanceTo(start.Add(24 * time.Hour)) // a day: 3 and 20 minutes fast
 	clock := &testClock{now: start.Add(24*time.Hour + 29*time.Minute)}
 	tasks := make(chan []meter.Read, 100)
-	c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
+	c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)

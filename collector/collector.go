@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/headend/headend/archive"
@@ -54,9 +55,8 @@ type Options struct {
 
 // Collector is a running set of channels, buses and schedules.
 type Collector struct {
-	set      settings.Collector // the collector section of the configuration
-	arch     *archive.Archive
-	idx      *archive.Index
+	cfgp     atomic.Pointer[Config]        // config(): swapped by Apply
+	idxp     atomic.Pointer[archive.Index] // index()
 	opts     Options
 	log      *slog.Logger
 	health   *health.Tracker
@@ -70,6 +70,7 @@ type Collector struct {
 	ledger   *ledger.Ledger
 	marks    *ledger.Marks
 	drain    chan struct{} // closed by Drain
+	run      runState      // what Apply needs of the running collector (reload.go)
 }
 
 // channel is one bus and how it is reached.
@@ -79,12 +80,14 @@ type channel struct {
 	master *master.Master
 	bus    *poll.Bus
 	close  func() error
+	proto  poll.Protocol    // what the bus speaks, kept when Apply builds a new bus on the same link
+	done   chan struct{}    // closed when the bus's Run returns
 	jobs   *onDemand        // on-demand work on the bus (ondemand.go); nil for Modbus
 	modbus *modbus.Protocol // Modbus channels
 }
 
-// New builds the collector of the archive arch with the settings set. Channels are opened by Run.
-func New(set settings.Collector, arch *archive.Archive, opts Options) (*Collector, error) {
+// New builds the collector of cfg. Channels are opened by Run.
+func New(cfg *Config, opts Options) (*Collector, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,9 +97,9 @@ func New(set settings.Collector, arch *archive.Archive, opts Options) (*Collecto
 	if opts.Breakers == nil {
 		opts.Breakers = &poll.Breakers{}
 	}
-	idx := arch.Index()
+	idx := cfg.Archive.Index()
 	sizes := map[string]int{}
-	for _, a := range arch.Areas {
+	for _, a := range cfg.Archive.Areas {
 		sizes[a.ID] = len(idx.MetersInArea(a.ID))
 	}
 	tracker := opts.Health
@@ -105,11 +108,14 @@ func New(set settings.Collector, arch *archive.Archive, opts Options) (*Collecto
 	} else {
 		tracker.SetExpected(sizes)
 	}
-	c := &Collector{set: set, arch: arch, idx: idx, opts: opts, log: opts.Logger, health: tracker,
-		clocks: &clockCheck{tolerance: set.Clock.Tolerance, maxCorrection: set.Clock.MaxCorrection,
-			loc: set.Location(), synced: map[string]string{}},
+	c := &Collector{opts: opts, log: opts.Logger, health: tracker,
+		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
+			loc: cfg.Collector.Location(), synced: map[string]string{}},
 		answers: &poll.Answers{}, drain: make(chan struct{})}
 	c.state.last = map[string]meter.Status{}
+	c.cfgp.Store(cfg)
+	c.idxp.Store(idx)
+	c.setDialIns(cfg)
 	return c, nil
 }
 
@@ -121,8 +127,8 @@ func (c *Collector) sink(reads []meter.Read) {
 	if len(reads) == 0 {
 		return // an on-demand turn (ondemand.go) reads nothing for the schedules
 	}
-	reads = stampFreezes(reads, c.set.Location())
-	reads = stampProfile(reads, c.set.Location())
+	reads = stampFreezes(reads, c.config().Collector.Location())
+	reads = stampProfile(reads, c.config().Collector.Location())
 	if len(reads) > 0 && reads[0].Class == meter.Clock {
 		reads = c.clock(reads)
 	}
@@ -151,8 +157,8 @@ func (c *Collector) clock(reads []meter.Read) []meter.Read {
 	case ce.Flag:
 		c.log.Warn("clock drift beyond broadcast correction", "meter", r0.Meter, "area", r0.Area, "error", ce.Error)
 	case ce.Sync && c.clocks.syncAllowed(r0.Channel, c.opts.Clock.Now()):
-		if ch := c.channel(r0.Channel); ch != nil && ch.link != nil {
-			m, _ := c.idx.Meter(r0.Meter)
+		m, ok := c.index().Meter(r0.Meter) // a meter a reload removed has no bus to sync
+		if ch := c.channel(r0.Channel); ch != nil && ch.link != nil && ok {
 			c.log.Info("broadcast time sync", "channel", r0.Channel, "meter", r0.Meter, "error", ce.Error)
 			ch.bus.Enqueue(syncTask(target(m)))
 		}
@@ -193,33 +199,28 @@ func (c *Collector) Run(ctx context.Context) error {
 		return err
 	}
 	defer c.closeAll()
-	var members []schedule.Member
-	var wg sync.WaitGroup
 	c.mu.Lock()
 	channels := c.channels
 	c.mu.Unlock()
+	c.run.start(ctx)
 	for _, ch := range channels {
-		wg.Go(func() { ch.bus.Run(ctx) })
-		for _, m := range c.idx.MetersOnChannel(ch.id) {
-			members = append(members, schedule.Member{Target: target(m), Bus: ch.bus})
-		}
+		c.startBus(ctx, ch)
 	}
-	c.backfillAtStart()
-	c.sched = schedule.New(c.opts.Clock, c.plans(), members)
-	c.log.Info("collector running", "channels", len(channels), "meters", len(members), "now", c.opts.Clock.Now().Format(time.DateTime))
-	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
-	wg.Go(func() { c.sched.Run(schedCtx) })
+	c.backfillAtStart(channels)
+	c.startSchedule(ctx)
+	c.log.Info("collector running", "channels", len(channels), "meters", len(c.members()), "now", c.opts.Clock.Now().Format(time.DateTime))
 	select {
 	case <-ctx.Done():
+		c.run.stop()
 	case <-c.drain:
 		// a graceful stop: no new tasks, the transactions in flight finish
-		stopSched()
-		for _, ch := range channels {
+		c.run.stop()
+		c.stopSchedule()
+		for _, ch := range c.channelList() {
 			ch.bus.Stop()
 		}
 	}
-	wg.Wait()
+	c.run.wg.Wait()
 	return nil
 }
 
@@ -241,28 +242,11 @@ func target(m *archive.Meter) poll.Target {
 
 // open opens every channel of the archive.
 func (c *Collector) open(ctx context.Context) error {
-	a := c.arch
-	dialins := map[string]bool{}
-	for _, ch := range a.Channels {
-		if ch.Kind == archive.KindDialIn {
-			dialins[ch.DialInID] = true
+	a := c.config().Archive
+	if c.dialInCount() > 0 {
+		if err := c.listenDialIn(ctx); err != nil {
+			return err
 		}
-	}
-	if len(dialins) > 0 {
-		ln, err := net.Listen("tcp", c.set.DialInListen)
-		if err != nil {
-			return fmt.Errorf("collector.dialin_listen %s: %w", c.set.DialInListen, err)
-		}
-		c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: func(id string) bool { return dialins[id] },
-			Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
-				if e.Kind != link.EventHeartbeat {
-					c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)
-					if c.opts.OnDialIn != nil {
-						c.opts.OnDialIn(e)
-					}
-				}
-			}})
-		c.log.Info("listening for concentrators", "address", ln.Addr().String(), "known", len(dialins))
 	}
 	var errs []error
 	for i := range a.Channels {
@@ -279,10 +263,31 @@ func (c *Collector) open(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// listenDialIn listens on collector.dialin_listen for the dial-in
+// channels' concentrators.
+func (c *Collector) listenDialIn(ctx context.Context) error {
+	addr := c.config().Collector.DialInListen
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("collector.dialin_listen %s: %w", addr, err)
+	}
+	c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: c.dialInKnown,
+		Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
+			if e.Kind != link.EventHeartbeat {
+				c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)
+				if c.opts.OnDialIn != nil {
+					c.opts.OnDialIn(e)
+				}
+			}
+		}})
+	c.log.Info("listening for concentrators", "address", ln.Addr().String(), "known", c.dialInCount())
+	return nil
+}
+
 // build makes the link, protocol and bus of one channel.
 func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	log := c.log.With("channel", ch.ID)
-	out := &channel{id: ch.ID, close: func() error { return nil }}
+	out := &channel{id: ch.ID, close: func() error { return nil }, done: make(chan struct{})}
 	var proto poll.Protocol
 	switch ch.Kind {
 	case archive.KindModbusTCP, archive.KindModbusRTU:
@@ -307,15 +312,21 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now, Answers: c.answers}}
 		proto = out.jobs
 	}
+	out.proto = proto
+	out.bus = c.newBus(ch, proto)
+	return out, nil
+}
+
+// newBus puts a bus with the configured retries and breaker on proto.
+func (c *Collector) newBus(ch *archive.Channel, proto poll.Protocol) *poll.Bus {
 	retries := ch.RetryCount()
 	if retries == 0 {
 		retries = -1
 	}
-	out.bus = poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
-		BreakAfter: c.set.Breaker.Failures, Cooldown: c.set.Breaker.Cooldown,
-		MaxCooldown: c.set.Breaker.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
+	b := c.config().Collector.Breaker
+	return poll.New(proto, c.sink, poll.Options{Channel: ch.ID, Gap: ch.Gap, Retries: retries,
+		BreakAfter: b.Failures, Cooldown: b.Cooldown, MaxCooldown: b.MaxCooldown, Elapsed: c.opts.Elapsed, Breakers: c.opts.Breakers,
 		Now: c.opts.Clock.Now, Observe: c.opts.ObserveTransaction, Logger: c.log}) // the bus names its channel
-	return out, nil
 }
 
 func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, error) {
@@ -350,7 +361,7 @@ func (c *Collector) closeAll() {
 
 // plans turns the configured schedules into plans.
 func (c *Collector) plans() []schedule.Plan {
-	cc := c.set
+	cc := c.config().Collector
 	var out []schedule.Plan
 	add := func(s settings.Schedule, class meter.Class, req func(poll.Target, time.Time) []poll.Request) {
 		if !s.Enabled {

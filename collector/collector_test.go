@@ -147,7 +147,7 @@ func archiveYAML(sim *simulator.Simulator, dialin string) string {
 // fleet starts the simulator on a scenario (the areas given, named by the
 // test) with no line delay, and loads a collector configuration for its
 // archive with the given collector section.
-func fleet(t *testing.T, name, areas, faults, collectorYAML string) (*simulator.Simulator, *config.Config) {
+func fleet(t *testing.T, name, areas, faults, collectorYAML string) (*simulator.Simulator, *Config) {
 	t.Helper()
 	yaml := fmt.Sprintf("name: %s\nseed: 4\nstart: 2025-05-01T00:00:00+08:00\nspeed: 1\nareas:%s\n%s", name, areas, faults)
 	sc, err := scenario.Parse(name+".yaml", []byte(yaml))
@@ -170,7 +170,7 @@ func fleet(t *testing.T, name, areas, faults, collectorYAML string) (*simulator.
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
 	}
-	return sim, cfg
+	return sim, &Config{Collector: cfg.Collector, Archive: cfg.Archive}
 }
 
 func TestCollectorReadsEveryPathOnSchedule(t *testing.T) {
@@ -221,7 +221,7 @@ http: {listen: ""}
 	clock := &testClock{now: start.Add(time.Hour + 59*time.Minute)}
 	tasks := make(chan []meter.Read, 100)
 	registered := make(chan string, 4)
-	c, err := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs },
+	c, err := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs },
 		OnDialIn: func(e link.DialInEvent) {
 			if e.Kind == link.EventRegistered {
 				registered <- e.ID

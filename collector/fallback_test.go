@@ -26,7 +26,7 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	sim.Fleet.AdvanceTo(start.Add(10 * time.Hour))
 	clock := &testClock{now: start.Add(10*time.Hour - time.Minute)}
 	tasks := make(chan []meter.Read, 100)
-	c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
+	c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -59,7 +59,7 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	// a reload: the collector that follows knows it from the start
 	cancel()
 	<-done
-	c2, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock})
+	c2, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock})
 	if err := c2.openLedger(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/ledger"
-	"github.com/headend/headend/collector/settings"
 	"github.com/headend/headend/meter"
 )
 
@@ -20,7 +19,8 @@ func TestFreezeHeldWhenTheMeterRefusesOneDI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	c := &Collector{ledger: l, idx: (&archive.Archive{}).Index()}
+	c := &Collector{ledger: l}
+	c.idxp.Store((&archive.Archive{}).Index())
 	loc := time.FixedZone("+08:00", 8*3600)
 	day := time.Date(2025, 5, 2, 0, 0, 0, 0, loc)
 	freeze := func(reverse, forward meter.Status) []meter.Read {
@@ -66,7 +66,7 @@ func TestHeldOnlyOnceHandedOver(t *testing.T) {
 	day := time.Date(2025, 5, 2, 0, 0, 0, 0, time.UTC) // the configuration's location
 	rec := day.Add(15 * time.Minute)
 	var atSink []string
-	c, err := New(settings.Collector{}, &archive.Archive{}, Options{Sink: func(rs []meter.Read) {
+	c, err := New(&Config{Archive: &archive.Archive{}}, Options{Sink: func(rs []meter.Read) {
 		if _, ok := k.Latest("000001000001"); rs[0].Class == meter.Interval && ok {
 			atSink = append(atSink, "the record was marked when the sink got it")
 		}

@@ -26,7 +26,7 @@ func TestIntervalBackfillAfterOutage(t *testing.T) {
 		sim.Fleet.AdvanceTo(at)
 		clock := &testClock{now: at.Add(-time.Minute)}
 		tasks := make(chan []meter.Read, 100)
-		c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
+		c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan error, 1)

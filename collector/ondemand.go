@@ -34,16 +34,16 @@ var (
 // ctx or the collector, and Do waits for fn to return.
 func (c *Collector) Do(ctx context.Context, target string, fn func(ctx context.Context, m *master.Master, ed dlt645.Edition) error) error {
 	chID, ed := target, dlt645.DLT2007
-	if m, ok := c.idx.Meter(target); ok {
+	if m, ok := c.index().Meter(target); ok {
 		e, ok := m.Edition.DLT645()
 		if !ok {
 			return fmt.Errorf("%w: meter %s is read over Modbus", ErrNotDLT645, target)
 		}
 		chID, ed = m.Channel, e
-	} else if _, ok := c.idx.Channel(target); !ok {
+	} else if _, ok := c.index().Channel(target); !ok {
 		return fmt.Errorf("%w: %q", ErrNoTarget, target)
 	} else {
-		for _, m := range c.idx.MetersOnChannel(target) {
+		for _, m := range c.index().MetersOnChannel(target) {
 			if e, ok := m.Edition.DLT645(); ok {
 				ed = e
 				break
@@ -74,7 +74,7 @@ func (c *Collector) Do(ctx context.Context, target string, fn func(ctx context.C
 }
 
 // ArchiveIndex returns the archive the collector runs on.
-func (c *Collector) ArchiveIndex() *archive.Index { return c.idx }
+func (c *Collector) ArchiveIndex() *archive.Index { return c.index() }
 
 // onDemandAddress is the target of job tasks; it is no meter address,
 // so that no meter's breaker or pending task is touched.

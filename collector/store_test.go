@@ -42,7 +42,7 @@ func TestReadsReachTheEmbeddedStore(t *testing.T) {
 		p := persist.New(ctx, ob, st, persist.Options{})
 		tasks := make(chan struct{}, 1000)
 		clock := &testClock{now: day.Add(5 * time.Minute)}
-		c, _ := New(cfg.Collector, cfg.Archive, Options{Clock: clock, Sink: func(rs []meter.Read) { p.Accept(rs); tasks <- struct{}{} }})
+		c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { p.Accept(rs); tasks <- struct{}{} }})
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
 		deadline := time.After(30 * time.Second)

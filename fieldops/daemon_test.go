@@ -153,7 +153,7 @@ func TestDaemonTakesTurnsWithPolling(t *testing.T) {
 	cfg := daemonConfig(t, sim)
 	clock := &testClock{now: start.Add(time.Hour + 59*time.Minute)}
 	batches := make(chan []meter.Read, 64)
-	c, err := collector.New(cfg.Collector, cfg.Archive, collector.Options{Clock: clock, Sink: func(rs []meter.Read) {
+	c, err := collector.New(&collector.Config{Collector: cfg.Collector, Archive: cfg.Archive}, collector.Options{Clock: clock, Sink: func(rs []meter.Read) {
 		if len(rs) == 0 {
 			t.Error("the sink got an empty batch")
 		}

@@ -16,6 +16,7 @@ import (
 // Tokens are the configured API tokens. The zero value (or nil) knows no
 // token: every protected route answers 401.
 type Tokens struct {
+	set     sync.RWMutex // guards entries: Replace swaps them (reload.go)
 	entries []entry
 	log     *slog.Logger
 
@@ -89,6 +90,8 @@ func (t *Tokens) Len() int {
 	if t == nil {
 		return 0
 	}
+	t.set.RLock()
+	defer t.set.RUnlock()
 	return len(t.entries)
 }
 
@@ -99,6 +102,8 @@ func (t *Tokens) Lookup(token string) (Principal, bool) {
 		return Principal{}, false
 	}
 	sum := sha256.Sum256([]byte(token))
+	t.set.RLock()
+	defer t.set.RUnlock()
 	found := -1
 	for i := range t.entries {
 		if subtle.ConstantTimeCompare(sum[:], t.entries[i].sum[:]) == 1 {

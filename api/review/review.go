@@ -44,6 +44,10 @@ type Service struct {
 	// Config are the rules' settings; nil: review.DefaultConfig(). Its
 	// Location, when nil, is the service's Location.
 	Config *review.Config
+	// Rules, if set, returns the rules' settings at each request (the
+	// review section of the configuration in force after a reload); it
+	// wins over Config. A nil result is Config.
+	Rules func() *review.Config
 	// Scans returns what answered on the buses; nil: the scans saved
 	// with SaveScan (see KeepScans).
 	Scans func(ctx context.Context) ([]review.Scan, error)
@@ -84,8 +88,14 @@ func (s *Service) SaveScan(ctx context.Context, sc review.Scan) error {
 func (s *Service) config() review.Config {
 	c := review.DefaultConfig()
 	c.Location = nil // the configured zone (collector.zone), not the rules' default
-	if s.Config != nil {
-		c = *s.Config
+	cfg := s.Config
+	if s.Rules != nil {
+		if r := s.Rules(); r != nil {
+			cfg = r
+		}
+	}
+	if cfg != nil {
+		c = *cfg
 	}
 	if c.Location == nil {
 		c.Location = s.Location

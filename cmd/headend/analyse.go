@@ -7,25 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/headend/headend/analysis"
-	"github.com/headend/headend/api"
 	"github.com/spf13/cobra"
 )
-
-// analyseHandler runs the analysis now (POST /api/v1/analysis/run) and
-// answers its summary; a run under way is waited for first.
-func analyseHandler(an *analysis.Analyzer, clk interface{ Now() time.Time }) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := an.Run(r.Context(), clk.Now())
-		if err != nil {
-			api.Error(w, http.StatusInternalServerError, "%s", err)
-			return
-		}
-		api.JSON(w, s)
-	})
-}
 
 func newAnalyseCmd() *cobra.Command {
 	var c fieldConn

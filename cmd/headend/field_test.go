@@ -232,7 +232,7 @@ archive:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := collector.New(cfg.Collector, cfg.Archive, collector.Options{})
+	c, err := collector.New(&collector.Config{Collector: cfg.Collector, Archive: cfg.Archive}, collector.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

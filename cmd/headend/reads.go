@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon"
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
@@ -62,7 +63,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 				return fmt.Errorf("--class %q: want one of instantaneous, interval, daily, monthly, clock, ondemand", class)
 			}
 			log := slog.New(slog.DiscardHandler)
-			st, err := openStore(cmd.Context(), cfg, schedule.RealClock{}, log)
+			st, err := daemon.OpenStore(cmd.Context(), cfg, schedule.RealClock{}, log)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon"
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
@@ -27,7 +28,7 @@ func TestReadsForAPerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := cfg.Collector.Location()
-	st, err := openStore(context.Background(), cfg, schedule.RealClock{}, slog.New(slog.DiscardHandler))
+	st, err := daemon.OpenStore(context.Background(), cfg, schedule.RealClock{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestAnalyseOnDemand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), cfg, schedule.RealClock{}, slog.New(slog.DiscardHandler))
+	st, err := daemon.OpenStore(context.Background(), cfg, schedule.RealClock{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestAnalyseOnDemand(t *testing.T) {
 	defer res.Close()
 	an := analysis.New(st, res, cfg.Archive.Index(), analysis.Options{Location: cfg.Collector.Location()})
 	clk := schedule.ScaledClock{Start: time.Date(2025, 6, 3, 9, 0, 0, 0, time.UTC), RealStart: time.Now(), Speed: 1e-9}
-	srv := httptest.NewServer(analyseHandler(an, clk))
+	srv := httptest.NewServer(daemon.AnalyseHandler(an, clk))
 	defer srv.Close()
 	out, stderr, err := run(t, "", "analyse", "--server", srv.URL, "--token", "x")
 	if err != nil {

@@ -20,6 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/anomaly"
+	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/settings"
@@ -80,6 +84,16 @@ type Analysis struct {
 	ClockTolerance time.Duration `yaml:"clock_tolerance" help:"clock error beyond which a meter is flagged for clock drift"`
 	// Targets is a CSV of loss-rate targets (area_or_group,from,to,target_rate).
 	Targets string `yaml:"targets" path:"true" help:"CSV of loss-rate targets per area or group and period; empty: none"`
+
+	// The rules of each stage, from the file only, over their defaults
+	// (rules.go, configs/headend.yaml): validation, estimation and
+	// editing (VEE); line loss; the anomaly flags, whose clock tolerance
+	// is ClockTolerance; and the review (审核) rules, kept as written
+	// for the review API to decode.
+	VEE     vee.Config     `yaml:"vee" file:"only"`
+	Loss    loss.Config    `yaml:"loss" file:"only"`
+	Anomaly anomaly.Config `yaml:"anomaly" file:"only"`
+	Review  string         `yaml:"review" file:"only"`
 }
 
 // Publish is where validated values are pushed for billing systems.
@@ -168,6 +182,8 @@ type Log struct {
 
 // Default returns the defaults of every key.
 func Default() *Config {
+	rules := analysis.DefaultConfig()
+	rules.Anomaly.ClockTolerance = 30 * time.Second
 	return &Config{
 		Collector: settings.Collector{
 			DataDir:       "data",
@@ -183,8 +199,9 @@ func Default() *Config {
 		},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day), MaxShare: 0.25}},
-		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second},
-		Publish:  Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
+		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second,
+			VEE: rules.VEE, Loss: rules.Loss, Anomaly: rules.Anomaly},
+		Publish: Publish{Topic: "headend/billing/{area}/{meter}", ClientID: "headend-billing", Every: 10 * time.Second},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxConnsPerClient: 32},
 		Log: Log{Level: "info", Format: "text"},

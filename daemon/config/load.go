@@ -55,6 +55,9 @@ var leaves = func() []leaf {
 			if name == "-" || !f.IsExported() {
 				continue
 			}
+			if f.Tag.Get("file") == "only" {
+				continue // analysis.vee ...: from the file only (rules.go)
+			}
 			idx := append(append([]int{}, index...), i)
 			if opts == "inline" {
 				walk(f.Type, prefix, idx)
@@ -315,6 +318,7 @@ func (ld *loader) load(data []byte) *Config {
 		cfg.Archive.ApplyDefaults()
 	}
 	ld.access(doc, cfg)
+	ld.rules(doc, cfg)
 	return cfg
 }
 

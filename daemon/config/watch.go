@@ -16,7 +16,8 @@ import (
 )
 
 // Watch reloads the configuration at path on SIGHUP and when the file or
-// one of its CSV files changes, until ctx is done. onChange gets each
+// one of the files it names changes (archive.meters_csv,
+// archive.responsible_csv, analysis.targets), until ctx is done. onChange gets each
 // reload that loads and validates (on SIGHUP even if nothing changed, on
 // a file change only if something did); a reload that fails is logged
 // with its errors and the previous configuration stays in force. The
@@ -73,6 +74,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	watched := map[string]bool{}
 	var patterns []string // absolute CSV globs of the last good config
+	var unread []string   // files Load does not read (analysis.targets): a change reloads whatever Load finds
 	watchDirs := func() {
 		dirs := []string{filepath.Dir(cfgPath)}
 		for _, p := range patterns {
@@ -92,10 +94,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 	adopt := func(c *Config) {
 		last = c
 		patterns = patterns[:0]
-		for _, p := range c.Sources.MetersCSV {
-			if a, err := filepath.Abs(p); err == nil {
+		unread = unread[:0]
+		for _, p := range append(append([]string{}, c.Sources.MetersCSV...), c.Sources.ResponsibleCSV, c.Analysis.Targets) {
+			if a, err := filepath.Abs(p); err == nil && p != "" {
 				patterns = append(patterns, a)
 			}
+		}
+		if a, err := filepath.Abs(c.Analysis.Targets); err == nil && c.Analysis.Targets != "" {
+			unread = append(unread, a)
 		}
 		watchDirs()
 	}
@@ -119,6 +125,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		return false
 	}
+	isUnread := func(name string) bool {
+		a, err := filepath.Abs(name)
+		return err == nil && contains(unread, a)
+	}
+	forced := false // a file Load does not read changed since the last reload
 	reload := func(why string, force bool) {
 		c, err := Load(w.Path, w.Flags)
 		if err != nil {
@@ -133,7 +144,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return
 		}
 		adopt(c)
-		log.Info("configuration reloaded", "trigger", why, "meters", len(c.Archive.Meters))
+		log.Info("configuration loaded", "trigger", why, "meters", len(c.Archive.Meters))
 		if w.OnChange != nil {
 			w.OnChange(c)
 		}
@@ -148,12 +159,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		case s := <-sigs:
 			timer.Stop()
+			forced = false
 			reload(s.String(), true)
 		case ev, ok := <-fw.Events:
 			if !ok {
 				return errors.New("config: file watcher closed")
 			}
 			if ev.Op != fsnotify.Chmod && relevant(ev.Name) {
+				forced = forced || isUnread(ev.Name)
 				timer.Reset(settle)
 			}
 		case err, ok := <-fw.Errors:
@@ -162,7 +175,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			log.Warn("file watcher", "err", err)
 		case <-timer.C:
-			reload("file change", false)
+			reload("file change", forced)
+			forced = false
 		}
 	}
 }

@@ -156,3 +156,28 @@ func TestWatchCSV(t *testing.T) {
 		t.Errorf("%d meters, want 4", len(c.Archive.Meters))
 	}
 }
+
+// archive.responsible_csv and analysis.targets are watched as the meters
+// CSV is: a change of the first reloads when what Load reads changed; a
+// change of the targets, which Load does not read, always reloads.
+func TestWatchResponsibleAndTargets(t *testing.T) {
+	r := startWatch(t, map[string]string{
+		"h.yaml":  base + "  responsible_csv: r.csv\nanalysis:\n  targets: t.csv\n",
+		"r.csv":   "area,responsible\nA1,Li Wei\n",
+		"t.csv":   "area_or_group,from,to,target_rate\nA1,2025-01-01,2025-12-31,6.0\n",
+		"unused":  "",
+		"unused2": "",
+	})
+	dir := filepath.Dir(r.path)
+	replace(t, filepath.Join(dir, "r.csv"), "area,responsible\nA1,Wang Fang\n")
+	if c := r.change(); c.Archive.Areas[0].Responsible != "Wang Fang" {
+		t.Errorf("responsible %q after the CSV changed", c.Archive.Areas[0].Responsible)
+	}
+	replace(t, filepath.Join(dir, "t.csv"), "area_or_group,from,to,target_rate\nA1,2025-01-01,2025-12-31,5.0\n")
+	if c := r.change(); c.Analysis.Targets != filepath.Join(dir, "t.csv") {
+		t.Errorf("targets %q", c.Analysis.Targets)
+	}
+	// a file the configuration does not name: no reload
+	replace(t, filepath.Join(dir, "unused"), "x")
+	r.noChange()
+}

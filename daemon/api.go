@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/analysis/inspect"
+	lossrules "github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/analysis/review"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
@@ -23,7 +24,6 @@ import (
 	"github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/manage"
 	"github.com/headend/headend/api/mapapi"
-	"github.com/headend/headend/api/publish"
 	apireview "github.com/headend/headend/api/review"
 	"github.com/headend/headend/api/web"
 	"github.com/headend/headend/archive"
@@ -31,8 +31,6 @@ import (
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/fieldops"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // demoTokenFile is where serve puts the token it makes when the
@@ -43,6 +41,15 @@ const demoTokenFile = "api-token"
 // apiTokens returns the configured tokens, or one admin token made for
 // this run and written to <data_dir>/api-token when there are none.
 func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
+	specs, err := apiTokenSpecs(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(specs, log)
+}
+
+// apiTokenSpecs are http.tokens, or the one token made for this run.
+func apiTokenSpecs(cfg *config.Config, log *slog.Logger) ([]auth.TokenSpec, error) {
 	specs := cfg.HTTP.Tokens
 	if len(specs) == 0 {
 		tok, err := auth.GenerateToken()
@@ -59,25 +66,29 @@ func apiTokens(cfg *config.Config, log *slog.Logger) (*auth.Tokens, error) {
 		log.Warn("http.tokens is empty: made an admin token for this run; give tokens with roles in production", "token_file", path)
 		specs = []auth.TokenSpec{{Name: "admin (made at start)", Roles: []string{string(auth.Admin)}, TokenFile: path}}
 	}
-	return auth.New(specs, log)
+	return specs, nil
 }
 
 // apiHandler puts the HTTP API and the dashboard in front of base (the
 // status and operations endpoints).
-func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
-	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string, targets assess.Targets) http.Handler {
+func apiHandler(base http.Handler, toks *auth.Tokens, an func() *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
+	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string,
+	targets func() assess.Targets, rules func() *review.Config, lossCfg lossrules.Config) http.Handler {
+	if targets == nil {
+		targets = func() assess.Targets { return nil }
+	}
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 		mux.Handle(p, base)
 	}
 	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: analysis.DefaultConfig().Loss}).Register(mux, toks.Require(auth.ReadAll))
+	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: lossCfg}).Register(mux, toks.Require(auth.ReadAll))
 	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
 	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
-		Logger: log.With("component", "review")}
+		Rules: rules, Logger: log.With("component", "review")}
 	rsvc.Register(mux, toks.Require(auth.ReadAll))
 	msvc := &manage.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
-		Loss: analysis.DefaultConfig().Loss, Targets: func() assess.Targets { return targets },
+		Loss: lossCfg, Targets: targets,
 		Findings: func(ctx context.Context, from, to time.Time) ([]inspect.Finding, error) {
 			fs, err := rsvc.Findings(ctx, from, to)
 			if err != nil {
@@ -89,9 +100,11 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	(&billing.Service{Results: stg.results, Archive: ix, Location: loc}).Register(mux, toks.Require(auth.ReadBilling))
 	(&corrections.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, Decided: reanalyse}).Register(mux, toks)
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.JSON(w, an.Last())
+		api.JSON(w, an().Last())
 	})))
-	mux.Handle("POST /api/v1/analysis/run", toks.Require(auth.Configure)(analyseHandler(an, clk))) // analyse.go
+	mux.Handle("POST /api/v1/analysis/run", toks.Require(auth.Configure)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		AnalyseHandler(an(), clk).ServeHTTP(w, r)
+	}))) // analyse.go
 	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, loc)))
 	mux.Handle("GET /api/v1/openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -138,32 +151,6 @@ func longWrite(d time.Duration, h http.Handler) http.Handler {
 	})
 }
 
-// startPublish pushes validated values to the configured MQTT broker
-// until ctx ends; nothing when publish.broker is empty.
-func startPublish(ctx context.Context, cfg *config.Config, stg *storage, log *slog.Logger, running *sync.WaitGroup) error {
-	pc := cfg.Publish
-	if pc.Broker == "" {
-		return nil
-	}
-	opts := paho.NewClientOptions().AddBroker(pc.Broker).SetClientID(pc.ClientID).SetCleanSession(false).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(5 * time.Second)
-	c := paho.NewClient(opts)
-	c.Connect() // retried in the background until the broker answers
-	p, err := publish.New(stg.results, c, publish.Options{Topic: pc.Topic, CursorFile: filepath.Join(cfg.Collector.DataDir, "publish.cursor"),
-		Location: cfg.Collector.Location(), Logger: log.With("component", "publish")})
-	if err != nil {
-		return err
-	}
-	log.Info("billing publish", "broker", pc.Broker, "topic", pc.Topic, "cursor", p.Cursor())
-	running.Add(1)
-	go func() {
-		defer running.Done()
-		p.Run(ctx, pc.Every)
-		c.Disconnect(250)
-	}()
-	return nil
-}
-
 // loadTargets reads the loss-rate targets file (analysis.targets); none
 // without a path.
 func loadTargets(path string, loc *time.Location) (assess.Targets, error) {
@@ -176,4 +163,17 @@ func loadTargets(path string, loc *time.Location) (assess.Targets, error) {
 	}
 	defer f.Close()
 	return assess.ReadTargets(f, path, loc)
+}
+
+// AnalyseHandler runs the analysis now (POST /api/v1/analysis/run) and
+// answers its summary; a run under way is waited for first.
+func AnalyseHandler(an *analysis.Analyzer, clk interface{ Now() time.Time }) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := an.Run(r.Context(), clk.Now())
+		if err != nil {
+			api.Error(w, http.StatusInternalServerError, "%s", err)
+			return
+		}
+		api.JSON(w, s)
+	})
 }

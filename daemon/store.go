@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -33,8 +33,8 @@ func retention(c config.Retention) store.Retention {
 		MaxShare: float64(c.MaxShare)}
 }
 
-// openStore opens the configured backend.
-func openStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (store.Store, error) {
+// OpenStore opens the configured backend (headend reads opens it too).
+func OpenStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (store.Store, error) {
 	s := cfg.Store
 	switch s.Kind {
 	case "influxdb":
@@ -56,7 +56,7 @@ func openStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log 
 // openStorage opens the store and the outbox in front of it. ctx bounds
 // how long a bus waits for room in a full outbox.
 func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (*storage, error) {
-	st, err := openStore(ctx, cfg, clk, log)
+	st, err := OpenStore(ctx, cfg, clk, log)
 	if err != nil {
 		return nil, err
 	}
@@ -172,4 +172,16 @@ type storageStatus struct {
 
 func (s *storage) status() storageStatus {
 	return storageStatus{Store: s.desc, Status: s.persist.Status()}
+}
+
+// flush delivers the reads handed on last, still in the outbox, into the
+// store before it closes (a clean stop; 10 s at most). What is left stays
+// on disk for the next start.
+func (s *storage) flush(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.persist.Flush(ctx); err != nil {
+		b, n := s.outbox.Backlog()
+		log.Warn("outbox not delivered before stopping: its reads stay on disk for the next start", "batches", b, "bytes", n, "err", err)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
@@ -25,7 +26,7 @@ import (
 // without the permission), and the audit of what was tried.
 func TestAPIRoles(t *testing.T) {
 	analysistest.Heavy(t)
-	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	a := analysistest.Analyse(t, "../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"billing": "billing-token-0123456789", "analyst": "analyst-token-0123456789",
 		"operator": "operator-token-0123456789", "admin": "admin-token-0123456789ab"}
 	var specs []auth.TokenSpec
@@ -46,7 +47,7 @@ func TestAPIRoles(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	stg := &storage{results: a.Results}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, role, body string) (int, string) {
@@ -113,7 +114,7 @@ func TestAPIRoles(t *testing.T) {
 func TestCorrectionWorkflow(t *testing.T) {
 	analysistest.Heavy(t)
 	ctx := t.Context()
-	a := analysistest.Analyse(t, "../../testdata/scenarios/demo.yaml", 20)
+	a := analysistest.Analyse(t, "../testdata/scenarios/demo.yaml", 20)
 	tok := map[string]string{"ana": "analyst-approver-token-01", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}
 	toks, err := auth.New([]auth.TokenSpec{
 		{Name: "ana", Roles: []string{"analyst", "approver"}, Token: tok["ana"]},
@@ -132,8 +133,8 @@ func TestCorrectionWorkflow(t *testing.T) {
 	var arch atomic.Pointer[archive.Index]
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, a.Analyzer, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
-		slog.New(slog.DiscardHandler), func() {}, "", nil))
+	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
+		slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, who, body string, want int) string {
