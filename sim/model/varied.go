@@ -65,6 +65,8 @@ type Planted struct {
 	Fraction float64
 	Amount   int64
 	DailyKWh float64
+	// Multiplier is the meter's CT × PT: Amount × Multiplier is primary.
+	Multiplier int
 }
 
 func (o VariedOptions) withDefaults(rng *rand.Rand) VariedOptions {
@@ -230,6 +232,7 @@ func (v *Variation) plant(rng *rand.Rand) {
 		m := &v.Config.Areas[s.a].Customers[s.c]
 		m.Faults = append(m.Faults, f)
 		p.Meter, p.Area, p.DailyKWh = m.Address, v.Config.Areas[s.a].ID, m.DailyKWh
+		p.Multiplier = max(m.CT, 1) * max(m.PT, 1)
 		if p.Kind == "" {
 			p.Kind = f.Kind
 		}
@@ -330,7 +333,7 @@ func (v *Variation) plant(rng *rand.Rand) {
 			continue
 		}
 		p := Planted{Meter: m.Address, Area: v.Config.Areas[s.a].ID, Kind: WireOffline, Variant: "intermittent",
-			Day: first, Onset: dayAt(first), DailyKWh: m.DailyKWh}
+			Day: first, Onset: dayAt(first), DailyKWh: m.DailyKWh, Multiplier: max(m.CT, 1) * max(m.PT, 1)}
 		v.Planted = append(v.Planted, p)
 	}
 }
