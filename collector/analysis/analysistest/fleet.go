@@ -128,7 +128,7 @@ func Simulate(t testing.TB, cfg model.Config, days int) (analysis.Input, *model.
 					regs := m.Registers(at)
 					fwd, rev = regs.Forward, regs.Reverse
 				} else {
-					fz := m.DailyFreezes()
+					fz := m.DailyFreezesAt(at)
 					if len(fz) == 0 {
 						continue
 					}
