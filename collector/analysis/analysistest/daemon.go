@@ -39,7 +39,8 @@ type Mornings struct {
 	Final    []loss.Result // every balance as it stood after the last run
 }
 
-// RunMornings simulates days days of cfg, read as [Simulate] reads it,
+// RunMornings simulates days days of cfg, read as [Simulate] reads it
+// (but a freeze a meter holds is read even before the model's step ends),
 // and runs the analysis as the daemon's Serve does: the reads go into an
 // embedded read store as they arrive, and at 01:30 of every day from day
 // 1 to day days the same [analysis.Analyzer.Run] the daemon calls runs
@@ -48,7 +49,7 @@ type Mornings struct {
 // of the day before and the theft rankings.
 func RunMornings(t testing.TB, cfg model.Config, days int) *Mornings {
 	t.Helper()
-	in, fl := Simulate(t, cfg, days)
+	in, fl := simulate(t, cfg, days, true)
 	all := append(append([]read.Read(nil), in.Registers...), in.Instant...)
 	slices.SortStableFunc(all, func(a, b read.Read) int { return a.ReadAt.Compare(b.ReadAt) })
 	dir := t.TempDir()
