@@ -55,6 +55,10 @@ type Score struct {
 	Complete, Published, Final LossScore
 	// Unpublished area-days: no computable figure the next morning.
 	Unpublished int
+	// OffWhy counts the published next-morning area-days off by more
+	// than 0.5 points by what the day had: a register jump or decrease,
+	// customers missing (left out), customers estimated, or none of these.
+	OffWhy map[string]int
 	// Clean meters (nothing planted) and those flagged on any morning;
 	// WorstClean the largest share flagged in one scenario.
 	CleanMeters, CleanFlagged int
@@ -118,7 +122,7 @@ func days(a, b time.Time) int { return int(math.Round(b.Sub(a).Hours() / 24)) }
 
 // Grade scores the mornings of one scenario against its truth.
 func Grade(tr Truth, mornings []Morning, final []loss.Result) Score {
-	s := Score{Scenarios: 1, Kinds: map[string]*KindScore{}, Theft: map[string]*TheftScore{}}
+	s := Score{Scenarios: 1, Kinds: map[string]*KindScore{}, Theft: map[string]*TheftScore{}, OffWhy: map[string]int{}}
 	kind := func(name string) *KindScore {
 		if s.Kinds[name] == nil {
 			s.Kinds[name] = &KindScore{}
@@ -293,6 +297,13 @@ func Grade(tr Truth, mornings []Morning, final []loss.Result) Score {
 	}
 	// loss
 	want := wantLoss(tr)
+	oneOff := map[string]bool{} // area|date of a register jump or decrease
+	for _, p := range tr.Planted {
+		if p.Kind == model.FaultJump || p.Kind == model.FaultBackwards {
+			oneOff[p.Area+"|"+p.Onset.Format(time.DateOnly)] = true
+		}
+	}
+	var lastDiff float64
 	score := func(r *loss.Result, into ...*LossScore) bool {
 		w, ok := want[r.Area+"|"+r.Period.Start.Format(time.DateOnly)]
 		if !ok {
@@ -303,6 +314,7 @@ func Grade(tr Truth, mornings []Morning, final []loss.Result) Score {
 			return false
 		}
 		diff := math.Abs(r.Rate.Float64() - 100*w/supply)
+		lastDiff = diff
 		for _, l := range into {
 			l.add(diff)
 		}
@@ -317,8 +329,21 @@ func Grade(tr Truth, mornings []Morning, final []loss.Result) Score {
 			if r.Missing == 0 && r.Estimated == 0 {
 				into = append(into, &s.Complete)
 			}
+			lastDiff = 0
 			if !score(r, into...) {
 				s.Unpublished++
+			}
+			if lastDiff > 0.5 {
+				switch {
+				case oneOff[r.Area+"|"+r.Period.Start.Format(time.DateOnly)]:
+					s.OffWhy["a register jump or decrease that day"]++
+				case r.Missing > 0:
+					s.OffWhy["customers missing (left out)"]++
+				case r.Estimated > 0:
+					s.OffWhy["customers estimated"]++
+				default:
+					s.OffWhy["every customer read"]++
+				}
 			}
 		}
 		date := m.Today.AddDate(0, 0, -1).Format(time.DateOnly)
@@ -418,6 +443,12 @@ func (s *Score) Add(o Score) {
 	s.Published.merge(o.Published)
 	s.Final.merge(o.Final)
 	s.Unpublished += o.Unpublished
+	if s.OffWhy == nil {
+		s.OffWhy = map[string]int{}
+	}
+	for k, v := range o.OffWhy {
+		s.OffWhy[k] += v
+	}
 	s.CleanMeters += o.CleanMeters
 	s.CleanFlagged += o.CleanFlagged
 	s.WorstClean = max(s.WorstClean, o.WorstClean)
@@ -501,6 +532,22 @@ func (s Score) Table() string {
 		fmt.Fprintf(&b, "| %s | %d | %d (%s) | %.2f | %.2f |\n", l.name, len(l.l.Off), l.l.Within, pct(l.l.Within, len(l.l.Off)), median(l.l.Off), worst)
 	}
 	fmt.Fprintf(&b, "\narea-days with no computable figure the next morning: %d\n", s.Unpublished)
+	if len(s.OffWhy) > 0 {
+		whys := make([]string, 0, len(s.OffWhy))
+		for k := range s.OffWhy {
+			whys = append(whys, k)
+		}
+		slices.Sort(whys)
+		b.WriteString("published next-morning area-days off by more than 0.5 pp:")
+		for i, k := range whys {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			fmt.Fprintf(&b, "%s %d with %s", sep, s.OffWhy[k], k)
+		}
+		b.WriteString("\n")
+	}
 	share := 0.0
 	if s.CleanMeters > 0 {
 		share = 100 * float64(s.CleanFlagged) / float64(s.CleanMeters)

@@ -133,6 +133,7 @@ func TestGrade(t *testing.T) {
 	// the area-days with no figure the next morning: days 1..4 and 8..19
 	// have no complete truth, so only mornings 6..8 count, all published
 	check("unpublished", s.Unpublished, 0)
+	check("off on a complete day", s.OffWhy["every customer read"], 1)
 	for _, want := range []string{"cover_open on M3 (area A) from day 5: never flagged", "stopped on M1 (area A) from day 5: flagged after 2 days",
 		"theft of 25 % on T1 (area A) from day 3: top 3 after 9 days"} {
 		found := false
