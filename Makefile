@@ -44,7 +44,7 @@ fmt-check:
 unit: influxd chromium
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
-	$(GO) test -count=1 ./collector/analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
+	$(GO) test -count=1 ./analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
 
 influxd:
 	@./scripts/influxd.sh install
@@ -62,7 +62,7 @@ faults:
 ## EVAL_SEEDS=tuning the seeds to tune on. The table goes to BENCHMARKS.md.
 EVAL_SCENARIOS ?= 6
 eval:
-	HEADEND_EVAL=1 EVAL_SCENARIOS=$(EVAL_SCENARIOS) $(GO) test -count=1 -timeout 60m -run 'TestVariedEval' ./collector/analysis/ -v | grep -v '^ *$$'
+	HEADEND_EVAL=1 EVAL_SCENARIOS=$(EVAL_SCENARIOS) $(GO) test -count=1 -timeout 60m -run 'TestVariedEval' ./analysis/ -v | grep -v '^ *$$'
 
 ## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
 fuzz-short:
