@@ -80,7 +80,17 @@ type event struct {
 // phase voltages and currents at 03:00, 09:00, 14:00 and 20:00, the clock
 // error and the cover-open counter at 03:00 plus up to an hour. A meter
 // that does not answer gives failed reads.
+//
+// Simulate reads the freezes the model has committed: a meter whose clock
+// is a few seconds slow, read before 00:15, gives the freeze of the day
+// before (the model takes a step's freezes when the step ends).
+// [RunMornings] reads what such a meter holds ([model.Meter.DailyFreezesAt]).
 func Simulate(t testing.TB, cfg model.Config, days int) (analysis.Input, *model.Fleet) {
+	t.Helper()
+	return simulate(t, cfg, days, false)
+}
+
+func simulate(t testing.TB, cfg model.Config, days int, held bool) (analysis.Input, *model.Fleet) {
 	t.Helper()
 	fl, err := model.New(cfg)
 	if err != nil {
@@ -129,6 +139,9 @@ func Simulate(t testing.TB, cfg model.Config, days int) (analysis.Input, *model.
 					fwd, rev = regs.Forward, regs.Reverse
 				} else {
 					fz := m.DailyFreezes()
+					if held {
+						fz = m.DailyFreezesAt(at)
+					}
 					if len(fz) == 0 {
 						continue
 					}
