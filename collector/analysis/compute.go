@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Input struct {
 	// Instant are instantaneous reads (phase voltages and currents),
 	// clock errors and event counters.
 	Instant []read.Read
+	// Phases are the phase counts of meters known from earlier reads (see
+	// anomaly.Input.Phases); Run keeps them from run to run.
+	Phases map[string]int
 	// Edits are approved corrections of register values: each replaces
 	// the validated value at its key (quality edited), and the balances
 	// and billing use it.
@@ -201,7 +205,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		instant = append(instant, loss.Reading{Key: loss.Key(x.Key), Value: x.Value, Quality: Quality(x.Quality)})
 	}
-	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant}, cfg.Anomaly)
+	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant, Phases: in.Phases}, cfg.Anomaly)
 	loc := cfg.VEE.Location
 	if loc == nil {
 		loc = vee.CST
@@ -259,6 +263,32 @@ func balance(ix *archive.Index, days []time.Time, s *loss.Set, cfg loss.Config) 
 		out = append(out, loss.ComputeAll(ix, loss.Day(d), s, cfg)...)
 	}
 	return out
+}
+
+// PhasesSeen adds to known the phase counts the instantaneous reads show:
+// a meter has phase X up to the last phase read with a voltage of at
+// least phase-loss level × the direct rating's nominal voltage, or with
+// current above the stopped-meter current. It returns known (a new map
+// when known is nil).
+func PhasesSeen(known map[string]int, reads []read.Read, cfg anomaly.Config) map[string]int {
+	d := anomaly.DefaultConfig()
+	vmin := cmp.Or(cfg.PhaseLoss, d.PhaseLoss) * cmp.Or(cfg.DirectRating.Voltage, d.DirectRating.Voltage)
+	imin := cmp.Or(cfg.StoppedCurrent, d.StoppedCurrent)
+	if known == nil {
+		known = map[string]int{}
+	}
+	for i := range reads {
+		r := &reads[i]
+		q := r.Quantity
+		if r.Status != read.OK || len(q) < len("phase A ") || !strings.HasPrefix(q, "phase ") || q[6] < 'A' || q[6] > 'C' {
+			continue
+		}
+		v := r.Value.Float64()
+		if q[8:] == "voltage" && v >= vmin || q[8:] == "current" && math.Abs(v) > imin {
+			known[r.Meter] = max(known[r.Meter], int(q[6]-'A')+1)
+		}
+	}
+	return known
 }
 
 // stamp is the time a read stands for: its meter time, else its receipt.

@@ -243,3 +243,47 @@ func TestCoverOpened(t *testing.T) {
 		t.Errorf("figures %+v reads %v", fl.Figures, fl.Reads)
 	}
 }
+
+// A phase lost for longer than the instantaneous reads go back (a run
+// reads them for its last 3 days) is still one of the meter's phases: it
+// carries current, or the meter's history (Input.Phases) has it. The
+// meter is flagged with phase loss, and its drop in registered energy is
+// not taken for theft.
+func TestPhaseLossBeyondTheReads(t *testing.T) {
+	const days = 24
+	lost, noLoad := [3]string{"230.0", "229.0", "0.3"}, [3]string{"5.000", "5.000", "0.000"}
+	for _, c := range []struct {
+		name   string
+		cur    [3]string
+		phases map[string]int
+	}{
+		{"current on the lost phase", [3]string{"5.000", "5.000", "5.000"}, nil},
+		{"no current, the history has it", noLoad, map[string]int{c0: 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := simple(t, days, 8)
+			for d := 10; d < days; d++ {
+				f.fwd[c0][d] = f.fwd[c0][d] * 2 / 3 // phase C's third is not registered
+			}
+			f.areaMeter("000000000001", "A", func(d int) int64 { return 3*8*10 + int64(boolInt(d >= 10))*f.fwd[c0][d]/2 })
+			for d := days - 3; d < days; d++ {
+				threePhase(f, c0, d, 4, lost, c.cur)
+			}
+			in := f.input()
+			in.Phases = c.phases
+			rep := Detect(in, Config{})
+			fl := one(t, rep, PhaseLoss, c0, days-3)
+			if !fl.End.Equal(day(days - 1)) {
+				t.Errorf("end %v", fl.End)
+			}
+			none(t, rep, Theft)
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -79,6 +79,12 @@ type Input struct {
 	// Ratings by meter address; meters without one take
 	// Config.DirectRating or Config.CTRating.
 	Ratings map[string]Rating
+	// Phases are the phase counts of meters, known from their history
+	// (the phases an earlier run saw with voltage or current): a phase
+	// lost before the window's instantaneous reads begin is still one of
+	// the meter's phases. Meters without an entry count the phases their
+	// reads show.
+	Phases map[string]int
 	// Explained are customers whose drop in registered energy another
 	// flag explains (stopped, no answer, phase loss, reverse energy, a
 	// register going back), from the day it starts. The theft ranking
