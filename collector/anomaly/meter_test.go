@@ -27,12 +27,13 @@ func TestRegisterBack(t *testing.T) {
 }
 
 func TestRegisterJumpRating(t *testing.T) {
-	// direct meter: 220 V × 60 A × 1 × 24 h = 316.8 kWh a day; day 2 has no history yet
+	// direct meter: 220 V × 60 A × 1 × 24 h = 316.8 kWh a day; day 2 has no
+	// history yet, nor like meters to compare (the rating alone judges)
 	for _, c := range []struct {
 		delta int64
 		want  bool
 	}{{31680, false}, {31681, true}} {
-		f := simple(t, 10, 5)
+		f := simple(t, 3, 3)
 		f.fwd[c0][2] = c.delta
 		rep := Detect(f.input(), Config{})
 		if !c.want {
@@ -44,14 +45,14 @@ func TestRegisterJumpRating(t *testing.T) {
 		}
 	}
 	// a CT meter's rating scales with its multiplier: 220 × 6 × 3 × 24 h × 20 = 1900.8 kWh
-	f := simple(t, 10, 5)
+	f := simple(t, 3, 3)
 	f.arch.Meters[1].CT = 20
 	f.fwd[c0][2] = 9504 // 95.04 × 20 = 1900.80
 	none(t, Detect(f.input(), Config{}), RegisterJump)
 	f.fwd[c0][2] = 9505
 	one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
 	// an explicit rating
-	f = simple(t, 10, 5)
+	f = simple(t, 3, 3)
 	f.ratings[c0] = Rating{Voltage: 220, MaxCurrent: 10, Phases: 1} // 52.8 kWh
 	f.fwd[c0][2] = 5281
 	one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
@@ -286,4 +287,25 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// A jump of 126 kWh on a meter of about 11 kWh a day, before the meter
+// has the days of history a baseline needs, is judged against the
+// typical day of the area's like meters (10 kWh here) and its own: beyond
+// 10 × it, it is a jump. The same day passes on a meter whose area has
+// too few like meters, and a commercial meter of 200 kWh a day among
+// homes of 10 is no jump.
+func TestRegisterJumpShortHistory(t *testing.T) {
+	f := simple(t, 3, 5)
+	f.fwd[c0][0], f.fwd[c0][1], f.fwd[c0][2] = 1100, 1100, 1100+12600
+	fl := one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
+	if fl.Confidence != 0.6 || fl.Figures[len(fl.Figures)-1].Name != "typical day" {
+		t.Errorf("confidence %v figures %+v", fl.Confidence, fl.Figures)
+	}
+	f = simple(t, 3, 3) // two others: too few to make a typical day
+	f.fwd[c0][2] = 1100 + 12600
+	none(t, Detect(f.input(), Config{}), RegisterJump)
+	f = simple(t, 3, 5)
+	f.fwd[c0][0], f.fwd[c0][1], f.fwd[c0][2] = 20000, 21000, 19000
+	none(t, Detect(f.input(), Config{}), RegisterJump)
 }
