@@ -71,7 +71,10 @@ type Output struct {
 	// the gaps they fill, by meter, quantity and time.
 	Values []vee.Value
 	// Loss are the areas' balances of every day of Input.Days, from the
-	// values of usable quality.
+	// values of usable quality; a customer meter that cannot enter a
+	// computable balance (it did not answer, its clock is off, it died
+	// before it had history) or whose register jumped is estimated into
+	// it, marked estimated, rather than left out.
 	Loss []loss.Result
 	// Report holds the flags and the theft rankings, raised from the
 	// registers as the meters showed them (a register jump is what VEE
@@ -184,7 +187,6 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		official = append(official, loss.Reading{Key: loss.Key(x.Key), Register: reg, Value: x.Value, Quality: Quality(x.Quality)})
 	}
-	out.Loss = loss.AddBackAll(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), in.Faults, cfg.Loss)
 
 	// the flags, from the registers as read
 	var raw []loss.Reading
@@ -211,6 +213,9 @@ func Compute(in Input, cfg Config) (Output, error) {
 		loc = vee.CST
 	}
 	out.Report.Flags = asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc)
+	// the balances, from the values billing would use, the meters that
+	// cannot enter them estimated
+	out.Loss = loss.AddBackAll(estimate(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), regs, out.Report.Flags, cfg.Loss), in.Faults, cfg.Loss)
 	return out, nil
 }
 
