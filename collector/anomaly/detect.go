@@ -58,6 +58,7 @@ func (a *Analysis) Detect(cfg Config) Report {
 	})
 	for i := range out {
 		out[i].Reads = dedupe(out[i].Reads)
+		out[i].Delay = out[i].Kind.Delay(cfg)
 	}
 	rep.Flags = out
 	return rep

@@ -126,6 +126,13 @@ func TestStopped(t *testing.T) {
 	if fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 8); fl.Confidence != 0.95 {
 		t.Errorf("with current: confidence %v", fl.Confidence)
 	}
+	// one day still while current flows: the next morning's reads show it
+	f = simple(t, 12, 5)
+	stop(f, 11, 11)
+	f.instant(c0, "phase A current", day(11).Add(9*3600e9), "2.50")
+	if fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 11); fl.Confidence != 0.95 || !fl.End.Equal(day(11)) {
+		t.Errorf("one day with current: confidence %v end %v", fl.Confidence, fl.End)
+	}
 	// a vacant house: no history of load, current at the threshold
 	f = simple(t, 12, 5)
 	stop(f, 0, 11)
@@ -308,4 +315,27 @@ func TestRegisterJumpShortHistory(t *testing.T) {
 	f = simple(t, 3, 5)
 	f.fwd[c0][0], f.fwd[c0][1], f.fwd[c0][2] = 20000, 21000, 19000
 	none(t, Detect(f.input(), Config{}), RegisterJump)
+}
+
+// Every kind states its delay, and every flag carries its kind's: a meter
+// stopped on the last day while current flows is flagged by that day's
+// reads, as its delay of 1 says.
+func TestKindDelay(t *testing.T) {
+	want := map[Kind]int{Stopped: 1, CoverOpened: 2, NoAnswer: 3, Theft: 7, MovedMeter: 3, RegisterBack: 1}
+	for _, k := range Kinds {
+		d := k.Delay(Config{})
+		if d <= 0 || want[k] != 0 && d != want[k] {
+			t.Errorf("%s: delay %d, want %d", k, d, want[k])
+		}
+	}
+	if d := NoAnswer.Delay(Config{NoAnswerDays: 5}); d != 5 {
+		t.Errorf("no answer in 5 days: delay %d", d)
+	}
+	f := simple(t, 12, 5)
+	f.fwd[c0][11] = 0
+	f.instant(c0, "phase A current", day(11).Add(9*3600e9), "2.50")
+	fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 11)
+	if fl.Delay != 1 || int(fl.End.Sub(fl.Start).Hours()/24)+1 < fl.Delay {
+		t.Errorf("delay %d over %s..%s", fl.Delay, fl.Start, fl.End)
+	}
 }

@@ -206,17 +206,16 @@ func (a *Analysis) reverseEnergy(ms *meterSeries, cfg *Config, out []Flag) []Fla
 	return out
 }
 
-// stopped flags a meter whose registers stood still for days while current
-// flowed or load was expected.
+// stopped flags a meter whose registers stood still while current flowed
+// (one day's reads show it: the freezes do not advance, an instantaneous
+// read shows current), or for Config.StoppedDays days while its baseline
+// expected load.
 func (a *Analysis) stopped(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	still := func(d int) bool {
 		mr := ms.days[d]
 		return mr != nil && mr.Status != loss.StatusMissing && loss.Sign(mr.Forward.Register) == 0 && loss.Sign(mr.Reverse.Register) == 0
 	}
 	for _, r := range a.runs(still) {
-		if r[1]-r[0]+1 < cfg.StoppedDays {
-			continue
-		}
 		var peak *loss.Reading
 		from, to := a.days[r[0]].Start, a.days[r[1]].End
 		for i, x := range a.instant[ms.addr] {
@@ -229,7 +228,9 @@ func (a *Analysis) stopped(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 		}
 		base, hasBase := ms.baseline(r[0], cfg.History, cfg.MinHistory)
 		expected := hasBase && base > cfg.StoppedExpected.Float64()
-		if peak == nil && !expected {
+		// current flowing while the register stood still shows it in a
+		// day; an expected load alone needs StoppedDays
+		if peak == nil && (!expected || r[1]-r[0]+1 < cfg.StoppedDays) {
 			continue
 		}
 		f := a.meterFlag(Stopped, ms, r[0], r[1])
