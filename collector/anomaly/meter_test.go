@@ -339,3 +339,26 @@ func TestKindDelay(t *testing.T) {
 		t.Errorf("delay %d over %s..%s", fl.Delay, fl.Start, fl.End)
 	}
 }
+
+// A register that went down by less than the day's use (6 kWh on a
+// meter of 10 a day) leaves the day's difference positive: the day
+// registers 6 kWh less than the meter's share of the others, the area's
+// loss rises by as much that day, and the meter is back to normal the
+// next. A drop that lasts (theft) is no decrease.
+func TestRegisterBackWithinTheDay(t *testing.T) {
+	f := simple(t, 20, 8)
+	f.fwd[c0][12] -= 600
+	f.areaMeter("000000000001", "A", func(d int) int64 { return 240 + 600*int64(boolInt(d == 12)) })
+	fl := one(t, Detect(f.input(), Config{}), RegisterBack, c0, 12)
+	if fl.Confidence < 0.5 || fl.Confidence > 0.8 {
+		t.Errorf("confidence %v", fl.Confidence)
+	}
+	t.Log(fl.Summary)
+	// the same drop for the rest of the days
+	f = simple(t, 20, 8)
+	for d := 12; d < 20; d++ {
+		f.fwd[c0][d] -= 600
+	}
+	f.areaMeter("000000000001", "A", func(d int) int64 { return 240 + 600*int64(boolInt(d >= 12)) })
+	none(t, Detect(f.input(), Config{}), RegisterBack)
+}

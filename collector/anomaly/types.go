@@ -25,8 +25,10 @@ const (
 	Stopped Kind = "stopped"
 	// ReverseEnergy: reverse energy on a consumer-only meter. 1 day.
 	ReverseEnergy Kind = "reverse_energy"
-	// RegisterBack: a register went down, not by a rollover. 1 day: the
-	// day's freezes show it when the decrease outweighs the day's use.
+	// RegisterBack: a register went down, not by a rollover. 1 day when
+	// the day's freezes show it (the decrease outweighs the day's use); 2
+	// for a smaller one, seen as a day's dip the area's loss shows too,
+	// the day after back to normal.
 	RegisterBack Kind = "register_back"
 	// RegisterJump: a day's energy beyond the meter's history (or its
 	// class's typical day, for a new meter) and rating. 1 day.
