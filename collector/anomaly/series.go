@@ -194,11 +194,42 @@ func (a *Analysis) explain(base map[string]time.Time, flags []Flag, h int) map[s
 			}
 			if len(v) > 0 {
 				e.share, e.ok = median(v), true
+			} else {
+				e.share, e.ok = a.typicalShare(s, ms, d, h)
 			}
 		}
 		out[m] = e
 	}
 	return out
+}
+
+// typicalShare is, for a meter explained before it has history of its
+// own (it died, or stopped, in its first days), the median share of the
+// customers' energy of the area's meters of its role and multiplier
+// (their energy over that of all customers read) over the h days around d, so that its energy is still
+// explained; false with
+// fewer than typicalMin of them.
+func (a *Analysis) typicalShare(s *areaSeries, ms *meterSeries, d, h int) (float64, bool) {
+	var per []float64
+	for _, o := range s.customers {
+		if o == ms || o.role != ms.role || o.mult != ms.mult {
+			continue
+		}
+		var v []float64
+		for i := max(0, d-h); i < min(len(a.days), d+h); i++ {
+			// of the customers read but it: the energy ms's share is of
+			if c, others, ok := s.share(o, i); ok && c+others > 0 {
+				v = append(v, c/(c+others))
+			}
+		}
+		if len(v) > 0 {
+			per = append(per, median(v))
+		}
+	}
+	if len(per) < typicalMin {
+		return 0, false
+	}
+	return median(per), true
 }
 
 // dropOnset is the day a meter explained from day d began to register

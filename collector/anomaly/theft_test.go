@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/headend/headend/collector/archive"
 )
@@ -113,5 +114,29 @@ func TestTheftScoring(t *testing.T) {
 	rk, _ = New(f.input()).RankTheft("A", day(20), Config{})
 	if len(rk.Candidates) != 1 || rk.Candidates[0].Meter != cN || rk.Candidates[0].Score != 0 || rk.Lossy {
 		t.Errorf("drop alone: %+v", rk)
+	}
+}
+
+// A meter explained before it has history of its own (it never answered)
+// has its unregistered energy taken at its class's typical share of the
+// other customers' energy, so that the area's loss is cleared of it: the
+// ranking's excess stays near zero rather than carrying its 10 kWh a day.
+func TestExplainedWithoutHistory(t *testing.T) {
+	f := simple(t, 20, 8)
+	const dead = "000000000107"
+	f.drop[dead] = map[int]bool{}
+	for b := 0; b <= 20; b++ {
+		f.drop[dead][b] = true
+	}
+	in := f.input()
+	in.Explained = map[string]time.Time{dead: day(0)}
+	a := New(in)
+	e := a.explained[dead]
+	if !e.ok || math.Abs(e.share-1.0/7) > 0.02 {
+		t.Fatalf("explained %+v, want a share near 1/7", e)
+	}
+	s := a.byArea["A"]
+	if l := s.lossUnexplained(a, 10); math.Abs(l-2.4) > 1 {
+		t.Errorf("loss less the dead meter's energy %.2f kWh, want about 2.40 (3 %% of the 80 kWh)", l)
 	}
 }
