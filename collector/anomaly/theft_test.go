@@ -140,3 +140,54 @@ func TestExplainedWithoutHistory(t *testing.T) {
 		t.Errorf("loss less the dead meter's energy %.2f kWh, want about 2.40 (3 %% of the 80 kWh)", l)
 	}
 }
+
+// A theft from day 2 of the data leaves the customer 2 days of history
+// of its own, fewer than a baseline needs: the area's evidence stands in
+// (its loss steps up the same day by what the customer's share dropped,
+// against the noise of the area's other customers' shares), and the
+// thief is in the area's top 3 within 7 days of the onset.
+func TestTheftShortHistory(t *testing.T) {
+	f := simple(t, 20, 10)
+	for d := 2; d < 20; d++ {
+		f.fwd[c0][d] = f.fwd[c0][d] * 6 / 10
+	}
+	// the area meter registers what the thief used
+	f.areaMeter("000000000001", "A", func(d int) int64 {
+		if d >= 2 {
+			return 300 + f.fwd[c0][d]*4/6
+		}
+		return 300
+	})
+	a := New(f.input())
+	found := -1
+	for d := 0; d <= 7 && found < 0; d++ {
+		rk, ok := a.RankTheft("A", day(2+d), Config{})
+		if !ok {
+			continue
+		}
+		for i := 0; i < len(rk.Candidates) && i < 3; i++ {
+			if c := rk.Candidates[i]; c.Meter == c0 && c.Score > 0 {
+				found = d
+				if !c.Onset.Equal(day(2)) {
+					t.Errorf("onset %s, want %s", c.Onset.Format(time.DateOnly), day(2).Format(time.DateOnly))
+				}
+				t.Logf("day %d: %+v", 2+d, c)
+			}
+		}
+	}
+	if found < 0 {
+		t.Fatal("the thief from day 2 is not in the top 3 within 7 days")
+	}
+	// a customer without a theft, same area: none ranked with a score
+	f = simple(t, 20, 10)
+	a = New(f.input())
+	for d := 4; d < 12; d++ {
+		if rk, ok := a.RankTheft("A", day(d), Config{}); ok {
+			for _, c := range rk.Candidates {
+				if c.Score > 0 {
+					t.Errorf("day %d: %s scored %.2f without a theft", d, c.Meter, c.Score)
+				}
+			}
+		}
+	}
+}

@@ -23,6 +23,11 @@ type rankBuf struct {
 	ex       []float64  // the excesses of areaAt
 	adjusted []float64  // the loss less the deficits of confirmed candidates
 
+	// early in the data: the area's step with a short history (−1:
+	// none) and its customers' typical relative share noise
+	shortAt int
+	rho     float64
+
 	cd                          []int
 	q, w, x, y, sx, sy, s2, tmp []float64
 }
@@ -141,6 +146,9 @@ func (buf *rankBuf) stepOf(st *areaStep, loss []float64, k int) {
 	buf.ex = buf.excess(buf.ex, loss, a, b, rate)
 	ex := buf.ex[at:]
 	*st = areaStep{ok: true, rate: rate, ex: ex, x: mean(ex[k:]), sd: spread(ex[:k], &buf.tmp)}
+	if k < 3 { // too few days before to say how noisy: those after too
+		st.sd = max(st.sd, spread(ex[k:], &buf.tmp))
+	}
 	st.se = st.sd * math.Sqrt(1/float64(k)+1/float64(len(loss)-k))
 }
 
@@ -162,7 +170,9 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	buf.cd, buf.q = cd, q
 	n := len(cd)
 	first := max(hist, cfg.TheftMinBaseline)
-	if n-hist < cfg.TheftMinWindow || n-first < theftMinPost {
+	full := n-first >= theftMinPost
+	short := buf.shortAt >= 0 && n-max(hist, theftShortBaseline) >= theftMinPost
+	if n-hist < cfg.TheftMinWindow || !full && !short {
 		return c, false
 	}
 	// its own step down
@@ -171,7 +181,16 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 		w = append(w, -x)
 	}
 	buf.w = w
-	j := stepUp(clip(w, &buf.tmp), first, theftMinPost)
+	w = clip(w, &buf.tmp)
+	j := -1
+	if full {
+		j = stepUp(w, first, theftMinPost)
+	}
+	if short { // its step with a short history, at the area's
+		if js := stepUp(w, max(hist, theftShortBaseline), theftMinPost); js >= 0 && js < first && abs(cd[js]-buf.shortAt) <= 1 {
+			j, c.ShortHistory = js, true
+		}
+	}
 	if j < 0 {
 		return c, true // it never drops
 	}
@@ -191,6 +210,9 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	buf.y = y
 	c.Deficit, c.Expected = mean(y[j:]), exp/float64(c.Days)
 	c.Noise = max(spread(y[:j], &buf.tmp), 0.01*c.Expected, 0.01)
+	if c.ShortHistory {
+		c.Noise = max(c.Noise, buf.rho*c.Expected)
+	}
 	c.Z = c.Deficit / (c.Noise * math.Sqrt(1/float64(j)+1/float64(c.Days)))
 	if c.Expected > 0 {
 		c.DeficitPct = c.Deficit / c.Expected * 100
@@ -208,7 +230,45 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	}
 	c.windowFrom = cd[hist]
 	buf.judge(&c, buf.step(c.onset), cfg)
+	if c.ShortHistory && c.Score > 0 {
+		if st := buf.step(buf.shortAt); st.x <= cfg.TheftSigma*st.se || st.x <= cfg.TheftMinExcess.Float64() {
+			c.Score, c.Gate = 0, fmt.Sprintf("short history, and the area's loss does not step up with it: excess %.2f ± %.2f kWh a day", st.x, st.se)
+		}
+	}
 	return c, true
+}
+
+// shareNoise is the median over s's customers of the robust spread of
+// their share of the other customers' energy over the window's counting
+// days, relative to its median: how much a customer's share moves from
+// day to day in the area.
+func (buf *rankBuf) shareNoise(s *areaSeries) float64 {
+	var rel, q []float64
+	for i := range s.customers {
+		q = q[:0]
+		for _, d := range buf.days {
+			if e, o := buf.en[i][d], buf.others[i][d]; !math.IsNaN(e) && o > 0 {
+				q = append(q, e/o)
+			}
+		}
+		if len(q) < 3 {
+			continue
+		}
+		if m := median(append([]float64(nil), q...)); m > 0 {
+			rel = append(rel, spread(q, &buf.tmp)/m)
+		}
+	}
+	if len(rel) == 0 {
+		return 0
+	}
+	return median(rel)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // judge sets c's area figures, raw score, score and gate from the area's
