@@ -191,3 +191,31 @@ func TestTheftShortHistory(t *testing.T) {
 		}
 	}
 }
+
+// A shop shut at weekends (30 kWh a weekday, 6 on Saturdays and
+// Sundays) among homes steals 25 % from day 21: against its own weekday
+// and weekend shares its drop stands out, and it is flagged; taken
+// against one share for all days its weekends would drown it.
+func TestTheftWeeklyPattern(t *testing.T) {
+	const days = 28
+	f := simple(t, days, 10)
+	for d := range days {
+		v := int64(3000)
+		if wd := day(d).Weekday(); wd == time.Saturday || wd == time.Sunday {
+			v = 600
+		}
+		v += int64(d%3-1) * 60 // a little noise of its own
+		if d >= 21 {
+			v = v * 3 / 4
+		}
+		f.fwd[c0][d] = v
+	}
+	f.areaMeter("000000000001", "A", func(d int) int64 {
+		if d >= 21 {
+			return 300 + f.fwd[c0][d]/3
+		}
+		return 300
+	})
+	fl := one(t, Detect(f.input(), Config{}), Theft, c0, 21)
+	t.Log(fl.Summary)
+}

@@ -3,6 +3,7 @@ package anomaly
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // rankBuf holds an area's daily figures and working space for its
@@ -169,6 +170,15 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	}
 	buf.cd, buf.q = cd, q
 	n := len(cd)
+	// a weekly pattern of its own (a shop shut at weekends among homes)
+	// is no drop: its shares are taken against its day type's
+	wk := a.weekly(cd[:hist], q[:hist], buf)
+	if wk != [2]float64{1, 1} {
+		for k, i := range cd {
+			q[k] /= wk[a.dayType(buf.days[i])]
+		}
+	}
+	exp := func(d int) float64 { return others[d] * wk[a.dayType(d)] }
 	first := max(hist, cfg.TheftMinBaseline)
 	full := n-first >= theftMinPost
 	short := buf.shortAt >= 0 && n-max(hist, theftShortBaseline) >= theftMinPost
@@ -199,16 +209,16 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	buf.tmp = append(buf.tmp[:0], q[:j]...)
 	c.Share = median(buf.tmp)
 	y := buf.y[:0]
-	var exp float64
+	var expected float64
 	for k, i := range cd {
 		d := buf.days[i]
-		y = append(y, c.Share*others[d]-en[d])
+		y = append(y, c.Share*exp(d)-en[d])
 		if k >= j {
-			exp += c.Share * others[d]
+			expected += c.Share * exp(d)
 		}
 	}
 	buf.y = y
-	c.Deficit, c.Expected = mean(y[j:]), exp/float64(c.Days)
+	c.Deficit, c.Expected = mean(y[j:]), expected/float64(c.Days)
 	c.Noise = max(spread(y[:j], &buf.tmp), 0.01*c.Expected, 0.01)
 	if c.ShortHistory {
 		c.Noise = max(c.Noise, buf.rho*c.Expected)
@@ -236,6 +246,44 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 		}
 	}
 	return c, true
+}
+
+// weeklyMin is how far apart a customer's weekday and weekend shares must
+// be (relative to its share over all days) to be taken apart.
+const weeklyMin = 0.2
+
+// dayType is 1 for a Saturday or Sunday, else 0.
+func (a *Analysis) dayType(d int) int {
+	switch a.days[d].Start.Weekday() {
+	case time.Saturday, time.Sunday:
+		return 1
+	}
+	return 0
+}
+
+// weekly returns a customer's share on weekdays and at weekends, each
+// relative to its share over all its days (cd, q: its counting days of
+// the history before the window, where no drop of the window is, and its
+// shares): {1, 1} unless it has 2 days of each type and they differ by
+// more than weeklyMin.
+func (a *Analysis) weekly(cd []int, q []float64, buf *rankBuf) [2]float64 {
+	var by [2][]float64
+	for k, i := range cd {
+		t := a.dayType(buf.days[i])
+		by[t] = append(by[t], q[k])
+	}
+	if len(by[0]) < 2 || len(by[1]) < 2 {
+		return [2]float64{1, 1}
+	}
+	all := median(append(append([]float64(nil), by[0]...), by[1]...))
+	if all <= 0 {
+		return [2]float64{1, 1}
+	}
+	w := [2]float64{median(by[0]) / all, median(by[1]) / all}
+	if math.Abs(w[0]-w[1]) <= weeklyMin || w[0] <= 0 || w[1] <= 0 {
+		return [2]float64{1, 1}
+	}
+	return w
 }
 
 // shareNoise is the median over s's customers of the robust spread of
