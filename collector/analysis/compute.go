@@ -212,7 +212,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 	if loc == nil {
 		loc = vee.CST
 	}
-	out.Report.Flags = asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc)
+	out.Report.Flags = silent(asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc), ix, in.Days, in.Registers, in.Instant)
 	// the balances, from the values billing would use, the meters that
 	// cannot enter them estimated
 	out.Loss = loss.AddBackAll(estimate(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), regs, out.Report.Flags, cfg.Loss), in.Faults, cfg.Loss)

@@ -48,6 +48,9 @@ const (
 	// by the run of the morning after the next read (up to 45 h).
 	CoverOpened Kind = "cover_opened"
 	// NoAnswer: daily reads failed Config.NoAnswerDays (3) days running.
+	// (The analysis also flags a meter that answered none of a whole
+	// day's reads nor the daily read after it, with a delay of 1 day of
+	// such reads: 2 days from a silence that began during a day.)
 	NoAnswer Kind = "no_answer"
 	// LossClassChange: an area's loss class changed. 1 day.
 	LossClassChange Kind = "loss_class_change"
