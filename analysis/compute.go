@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Input struct {
 	// Instant are instantaneous reads (phase voltages and currents),
 	// clock errors and event counters.
 	Instant []meter.Read
+	// Phases are the phase counts of meters known from earlier reads (see
+	// anomaly.Input.Phases); Run keeps them from run to run.
+	Phases map[string]int
 	// Edits are approved corrections of register values: each replaces
 	// the validated value at its key (quality edited), and the balances
 	// and billing use it.
@@ -67,7 +71,10 @@ type Output struct {
 	// the gaps they fill, by meter, quantity and time.
 	Values []vee.Value
 	// Loss are the areas' balances of every day of Input.Days, from the
-	// values of usable quality.
+	// values of usable quality; a customer meter that cannot enter a
+	// computable balance (it did not answer, its clock is off, it died
+	// before it had history) or whose register jumped is estimated into
+	// it, marked estimated, rather than left out.
 	Loss []loss.Result
 	// Report holds the flags and the theft rankings, raised from the
 	// registers as the meters showed them (a register jump is what VEE
@@ -180,7 +187,6 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		official = append(official, loss.Reading{Key: loss.Key(x.Key), Register: reg, Value: x.Value, Quality: Quality(x.Quality)})
 	}
-	out.Loss = loss.AddBackAll(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), in.Faults, cfg.Loss)
 
 	// the flags, from the registers as read
 	var raw []loss.Reading
@@ -201,12 +207,15 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		instant = append(instant, loss.Reading{Key: loss.Key(x.Key), Value: x.Value, Quality: Quality(x.Quality)})
 	}
-	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant}, cfg.Anomaly)
+	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant, Phases: in.Phases}, cfg.Anomaly)
 	loc := cfg.VEE.Location
 	if loc == nil {
 		loc = vee.CST
 	}
-	out.Report.Flags = asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc)
+	out.Report.Flags = silent(asked(out.Report.Flags, in.Registers, cfg.Anomaly.NoAnswerDays, loc), ix, in.Days, in.Registers, in.Instant)
+	// the balances, from the values billing would use, the meters that
+	// cannot enter them estimated
+	out.Loss = loss.AddBackAll(estimate(balance(ix, in.Days, loss.NewSet(official), cfg.Loss), regs, out.Report.Flags, cfg.Loss), in.Faults, cfg.Loss)
 	return out, nil
 }
 
@@ -259,6 +268,32 @@ func balance(ix *archive.Index, days []time.Time, s *loss.Set, cfg loss.Config) 
 		out = append(out, loss.ComputeAll(ix, loss.Day(d), s, cfg)...)
 	}
 	return out
+}
+
+// PhasesSeen adds to known the phase counts the instantaneous reads show:
+// a meter has phase X up to the last phase read with a voltage of at
+// least phase-loss level × the direct rating's nominal voltage, or with
+// current above the stopped-meter current. It returns known (a new map
+// when known is nil).
+func PhasesSeen(known map[string]int, reads []meter.Read, cfg anomaly.Config) map[string]int {
+	d := anomaly.DefaultConfig()
+	vmin := cmp.Or(cfg.PhaseLoss, d.PhaseLoss) * cmp.Or(cfg.DirectRating.Voltage, d.DirectRating.Voltage)
+	imin := cmp.Or(cfg.StoppedCurrent, d.StoppedCurrent)
+	if known == nil {
+		known = map[string]int{}
+	}
+	for i := range reads {
+		r := &reads[i]
+		q := r.Quantity
+		if r.Status != meter.OK || len(q) < len("phase A ") || !strings.HasPrefix(q, "phase ") || q[6] < 'A' || q[6] > 'C' {
+			continue
+		}
+		v := r.Value.Float64()
+		if q[8:] == "voltage" && v >= vmin || q[8:] == "current" && math.Abs(v) > imin {
+			known[r.Meter] = max(known[r.Meter], int(q[6]-'A')+1)
+		}
+	}
+	return known
 }
 
 // stamp is the time a read stands for: its meter time, else its receipt.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ type Analyzer struct {
 	mu      sync.Mutex
 	archive *archive.Index
 	last    Summary
+	// phases are the meters' phase counts seen in the runs so far: the
+	// instantaneous reads of a run go back 3 days, and a phase lost
+	// longer ago is still one of the meter's phases
+	phases map[string]int
 }
 
 // Summary says what one run did.
@@ -146,6 +151,14 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	in.Instant = q(meter.Clock, "", from, today.AddDate(0, 0, 1))
 	for _, qn := range instantQuantities {
 		in.Instant = append(in.Instant, sample(q(meter.Instantaneous, qn, today.AddDate(0, 0, -3), today.AddDate(0, 0, 1)), 3*time.Hour)...)
+	}
+	// the phases of each meter: from the first day of the window, the
+	// runs before and the last 3 days
+	if first := q(meter.Instantaneous, "", from, from.AddDate(0, 0, 1)); err == nil {
+		a.mu.Lock()
+		a.phases = PhasesSeen(PhasesSeen(a.phases, first, a.opts.Config.Anomaly), in.Instant, a.opts.Config.Anomaly)
+		in.Phases = maps.Clone(a.phases)
+		a.mu.Unlock()
 	}
 	if err == nil {
 		var cs []store.Record

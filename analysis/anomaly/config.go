@@ -15,9 +15,9 @@ type Config struct {
 	History    int `yaml:"history"`
 	MinHistory int `yaml:"min_history"`
 
-	// Stopped: forward and reverse differences zero for StoppedDays days
-	// running, with a phase current above StoppedCurrent (A) in a read of
-	// those days, or a baseline above StoppedExpected.
+	// Stopped: forward and reverse differences zero on a day with a
+	// phase current above StoppedCurrent (A) in a read of it, or for
+	// StoppedDays days running with a baseline above StoppedExpected.
 	StoppedDays     int          `yaml:"stopped_days"`
 	StoppedCurrent  float64      `yaml:"stopped_current"`
 	StoppedExpected loss.Decimal `yaml:"stopped_expected"`

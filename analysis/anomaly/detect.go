@@ -24,7 +24,7 @@ func (a *Analysis) Detect(cfg Config) Report {
 	var out []Flag
 	meterRules := []func(*meterSeries, *Config, []Flag) []Flag{
 		a.registerBack, a.registerJump, a.reverseEnergy, a.stopped, a.noAnswer,
-		a.clock, a.voltage, a.imbalance, a.cover,
+		a.clock, a.voltage, a.imbalance, a.cover, a.registerDip,
 	}
 	for _, ms := range a.order {
 		for _, rule := range meterRules {
@@ -58,6 +58,7 @@ func (a *Analysis) Detect(cfg Config) Report {
 	})
 	for i := range out {
 		out[i].Reads = dedupe(out[i].Reads)
+		out[i].Delay = out[i].Kind.Delay(cfg)
 	}
 	rep.Flags = out
 	return rep

@@ -19,7 +19,10 @@ func phaseOf(quantity, what string) (int, bool) {
 }
 
 // nominal is a meter's nominal phase voltage and its phases: from its
-// rating when given, else the phases seen above the phase-loss level.
+// rating when given, else those of Input.Phases (its history), the phases
+// seen above the phase-loss level and those carrying current above
+// Config.StoppedCurrent (a lost phase still carries its load's current, so
+// a phase lost for longer than the reads go back still counts as one).
 func (a *Analysis) nominal(ms *meterSeries, cfg *Config) (float64, [3]bool) {
 	r, given := a.rating(ms, cfg)
 	var ph [3]bool
@@ -29,8 +32,14 @@ func (a *Analysis) nominal(ms *meterSeries, cfg *Config) (float64, [3]bool) {
 		}
 		return r.Voltage, ph
 	}
+	for p := 0; p < min(a.phases[ms.addr], 3); p++ {
+		ph[p] = true
+	}
 	for _, x := range a.instant[ms.addr] {
 		if p, ok := phaseOf(x.Key.Quantity, "voltage"); ok && x.Value.Float64() >= cfg.PhaseLoss*r.Voltage {
+			ph[p] = true
+		}
+		if p, ok := phaseOf(x.Key.Quantity, "current"); ok && math.Abs(x.Value.Float64()) > cfg.StoppedCurrent {
 			ph[p] = true
 		}
 	}

@@ -27,12 +27,13 @@ func TestRegisterBack(t *testing.T) {
 }
 
 func TestRegisterJumpRating(t *testing.T) {
-	// direct meter: 220 V × 60 A × 1 × 24 h = 316.8 kWh a day; day 2 has no history yet
+	// direct meter: 220 V × 60 A × 1 × 24 h = 316.8 kWh a day; day 2 has no
+	// history yet, nor like meters to compare (the rating alone judges)
 	for _, c := range []struct {
 		delta int64
 		want  bool
 	}{{31680, false}, {31681, true}} {
-		f := simple(t, 10, 5)
+		f := simple(t, 3, 3)
 		f.fwd[c0][2] = c.delta
 		rep := Detect(f.input(), Config{})
 		if !c.want {
@@ -44,14 +45,14 @@ func TestRegisterJumpRating(t *testing.T) {
 		}
 	}
 	// a CT meter's rating scales with its multiplier: 220 × 6 × 3 × 24 h × 20 = 1900.8 kWh
-	f := simple(t, 10, 5)
+	f := simple(t, 3, 3)
 	f.arch.Meters[1].CT = 20
 	f.fwd[c0][2] = 9504 // 95.04 × 20 = 1900.80
 	none(t, Detect(f.input(), Config{}), RegisterJump)
 	f.fwd[c0][2] = 9505
 	one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
 	// an explicit rating
-	f = simple(t, 10, 5)
+	f = simple(t, 3, 3)
 	f.ratings[c0] = Rating{Voltage: 220, MaxCurrent: 10, Phases: 1} // 52.8 kWh
 	f.fwd[c0][2] = 5281
 	one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
@@ -124,6 +125,13 @@ func TestStopped(t *testing.T) {
 	f.instant(c0, "phase A current", day(9).Add(14*3600e9), "0.11")
 	if fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 8); fl.Confidence != 0.95 {
 		t.Errorf("with current: confidence %v", fl.Confidence)
+	}
+	// one day still while current flows: the next morning's reads show it
+	f = simple(t, 12, 5)
+	stop(f, 11, 11)
+	f.instant(c0, "phase A current", day(11).Add(9*3600e9), "2.50")
+	if fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 11); fl.Confidence != 0.95 || !fl.End.Equal(day(11)) {
+		t.Errorf("one day with current: confidence %v end %v", fl.Confidence, fl.End)
 	}
 	// a vacant house: no history of load, current at the threshold
 	f = simple(t, 12, 5)
@@ -242,4 +250,115 @@ func TestCoverOpened(t *testing.T) {
 	if fl.Figures[2].Value.String() != "1" || fl.Reads[0].Time != day(2).Add(9*3600e9) {
 		t.Errorf("figures %+v reads %v", fl.Figures, fl.Reads)
 	}
+}
+
+// A phase lost for longer than the instantaneous reads go back (a run
+// reads them for its last 3 days) is still one of the meter's phases: it
+// carries current, or the meter's history (Input.Phases) has it. The
+// meter is flagged with phase loss, and its drop in registered energy is
+// not taken for theft.
+func TestPhaseLossBeyondTheReads(t *testing.T) {
+	const days = 24
+	lost, noLoad := [3]string{"230.0", "229.0", "0.3"}, [3]string{"5.000", "5.000", "0.000"}
+	for _, c := range []struct {
+		name   string
+		cur    [3]string
+		phases map[string]int
+	}{
+		{"current on the lost phase", [3]string{"5.000", "5.000", "5.000"}, nil},
+		{"no current, the history has it", noLoad, map[string]int{c0: 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := simple(t, days, 8)
+			for d := 10; d < days; d++ {
+				f.fwd[c0][d] = f.fwd[c0][d] * 2 / 3 // phase C's third is not registered
+			}
+			f.areaMeter("000000000001", "A", func(d int) int64 { return 3*8*10 + int64(boolInt(d >= 10))*f.fwd[c0][d]/2 })
+			for d := days - 3; d < days; d++ {
+				threePhase(f, c0, d, 4, lost, c.cur)
+			}
+			in := f.input()
+			in.Phases = c.phases
+			rep := Detect(in, Config{})
+			fl := one(t, rep, PhaseLoss, c0, days-3)
+			if !fl.End.Equal(day(days - 1)) {
+				t.Errorf("end %v", fl.End)
+			}
+			none(t, rep, Theft)
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// A jump of 126 kWh on a meter of about 11 kWh a day, before the meter
+// has the days of history a baseline needs, is judged against the
+// typical day of the area's like meters (10 kWh here) and its own: beyond
+// 10 × it, it is a jump. The same day passes on a meter whose area has
+// too few like meters, and a commercial meter of 200 kWh a day among
+// homes of 10 is no jump.
+func TestRegisterJumpShortHistory(t *testing.T) {
+	f := simple(t, 3, 5)
+	f.fwd[c0][0], f.fwd[c0][1], f.fwd[c0][2] = 1100, 1100, 1100+12600
+	fl := one(t, Detect(f.input(), Config{}), RegisterJump, c0, 2)
+	if fl.Confidence != 0.6 || fl.Figures[len(fl.Figures)-1].Name != "typical day" {
+		t.Errorf("confidence %v figures %+v", fl.Confidence, fl.Figures)
+	}
+	f = simple(t, 3, 3) // two others: too few to make a typical day
+	f.fwd[c0][2] = 1100 + 12600
+	none(t, Detect(f.input(), Config{}), RegisterJump)
+	f = simple(t, 3, 5)
+	f.fwd[c0][0], f.fwd[c0][1], f.fwd[c0][2] = 20000, 21000, 19000
+	none(t, Detect(f.input(), Config{}), RegisterJump)
+}
+
+// Every kind states its delay, and every flag carries its kind's: a meter
+// stopped on the last day while current flows is flagged by that day's
+// reads, as its delay of 1 says.
+func TestKindDelay(t *testing.T) {
+	want := map[Kind]int{Stopped: 1, CoverOpened: 2, NoAnswer: 3, Theft: 7, MovedMeter: 3, RegisterBack: 1}
+	for _, k := range Kinds {
+		d := k.Delay(Config{})
+		if d <= 0 || want[k] != 0 && d != want[k] {
+			t.Errorf("%s: delay %d, want %d", k, d, want[k])
+		}
+	}
+	if d := NoAnswer.Delay(Config{NoAnswerDays: 5}); d != 5 {
+		t.Errorf("no answer in 5 days: delay %d", d)
+	}
+	f := simple(t, 12, 5)
+	f.fwd[c0][11] = 0
+	f.instant(c0, "phase A current", day(11).Add(9*3600e9), "2.50")
+	fl := one(t, Detect(f.input(), Config{}), Stopped, c0, 11)
+	if fl.Delay != 1 || int(fl.End.Sub(fl.Start).Hours()/24)+1 < fl.Delay {
+		t.Errorf("delay %d over %s..%s", fl.Delay, fl.Start, fl.End)
+	}
+}
+
+// A register that went down by less than the day's use (6 kWh on a
+// meter of 10 a day) leaves the day's difference positive: the day
+// registers 6 kWh less than the meter's share of the others, the area's
+// loss rises by as much that day, and the meter is back to normal the
+// next. A drop that lasts (theft) is no decrease.
+func TestRegisterBackWithinTheDay(t *testing.T) {
+	f := simple(t, 20, 8)
+	f.fwd[c0][12] -= 600
+	f.areaMeter("000000000001", "A", func(d int) int64 { return 240 + 600*int64(boolInt(d == 12)) })
+	fl := one(t, Detect(f.input(), Config{}), RegisterBack, c0, 12)
+	if fl.Confidence < 0.5 || fl.Confidence > 0.8 {
+		t.Errorf("confidence %v", fl.Confidence)
+	}
+	t.Log(fl.Summary)
+	// the same drop for the rest of the days
+	f = simple(t, 20, 8)
+	for d := 12; d < 20; d++ {
+		f.fwd[c0][d] -= 600
+	}
+	f.areaMeter("000000000001", "A", func(d int) int64 { return 240 + 600*int64(boolInt(d >= 12)) })
+	none(t, Detect(f.input(), Config{}), RegisterBack)
 }

@@ -76,7 +76,11 @@ func (a *Analysis) plausibleMax(ms *meterSeries, cfg *Config) (float64, string) 
 }
 
 // registerJump flags a day's energy far beyond the meter's history or
-// beyond what its rating allows.
+// beyond what its rating allows. The history is the median of the days
+// before (Config.History of them, at least Config.MinHistory), else, for a
+// new meter with at least one day of its own, the
+// larger of its most energy in a day and the median day of the area's
+// meters of its role and multiplier.
 func (a *Analysis) registerJump(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	pmax, how := a.plausibleMax(ms, cfg)
 	jumpMin := cfg.JumpMin.Float64()
@@ -87,6 +91,14 @@ func (a *Analysis) registerJump(ms *meterSeries, cfg *Config, out []Flag) []Flag
 		}
 		ef := e.Float64()
 		base, hasBase := ms.baseline(d, cfg.History, cfg.MinHistory)
+		typical := false
+		if !hasBase { // a new meter: its class in the area, and what it has
+			base, hasBase = a.typical(ms, d)
+			own, any := ms.ownMax(d, cfg.History)
+			hasBase = hasBase && any
+			base = max(base, own)
+			typical = hasBase
+		}
 		overRating := ef > pmax
 		overHistory := hasBase && ef > cfg.JumpFactor*base && ef-base > jumpMin
 		if !overRating && !overHistory {
@@ -103,18 +115,62 @@ func (a *Analysis) registerJump(ms *meterSeries, cfg *Config, out []Flag) []Flag
 		}
 		mr := ms.days[d]
 		f.Summary = fmt.Sprintf("%s kWh in a day: plausible maximum %.2f kWh (%s)", e, pmax, how)
-		if hasBase {
+		switch {
+		case typical:
+			f.Summary += fmt.Sprintf(", typical day %.2f kWh (the larger of its most in its %d days and the median of the area's like meters: too few days for a baseline of its own)", base, d)
+		case hasBase:
 			f.Summary += fmt.Sprintf(", baseline %.2f kWh", base)
 		}
 		f.Reads = keysOf(mr.Forward.Start, mr.Forward.End)
 		f.Figures = []Figure{fig("energy", e, "kWh"), fig("register difference", mr.Forward.Register, "kWh"),
 			figf("plausible maximum", pmax, "kWh"), figf("jump factor", cfg.JumpFactor, "")}
-		if hasBase {
+		switch {
+		case typical:
+			f.Figures = append(f.Figures, figf("typical day", base, "kWh"))
+		case hasBase:
 			f.Figures = append(f.Figures, figf("baseline", base, "kWh"))
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// typicalMin is the fewest like meters whose day makes a typical day.
+const typicalMin = 3
+
+// typical is the median forward energy on day d of the other meters of
+// ms's area of its role and multiplier (its class), for a meter with too
+// little history of its own; false with fewer than typicalMin of them.
+func (a *Analysis) typical(ms *meterSeries, d int) (float64, bool) {
+	s := a.byArea[ms.area]
+	if s == nil || ms.role == archive.RoleArea {
+		return 0, false
+	}
+	var v []float64
+	for _, o := range s.customers {
+		if o == ms || o.role != ms.role || o.mult != ms.mult {
+			continue
+		}
+		if e, ok := o.forward(d); ok {
+			v = append(v, e.Float64())
+		}
+	}
+	if len(v) < typicalMin {
+		return 0, false
+	}
+	return median(v), true
+}
+
+// ownMax is the most forward energy of a meter's usable days in [d−h,
+// d), and false when it has none.
+func (ms *meterSeries) ownMax(d, h int) (float64, bool) {
+	m, any := 0.0, false
+	for i := max(0, d-h); i < d; i++ {
+		if e, ok := ms.forward(i); ok {
+			m, any = max(m, e.Float64()), true
+		}
+	}
+	return m, any
 }
 
 // reverseEnergy flags reverse energy on a consumer-only meter.
@@ -150,17 +206,16 @@ func (a *Analysis) reverseEnergy(ms *meterSeries, cfg *Config, out []Flag) []Fla
 	return out
 }
 
-// stopped flags a meter whose registers stood still for days while current
-// flowed or load was expected.
+// stopped flags a meter whose registers stood still while current flowed
+// (one day's reads show it: the freezes do not advance, an instantaneous
+// read shows current), or for Config.StoppedDays days while its baseline
+// expected load.
 func (a *Analysis) stopped(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	still := func(d int) bool {
 		mr := ms.days[d]
 		return mr != nil && mr.Status != loss.StatusMissing && loss.Sign(mr.Forward.Register) == 0 && loss.Sign(mr.Reverse.Register) == 0
 	}
 	for _, r := range a.runs(still) {
-		if r[1]-r[0]+1 < cfg.StoppedDays {
-			continue
-		}
 		var peak *loss.Reading
 		from, to := a.days[r[0]].Start, a.days[r[1]].End
 		for i, x := range a.instant[ms.addr] {
@@ -173,7 +228,9 @@ func (a *Analysis) stopped(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 		}
 		base, hasBase := ms.baseline(r[0], cfg.History, cfg.MinHistory)
 		expected := hasBase && base > cfg.StoppedExpected.Float64()
-		if peak == nil && !expected {
+		// current flowing while the register stood still shows it in a
+		// day; an expected load alone needs StoppedDays
+		if peak == nil && (!expected || r[1]-r[0]+1 < cfg.StoppedDays) {
 			continue
 		}
 		f := a.meterFlag(Stopped, ms, r[0], r[1])

@@ -20,6 +20,7 @@ type Analysis struct {
 	order   []*meterSeries // area meters and customers, by area then archive order
 	instant map[string][]loss.Reading
 	ratings map[string]Rating
+	phases  map[string]int
 	// explained: customers whose drop another flag explains, by the
 	// first day it does, and their share of the other customers' energy
 	// before it
@@ -56,7 +57,7 @@ type meterSeries struct {
 // New indexes an input.
 func New(in Input) *Analysis {
 	a := &Analysis{ix: in.Archive, byArea: map[string]*areaSeries{}, meters: map[string]*meterSeries{},
-		instant: map[string][]loss.Reading{}, ratings: in.Ratings, explained: map[string]explainedMeter{}}
+		instant: map[string][]loss.Reading{}, ratings: in.Ratings, phases: in.Phases, explained: map[string]explainedMeter{}}
 	if a.ix == nil {
 		a.ix = (&archive.Archive{}).Index()
 	}
@@ -182,7 +183,8 @@ func (a *Analysis) explain(base map[string]time.Time, flags []Flag, h int) map[s
 			}
 			d = 0
 		}
-		e := explainedMeter{from: d}
+		e := explainedMeter{from: a.dropOnset(ms, d, h)}
+		d = e.from
 		if s := a.byArea[ms.area]; s != nil {
 			var v []float64
 			for i := max(0, d-h); i < d; i++ {
@@ -192,11 +194,75 @@ func (a *Analysis) explain(base map[string]time.Time, flags []Flag, h int) map[s
 			}
 			if len(v) > 0 {
 				e.share, e.ok = median(v), true
+			} else {
+				e.share, e.ok = a.typicalShare(s, ms, d, h)
 			}
 		}
 		out[m] = e
 	}
 	return out
+}
+
+// typicalShare is, for a meter explained before it has history of its
+// own (it died, or stopped, in its first days), the median share of the
+// customers' energy of the area's meters of its role and multiplier
+// (their energy over that of all customers read) over the h days around d, so that its energy is still
+// explained; false with
+// fewer than typicalMin of them.
+func (a *Analysis) typicalShare(s *areaSeries, ms *meterSeries, d, h int) (float64, bool) {
+	var per []float64
+	for _, o := range s.customers {
+		if o == ms || o.role != ms.role || o.mult != ms.mult {
+			continue
+		}
+		var v []float64
+		for i := max(0, d-h); i < min(len(a.days), d+h); i++ {
+			// of the customers read but it: the energy ms's share is of
+			if c, others, ok := s.share(o, i); ok && c+others > 0 {
+				v = append(v, c/(c+others))
+			}
+		}
+		if len(v) > 0 {
+			per = append(per, median(v))
+		}
+	}
+	if len(per) < typicalMin {
+		return 0, false
+	}
+	return median(per), true
+}
+
+// dropOnset is the day a meter explained from day d began to register
+// less: the day its share of the other customers' energy most likely
+// stepped down, when that is among the h days before d and the step is a
+// drop of more than a fifth; else d. A fault is often seen later than it
+// began (a phase lost before the instantaneous reads of the window, a
+// meter that stopped on a day without current reads), and its energy is
+// explained from its start, so that the drop before the flag is not taken
+// for theft.
+func (a *Analysis) dropOnset(ms *meterSeries, d, h int) int {
+	s := a.byArea[ms.area]
+	if s == nil || d <= 0 {
+		return d
+	}
+	lo, hi := max(0, d-2*h), min(len(a.days), d+theftMinPost)
+	var idx []int
+	var q []float64
+	for i := lo; i < hi; i++ {
+		if c, o, ok := s.share(ms, i); ok && o > 0 {
+			idx, q = append(idx, i), append(q, -c/o)
+		}
+	}
+	minPre := min(DefaultConfig().MinHistory, len(q)/2)
+	j := stepUp(q, max(minPre, 1), 1)
+	if j < 0 || idx[j] >= d || idx[j] < d-h {
+		return d
+	}
+	before, after := -mean(q[:j]), -mean(q[j:])
+	if before <= 0 || after > 0.8*before {
+		return d
+	}
+	return idx[j]
 }
 
 // upsets returns, per area, the days of the register jumps and

@@ -12,6 +12,11 @@ import (
 // theftMinPost is the fewest days from an onset a mean is taken over.
 const theftMinPost = 3
 
+// theftShortBaseline is the fewest days of its own before its onset a
+// customer is judged on when the data begin too recently for
+// Config.TheftMinBaseline.
+const theftShortBaseline = 1
+
 // Ranking ranks an area's customers by how well a drop in their registered
 // consumption explains a rise of the area's loss within a window of days.
 //
@@ -63,6 +68,18 @@ const theftMinPost = 3
 // in a noisy area they say little, and a second loss in the area lowers
 // Fit without making the drop less clear.
 //
+// Early in the data, when the window has fewer than
+// Config.TheftMinBaseline days before it, a customer with fewer days of
+// its own before its onset (at least 1) is judged on the area's evidence
+// (ShortHistory): its onset must be within a day of the area's own step
+// up (split the same way with as few days before), the area's excess
+// from that step must stand out (above Config.TheftSigma standard
+// errors), and σ is at least the area's customers' typical day-to-day
+// spread of their share (the median of their relative spreads over the
+// window) × its expected energy, since its own few days cannot say how
+// noisy it is (and the area's excess noise is taken over the days after
+// the step too when fewer than 3 are before it).
+//
 // Candidates are judged best first: once one scores Config.TheftScore or
 // more, those after it are judged against the loss less its deficit from
 // its onset on, so that a rise one theft accounts for is no evidence
@@ -112,6 +129,9 @@ type Candidate struct {
 	AreaExcess   float64 // X: the area's mean excess from Onset on, kWh a day
 	AreaError    float64 // SE: the standard error of X, kWh a day
 	Gate         string  // why the score is 0, if it is
+	// ShortHistory: fewer than Config.TheftMinBaseline days of its own
+	// before Onset, judged on the area's evidence
+	ShortHistory bool
 
 	onset, windowFrom int       // indices of Onset and the window's first day into the window's counting days
 	deficit           []float64 // on each counting day, NaN when not its
@@ -164,13 +184,37 @@ func (a *Analysis) rank(s *areaSeries, t int, cfg *Config, buf *rankBuf) (Rankin
 	buf.days = days
 	rk.Days = len(days) - hist
 	first := max(hist, cfg.TheftMinBaseline)
-	if rk.Days < cfg.TheftMinWindow || len(days)-first < theftMinPost {
+	// early in the data, a customer's own history is short: the area's
+	// step stands in (see [Ranking])
+	short := 0
+	if hist < cfg.TheftMinBaseline {
+		short = max(hist, theftShortBaseline)
+	}
+	full := len(days)-first >= theftMinPost
+	if rk.Days < cfg.TheftMinWindow || !full && (short == 0 || len(days)-short < theftMinPost) {
 		return rk, false
 	}
 	buf.window()
-	k := stepUp(clip(buf.residuals(), &buf.tmp), first, theftMinPost)
-	if k < 0 {
+	res := clip(buf.residuals(), &buf.tmp)
+	buf.shortAt, buf.rho = -1, 0
+	if short > 0 {
+		buf.shortAt = stepUp(res, short, theftMinPost)
+	}
+	k := -1
+	if full {
+		k = stepUp(res, first, theftMinPost)
+	}
+	switch {
+	case k >= 0:
+	case full:
 		k = first
+	case buf.shortAt >= 0:
+		k = buf.shortAt
+	default:
+		return rk, false
+	}
+	if buf.shortAt >= 0 {
+		buf.rho = buf.shareNoise(s)
 	}
 	st := buf.step(k)
 	rk.Onset = a.days[days[k]].Start

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/headend/headend/archive"
 )
@@ -114,4 +115,107 @@ func TestTheftScoring(t *testing.T) {
 	if len(rk.Candidates) != 1 || rk.Candidates[0].Meter != cN || rk.Candidates[0].Score != 0 || rk.Lossy {
 		t.Errorf("drop alone: %+v", rk)
 	}
+}
+
+// A meter explained before it has history of its own (it never answered)
+// has its unregistered energy taken at its class's typical share of the
+// other customers' energy, so that the area's loss is cleared of it: the
+// ranking's excess stays near zero rather than carrying its 10 kWh a day.
+func TestExplainedWithoutHistory(t *testing.T) {
+	f := simple(t, 20, 8)
+	const dead = "000000000107"
+	f.drop[dead] = map[int]bool{}
+	for b := 0; b <= 20; b++ {
+		f.drop[dead][b] = true
+	}
+	in := f.input()
+	in.Explained = map[string]time.Time{dead: day(0)}
+	a := New(in)
+	e := a.explained[dead]
+	if !e.ok || math.Abs(e.share-1.0/7) > 0.02 {
+		t.Fatalf("explained %+v, want a share near 1/7", e)
+	}
+	s := a.byArea["A"]
+	if l := s.lossUnexplained(a, 10); math.Abs(l-2.4) > 1 {
+		t.Errorf("loss less the dead meter's energy %.2f kWh, want about 2.40 (3 %% of the 80 kWh)", l)
+	}
+}
+
+// A theft from day 2 of the data leaves the customer 2 days of history
+// of its own, fewer than a baseline needs: the area's evidence stands in
+// (its loss steps up the same day by what the customer's share dropped,
+// against the noise of the area's other customers' shares), and the
+// thief is in the area's top 3 within 7 days of the onset.
+func TestTheftShortHistory(t *testing.T) {
+	f := simple(t, 20, 10)
+	for d := 2; d < 20; d++ {
+		f.fwd[c0][d] = f.fwd[c0][d] * 6 / 10
+	}
+	// the area meter registers what the thief used
+	f.areaMeter("000000000001", "A", func(d int) int64 {
+		if d >= 2 {
+			return 300 + f.fwd[c0][d]*4/6
+		}
+		return 300
+	})
+	a := New(f.input())
+	found := -1
+	for d := 0; d <= 7 && found < 0; d++ {
+		rk, ok := a.RankTheft("A", day(2+d), Config{})
+		if !ok {
+			continue
+		}
+		for i := 0; i < len(rk.Candidates) && i < 3; i++ {
+			if c := rk.Candidates[i]; c.Meter == c0 && c.Score > 0 {
+				found = d
+				if !c.Onset.Equal(day(2)) {
+					t.Errorf("onset %s, want %s", c.Onset.Format(time.DateOnly), day(2).Format(time.DateOnly))
+				}
+				t.Logf("day %d: %+v", 2+d, c)
+			}
+		}
+	}
+	if found < 0 {
+		t.Fatal("the thief from day 2 is not in the top 3 within 7 days")
+	}
+	// a customer without a theft, same area: none ranked with a score
+	f = simple(t, 20, 10)
+	a = New(f.input())
+	for d := 4; d < 12; d++ {
+		if rk, ok := a.RankTheft("A", day(d), Config{}); ok {
+			for _, c := range rk.Candidates {
+				if c.Score > 0 {
+					t.Errorf("day %d: %s scored %.2f without a theft", d, c.Meter, c.Score)
+				}
+			}
+		}
+	}
+}
+
+// A shop shut at weekends (30 kWh a weekday, 6 on Saturdays and
+// Sundays) among homes steals 25 % from day 21: against its own weekday
+// and weekend shares its drop stands out, and it is flagged; taken
+// against one share for all days its weekends would drown it.
+func TestTheftWeeklyPattern(t *testing.T) {
+	const days = 28
+	f := simple(t, days, 10)
+	for d := range days {
+		v := int64(3000)
+		if wd := day(d).Weekday(); wd == time.Saturday || wd == time.Sunday {
+			v = 600
+		}
+		v += int64(d%3-1) * 60 // a little noise of its own
+		if d >= 21 {
+			v = v * 3 / 4
+		}
+		f.fwd[c0][d] = v
+	}
+	f.areaMeter("000000000001", "A", func(d int) int64 {
+		if d >= 21 {
+			return 300 + f.fwd[c0][d]/3
+		}
+		return 300
+	})
+	fl := one(t, Detect(f.input(), Config{}), Theft, c0, 21)
+	t.Log(fl.Summary)
 }

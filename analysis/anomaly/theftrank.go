@@ -3,6 +3,7 @@ package anomaly
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // rankBuf holds an area's daily figures and working space for its
@@ -22,6 +23,11 @@ type rankBuf struct {
 	areaAt   []areaStep // the area's excess per split of days, once computed
 	ex       []float64  // the excesses of areaAt
 	adjusted []float64  // the loss less the deficits of confirmed candidates
+
+	// early in the data: the area's step with a short history (−1:
+	// none) and its customers' typical relative share noise
+	shortAt int
+	rho     float64
 
 	cd                          []int
 	q, w, x, y, sx, sy, s2, tmp []float64
@@ -141,6 +147,9 @@ func (buf *rankBuf) stepOf(st *areaStep, loss []float64, k int) {
 	buf.ex = buf.excess(buf.ex, loss, a, b, rate)
 	ex := buf.ex[at:]
 	*st = areaStep{ok: true, rate: rate, ex: ex, x: mean(ex[k:]), sd: spread(ex[:k], &buf.tmp)}
+	if k < 3 { // too few days before to say how noisy: those after too
+		st.sd = max(st.sd, spread(ex[k:], &buf.tmp))
+	}
 	st.se = st.sd * math.Sqrt(1/float64(k)+1/float64(len(loss)-k))
 }
 
@@ -161,8 +170,19 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	}
 	buf.cd, buf.q = cd, q
 	n := len(cd)
+	// a weekly pattern of its own (a shop shut at weekends among homes)
+	// is no drop: its shares are taken against its day type's
+	wk := a.weekly(cd[:hist], q[:hist], buf)
+	if wk != [2]float64{1, 1} {
+		for k, i := range cd {
+			q[k] /= wk[a.dayType(buf.days[i])]
+		}
+	}
+	exp := func(d int) float64 { return others[d] * wk[a.dayType(d)] }
 	first := max(hist, cfg.TheftMinBaseline)
-	if n-hist < cfg.TheftMinWindow || n-first < theftMinPost {
+	full := n-first >= theftMinPost
+	short := buf.shortAt >= 0 && n-max(hist, theftShortBaseline) >= theftMinPost
+	if n-hist < cfg.TheftMinWindow || !full && !short {
 		return c, false
 	}
 	// its own step down
@@ -171,7 +191,16 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 		w = append(w, -x)
 	}
 	buf.w = w
-	j := stepUp(clip(w, &buf.tmp), first, theftMinPost)
+	w = clip(w, &buf.tmp)
+	j := -1
+	if full {
+		j = stepUp(w, first, theftMinPost)
+	}
+	if short { // its step with a short history, at the area's
+		if js := stepUp(w, max(hist, theftShortBaseline), theftMinPost); js >= 0 && js < first && abs(cd[js]-buf.shortAt) <= 1 {
+			j, c.ShortHistory = js, true
+		}
+	}
 	if j < 0 {
 		return c, true // it never drops
 	}
@@ -180,17 +209,20 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	buf.tmp = append(buf.tmp[:0], q[:j]...)
 	c.Share = median(buf.tmp)
 	y := buf.y[:0]
-	var exp float64
+	var expected float64
 	for k, i := range cd {
 		d := buf.days[i]
-		y = append(y, c.Share*others[d]-en[d])
+		y = append(y, c.Share*exp(d)-en[d])
 		if k >= j {
-			exp += c.Share * others[d]
+			expected += c.Share * exp(d)
 		}
 	}
 	buf.y = y
-	c.Deficit, c.Expected = mean(y[j:]), exp/float64(c.Days)
+	c.Deficit, c.Expected = mean(y[j:]), expected/float64(c.Days)
 	c.Noise = max(spread(y[:j], &buf.tmp), 0.01*c.Expected, 0.01)
+	if c.ShortHistory {
+		c.Noise = max(c.Noise, buf.rho*c.Expected)
+	}
 	c.Z = c.Deficit / (c.Noise * math.Sqrt(1/float64(j)+1/float64(c.Days)))
 	if c.Expected > 0 {
 		c.DeficitPct = c.Deficit / c.Expected * 100
@@ -208,7 +240,83 @@ func (a *Analysis) candidate(ms *meterSeries, en, others []float64, from int, cf
 	}
 	c.windowFrom = cd[hist]
 	buf.judge(&c, buf.step(c.onset), cfg)
+	if c.ShortHistory && c.Score > 0 {
+		if st := buf.step(buf.shortAt); st.x <= cfg.TheftSigma*st.se || st.x <= cfg.TheftMinExcess.Float64() {
+			c.Score, c.Gate = 0, fmt.Sprintf("short history, and the area's loss does not step up with it: excess %.2f ± %.2f kWh a day", st.x, st.se)
+		}
+	}
 	return c, true
+}
+
+// weeklyMin is how far apart a customer's weekday and weekend shares must
+// be (relative to its share over all days) to be taken apart.
+const weeklyMin = 0.2
+
+// dayType is 1 for a Saturday or Sunday, else 0.
+func (a *Analysis) dayType(d int) int {
+	switch a.days[d].Start.Weekday() {
+	case time.Saturday, time.Sunday:
+		return 1
+	}
+	return 0
+}
+
+// weekly returns a customer's share on weekdays and at weekends, each
+// relative to its share over all its days (cd, q: its counting days of
+// the history before the window, where no drop of the window is, and its
+// shares): {1, 1} unless it has 2 days of each type and they differ by
+// more than weeklyMin.
+func (a *Analysis) weekly(cd []int, q []float64, buf *rankBuf) [2]float64 {
+	var by [2][]float64
+	for k, i := range cd {
+		t := a.dayType(buf.days[i])
+		by[t] = append(by[t], q[k])
+	}
+	if len(by[0]) < 2 || len(by[1]) < 2 {
+		return [2]float64{1, 1}
+	}
+	all := median(append(append([]float64(nil), by[0]...), by[1]...))
+	if all <= 0 {
+		return [2]float64{1, 1}
+	}
+	w := [2]float64{median(by[0]) / all, median(by[1]) / all}
+	if math.Abs(w[0]-w[1]) <= weeklyMin || w[0] <= 0 || w[1] <= 0 {
+		return [2]float64{1, 1}
+	}
+	return w
+}
+
+// shareNoise is the median over s's customers of the robust spread of
+// their share of the other customers' energy over the window's counting
+// days, relative to its median: how much a customer's share moves from
+// day to day in the area.
+func (buf *rankBuf) shareNoise(s *areaSeries) float64 {
+	var rel, q []float64
+	for i := range s.customers {
+		q = q[:0]
+		for _, d := range buf.days {
+			if e, o := buf.en[i][d], buf.others[i][d]; !math.IsNaN(e) && o > 0 {
+				q = append(q, e/o)
+			}
+		}
+		if len(q) < 3 {
+			continue
+		}
+		if m := median(append([]float64(nil), q...)); m > 0 {
+			rel = append(rel, spread(q, &buf.tmp)/m)
+		}
+	}
+	if len(rel) == 0 {
+		return 0
+	}
+	return median(rel)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // judge sets c's area figures, raw score, score and gate from the area's

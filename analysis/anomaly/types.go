@@ -9,24 +9,84 @@ import (
 )
 
 // Kind is what a flag says.
+//
+// Each kind's delay is how many days of reads from the fault's onset its
+// rule needs before it can fire ([Kind.Delay]), with the defaults; a run
+// the morning after the onset day holds 1 (that day's instantaneous reads
+// and the next 00:00 freeze).
 type Kind string
 
 // Flag kinds.
 const (
-	Stopped          Kind = "stopped"           // no energy over days while current flows or load is expected
-	ReverseEnergy    Kind = "reverse_energy"    // reverse energy on a consumer-only meter
-	RegisterBack     Kind = "register_back"     // a register went down, not by a rollover
-	RegisterJump     Kind = "register_jump"     // a day's energy beyond the meter's history and rating
-	ClockDrift       Kind = "clock_drift"       // clock error beyond tolerance
-	PhaseLoss        Kind = "phase_loss"        // a phase the meter has lost its voltage
-	VoltageRange     Kind = "voltage_range"     // voltage outside the supply range
-	CurrentImbalance Kind = "current_imbalance" // phase currents far apart
-	CoverOpened      Kind = "cover_opened"      // the cover-open counter rose
-	NoAnswer         Kind = "no_answer"         // daily reads failed N days running
-	LossClassChange  Kind = "loss_class_change" // an area's loss class changed
-	MovedMeter       Kind = "moved_meter"       // two areas' losses explained by a meter in the wrong area
-	Theft            Kind = "theft"             // a customer's drop explains the area's loss rise
+	// Stopped: no energy registered while current flows or load is
+	// expected. 1 day when an instantaneous read of the day shows current
+	// while the freezes do not advance; Config.StoppedDays (2) when only
+	// the meter's baseline expects load.
+	Stopped Kind = "stopped"
+	// ReverseEnergy: reverse energy on a consumer-only meter. 1 day.
+	ReverseEnergy Kind = "reverse_energy"
+	// RegisterBack: a register went down, not by a rollover. 1 day when
+	// the day's freezes show it (the decrease outweighs the day's use); 2
+	// for a smaller one, seen as a day's dip the area's loss shows too,
+	// the day after back to normal.
+	RegisterBack Kind = "register_back"
+	// RegisterJump: a day's energy beyond the meter's history (or its
+	// class's typical day, for a new meter) and rating. 1 day.
+	RegisterJump Kind = "register_jump"
+	// ClockDrift: clock error beyond tolerance. 1 day (the nightly clock
+	// read).
+	ClockDrift Kind = "clock_drift"
+	// PhaseLoss: a phase the meter has lost its voltage.
+	// 1 day (Config.PhaseLossReads reads of a day).
+	PhaseLoss Kind = "phase_loss"
+	// VoltageRange: voltage outside the supply range. 1 day.
+	VoltageRange Kind = "voltage_range"
+	// CurrentImbalance: phase currents far apart. 1 day.
+	CurrentImbalance Kind = "current_imbalance"
+	// CoverOpened: the cover-open counter rose. 2 days: the counter is
+	// read nightly at 03:00, after the morning run, so an opening is seen
+	// by the run of the morning after the next read (up to 45 h).
+	CoverOpened Kind = "cover_opened"
+	// NoAnswer: daily reads failed Config.NoAnswerDays (3) days running.
+	// (The analysis also flags a meter that answered none of a whole
+	// day's reads nor the daily read after it, with a delay of 1 day of
+	// such reads: 2 days from a silence that began during a day.)
+	NoAnswer Kind = "no_answer"
+	// LossClassChange: an area's loss class changed. 1 day.
+	LossClassChange Kind = "loss_class_change"
+	// MovedMeter: two areas' losses explained by a meter in the wrong
+	// area. Config.MovedStepDays (3) days for a step, Config.MovedDays
+	// (7) for the persistent rule.
+	MovedMeter Kind = "moved_meter"
+	// Theft: a customer's drop explains the area's loss rise.
+	// Config.TheftDays (7) days of the drop, after Config.TheftMinBaseline
+	// (7) days of the customer's history.
+	Theft Kind = "theft"
 )
+
+// Delay returns how many days of reads from a fault's onset a flag of
+// kind k needs at the soonest before its rule can fire, with cfg's
+// thresholds (zero fields take the defaults); 0 for an unknown kind.
+func (k Kind) Delay(cfg Config) int {
+	cfg = cfg.withDefaults()
+	switch k {
+	case Stopped, ReverseEnergy, RegisterBack, RegisterJump, ClockDrift, PhaseLoss, VoltageRange, CurrentImbalance, LossClassChange:
+		return 1
+	case CoverOpened:
+		return 2
+	case NoAnswer:
+		return cfg.NoAnswerDays
+	case MovedMeter:
+		return cfg.MovedStepDays
+	case Theft:
+		return cfg.TheftDays
+	}
+	return 0
+}
+
+// Kinds are the flag kinds, in the order of their declaration.
+var Kinds = []Kind{Stopped, ReverseEnergy, RegisterBack, RegisterJump, ClockDrift, PhaseLoss, VoltageRange, CurrentImbalance,
+	CoverOpened, NoAnswer, LossClassChange, MovedMeter, Theft}
 
 // Flag is one anomaly.
 type Flag struct {
@@ -40,6 +100,9 @@ type Flag struct {
 	Summary    string
 	Reads      []loss.Key // the reads behind it
 	Figures    []Figure
+	// Delay is how many days of reads from the onset its kind needs at
+	// the soonest before it can fire ([Kind.Delay]).
+	Delay int
 }
 
 // Figure is a named number behind a flag. Energies are exact; statistics
@@ -79,6 +142,12 @@ type Input struct {
 	// Ratings by meter address; meters without one take
 	// Config.DirectRating or Config.CTRating.
 	Ratings map[string]Rating
+	// Phases are the phase counts of meters, known from their history
+	// (the phases an earlier run saw with voltage or current): a phase
+	// lost before the window's instantaneous reads begin is still one of
+	// the meter's phases. Meters without an entry count the phases their
+	// reads show.
+	Phases map[string]int
 	// Explained are customers whose drop in registered energy another
 	// flag explains (stopped, no answer, phase loss, reverse energy, a
 	// register going back), from the day it starts. The theft ranking

@@ -126,7 +126,7 @@ func Compute(ix *archive.Index, area string, p Period, s *Set, cfg Config) Resul
 	}
 	if !shareMet(res.Read+res.Estimated, res.Expected, cfg.MinShare) {
 		computable = false
-		why = append(why, fmt.Sprintf("%d of %d customer meters usable, below %s %%", res.Read+res.Estimated, res.Expected, cfg.MinShare))
+		why = append(why, usableReason(res.Read+res.Estimated, res.Expected, cfg.MinShare))
 	}
 	if overflow {
 		res.Supply, res.Sales, res.Loss, res.AreaForward, res.Export, res.CustomerForward, res.AreaReverse =
@@ -148,10 +148,10 @@ func Compute(ix *archive.Index, area string, p Period, s *Set, cfg Config) Resul
 		res.Class = NotComputable
 	}
 	if len(estimated) > 0 {
-		why = append(why, fmt.Sprintf("%d customer meters estimated: %s", len(estimated), list(estimated)))
+		why = append(why, estimatedReason(estimated))
 	}
 	if len(missing) > 0 {
-		why = append(why, fmt.Sprintf("%d customer meters missing: %s", len(missing), list(missing)))
+		why = append(why, missingReason(missing))
 	}
 	res.Reasons = append(cls, why...)
 	return res
@@ -176,8 +176,9 @@ func list(items []string) string {
 	return strings.Join(items[:10], ", ") + fmt.Sprintf(" and %d more", len(items)-10)
 }
 
-// Used returns the keys of the reads that entered the balance: the four
-// boundary reads of every usable meter, area meter first, then customers
+// Used returns the keys of the reads that entered the balance: the
+// boundary reads of every usable meter (those it has, for a meter
+// estimated by [Substitute]), area meter first, then customers
 // in archive order.
 func (r *Result) Used() []Key {
 	var out []Key
@@ -186,6 +187,9 @@ func (r *Result) Used() []Key {
 			return
 		}
 		for _, x := range [4]*Reading{mr.Forward.Start, mr.Forward.End, mr.Reverse.Start, mr.Reverse.End} {
+			if x == nil {
+				continue // an estimated meter's absent read
+			}
 			out = append(out, x.Key)
 		}
 	}

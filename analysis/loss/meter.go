@@ -46,8 +46,11 @@ type MeterResult struct {
 	Status     Status
 	Issue      Issue  // when Missing
 	Reason     string // when Missing, for a person
-	Forward    Delta
-	Reverse    Delta
+	// Estimate says how the forward energy was estimated when the
+	// meter's reads could not give it ([Substitute]); empty otherwise.
+	Estimate string `json:",omitempty"`
+	Forward  Delta
+	Reverse  Delta
 }
 
 // meterDelta computes a meter's differences over p.
