@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -18,12 +18,12 @@ type orderProto struct {
 	asks []dlt645.DI
 }
 
-func (p *orderProto) Do(_ context.Context, _ poll.Target, rq poll.Request, base read.Read) ([]read.Read, error) {
+func (p *orderProto) Do(_ context.Context, _ poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
 	p.mu.Lock()
 	p.asks = append(p.asks, rq.DI)
 	p.mu.Unlock()
-	base.Status = read.OK
-	return []read.Read{base}, nil
+	base.Status = meter.OK
+	return []meter.Read{base}, nil
 }
 
 // TestCommissioningReadsHistoryAfterTheDaysBalanced: on a line still busy
@@ -38,14 +38,14 @@ func TestCommissioningReadsHistoryAfterTheDaysBalanced(t *testing.T) {
 	bus := poll.New(proto, nil, poll.Options{Channel: "C1"})
 	tgt := poll.Target{Address: "000000000001", Edition: dlt645.DLT2007}
 	for k := 3; k >= 1; k-- { // as commission enqueues them
-		bus.Enqueue(poll.Task{Target: tgt, Class: read.Daily, Due: freezeDue(start, k), Requests: plan.FreezeRequests(k)[:1]})
+		bus.Enqueue(poll.Task{Target: tgt, Class: meter.Daily, Due: freezeDue(start, k), Requests: plan.FreezeRequests(k)[:1]})
 	}
 	// the next day's daily read, due 00:05 with its jitter
 	next := start.Add(24*time.Hour - 15*time.Minute + 20*time.Minute)
 	other := poll.Target{Address: "000000000002", Edition: dlt645.DLT2007}
-	bus.Enqueue(poll.Task{Target: other, Class: read.Daily, Due: next, Requests: []poll.Request{{DI: 0x05060101}}})
-	done := make(chan []read.Read, 1)
-	bus.Enqueue(poll.Task{Target: tgt, Class: read.Instantaneous, Due: next.Add(time.Hour), Requests: []poll.Request{{DI: 0x00010000}}, Done: done})
+	bus.Enqueue(poll.Task{Target: other, Class: meter.Daily, Due: next, Requests: []poll.Request{{DI: 0x05060101}}})
+	done := make(chan []meter.Read, 1)
+	bus.Enqueue(poll.Task{Target: tgt, Class: meter.Instantaneous, Due: next.Add(time.Hour), Requests: []poll.Request{{DI: 0x00010000}}, Done: done})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	go bus.Run(ctx)

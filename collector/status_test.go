@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/poll"
+	"github.com/headend/headend/daemon/config"
 )
 
 // closedPort is an address nothing listens on.
