@@ -158,13 +158,26 @@ func (c *Collector) backfillAtStart(channels []*channel) {
 	}
 }
 
+// freezeDue is when the read of freeze k (1: the meter's latest) is due:
+// the latest now; an older one two days later, so that on a line that
+// cannot read everything at once the freezes that balance the days after
+// the start (the latest, and the next days' daily reads, due at 00:05 plus
+// their jitter) go before the history. Due only orders a bus's queue: on
+// a line with time to spare the history is read at once.
+func freezeDue(now time.Time, k int) time.Time {
+	if k <= 1 {
+		return now
+	}
+	return now.Add(48 * time.Hour)
+}
+
 // commission enqueues the last k freezes of a meter the head-end has
 // never read: the history a meter taken over holds.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
 	plan := c.config().Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: freezeDue(c.opts.Clock.Now(), i), Requests: plan.FreezeRequests(i)}) {
 			n++
 		}
 	}
@@ -181,7 +194,7 @@ func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Ti
 		if k < 1 || k > ledger.Window {
 			continue
 		}
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(k)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: freezeDue(c.opts.Clock.Now(), k), Requests: plan.FreezeRequests(k)}) {
 			n++
 		}
 	}

@@ -386,42 +386,21 @@ func (c *Collector) plans() []schedule.Plan {
 	return out
 }
 
-// Status is what the collector reports about itself.
-type Status struct {
-	Now      time.Time       `json:"now"`
-	Rates    []health.Rate   `json:"rates"`
-	Channels []ChannelStatus `json:"channels"`
-}
-
-// ChannelStatus is one channel's health.
-type ChannelStatus struct {
-	ID    string     `json:"id"`
-	Link  link.State `json:"link"`
-	Bus   poll.Stats `json:"bus"`
-	Stray int64      `json:"stray_frames"`
-	Bad   int64      `json:"bad_frames"`
-	// MeanLatency is the mean time from request to reply on the channel.
-	MeanLatency time.Duration `json:"mean_latency_ns"`
-	// Whether the line keeps up with its schedules: queue_depth,
-	// queue_depth_peak, slots_missed, lag_seconds, lagging,
-	// lagging_since (poll.Lag).
-	poll.Lag
-}
-
 // Status returns the collector's health now.
 func (c *Collector) Status() Status {
-	s := Status{Now: c.opts.Clock.Now(), Rates: c.health.Rates()}
+	s := Status{Clock: StatusClock{Now: c.opts.Clock.Now(), Simulated: simulated(c.opts.Clock), Host: time.Now()},
+		Rates: c.health.Rates()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range c.channels {
-		cs := ChannelStatus{ID: ch.id, Bus: ch.bus.Stats(), Lag: ch.bus.Lag()}
+		cs := ChannelStatus{ID: ch.id, Bus: busStatus(ch.bus.Stats()), Lag: ch.bus.Lag()}
 		if ch.link != nil {
-			cs.Link = ch.link.State()
+			cs.Link = linkStatus(ch.link.State())
 			cs.Stray, cs.Bad = ch.master.Stats.Stray.Load(), ch.master.Stats.BadFrames.Load()
 			cs.MeanLatency = ch.master.Stats.MeanLatency()
 		} else if ch.modbus != nil {
 			ms := ch.modbus.State()
-			cs.Link = link.State{Online: ms.Online, Since: ms.Since}
+			cs.Link = LinkStatus{Online: ms.Online, Since: ms.Since}
 			if !ms.Online {
 				cs.Link.Err = ms.LastErr
 			}

@@ -73,7 +73,7 @@ func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[
 			for _, r := range byArea[a] {
 				parts = append(parts, fmt.Sprintf("%s %d/%d (%.1f%%)", r.Class, r.Collected, r.Expected, r.Percent))
 			}
-			log.Info("collection rate", "area", a, "now", st.Now.Format("2006-01-02 15:04"), "rates", strings.Join(parts, ", "))
+			log.Info("collection rate", "area", a, "now", st.Clock.Now.Format("2006-01-02 15:04"), "rates", strings.Join(parts, ", "))
 		}
 		ss := stg.status()
 		attrs := []any{"accepted_reads", ss.Accepted, "backlog_batches", ss.BacklogBatches, "backlog_bytes", ss.BacklogBytes}

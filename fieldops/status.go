@@ -62,7 +62,7 @@ type ClassRate struct {
 
 // StatusOf joins the collector's status with its archive.
 func StatusOf(st collector.Status, ix *archive.Index) *Status {
-	out := &Status{Now: st.Now, Channels: []ChannelStatus{}, Concentrators: []ConcentratorStatus{}, Areas: []AreaStatus{}}
+	out := &Status{Now: st.Clock.Now, Channels: []ChannelStatus{}, Concentrators: []ConcentratorStatus{}, Areas: []AreaStatus{}}
 	online := map[string]bool{}
 	for _, c := range st.Channels {
 		cs := ChannelStatus{ID: c.ID, Online: c.Link.Online, Since: c.Link.Since, LastSeen: c.Link.LastSeen, Error: c.Link.Err,

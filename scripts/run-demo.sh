@@ -24,7 +24,7 @@ rm -f data/api-token
 (
   for _ in $(seq 1 300); do [ -s data/api-token ] && break; sleep 0.1; done
   if [ -s data/api-token ]; then
-    echo "loss dashboard: http://127.0.0.1:8080/#token=$(cat data/api-token)   (API token in data/api-token; loss appears after the first simulated midnight)"
+    echo "loss dashboard: http://127.0.0.1:8080/#token=$(cat data/api-token)   (API token in data/api-token; D02's loss within a minute, every area's after the first simulated midnight, about 2 minutes)"
   fi
 ) &
 ./bin/headend serve --config configs/headend.yaml --follow "http://$SIM_HTTP"

@@ -73,6 +73,7 @@ type Protocol struct {
 
 // State is how the line to the meters is: up since the first answer
 // after a failure, down since the first transport error after an answer.
+// Since is on the host's clock (not Protocol.Now, which stamps reads).
 type State struct {
 	Online  bool      `json:"online"`
 	Since   time.Time `json:"since,omitzero"`
@@ -144,7 +145,7 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base me
 			return err
 		}
 		return nil
-	}(), base.ReadAt)
+	}(), time.Now()) // the line's state is on the host's clock, as every link's is
 	if transport(err) && p.Reset != nil {
 		p.Reset() // the next request dials (or opens the port) again
 	}
