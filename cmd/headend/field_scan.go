@@ -6,30 +6,44 @@ import (
 	"os"
 	"strings"
 
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/fieldops"
+	"github.com/headend/headend/protocol/dlt645"
 	"github.com/spf13/cobra"
 )
 
 func newScanCmd() *cobra.Command {
 	var c fieldConn
 	var rq fieldops.ScanRequest
-	var channel string
+	var channel, csvArea string
+	var asCSV bool
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Find the meters on a bus: read address, or a search over an address range",
-		Long: `Find which meters answer on a bus. Without --from/--to it asks the
-wildcard address AAAAAAAAAAAA for its address (function 13), which only
-works with one meter on the line: several answer at once and collide.
-With --from and --to it reads every address of the range (at most 10000),
-waiting --wait at each; --read-address does both. --edition says what to
-speak: 2007, 1997 or both (the default; an empty address then costs two
+		Long: `Find which meters answer on a bus. Without --from/--to it searches the
+bus by address wildcards (--wildcard, the default): it asks AA..AA, and
+where replies collide it narrows the address byte by byte (AA in the
+high bytes, one byte fixed at a time), so it finds meters with any
+addresses, several on one bus, in about 1 + 100 requests per collision
+plus one per meter. With --from and --to it reads every address of the
+range instead (at most 10000), waiting --wait at each. --read-address
+asks the wildcard address for the one meter of a point-to-point line
+(function 13; several meters collide). --edition says what to speak:
+2007, 1997 or both (the default; an empty address then costs two
 waits). Progress goes to standard error; the result to standard output.
 
 Through --server it scans a channel of the running collector (--channel),
 which stops polling that bus while the scan runs, and compares what it
 finds with the archive: meters found that the archive does not have on
-the channel, and meters of the archive in the range that did not answer.`,
+the channel, and meters of the archive in the range that did not answer.
+
+--csv prints what answered as meter CSV rows for the archive (address,
+edition, channel --channel, area --area, role customer, CT and PT 1):
+edit the area meter's role and ratios, then "headend archive import"
+it (docs/new-fleet.md walks through a new fleet this way).`,
 		Example: `  headend scan --port /dev/ttyUSB0
+  headend scan --port /dev/ttyUSB0 --wildcard --text
+  headend scan --tcp 10.0.0.7:4001 --csv --channel C0107-1 --area D07 > D07.csv
   headend scan --port /dev/ttyUSB0 --from 000031000000 --to 000031000099 --text
   headend scan --server http://127.0.0.1:8080 --channel C0105-1 --from 5000000 --to 5000080`,
 		Args: cobra.NoArgs,
@@ -37,6 +51,9 @@ the channel, and meters of the archive in the range that did not answer.`,
 			rq.Edition = c.edition
 			if strings.EqualFold(c.edition, "both") {
 				c.edition = "2007" // what to speak is rq.Edition's
+			}
+			if asCSV && (channel == "" || csvArea == "") {
+				return fmt.Errorf("--csv needs --channel and --area: the archive rows name the channel and area of the meters found")
 			}
 			if c.server != "" && channel == "" {
 				return fmt.Errorf("--channel is required with --server: the collector's channel to scan")
@@ -49,10 +66,18 @@ the channel, and meters of the archive in the range that did not answer.`,
 			ctx, stop := interruptible(cmd)
 			defer stop()
 			bar := newProgress(cmd.ErrOrStderr(), "scan")
-			res, err := svc.Scan(ctx, channel, rq, bar.update)
+			on := channel // the collector's channel; on a line of its own, the name of the --csv rows only
+			if c.server == "" {
+				on = ""
+			}
+			res, err := svc.Scan(ctx, on, rq, bar.update)
 			bar.done()
 			if res != nil {
-				if c.text {
+				if asCSV {
+					if perr := printScanCSV(cmd.OutOrStdout(), res, channel, csvArea); perr != nil {
+						return perr
+					}
+				} else if c.text {
 					printScan(cmd.OutOrStdout(), res)
 				} else if perr := printJSON(cmd.OutOrStdout(), res); perr != nil {
 					return perr
@@ -65,12 +90,30 @@ the channel, and meters of the archive in the range that did not answer.`,
 	ed := cmd.Flags().Lookup("edition")
 	ed.Usage, ed.DefValue = "what to speak: 2007, 1997 or both", "both"
 	ed.Value.Set("both")
-	cmd.Flags().StringVar(&channel, "channel", "", "the collector's channel to scan (--server)")
+	cmd.Flags().StringVar(&channel, "channel", "", "the collector's channel to scan (--server), and the channel of the --csv rows")
 	cmd.Flags().StringVar(&rq.From, "from", "", "first address of a range to search")
 	cmd.Flags().StringVar(&rq.To, "to", "", "last address of the range")
-	cmd.Flags().BoolVar(&rq.ReadAddress, "read-address", false, "also ask the wildcard address (the default without a range)")
+	cmd.Flags().BoolVar(&rq.Wildcard, "wildcard", false, "search the bus by address wildcards (the default without a range or --read-address)")
+	cmd.Flags().BoolVar(&rq.ReadAddress, "read-address", false, "ask the wildcard address AA..AA for the one meter of a point-to-point line")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print the meters found as archive CSV rows (needs --channel and --area)")
+	cmd.Flags().StringVar(&csvArea, "area", "", "the area of the meters found, for --csv")
 	cmd.Flags().IntVar(&rq.TimeoutMS, "wait", 0, "milliseconds to wait at each address of the range (default 500)")
 	return cmd
+}
+
+// printScanCSV writes the meters found as archive meter CSV rows on
+// channel in area: customers with CT and PT 1 until a person says which
+// is the area meter.
+func printScanCSV(w io.Writer, r *fieldops.ScanResult, channel, area string) error {
+	ms := make([]archive.Meter, 0, len(r.Found))
+	for _, f := range r.Found {
+		ed := archive.Edition2007
+		if f.Edition == dlt645.DLT1997 {
+			ed = archive.Edition1997
+		}
+		ms = append(ms, archive.Meter{Address: f.Address, Edition: ed, Channel: channel, Area: area, Role: archive.RoleCustomer, CT: 1, PT: 1})
+	}
+	return archive.WriteMetersCSV(w, ms)
 }
 
 func printScan(w io.Writer, r *fieldops.ScanResult) {
