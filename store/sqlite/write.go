@@ -36,6 +36,7 @@ func (s *Store) Write(ctx context.Context, reads []read.Read) error {
 	if err := validate(reads); err != nil {
 		return s.errorf("write", err)
 	}
+	reads = store.Thin(reads) // after validate, so that an index names the caller's read
 	now := horizons(s.now(), reads)
 	keep := make([]*read.Read, 0, len(reads))
 	for i := range reads {
