@@ -3,6 +3,7 @@ package poll
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -380,6 +381,7 @@ func (b *Bus) count(f func(*Stats)) {
 func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read, tries int) []read.Read {
 	backoff := b.opts.Backoff
 	var last error
+	var earlier read.FrameRef // the tries that gave no answer
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
 			b.count(func(s *Stats) { s.Retries++ })
@@ -402,7 +404,18 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read,
 			b.opts.Observe(b.opts.Channel, time.Since(start), err)
 		}
 		if err == nil {
+			if earlier.Earlier != nil {
+				for i := range reads {
+					reads[i].Frame.Earlier, reads[i].Frame.Dropped = earlier.Earlier, earlier.Dropped
+				}
+			}
 			return reads
+		}
+		var te *TryError
+		if errors.As(err, &te) {
+			earlier.AddEarlier(te.Exchange)
+		} else {
+			earlier.AddEarlier(read.Exchange{Err: err.Error()})
 		}
 		last = err
 		if ctx.Err() != nil {
@@ -411,6 +424,7 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read,
 	}
 	b.count(func(s *Stats) { s.Failed++ })
 	base.Status, base.ReadAt = read.Failed, b.opts.Now()
+	base.Frame.Earlier, base.Frame.Dropped = earlier.Earlier, earlier.Dropped
 	if last != nil {
 		base.Err = fmt.Sprintf("after %d tries: %v", tries, last)
 	}
