@@ -37,6 +37,7 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -212,6 +213,14 @@ func diff(got, want *read.Read) string {
 	if got.Frame.Tries != want.Frame.Tries {
 		add("Frame.Tries", got.Frame.Tries, want.Frame.Tries)
 	}
+	if got.Frame.Dropped != want.Frame.Dropped {
+		add("Frame.Dropped", got.Frame.Dropped, want.Frame.Dropped)
+	}
+	if !slices.EqualFunc(got.Frame.Earlier, want.Frame.Earlier, func(a, b read.Exchange) bool {
+		return bytes.Equal(a.Request, b.Request) && a.Err == b.Err && slices.EqualFunc(a.Received, b.Received, bytes.Equal)
+	}) {
+		add("Frame.Earlier", fmt.Sprintf("%X", got.Frame.Earlier), fmt.Sprintf("%X", want.Frame.Earlier))
+	}
 	return strings.Join(d, "; ")
 }
 
@@ -221,6 +230,23 @@ func sameInstant(a, b time.Time) bool {
 		return a.IsZero() == b.IsZero()
 	}
 	return a.Equal(b)
+}
+
+// ExpectReads fails the test unless got is want, in that order, every
+// field compared as the contract does.
+func ExpectReads(t testing.TB, what string, got, want []read.Read) {
+	t.Helper()
+	expectReads(t, what, got, want)
+}
+
+// Sorted returns rs in Query's order.
+func Sorted(rs []read.Read) []read.Read {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b read.Read) int {
+		return cmp.Or(store.Time(&a).Compare(store.Time(&b)), strings.Compare(a.Meter, b.Meter),
+			strings.Compare(string(a.Class), string(b.Class)), strings.Compare(a.Quantity, b.Quantity))
+	})
+	return rs
 }
 
 // expectReads fails the test unless got is want, in that order.
