@@ -69,6 +69,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Downsample", func(t *testing.T) { testDownsample(t, open) })
+	t.Run("Frames", func(t *testing.T) { testFrames(t, open) })
 }
 
 // openStore opens a store and closes it when the test ends.
