@@ -3,7 +3,7 @@ package store
 import (
 	"bytes"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // Thin returns reads without the NoData reads that tell nothing: of the
@@ -14,8 +14,8 @@ import (
 // record whose unused channels are EE filler). A read without a request
 // frame is a transaction of its own and is kept. Thin returns reads itself
 // when it drops nothing, and never modifies it.
-func Thin(reads []read.Read) []read.Read {
-	var out []read.Read
+func Thin(reads []meter.Read) []meter.Read {
+	var out []meter.Read
 	kept := 0 // reads[:kept] are what out would hold while nothing is dropped
 	keep := func(k int) {
 		if out == nil && k == kept {
@@ -23,7 +23,7 @@ func Thin(reads []read.Read) []read.Read {
 			return
 		}
 		if out == nil {
-			out = append(make([]read.Read, 0, len(reads)), reads[:kept]...)
+			out = append(make([]meter.Read, 0, len(reads)), reads[:kept]...)
 		}
 		out = append(out, reads[k])
 	}
@@ -35,13 +35,13 @@ func Thin(reads []read.Read) []read.Read {
 		tx := reads[i:j]
 		all := true
 		for k := range tx {
-			if tx[k].Status != read.NoData {
+			if tx[k].Status != meter.NoData {
 				all = false
 				break
 			}
 		}
 		for k := range tx {
-			if tx[k].Status != read.NoData || (all && k == 0) {
+			if tx[k].Status != meter.NoData || (all && k == 0) {
 				keep(i + k)
 			}
 		}
@@ -54,7 +54,7 @@ func Thin(reads []read.Read) []read.Read {
 }
 
 // sameTransaction reports whether b came from the transaction of a.
-func sameTransaction(a, b *read.Read) bool {
+func sameTransaction(a, b *meter.Read) bool {
 	return len(a.Frame.Request) > 0 && a.Meter == b.Meter && a.ReadAt.Equal(b.ReadAt) &&
 		bytes.Equal(a.Frame.Request, b.Frame.Request)
 }

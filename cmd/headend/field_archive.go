@@ -5,15 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store/results"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -39,7 +39,7 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 				return err
 			}
 			var b bytes.Buffer
-			if err := field.ExportMeters(&b, cfg); err != nil {
+			if err := fieldops.ExportMeters(&b, cfg); err != nil {
 				return err
 			}
 			if out == "" || out == "-" {
@@ -55,7 +55,7 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 	}
 	export.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
 
-	var opt field.ImportOptions
+	var opt fieldops.ImportOptions
 	imp := &cobra.Command{
 		Use:   "import FILE.csv",
 		Short: "Merge meters from a CSV into the archive's CSV files",
@@ -84,9 +84,9 @@ The import is audited (--audit-log, or ` + envAuditLog + `, or standard error).`
 				return err
 			}
 			defer closeAudit()
-			im, err := field.ImportMeters(cmd.Context(), cfg, f, filepath.Base(args[0]), opt, &field.Options{Audit: audit})
+			im, err := fieldops.ImportMeters(cmd.Context(), cfg, f, filepath.Base(args[0]), opt, &fieldops.Options{Audit: audit})
 			if err != nil {
-				var pe *field.ParamError
+				var pe *fieldops.ParamError
 				if errors.As(err, &pe) {
 					return fieldError(err)
 				}

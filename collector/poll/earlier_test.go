@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/link"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -51,8 +51,8 @@ func TestEveryExchangeOfARetriedReadIsKept(t *testing.T) {
 	fl := &flakyLink{busLink: r.link}
 	r.master.Link = fl
 	m := r.area.Customers[4] // a meter without faults
-	rs := r.runTasks(t, Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)})[0]
-	if len(rs) != 1 || rs[0].Status != read.OK {
+	rs := r.runTasks(t, Task{Target: r.target(m), Class: meter.Instantaneous, Requests: energy(0x00010000)})[0]
+	if len(rs) != 1 || rs[0].Status != meter.OK {
 		t.Fatalf("reads %+v, want one OK", rs)
 	}
 	f := rs[0].Frame
@@ -75,8 +75,8 @@ func TestEveryExchangeOfARetriedReadIsKept(t *testing.T) {
 func TestAFailedReadKeepsWhatTheLineSaid(t *testing.T) {
 	r := newRig(t, Options{Retries: 3})
 	m := r.area.Customers[0] // index 1: no answer
-	rs := r.runTasks(t, Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)})[0]
-	if len(rs) != 1 || rs[0].Status != read.Failed {
+	rs := r.runTasks(t, Task{Target: r.target(m), Class: meter.Instantaneous, Requests: energy(0x00010000)})[0]
+	if len(rs) != 1 || rs[0].Status != meter.Failed {
 		t.Fatalf("reads %+v, want one Failed", rs)
 	}
 	f := rs[0].Frame

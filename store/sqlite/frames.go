@@ -5,7 +5,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // The frames of a read (read.FrameRef.Request and Reply) are one BLOB:
@@ -97,7 +97,7 @@ const framesV2 = 0x02
 
 // appendFrameRef appends the blob of f to b: version 1 when f has no
 // earlier exchanges, else version 2.
-func appendFrameRef(b []byte, f *read.FrameRef) []byte {
+func appendFrameRef(b []byte, f *meter.FrameRef) []byte {
 	if len(f.Earlier) == 0 && f.Dropped == 0 {
 		return appendFrames(b, f.Request, f.Reply)
 	}
@@ -127,7 +127,7 @@ func appendFrame(b, f []byte) []byte {
 
 // decodeFrameRef decodes a blob made by appendFrameRef into f's Request,
 // Reply, Earlier and Dropped; the frames alias b.
-func decodeFrameRef(b []byte, f *read.FrameRef) error {
+func decodeFrameRef(b []byte, f *meter.FrameRef) error {
 	if len(b) > 0 && b[0] == framesV1 {
 		var err error
 		f.Request, f.Reply, err = decodeFrames(b)
@@ -150,7 +150,7 @@ func decodeFrameRef(b []byte, f *read.FrameRef) error {
 	if d.err == nil && m == 0 && f.Dropped == 0 {
 		return errFrames // not canonical: that is a version 1 blob
 	}
-	f.Earlier = make([]read.Exchange, m)
+	f.Earlier = make([]meter.Exchange, m)
 	for i := range f.Earlier {
 		x := &f.Earlier[i]
 		x.Request = d.frame()

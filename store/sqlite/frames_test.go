@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 func TestFrames(t *testing.T) {
@@ -57,32 +57,32 @@ func FuzzDecodeFrames(f *testing.F) {
 }
 
 func TestFrameRef(t *testing.T) {
-	for _, f := range []read.FrameRef{
+	for _, f := range []meter.FrameRef{
 		{},
 		{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}}},
-		{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}, {0x16}}, Earlier: []read.Exchange{
+		{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}, {0x16}}, Earlier: []meter.Exchange{
 			{Request: []byte{0x68, 0x11}, Err: "link: no reply before the deadline"},
 			{Request: []byte{0x68, 0x11}, Received: [][]byte{{0x68, 0x91, 0x00}, nil}, Err: "bad checksum at byte 12"},
 		}},
-		{Earlier: []read.Exchange{{}}, Dropped: 3},
+		{Earlier: []meter.Exchange{{}}, Dropped: 3},
 		{Dropped: 1000},
 	} {
-		var got read.FrameRef
+		var got meter.FrameRef
 		b := appendFrameRef(nil, &f)
 		if err := decodeFrameRef(b, &got); err != nil || !sameFrameRef(&got, &f) {
 			t.Errorf("decode(encode(%+v)) = %+v, %v", f, got, err)
 		}
 	}
 	for _, b := range [][]byte{{0x02}, {0x02, 0x00, 0x00, 0x00, 0x00}, {0x02, 0x00, 0x00, 0x00, 0x01}, {0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00}} {
-		if err := decodeFrameRef(b, new(read.FrameRef)); err == nil {
+		if err := decodeFrameRef(b, new(meter.FrameRef)); err == nil {
 			t.Errorf("decodeFrameRef(% X): no error", b)
 		}
 	}
 }
 
-func sameFrameRef(a, b *read.FrameRef) bool {
+func sameFrameRef(a, b *meter.FrameRef) bool {
 	return bytes.Equal(a.Request, b.Request) && slices.EqualFunc(a.Reply, b.Reply, bytes.Equal) && a.Dropped == b.Dropped &&
-		slices.EqualFunc(a.Earlier, b.Earlier, func(x, y read.Exchange) bool {
+		slices.EqualFunc(a.Earlier, b.Earlier, func(x, y meter.Exchange) bool {
 			return bytes.Equal(x.Request, y.Request) && x.Err == y.Err && slices.EqualFunc(x.Received, y.Received, bytes.Equal)
 		})
 }
@@ -90,10 +90,10 @@ func sameFrameRef(a, b *read.FrameRef) bool {
 // FuzzDecodeFrameRef checks that decodeFrameRef never panics and that
 // what it accepts encodes back to the same bytes.
 func FuzzDecodeFrameRef(f *testing.F) {
-	f.Add(appendFrameRef(nil, &read.FrameRef{Request: []byte{0x68}, Earlier: []read.Exchange{{Request: []byte{1}, Received: [][]byte{{2}}, Err: "x"}}}))
-	f.Add(appendFrameRef(nil, &read.FrameRef{Dropped: 2}))
+	f.Add(appendFrameRef(nil, &meter.FrameRef{Request: []byte{0x68}, Earlier: []meter.Exchange{{Request: []byte{1}, Received: [][]byte{{2}}, Err: "x"}}}))
+	f.Add(appendFrameRef(nil, &meter.FrameRef{Dropped: 2}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got read.FrameRef
+		var got meter.FrameRef
 		if decodeFrameRef(b, &got) != nil {
 			return
 		}

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/storetest"
 )
@@ -13,9 +13,9 @@ import (
 // fixtureReads are what testdata/v1.db holds: some tasks of
 // storetest.MeterDay (instantaneous blocks, a load-profile read with
 // no-data channels, the daily freeze and the clock).
-func fixtureReads(t testing.TB) []read.Read {
+func fixtureReads(t testing.TB) []meter.Read {
 	day := storetest.MeterDay(t)
-	var out []read.Read
+	var out []meter.Read
 	for _, i := range []int{0, 1, 96, 97, 120, 121} {
 		out = append(out, day[i]...)
 	}

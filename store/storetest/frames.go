@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -18,19 +18,19 @@ func testFrames(t *testing.T, open Factory) {
 	at := now.Add(-2 * time.Hour).Truncate(time.Second)
 	req := []byte{0xFE, 0x68, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x68, 0x11, 0x04, 0x33, 0x32, 0x34, 0x35, 0x9A, 0x16}
 	reply := []byte{0x68, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x68, 0x91, 0x06, 0x33, 0x32, 0x34, 0x35, 0x55, 0x56, 0x4B, 0x16}
-	earlier := []read.Exchange{
+	earlier := []meter.Exchange{
 		{Request: req, Err: "link: no reply before the deadline"},
 		{Request: req, Received: [][]byte{{0x68, 0x01, 0x00, 0x91, 0x00, 0x16}}, Err: "master: only garbage before the deadline (1 malformed frames, the last: bad checksum at byte 17): link: no reply before the deadline"},
 	}
-	ok := read.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 3, Earlier: earlier}
-	in := []read.Read{
-		{Meter: "000012345690", Area: "F1", Class: read.Instantaneous, Quantity: "phase A voltage", ReadAt: at, Status: read.OK, Frame: ok},
-		{Meter: "000012345690", Area: "F1", Class: read.Instantaneous, Quantity: "phase B voltage", ReadAt: at, Status: read.OK, Frame: ok},
-		{Meter: "000012345690", Area: "F1", Class: read.Instantaneous, Quantity: "phase C voltage", ReadAt: at, Status: read.NoData, Frame: ok},
-		{Meter: "000012345691", Area: "F1", Class: read.Instantaneous, Quantity: "phase A voltage", ReadAt: at, Status: read.Failed,
-			Err: "after 3 tries: link: no reply before the deadline", Frame: read.FrameRef{Tries: 3, Earlier: earlier, Dropped: 1}},
-		{Meter: "000012345692", Area: "F1", Class: read.Interval, Quantity: "reactive power total", ReadAt: at, Status: read.NoData, Frame: read.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 1}},
-		{Meter: "000012345692", Area: "F1", Class: read.Interval, Quantity: "reactive power phase A", ReadAt: at, Status: read.NoData, Frame: read.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 1}},
+	ok := meter.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 3, Earlier: earlier}
+	in := []meter.Read{
+		{Meter: "000012345690", Area: "F1", Class: meter.Instantaneous, Quantity: "phase A voltage", ReadAt: at, Status: meter.OK, Frame: ok},
+		{Meter: "000012345690", Area: "F1", Class: meter.Instantaneous, Quantity: "phase B voltage", ReadAt: at, Status: meter.OK, Frame: ok},
+		{Meter: "000012345690", Area: "F1", Class: meter.Instantaneous, Quantity: "phase C voltage", ReadAt: at, Status: meter.NoData, Frame: ok},
+		{Meter: "000012345691", Area: "F1", Class: meter.Instantaneous, Quantity: "phase A voltage", ReadAt: at, Status: meter.Failed,
+			Err: "after 3 tries: link: no reply before the deadline", Frame: meter.FrameRef{Tries: 3, Earlier: earlier, Dropped: 1}},
+		{Meter: "000012345692", Area: "F1", Class: meter.Interval, Quantity: "reactive power total", ReadAt: at, Status: meter.NoData, Frame: meter.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 1}},
+		{Meter: "000012345692", Area: "F1", Class: meter.Interval, Quantity: "reactive power phase A", ReadAt: at, Status: meter.NoData, Frame: meter.FrameRef{Request: req, Reply: [][]byte{reply}, Tries: 1}},
 	}
 	if err := s.Write(t.Context(), in); err != nil {
 		t.Fatal(err)
@@ -41,5 +41,5 @@ func testFrames(t *testing.T, open Factory) {
 	}
 	// the NoData member of a transaction that gave values goes; of the
 	// all-NoData one, the first stays
-	expectReads(t, "frames", got, Sorted([]read.Read{in[0], in[1], in[3], in[4]}))
+	expectReads(t, "frames", got, Sorted([]meter.Read{in[0], in[1], in[3], in[4]}))
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
@@ -45,7 +45,7 @@ areas:
 // clock once a day, each task as poll.DLT645 reads it from the simulated
 // meter through a master (real frames, no retries). The reads come in
 // batches, one per task, as the collector hands them to the store.
-func MeterDay(tb testing.TB) [][]read.Read {
+func MeterDay(tb testing.TB) [][]meter.Read {
 	tb.Helper()
 	sc, err := scenario.Parse("meterday.yaml", []byte(meterDayScenario))
 	if err != nil {
@@ -70,29 +70,29 @@ func MeterDay(tb testing.TB) [][]read.Read {
 
 	type task struct {
 		at    time.Time
-		class read.Class
+		class meter.Class
 		reqs  []poll.Request
 	}
 	var tasks []task
 	for q := 0; q < 96; q++ {
-		tasks = append(tasks, task{day.Add(time.Duration(q)*15*time.Minute + 30*time.Second), read.Instantaneous, plan.InstantaneousRequests(target, day)})
+		tasks = append(tasks, task{day.Add(time.Duration(q)*15*time.Minute + 30*time.Second), meter.Instantaneous, plan.InstantaneousRequests(target, day)})
 	}
 	for h := 0; h < 24; h++ {
 		due := day.Add(time.Duration(h)*time.Hour + 5*time.Minute)
 		from := due.Truncate(15 * time.Minute).Add(-45 * time.Minute)
-		tasks = append(tasks, task{due, read.Interval, []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from.In(day.Location()), dlt645.YYMMDDhhmm)}}})
+		tasks = append(tasks, task{due, meter.Interval, []poll.Request{{DI: 0x06000001, Blocks: 4, From: dlt645.DateTimeOf(from.In(day.Location()), dlt645.YYMMDDhhmm)}}})
 	}
-	tasks = append(tasks, task{day.Add(5 * time.Minute), read.Daily, plan.DailyRequests(target, day)})
-	tasks = append(tasks, task{day.Add(10 * time.Hour), read.Clock, plan.ClockRequests(target, day)})
+	tasks = append(tasks, task{day.Add(5 * time.Minute), meter.Daily, plan.DailyRequests(target, day)})
+	tasks = append(tasks, task{day.Add(10 * time.Hour), meter.Clock, plan.ClockRequests(target, day)})
 
-	var out [][]read.Read
+	var out [][]meter.Read
 	for _, tk := range tasks {
 		now = tk.at
 		fleet.AdvanceTo(now)
-		var batch []read.Read
+		var batch []meter.Read
 		for _, rq := range tk.reqs {
-			base := read.Read{Meter: target.Address, Area: target.Area, Channel: "C9", Class: tk.class,
-				DI: rq.DI, Edition: target.Edition, Quantity: poll.Asked(target.Edition, rq.DI), Frame: read.FrameRef{Tries: 1}}
+			base := meter.Read{Meter: target.Address, Area: target.Area, Channel: "C9", Class: tk.class,
+				DI: rq.DI, Edition: target.Edition, Quantity: poll.Asked(target.Edition, rq.DI), Frame: meter.FrameRef{Tries: 1}}
 			rs, err := proto.Do(context.Background(), target, rq, base)
 			if err != nil {
 				tb.Fatalf("%s %s at %v: %v", tk.class, rq.DI.Format(dlt645.DLT2007), now, err)
@@ -108,7 +108,7 @@ func MeterDay(tb testing.TB) [][]read.Read {
 // reports size() (what s takes on disk, as its backend measures it) minus
 // what it took before, per meter per day.
 func MeterDayBytes(b *testing.B, s interface {
-	Write(context.Context, []read.Read) error
+	Write(context.Context, []meter.Read) error
 }, size func() int64) {
 	day := MeterDay(b)
 	n, rows := 0, 0

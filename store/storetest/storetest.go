@@ -44,7 +44,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -99,9 +99,9 @@ const (
 func meterAddr(a, i int) string { return fmt.Sprintf("%06d%06d", a, i) }
 
 // reading returns an OK read stamped by the meter at at, read 7 s later.
-func reading(meter, area string, c read.Class, qty string, at time.Time, units int64, scale uint8) read.Read {
-	return read.Read{
-		Meter:     meter,
+func reading(meterID, area string, c meter.Class, qty string, at time.Time, units int64, scale uint8) meter.Read {
+	return meter.Read{
+		Meter:     meterID,
 		Area:      area,
 		Channel:   "ch-" + area,
 		Class:     c,
@@ -111,8 +111,8 @@ func reading(meter, area string, c read.Class, qty string, at time.Time, units i
 		Unit:      "kWh",
 		MeterTime: at,
 		ReadAt:    at.Add(7 * time.Second),
-		Status:    read.OK,
-		Frame: read.FrameRef{
+		Status:    meter.OK,
+		Frame: meter.FrameRef{
 			Request: []byte{0x68, 0x11, 0x04, 0x33, 0x33, 0x34, 0x33, 0x16},
 			Reply:   [][]byte{{0x68, 0x91, 0x08, 0x33, 0x33, 0x34, 0x33, 0x16}},
 			Tries:   1,
@@ -121,7 +121,7 @@ func reading(meter, area string, c read.Class, qty string, at time.Time, units i
 }
 
 // write writes reads and fails the test on an error.
-func write(t testing.TB, s store.Store, reads []read.Read) {
+func write(t testing.TB, s store.Store, reads []meter.Read) {
 	t.Helper()
 	if err := s.Write(t.Context(), reads); err != nil {
 		t.Fatalf("Write(%d reads): %v", len(reads), err)
@@ -129,7 +129,7 @@ func write(t testing.TB, s store.Store, reads []read.Read) {
 }
 
 // query queries and fails the test on an error.
-func query(t testing.TB, s store.Store, q store.Query) []read.Read {
+func query(t testing.TB, s store.Store, q store.Query) []meter.Read {
 	t.Helper()
 	rs, err := s.Query(t.Context(), q)
 	if err != nil {
@@ -139,7 +139,7 @@ func query(t testing.TB, s store.Store, q store.Query) []read.Read {
 }
 
 // cmpOrder compares reads as Query orders them.
-func cmpOrder(a, b *read.Read) int {
+func cmpOrder(a, b *meter.Read) int {
 	if c := store.Time(a).Compare(store.Time(b)); c != 0 {
 		return c
 	}
@@ -153,14 +153,14 @@ func cmpOrder(a, b *read.Read) int {
 }
 
 // sorted returns a copy of rs in query order.
-func sorted(rs []read.Read) []read.Read {
+func sorted(rs []meter.Read) []meter.Read {
 	rs = slices.Clone(rs)
-	slices.SortFunc(rs, func(a, b read.Read) int { return cmpOrder(&a, &b) })
+	slices.SortFunc(rs, func(a, b meter.Read) int { return cmpOrder(&a, &b) })
 	return rs
 }
 
 // diff describes how got differs from want, or returns "".
-func diff(got, want *read.Read) string {
+func diff(got, want *meter.Read) string {
 	var d []string
 	add := func(field string, g, w any) { d = append(d, fmt.Sprintf("%s %v, want %v", field, g, w)) }
 	if got.Meter != want.Meter {
@@ -217,7 +217,7 @@ func diff(got, want *read.Read) string {
 	if got.Frame.Dropped != want.Frame.Dropped {
 		add("Frame.Dropped", got.Frame.Dropped, want.Frame.Dropped)
 	}
-	if !slices.EqualFunc(got.Frame.Earlier, want.Frame.Earlier, func(a, b read.Exchange) bool {
+	if !slices.EqualFunc(got.Frame.Earlier, want.Frame.Earlier, func(a, b meter.Exchange) bool {
 		return bytes.Equal(a.Request, b.Request) && a.Err == b.Err && slices.EqualFunc(a.Received, b.Received, bytes.Equal)
 	}) {
 		add("Frame.Earlier", fmt.Sprintf("%X", got.Frame.Earlier), fmt.Sprintf("%X", want.Frame.Earlier))
@@ -235,15 +235,15 @@ func sameInstant(a, b time.Time) bool {
 
 // ExpectReads fails the test unless got is want, in that order, every
 // field compared as the contract does.
-func ExpectReads(t testing.TB, what string, got, want []read.Read) {
+func ExpectReads(t testing.TB, what string, got, want []meter.Read) {
 	t.Helper()
 	expectReads(t, what, got, want)
 }
 
 // Sorted returns rs in Query's order.
-func Sorted(rs []read.Read) []read.Read {
+func Sorted(rs []meter.Read) []meter.Read {
 	rs = slices.Clone(rs)
-	slices.SortStableFunc(rs, func(a, b read.Read) int {
+	slices.SortStableFunc(rs, func(a, b meter.Read) int {
 		return cmp.Or(store.Time(&a).Compare(store.Time(&b)), strings.Compare(a.Meter, b.Meter),
 			strings.Compare(string(a.Class), string(b.Class)), strings.Compare(a.Quantity, b.Quantity))
 	})
@@ -251,7 +251,7 @@ func Sorted(rs []read.Read) []read.Read {
 }
 
 // expectReads fails the test unless got is want, in that order.
-func expectReads(t testing.TB, what string, got, want []read.Read) {
+func expectReads(t testing.TB, what string, got, want []meter.Read) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d reads, want %d", what, len(got), len(want))
