@@ -58,4 +58,31 @@ type FrameRef struct {
 	Request []byte   // the request's wire bytes
 	Reply   [][]byte // the reply frames, follow-ups included
 	Tries   int      // transactions it took (1 = first time)
+	// Earlier are the tries of the transaction that gave no answer,
+	// oldest first: those before the one of Request and Reply, or, for a
+	// Failed read, every try. At most MaxEarlier are kept; Dropped
+	// counts the others (the latest ones).
+	Earlier []Exchange
+	Dropped int
+}
+
+// MaxEarlier is how many earlier exchanges a FrameRef keeps.
+const MaxEarlier = 8
+
+// Exchange is one try that gave no answer: what was sent, what came back
+// and what was wrong with it.
+type Exchange struct {
+	Request  []byte   // the request's wire bytes; nil if it was not sent
+	Received [][]byte // frames received that were not the answer (malformed, stray); a malformed one may be empty when the link kept no bytes
+	Err      string   // why the try failed, e.g. "link: no reply before the deadline"
+}
+
+// AddEarlier appends x to f.Earlier, or counts it in f.Dropped when
+// MaxEarlier are kept.
+func (f *FrameRef) AddEarlier(x Exchange) {
+	if len(f.Earlier) >= MaxEarlier {
+		f.Dropped++
+		return
+	}
+	f.Earlier = append(f.Earlier, x)
 }

@@ -22,7 +22,8 @@ type Store interface {
 	// one already stored replaces it (a re-read or a backfill of the same
 	// meter, quantity and time writes the same point, not a second one).
 	// Reads whose Status is not OK are stored too: a failed read is a
-	// fact the collection rate and VEE need.
+	// fact the collection rate and VEE need. NoData reads are thinned
+	// first (see Thin): one is kept per transaction that gave nothing else.
 	Write(ctx context.Context, reads []meter.Read) error
 	// Query returns the stored reads that match q, ordered by time.
 	Query(ctx context.Context, q Query) ([]meter.Read, error)

@@ -155,6 +155,11 @@ func printReads(w io.Writer, rs []meter.Read, loc *time.Location, frames bool) e
 			line += fmt.Sprintf("\t% X\t%s", r.Frame.Request, strings.Join(rep, " | "))
 		}
 		fmt.Fprintln(tw, line)
+		if frames {
+			for _, l := range earlierLines(&r.Frame) {
+				fmt.Fprintln(tw, l) // no tab: outside the columns
+			}
+		}
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(tw, "(no reads)")
@@ -173,4 +178,38 @@ func printReadsJSON(w io.Writer, rs []meter.Read, loc *time.Location) error {
 		}
 	}
 	return nil
+}
+
+// earlierLines describes, for a technician, the tries of a read's
+// transaction that gave no answer: what was sent, what came back (each
+// frame in hex with what is wrong with it) and why the try failed.
+func earlierLines(f *meter.FrameRef) []string {
+	var out []string
+	for i, x := range f.Earlier {
+		got := "nothing received"
+		if len(x.Received) > 0 {
+			var parts []string
+			for _, b := range x.Received {
+				if len(b) == 0 {
+					parts = append(parts, "a malformed frame (bytes not kept)")
+					continue
+				}
+				var fr dlt645.Frame
+				why := "not the reply awaited"
+				if err := fr.UnmarshalBinary(b); err != nil {
+					why = err.Error()
+				}
+				parts = append(parts, fmt.Sprintf("%q %s", fmt.Sprintf("% X", b), why))
+			}
+			got = "received " + strings.Join(parts, ", ")
+		}
+		out = append(out, fmt.Sprintf("    try %d: sent % X; %s; %s", i+1, x.Request, got, x.Err))
+	}
+	if f.Dropped > 0 {
+		out = append(out, fmt.Sprintf("    (%d more tries not kept)", f.Dropped))
+	}
+	if len(out) > 0 && f.Request != nil {
+		out = append(out, fmt.Sprintf("    try %d: answered (the frames above)", len(f.Earlier)+f.Dropped+1))
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -96,5 +98,51 @@ func TestAnalyseOnDemand(t *testing.T) {
 	}
 	if _, _, err := run(t, "", "analyse"); err == nil || !strings.Contains(err.Error(), "--server") {
 		t.Errorf("without --server: %v", err)
+	}
+}
+
+// headend reads --frames shows each try of a read's transaction: a
+// timeout, a corrupted reply (its hex and what is wrong with it), then the
+// answer (16.6).
+func TestReadsShowEveryTry(t *testing.T) {
+	path := writeConfig(t, "")
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := cfg.Collector.Location()
+	st, err := daemon.OpenStore(context.Background(), cfg, schedule.RealClock{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := dlt645.MustParseAddress("000001000002")
+	reqF, err := dlt645.DLT2007.ReadRequest(addr, 0x00010000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := reqF.MarshalBinary()
+	garbage := bytes.Clone(req)
+	garbage[len(garbage)-2] ^= 0x5A
+	at := time.Date(2025, 6, 2, 10, 0, 0, 0, loc)
+	err = st.Write(context.Background(), []meter.Read{{Meter: addr.String(), Area: "A1", Class: meter.Daily, DI: 0x00010000, Edition: dlt645.DLT2007, MeterTime: at,
+		Quantity: "forward active energy total", Value: dlt645.Decimal{Units: 5, Scale: 2}, Unit: "kWh", ReadAt: at, Status: meter.OK,
+		Frame: meter.FrameRef{Request: req, Reply: [][]byte{{0x68, 0x91}}, Tries: 3, Earlier: []meter.Exchange{
+			{Request: req, Err: "link: no reply before the deadline"},
+			{Request: req, Received: [][]byte{garbage}, Err: "master: only garbage before the deadline"},
+		}}}})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := run(t, "", "reads", "--config", path, "--meter", addr.String(), "--from", "2025-06-02", "--to", "2025-06-03", "--frames")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	t.Logf("\n%s", out)
+	for _, want := range []string{"try 1: sent", "nothing received; link: no reply before the deadline",
+		fmt.Sprintf("try 2: sent % X; received %q dlt645: bad checksum", req, fmt.Sprintf("% X", garbage)), "only garbage", "try 3: answered (the frames above)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

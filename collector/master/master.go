@@ -62,8 +62,12 @@ var ErrGarbage = errors.New("master: only garbage before the deadline")
 type Transaction struct {
 	Request []byte
 	Replies [][]byte // wire bytes of each reply frame, follow-ups included
-	Started time.Time
-	Done    time.Time
+	// Received are the frames that came while a reply was awaited and
+	// were not it: malformed (as the link gave them; empty when it kept
+	// no bytes) or stray.
+	Received [][]byte
+	Started  time.Time
+	Done     time.Time
 }
 
 func (m *Master) now() time.Time {
@@ -118,19 +122,26 @@ func (m *Master) Exchange(ctx context.Context, ed dlt645.Edition, req *dlt645.Fr
 	sent := time.Now() // latency is real time, whatever clock the head-end runs on
 	deadline := m.now().Add(m.timeout())
 	garbage := 0
+	var bad error              // the last malformed frame's error
+	skip := func(raw []byte) { // keeps a frame that was not the reply
+		if tx != nil {
+			tx.Received = append(tx.Received, bytes.Clone(raw))
+		}
+	}
 	for {
 		raw, err := m.Link.Receive(ctx, deadline)
 		if err != nil {
 			var fe *dlt645.FrameError
 			if errors.As(err, &fe) {
 				m.Stats.BadFrames.Add(1)
-				garbage++
+				garbage, bad = garbage+1, err
+				skip(raw)
 				continue
 			}
 			if errors.Is(err, link.ErrTimeout) {
 				m.Stats.Timeouts.Add(1)
 				if garbage > 0 {
-					return dlt645.Message{}, fmt.Errorf("%w (%d malformed frames): %w", ErrGarbage, garbage, err)
+					return dlt645.Message{}, fmt.Errorf("%w (%d malformed frames, the last: %v): %w", ErrGarbage, garbage, bad, err)
 				}
 			}
 			return dlt645.Message{}, err
@@ -138,23 +149,27 @@ func (m *Master) Exchange(ctx context.Context, ed dlt645.Edition, req *dlt645.Fr
 		var f dlt645.Frame
 		if err := f.UnmarshalBinary(raw); err != nil {
 			m.Stats.BadFrames.Add(1)
-			garbage++
+			garbage, bad = garbage+1, err
+			skip(raw)
 			continue
 		}
 		if !f.Control.Reply() || f.Control.Function() != req.Control.Function() ||
 			(!req.Address.HasWildcard() && f.Address != req.Address) {
 			m.Stats.Stray.Add(1)
+			skip(raw)
 			continue
 		}
 		msg, err := ed.Decode(&f)
 		var me *dlt645.MeterError
 		if err != nil && !errors.As(err, &me) {
 			m.Stats.BadFrames.Add(1)
-			garbage++
+			garbage, bad = garbage+1, err
+			skip(raw)
 			continue
 		}
 		if err == nil && reqMsg.HasDI && msg.HasDI && msg.DI != reqMsg.DI {
 			m.Stats.Stray.Add(1)
+			skip(raw)
 			continue
 		}
 		if tx != nil {

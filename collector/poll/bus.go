@@ -3,6 +3,7 @@ package poll
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -393,6 +394,7 @@ func (b *Bus) count(f func(*Stats)) {
 func (b *Bus) request(ctx context.Context, t Target, rq Request, base meter.Read, tries int) []meter.Read {
 	backoff := b.opts.Backoff
 	var last error
+	var earlier meter.FrameRef // the tries that gave no answer
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
 			b.count(func(s *Stats) { s.Retries++ })
@@ -415,7 +417,18 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base meter.Read
 			b.opts.Observe(b.opts.Channel, time.Since(start), err)
 		}
 		if err == nil {
+			if earlier.Earlier != nil {
+				for i := range reads {
+					reads[i].Frame.Earlier, reads[i].Frame.Dropped = earlier.Earlier, earlier.Dropped
+				}
+			}
 			return reads
+		}
+		var te *TryError
+		if errors.As(err, &te) {
+			earlier.AddEarlier(te.Exchange)
+		} else {
+			earlier.AddEarlier(meter.Exchange{Err: err.Error()})
 		}
 		last = err
 		if ctx.Err() != nil {
@@ -424,6 +437,7 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base meter.Read
 	}
 	b.count(func(s *Stats) { s.Failed++ })
 	base.Status, base.ReadAt = meter.Failed, b.opts.Now()
+	base.Frame.Earlier, base.Frame.Dropped = earlier.Earlier, earlier.Dropped
 	if last != nil {
 		base.Err = fmt.Sprintf("after %d tries: %v", tries, last)
 	}

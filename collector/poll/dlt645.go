@@ -385,8 +385,18 @@ func (p DLT645) one(ctx context.Context, t Target, addr dlt645.Address, rq Reque
 		}
 		return []meter.Read{base}, nil
 	}
-	return nil, err
+	return nil, &TryError{Exchange: meter.Exchange{Request: tx.Request, Received: tx.Received, Err: err.Error()}, Err: err}
 }
+
+// TryError is a transaction that gave no answer (a Protocol's error), with
+// what was sent and what the line said, for the read's FrameRef.Earlier.
+type TryError struct {
+	Exchange meter.Exchange
+	Err      error
+}
+
+func (e *TryError) Error() string { return e.Err.Error() }
+func (e *TryError) Unwrap() error { return e.Err }
 
 // values turns the value bytes of a reply into reads, one per value.
 func values(ed dlt645.Edition, rq Request, data []byte, base meter.Read) []meter.Read {

@@ -266,6 +266,10 @@ func parseRead(r row) (meter.Read, error) {
 	if err != nil {
 		return meter.Read{}, fmt.Errorf("meter %s %s: frames: %w", r.str("meter"), r.str("quantity"), err)
 	}
+	if frames.Earlier, err = decodeEarlier(rec.Earlier); err != nil {
+		return meter.Read{}, fmt.Errorf("meter %s %s: earlier exchanges: %w", r.str("meter"), r.str("quantity"), err)
+	}
+	frames.Dropped = rec.Dropped
 	return meter.Read{
 		Meter: r.str("meter"), Area: r.str("area"), Channel: rec.Channel, Class: meter.Class(r.str("class")),
 		DI: dlt645.DI(rec.DI), Edition: dlt645.Edition(rec.Edition), Quantity: r.str("quantity"),

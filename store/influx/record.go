@@ -3,6 +3,7 @@ package influx
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,6 +27,8 @@ type record struct {
 	ReadAt    int64  `json:"ra,omitempty"` // Unix ns; 0: none
 	Tries     int    `json:"tr,omitempty"`
 	Frames    string `json:"fr,omitempty"` // request and replies in hex, "|"-separated
+	Earlier   string `json:"ex,omitempty"` // earlier exchanges, "|"-separated: request "." received ","-separated "." error, all hex
+	Dropped   int    `json:"dr,omitempty"` // earlier exchanges not kept
 }
 
 // appendRecord appends the JSON of r's record, escaped for a line-protocol
@@ -55,6 +58,26 @@ func appendRecord(b []byte, r *meter.Read) []byte {
 		}
 		b = append(b, `\"`...)
 	}
+	if len(r.Frame.Earlier) > 0 {
+		b = append(b, `,\"ex\":\"`...)
+		for i, x := range r.Frame.Earlier {
+			if i > 0 {
+				b = append(b, '|')
+			}
+			b = hex.AppendEncode(b, x.Request)
+			b = append(b, '.')
+			for j, f := range x.Received {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = hex.AppendEncode(b, f)
+			}
+			b = append(b, '.')
+			b = hex.AppendEncode(b, []byte(x.Err))
+		}
+		b = append(b, `\"`...)
+	}
+	b = appendJSONInt(b, "dr", int64(r.Frame.Dropped))
 	return append(b, '}')
 }
 
@@ -178,6 +201,10 @@ func fastRecord(s string) (rec record, ok bool) {
 			rec.MeterTime, err = strconv.ParseInt(val, 10, 64)
 		case key == "ra" && !str:
 			rec.ReadAt, err = strconv.ParseInt(val, 10, 64)
+		case key == "dr" && !str:
+			var t int64
+			t, err = strconv.ParseInt(val, 10, 32)
+			rec.Dropped = int(t)
 		case key == "tr" && !str:
 			var t int64
 			t, err = strconv.ParseInt(val, 10, 0)
@@ -196,6 +223,8 @@ func fastRecord(s string) (rec record, ok bool) {
 			rec.Err = val
 		case key == "fr":
 			rec.Frames = val
+		case key == "ex":
+			rec.Earlier = val
 		default:
 			return rec, false
 		}
@@ -241,4 +270,42 @@ func decodeFrames(s string, tries int) (meter.FrameRef, error) {
 		f.Reply = append(f.Reply, r)
 	}
 	return f, nil
+}
+
+// decodeEarlier is the inverse of the ex encoding.
+func decodeEarlier(s string) ([]meter.Exchange, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []meter.Exchange
+	for _, e := range strings.Split(s, "|") {
+		parts := strings.Split(e, ".")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("exchange %q: want request.received.error", e)
+		}
+		var x meter.Exchange
+		var err error
+		if x.Request, err = hex.DecodeString(parts[0]); err != nil {
+			return nil, err
+		}
+		if len(x.Request) == 0 {
+			x.Request = nil
+		}
+		if parts[1] != "" {
+			for _, f := range strings.Split(parts[1], ",") {
+				b, err := hex.DecodeString(f)
+				if err != nil {
+					return nil, err
+				}
+				x.Received = append(x.Received, b)
+			}
+		}
+		msg, err := hex.DecodeString(parts[2])
+		if err != nil {
+			return nil, err
+		}
+		x.Err = string(msg)
+		out = append(out, x)
+	}
+	return out, nil
 }

@@ -42,6 +42,7 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 			return fmt.Errorf("influx: write: read %d (meter %q, quantity %q): %w", i, r.Meter, r.Quantity, err)
 		}
 	}
+	reads = store.Thin(reads) // after the checks, so that an index names the caller's read
 	// Retention counts back from the clock, but not from later than the
 	// newest read of the kind in the batch: a clock ahead of the reads
 	// (jumped forward) must not drop them.

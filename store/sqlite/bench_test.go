@@ -30,3 +30,26 @@ func BenchmarkAreaMonth(b *testing.B) {
 		return open(t, filepath.Join(t.TempDir(), "reads.db"), Options{Retention: ret, Now: func() time.Time { return testNow }}), testNow
 	})
 }
+
+// BenchmarkMeterDay stores one simulated meter-day of the demo's reading
+// plan (storetest.MeterDay) and reports the bytes it adds to the file
+// (after a checkpoint: the database file alone, page by page).
+func BenchmarkMeterDay(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		s := open(b, filepath.Join(b.TempDir(), "reads.db"), Options{})
+		size := func() int64 {
+			if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				b.Fatal(err)
+			}
+			var pages, free, size int64
+			s.w.QueryRow("PRAGMA page_count").Scan(&pages)
+			s.w.QueryRow("PRAGMA freelist_count").Scan(&free)
+			s.w.QueryRow("PRAGMA page_size").Scan(&size)
+			return (pages - free) * size
+		}
+		b.StartTimer()
+		storetest.MeterDayBytes(b, s, size)
+		s.Close()
+	}
+}

@@ -12,7 +12,7 @@
 //
 //	series (id INTEGER PRIMARY KEY, meter, class, quantity)  UNIQUE (meter, class, quantity)
 //	reads  (series, t, area, class, channel, di, edition, units, scale,
-//	        text, unit, meter_time, read_at, status, err, frames, tries)
+//	        text, unit, meter_time, read_at, status, err, tries, frame)
 //	       PRIMARY KEY (series, t)
 //	       INDEX reads_area (area, class, t)
 //	VIEW points: reads joined with series, one row per read
@@ -35,9 +35,10 @@
 //
 // meter_time and read_at are Unix nanoseconds, NULL when zero; day is the
 // start of a day in Options.Location. A Decimal is two integers, units
-// and scale. frames holds FrameRef.Request and Reply (the encoding is in
-// frames.go); tries is FrameRef.Tries. PRAGMA user_version is the schema
-// version, 1.
+// and scale. frame refers to the frames table (id, blob), which holds
+// FrameRef.Request, Reply and Earlier once per distinct blob (framestore.go,
+// the encoding in frames.go); tries is FrameRef.Tries. PRAGMA user_version is the schema
+// version, 2 (a version 1 file is migrated when opened).
 //
 // # Durability
 //

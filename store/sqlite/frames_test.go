@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/headend/headend/meter"
 )
 
 func TestFrames(t *testing.T) {
@@ -50,6 +52,53 @@ func FuzzDecodeFrames(f *testing.F) {
 		}
 		if again := appendFrames(nil, req, reply); !bytes.Equal(again, b) {
 			t.Fatalf("% X decodes to % X, % X, which encodes to % X", b, req, reply, again)
+		}
+	})
+}
+
+func TestFrameRef(t *testing.T) {
+	for _, f := range []meter.FrameRef{
+		{},
+		{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}}},
+		{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}, {0x16}}, Earlier: []meter.Exchange{
+			{Request: []byte{0x68, 0x11}, Err: "link: no reply before the deadline"},
+			{Request: []byte{0x68, 0x11}, Received: [][]byte{{0x68, 0x91, 0x00}, nil}, Err: "bad checksum at byte 12"},
+		}},
+		{Earlier: []meter.Exchange{{}}, Dropped: 3},
+		{Dropped: 1000},
+	} {
+		var got meter.FrameRef
+		b := appendFrameRef(nil, &f)
+		if err := decodeFrameRef(b, &got); err != nil || !sameFrameRef(&got, &f) {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", f, got, err)
+		}
+	}
+	for _, b := range [][]byte{{0x02}, {0x02, 0x00, 0x00, 0x00, 0x00}, {0x02, 0x00, 0x00, 0x00, 0x01}, {0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00}} {
+		if err := decodeFrameRef(b, new(meter.FrameRef)); err == nil {
+			t.Errorf("decodeFrameRef(% X): no error", b)
+		}
+	}
+}
+
+func sameFrameRef(a, b *meter.FrameRef) bool {
+	return bytes.Equal(a.Request, b.Request) && slices.EqualFunc(a.Reply, b.Reply, bytes.Equal) && a.Dropped == b.Dropped &&
+		slices.EqualFunc(a.Earlier, b.Earlier, func(x, y meter.Exchange) bool {
+			return bytes.Equal(x.Request, y.Request) && x.Err == y.Err && slices.EqualFunc(x.Received, y.Received, bytes.Equal)
+		})
+}
+
+// FuzzDecodeFrameRef checks that decodeFrameRef never panics and that
+// what it accepts encodes back to the same bytes.
+func FuzzDecodeFrameRef(f *testing.F) {
+	f.Add(appendFrameRef(nil, &meter.FrameRef{Request: []byte{0x68}, Earlier: []meter.Exchange{{Request: []byte{1}, Received: [][]byte{{2}}, Err: "x"}}}))
+	f.Add(appendFrameRef(nil, &meter.FrameRef{Dropped: 2}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got meter.FrameRef
+		if decodeFrameRef(b, &got) != nil {
+			return
+		}
+		if again := appendFrameRef(nil, &got); !bytes.Equal(again, b) {
+			t.Fatalf("% X decodes to %+v, which encodes to % X", b, got, again)
 		}
 	})
 }

@@ -109,6 +109,11 @@ func (s *Store) Prune(ctx context.Context) (store.Pruned, error) {
 		n, _ := res.RowsAffected()
 		done.Reads += n
 	}
+	// frames no read refers to: those of the reads just deleted, and of
+	// reads replaced by a re-read
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM frames WHERE id NOT IN (SELECT frame FROM reads WHERE frame IS NOT NULL)"); err != nil {
+		return done, s.errorf("prune: frames", err)
+	}
 	if p.Aggregates > 0 {
 		res, err := s.w.ExecContext(ctx, "DELETE FROM aggregates WHERE day < ?", aggCut)
 		if err != nil {

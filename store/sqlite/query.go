@@ -58,7 +58,7 @@ func (s *Store) querySQL(q *store.Query, now time.Time) (string, []any) {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
 	args = append(append(args, extraArgs...), limit(q.Limit))
-	return "SELECT " + readColumns + " FROM reads r JOIN series s ON s.id = r.series" + where +
+	return "SELECT " + readColumns + " FROM reads r JOIN series s ON s.id = r.series LEFT JOIN frames f ON f.id = r.frame" + where +
 		" ORDER BY r.t, s.meter, r.class, s.quantity LIMIT ?", args
 }
 
@@ -72,7 +72,7 @@ func (s *Store) scanRead(rows *sql.Rows) (meter.Read, error) {
 		frames                        []byte
 	)
 	err := rows.Scan(&r.Meter, &class, &r.Quantity, &t, &r.Area, &r.Channel, &di, &ed, &units, &scale,
-		&r.Text, &r.Unit, &mt, &ra, &status, &r.Err, &frames, &trie)
+		&r.Text, &r.Unit, &mt, &ra, &status, &r.Err, &trie, &frames)
 	if err != nil {
 		return r, err
 	}
@@ -81,7 +81,10 @@ func (s *Store) scanRead(rows *sql.Rows) (meter.Read, error) {
 	r.Value = dlt645.Decimal{Units: units, Scale: uint8(scale)}
 	r.MeterTime, r.ReadAt = s.optTime(mt), s.optTime(ra)
 	r.Frame.Tries = int(trie)
-	if r.Frame.Request, r.Frame.Reply, err = decodeFrames(frames); err != nil {
+	if frames == nil {
+		return r, nil // no frames
+	}
+	if err = decodeFrameRef(frames, &r.Frame); err != nil {
 		return r, fmt.Errorf("meter %s %s %s at %d: %w", r.Meter, class, r.Quantity, t, err)
 	}
 	return r, nil
@@ -107,7 +110,7 @@ func (s *Store) optTime(n sql.NullInt64) time.Time {
 const inlineMeters = 500
 
 const readColumns = "s.meter, r.class, s.quantity, r.t, r.area, r.channel, r.di, r.edition, r.units, r.scale, " +
-	"r.text, r.unit, r.meter_time, r.read_at, r.status, r.err, r.frames, r.tries"
+	"r.text, r.unit, r.meter_time, r.read_at, r.status, r.err, r.tries, f.blob"
 
 // readConditions returns the SQL conditions of q on reads r joined with
 // series s, and their arguments; r.t must be at least lo. Meters, or else

@@ -47,7 +47,7 @@ type Store struct {
 }
 
 // schemaVersion is PRAGMA user_version of a file with this schema.
-const schemaVersion = 1
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE series (
@@ -73,15 +73,12 @@ CREATE TABLE reads (
 	read_at    INTEGER,
 	status     TEXT    NOT NULL,
 	err        TEXT    NOT NULL,
-	frames     BLOB    NOT NULL,
 	tries      INTEGER NOT NULL,
+	frame      INTEGER,
 	PRIMARY KEY (series, t)
 );
 CREATE INDEX reads_area ON reads (area, class, t);
-CREATE VIEW points AS
-	SELECT s.meter, s.class, s.quantity, r.t, r.area, r.channel, r.di, r.edition, r.units, r.scale,
-		r.text, r.unit, r.meter_time, r.read_at, r.status, r.err, r.frames, r.tries
-	FROM reads r JOIN series s ON s.id = r.series;
+` + framesSchema + pointsView + `
 CREATE TABLE aggregates (
 	meter       TEXT    NOT NULL,
 	class       TEXT    NOT NULL,
@@ -171,6 +168,10 @@ func (s *Store) init() error {
 		if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE;"+schema+fmt.Sprintf("PRAGMA user_version = %d; COMMIT", schemaVersion)); err != nil {
 			s.w.ExecContext(ctx, "ROLLBACK")
 			return fmt.Errorf("create schema: %w", err)
+		}
+	case 1:
+		if err := migrate1(ctx, s.w); err != nil {
+			return fmt.Errorf("schema version 1 to %d: %w", schemaVersion, err)
 		}
 	case schemaVersion:
 	default:

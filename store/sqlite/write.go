@@ -15,7 +15,7 @@ import (
 const insertRows = 64
 
 const insertColumns = "series, t, area, class, channel, di, edition, units, scale, " +
-	"text, unit, meter_time, read_at, status, err, frames, tries"
+	"text, unit, meter_time, read_at, status, err, tries, frame"
 
 const nInsertColumns = 17
 
@@ -36,6 +36,7 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 	if err := validate(reads); err != nil {
 		return s.errorf("write", err)
 	}
+	reads = store.Thin(reads) // after validate, so that an index names the caller's read
 	now := horizons(s.now(), reads)
 	keep := make([]*meter.Read, 0, len(reads))
 	for i := range reads {
@@ -55,23 +56,27 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 		return errors.Join(s.errorf("write: series", err), tx.Rollback())
 	}
 	insN, ins1 := tx.StmtContext(ctx, s.insN), tx.StmtContext(ctx, s.ins1)
+	fs := frameStore{tx: tx, ids: map[string]int64{}}
+	defer fs.close()
 	args := make([]any, 0, insertRows*nInsertColumns)
-	var frames []byte
+	var blob []byte
 	for len(keep) > 0 {
 		n, st := insertRows, insN
 		if len(keep) < insertRows {
 			n, st = 1, ins1
 		}
-		args, frames = args[:0], frames[:0]
-		ends := [insertRows]int{}
+		args = args[:0]
 		for i, r := range keep[:n] {
-			frames = appendFrames(frames, r.Frame.Request, r.Frame.Reply)
-			ends[i] = len(frames)
-		}
-		start := 0
-		for i, r := range keep[:n] {
-			args = appendArgs(args, ids[i], r, frames[start:ends[i]:ends[i]])
-			start = ends[i]
+			var frame any // NULL: no frames
+			if f := &r.Frame; f.Request != nil || f.Reply != nil || f.Earlier != nil || f.Dropped != 0 {
+				blob = appendFrameRef(blob[:0], f)
+				id, err := fs.id(ctx, blob)
+				if err != nil {
+					return errors.Join(s.errorf("write: frames", err), tx.Rollback())
+				}
+				frame = id
+			}
+			args = appendArgs(args, ids[i], r, frame)
 		}
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return errors.Join(s.errorf("write", err), tx.Rollback())
@@ -86,10 +91,10 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 }
 
 // appendArgs appends the column values of r, in insertColumns order.
-func appendArgs(args []any, series int64, r *meter.Read, frames []byte) []any {
+func appendArgs(args []any, series int64, r *meter.Read, frame any) []any {
 	return append(args, series, store.Time(r).UnixNano(), r.Area, string(r.Class), r.Channel,
 		int64(r.DI), int64(r.Edition), r.Value.Units, int64(r.Value.Scale), r.Text, r.Unit,
-		optNanos(r.MeterTime), optNanos(r.ReadAt), string(r.Status), r.Err, frames, int64(r.Frame.Tries))
+		optNanos(r.MeterTime), optNanos(r.ReadAt), string(r.Status), r.Err, int64(r.Frame.Tries), frame)
 }
 
 // optNanos is t in Unix nanoseconds, or NULL if t is zero.

@@ -37,6 +37,7 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,6 +69,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Downsample", func(t *testing.T) { testDownsample(t, open) })
+	t.Run("Frames", func(t *testing.T) { testFrames(t, open) })
 }
 
 // openStore opens a store and closes it when the test ends.
@@ -212,6 +214,14 @@ func diff(got, want *meter.Read) string {
 	if got.Frame.Tries != want.Frame.Tries {
 		add("Frame.Tries", got.Frame.Tries, want.Frame.Tries)
 	}
+	if got.Frame.Dropped != want.Frame.Dropped {
+		add("Frame.Dropped", got.Frame.Dropped, want.Frame.Dropped)
+	}
+	if !slices.EqualFunc(got.Frame.Earlier, want.Frame.Earlier, func(a, b meter.Exchange) bool {
+		return bytes.Equal(a.Request, b.Request) && a.Err == b.Err && slices.EqualFunc(a.Received, b.Received, bytes.Equal)
+	}) {
+		add("Frame.Earlier", fmt.Sprintf("%X", got.Frame.Earlier), fmt.Sprintf("%X", want.Frame.Earlier))
+	}
 	return strings.Join(d, "; ")
 }
 
@@ -221,6 +231,23 @@ func sameInstant(a, b time.Time) bool {
 		return a.IsZero() == b.IsZero()
 	}
 	return a.Equal(b)
+}
+
+// ExpectReads fails the test unless got is want, in that order, every
+// field compared as the contract does.
+func ExpectReads(t testing.TB, what string, got, want []meter.Read) {
+	t.Helper()
+	expectReads(t, what, got, want)
+}
+
+// Sorted returns rs in Query's order.
+func Sorted(rs []meter.Read) []meter.Read {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b meter.Read) int {
+		return cmp.Or(store.Time(&a).Compare(store.Time(&b)), strings.Compare(a.Meter, b.Meter),
+			strings.Compare(string(a.Class), string(b.Class)), strings.Compare(a.Quantity, b.Quantity))
+	})
+	return rs
 }
 
 // expectReads fails the test unless got is want, in that order.

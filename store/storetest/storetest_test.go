@@ -41,6 +41,7 @@ func (m *memStore) Write(_ context.Context, reads []meter.Read) error {
 			return fmt.Errorf("mem: read %d: zero time", i)
 		}
 	}
+	reads = store.Thin(reads)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range reads {
