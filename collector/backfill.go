@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -171,34 +172,85 @@ func freezeDue(now time.Time, k int) time.Time {
 	return now.Add(48 * time.Hour)
 }
 
-// commission enqueues the last k freezes of a meter the head-end has
-// never read: the history a meter taken over holds.
+// commission enqueues the latest freeze of a meter the head-end has
+// never read; once it is held, heldFreeze enqueues the k-1 days before
+// the day it gave (the history a meter taken over holds), as history
+// reads that find their index when they are read.
 func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
-	n := 0
+	c.commissioning.Store(m.Address, k)
 	plan := c.config().Collector.Plan.Reading()
-	for i := k; i >= 1; i-- {
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: freezeDue(c.opts.Clock.Now(), i), Requests: plan.FreezeRequests(i)}) {
-			n++
-		}
+	if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(1)}) {
+		return 1
 	}
-	return n
+	return 0
+}
+
+// history enqueues the read of the freeze of day for meter m, given that
+// freeze 1 is now of day latest. It is due two days on (freezeDue), so on
+// a busy line it is read after midnights that shift the meter's freeze
+// indices: the requests carry the day wanted, and freezeIndex sets the
+// index when the read is made.
+func (c *Collector) history(ch *channel, m *archive.Meter, day, latest time.Time) bool {
+	k := daysBetween(day, latest) + 1
+	if k < 1 || k > ledger.Window {
+		return false
+	}
+	reqs := c.config().Collector.Plan.Reading().FreezeRequests(k)
+	for i := range reqs {
+		reqs[i].From = dlt645.DateTimeOf(day, dlt645.YYMMDDhhmm)
+	}
+	return ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: freezeDue(c.opts.Clock.Now(), k), Requests: reqs})
 }
 
 // backfill enqueues the freezes of meter m missing up to upTo, given that
 // freeze 1 (the meter's latest) is of day latest.
 func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Time) int {
 	n := 0
-	plan := c.config().Collector.Plan.Reading()
 	for _, day := range c.ledger.Missing(m.Address, upTo) {
-		k := daysBetween(day, latest) + 1
-		if k < 1 || k > ledger.Window {
-			continue
-		}
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: freezeDue(c.opts.Clock.Now(), k), Requests: plan.FreezeRequests(k)}) {
+		if c.history(ch, m, day, latest) {
 			n++
 		}
 	}
 	return n
+}
+
+// freezeIndex sets the index of a history read (a daily freeze request
+// whose From names the day wanted) from the day the meter's latest
+// freeze was last read of, when the read is made: a meter freezes a new
+// day at every midnight of its own clock, so an index taken when the
+// read was enqueued would, a midnight later, read the day after the one
+// wanted, a day the head-end may hold already (its re-read by another
+// index would replace the held freeze's frames, and the day wanted would
+// never be read). A day held by then is not read again: the request
+// gives no read.
+type freezeIndex struct {
+	poll.Protocol
+	c *Collector
+}
+
+// Do reads rq, a history read at the index of its day now.
+func (p freezeIndex) Do(ctx context.Context, t poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
+	if rq.Blocks != 0 || rq.From.Year == 0 || rq.DI>>16 != 0x0506 {
+		return p.Protocol.Do(ctx, t, rq, base)
+	}
+	day, err := rq.From.Time(p.c.config().Collector.Location())
+	rq.From = dlt645.DateTime{}
+	if err != nil {
+		return p.Protocol.Do(ctx, t, rq, base)
+	}
+	day = freezeDay(day)
+	if p.c.ledger != nil && p.c.ledger.Has(t.Address, day) {
+		return nil, nil
+	}
+	if v, ok := p.c.latest.Load(t.Address); ok {
+		k := daysBetween(day, v.(time.Time)) + 1
+		if k < 1 || k > ledger.Window {
+			return nil, nil // not a day the meter holds
+		}
+		rq.DI = rq.DI&^0xFF | dlt645.DI(k)
+		base.DI, base.Quantity = rq.DI, poll.Asked(t.Edition, rq.DI)
+	}
+	return p.Protocol.Do(ctx, t, rq, base)
 }
 
 // heldFreeze records a daily read that gave what the meter can give, and
@@ -238,7 +290,18 @@ func (c *Collector) heldFreeze(reads []meter.Read) {
 	if !ok || k != 1 {
 		return // backfill reads do not start more backfill
 	}
-	if ch := c.channel(m.Channel); ch != nil {
-		c.backfill(ch, m, day.AddDate(0, 0, -1), day)
+	if v, ok := c.latest.Load(meterID); !ok || v.(time.Time).Before(day) {
+		c.latest.Store(meterID, day)
 	}
+	ch := c.channel(m.Channel)
+	if ch == nil {
+		return
+	}
+	if v, ok := c.commissioning.LoadAndDelete(meterID); ok {
+		for i := 1; i < v.(int); i++ {
+			c.history(ch, m, day.AddDate(0, 0, -i), day)
+		}
+		return
+	}
+	c.backfill(ch, m, day.AddDate(0, 0, -1), day)
 }

@@ -71,6 +71,11 @@ type Collector struct {
 	marks    *ledger.Marks
 	drain    chan struct{} // closed by Drain
 	run      runState      // what Apply needs of the running collector (reload.go)
+
+	// latest is each meter's latest freeze day as last read (heldFreeze);
+	// commissioning, the meters whose history is read once their latest
+	// freeze is held (backfill.go)
+	latest, commissioning sync.Map
 }
 
 // channel is one bus and how it is reached.
@@ -310,7 +315,7 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.close = l.Close
 		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
 		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now, Answers: c.answers}}
-		proto = out.jobs
+		proto = freezeIndex{Protocol: out.jobs, c: c}
 	}
 	out.proto = proto
 	out.bus = c.newBus(ch, proto)
