@@ -301,4 +301,3 @@ func instant(b meter.Read, v *gdw3761.Instant, loc *time.Location) []meter.Read 
 	add(0x02060000, 0, pf)
 	return out
 }
-
