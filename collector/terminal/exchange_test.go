@@ -3,6 +3,8 @@ package terminal
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/headend/headend/collector/poll"
 	"testing"
 	"time"
 
@@ -232,5 +234,39 @@ func TestForwarding645ThroughTerminal(t *testing.T) {
 	want, _ := req.MarshalBinary()
 	if len(got) < len(want) || string(got[len(got)-len(want):]) != string(want) {
 		t.Fatalf("forwarded % X, want the 645 request % X", got, want)
+	}
+}
+
+func TestProtocolServesAreaFromOneRequest(t *testing.T) {
+	_, ft, s := online(t, "4401 0001")
+	reqs := ft.serve(func(req *gdw3761.Frame) [][]byte { return dailyReply(t, req, 16) })
+	var points []Point
+	for pn := uint16(1); pn <= 32; pn++ {
+		points = append(points, Point{Pn: pn, Meter: fmt.Sprintf("%012d", pn), Area: "A1", Channel: "gdw"})
+	}
+	now := time.Date(2026, 12, 7, 0, 5, 0, 0, time.UTC)
+	p := &Protocol{Reader: &Reader{Session: s, Location: time.UTC, Now: func() time.Time { return now }}, Mode: "frozen",
+		Points: func() []Point { return points }}
+	for _, pt := range points {
+		for _, di := range []dlt645.DI{0x05060001, 0x05060101, 0x05060201} {
+			tg := poll.Target{Address: pt.Meter, Edition: dlt645.DLT2007, Area: "A1"}
+			base := meter.Read{Meter: pt.Meter, Area: "A1", Channel: "gdw", Class: meter.Daily, DI: di}
+			reads, err := p.Do(context.Background(), tg, poll.Request{DI: di}, base)
+			if err != nil || len(reads) == 0 || reads[0].Status != meter.OK {
+				t.Fatalf("%s %08X: %v %+v", pt.Meter, uint32(di), err, reads)
+			}
+			if di == 0x05060101 && (reads[0].Quantity != "daily freeze -1 forward active energy total" || len(reads) != 5) {
+				t.Fatalf("%+v", reads)
+			}
+		}
+	}
+	if p.Requests() != 1 || len(reqs) != 1 {
+		t.Fatalf("%d requests for 32 meters' daily freezes, want 1", p.Requests())
+	}
+	// backfill: the freeze 2 days back is another request, of its day
+	reads, err := p.Do(context.Background(), poll.Target{Address: points[0].Meter}, poll.Request{DI: 0x05060102}, meter.Read{Meter: points[0].Meter})
+	if err != nil || reads[0].DI != 0x05060102 || reads[0].Quantity != "daily freeze -2 forward active energy total" ||
+		!reads[0].MeterTime.Equal(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)) || p.Requests() != 2 {
+		t.Fatalf("%v %+v (%d requests)", err, reads[0], p.Requests())
 	}
 }
