@@ -270,3 +270,62 @@ func TestProtocolServesAreaFromOneRequest(t *testing.T) {
 		t.Fatalf("%v %+v (%d requests)", err, reads[0], p.Requests())
 	}
 }
+
+func TestCurrentDataOfManyPoints(t *testing.T) {
+	_, ft, s := online(t, "4401 0001")
+	reqs := ft.serve(func(req *gdw3761.Frame) [][]byte {
+		us, err := req.Units(nil)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		r := gdw3761.Response(req, req.Seq.Num(), true, true)
+		rt := gdw3761.DateTime{Year: 2026, Month: 12, Day: 7, Hour: 10, Minute: 15}
+		for _, u := range us {
+			d, _ := gdw3761.MakeDADT([]uint16{u.Pn}, []uint8{u.Fn})
+			r.Data = append(r.Data, d[:]...)
+			switch u.Fn {
+			case 25:
+				v := gdw3761.Instant{ReadTime: rt}
+				for i := range v.P {
+					v.P[i], v.Q[i], v.PF[i], v.S[i] = gdw3761.N(12345, 4), gdw3761.N(0, 4), gdw3761.N(985, 1), gdw3761.N(12345, 4)
+				}
+				for i := range v.U {
+					v.U[i], v.I[i] = gdw3761.N(2201, 1), gdw3761.N(5123, 3)
+				}
+				v.I0 = gdw3761.N(0, 3)
+				r.Data, err = v.AppendUnit(r.Data)
+			default:
+				e := gdw3761.Energy{ReadTime: rt, Total: gdw3761.N(int64(u.Pn)*10000, 4)}
+				r.Data, err = e.AppendUnit(r.Data, gdw3761.AFNClass1, u.Fn)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		return [][]byte{wire(t, r)}
+	})
+	var points []Point
+	for pn := uint16(1); pn <= 20; pn++ {
+		points = append(points, Point{Pn: pn, Meter: fmt.Sprintf("%012d", pn)})
+	}
+	r := Reader{Session: s, Location: time.UTC}
+	reads, n, err := r.ReadCurrent(context.Background(), points)
+	if err != nil || n != 1 || len(reqs) != 1 {
+		t.Fatalf("%v, %d requests", err, n)
+	}
+	byQ := map[string]meter.Read{}
+	for _, rd := range reads {
+		if rd.Meter == "000000000003" {
+			byQ[rd.Quantity] = rd
+		}
+	}
+	rt := time.Date(2026, 12, 7, 10, 15, 0, 0, time.UTC)
+	for q, want := range map[string]string{"forward active energy total": "3.0000 kWh", "reverse active energy total": "3.0000 kWh",
+		"phase A voltage": "220.1 V", "phase C current": "5.123 A", "active power total": "1.2345 kW", "power factor total": "0.985 "} {
+		rd, ok := byQ[q]
+		if !ok || rd.Value.String()+" "+rd.Unit != want || rd.Status != meter.OK || !rd.MeterTime.Equal(rt) {
+			t.Errorf("%s: %+v, want %s at %s", q, rd, want, rt)
+		}
+	}
+}
