@@ -174,17 +174,31 @@ func (r *Reader) exchange(ctx context.Context, req *gdw3761.Frame, batch []Point
 		b, _ := frames[i].MarshalBinary()
 		ref.Reply = append(ref.Reply, b)
 	}
+	return r.readsOf(frames, batch, class, at, ref), nil
+}
+
+// readsOf turns the frames of a reply into reads of batch.
+func (r *Reader) readsOf(frames []gdw3761.Frame, batch []Point, class meter.Class, at time.Time, ref meter.FrameRef) []meter.Read {
+	fail := func(err error) []meter.Read {
+		out := make([]meter.Read, len(batch))
+		for i, p := range batch {
+			out[i] = base(p, class, at, ref)
+			out[i].Status, out[i].Err = meter.Failed, err.Error()
+		}
+		return out
+	}
 	if len(frames) > 0 && frames[0].AFN == gdw3761.AFNConfirm {
 		err := gdw3761.Acknowledged(&frames[0])
 		if err == nil {
 			err = fmt.Errorf("terminal %s confirmed a read without data", r.Session.ID())
 		}
-		return fail(err), nil
+		return fail(err)
 	}
 	var units []gdw3761.Unit
 	for i := range frames {
+		var err error
 		if units, err = frames[i].Units(units); err != nil {
-			return fail(fmt.Errorf("terminal %s reply frame %d: %w", r.Session.ID(), i+1, err)), nil
+			return fail(fmt.Errorf("terminal %s reply frame %d: %w", r.Session.ID(), i+1, err))
 		}
 	}
 	byPn := map[uint16]Point{}
@@ -231,7 +245,7 @@ func (r *Reader) exchange(ctx context.Context, req *gdw3761.Frame, batch []Point
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func base(p Point, class meter.Class, at time.Time, ref meter.FrameRef) meter.Read {
