@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 	"slices"
 	"strings"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/terminal"
 	"github.com/headend/headend/protocol/gdw3761"
-	"time"
 )
 
 // Q/GDW 1376.1 terminals (gdw3761 channels): a listener on
