@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"time"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/link"
