@@ -104,7 +104,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func listen(t *testing.T, clk *fakeClock, known ...string) *Listener {
+func listen(t testing.TB, clk *fakeClock, known ...string) *Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
