@@ -90,9 +90,12 @@ func dailyReply(t *testing.T, req *gdw3761.Frame, perFrame int) [][]byte {
 			d, _ := gdw3761.MakeDADT([]uint16{u.pn}, []uint8{u.fn})
 			r.Data = append(r.Data, d[:]...)
 			date, _ := gdw3761.A20.Decode(u.td)
+			if u.fn >= 177 {
+				date, _ = gdw3761.A21.Decode(u.td)
+			}
 			e := gdw3761.Energy{Date: date, ReadTime: gdw3761.DateTime{Year: 2026, Month: 12, Day: 7, Hour: 0, Minute: 7},
 				Total: gdw3761.N(int64(u.pn)*10000+1234, 4), Tariffs: []gdw3761.Num{gdw3761.N(1, 4), gdw3761.N(2, 4), {Missing: true}, gdw3761.N(4, 4)}}
-			if u.fn == 163 {
+			if u.fn == 163 || u.fn == 179 {
 				e.Total = gdw3761.N(0, 4)
 			}
 			if r.Data, err = e.AppendUnit(r.Data, gdw3761.AFNClass2, u.fn); err != nil {
@@ -327,5 +330,29 @@ func TestCurrentDataOfManyPoints(t *testing.T) {
 		if !ok || rd.Value.String()+" "+rd.Unit != want || rd.Status != meter.OK || !rd.MeterTime.Equal(rt) {
 			t.Errorf("%s: %+v, want %s at %s", q, rd, want, rt)
 		}
+	}
+}
+
+func TestMonthlyFreezesThroughProtocol(t *testing.T) {
+	_, ft, s := online(t, "4401 0001")
+	reqs := ft.serve(func(req *gdw3761.Frame) [][]byte { return dailyReply(t, req, 64) })
+	points := []Point{{Pn: 1, Meter: "000000000001"}, {Pn: 9, Meter: "000000000009"}}
+	now := time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC)
+	p := &Protocol{Reader: &Reader{Session: s, Location: time.UTC, Now: func() time.Time { return now }}, Mode: "frozen",
+		Points: func() []Point { return points }}
+	for _, pt := range points {
+		for _, di := range []dlt645.DI{0x0001FF01, 0x0002FF01} {
+			reads, err := p.Do(context.Background(), poll.Target{Address: pt.Meter}, poll.Request{DI: di}, meter.Read{Meter: pt.Meter, Class: meter.Monthly})
+			if err != nil || len(reads) != 5 || reads[0].Status != meter.OK {
+				t.Fatalf("%s %08X: %v %+v", pt.Meter, uint32(di), err, reads)
+			}
+			if di == 0x0001FF01 && (reads[0].Quantity != "forward active energy total, settlement day -1" ||
+				!reads[0].MeterTime.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))) {
+				t.Fatalf("%+v", reads[0])
+			}
+		}
+	}
+	if p.Requests() != 1 || len(reqs) != 1 {
+		t.Fatalf("%d requests for two meters' monthly freezes, want 1", p.Requests())
 	}
 }

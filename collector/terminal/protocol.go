@@ -19,7 +19,7 @@ import (
 // channel at once and kept for the other meters. In frozen mode the
 // daily freeze identifiers (05060001, 05060101, 05060201, DI0 the days
 // back) come from one AFN 0D F161/F163 read per MaxPoints points and day,
-// the last settlement day's registers (0001FF01, 0002FF01) from F177/F178;
+// the last settlement day's registers (0001FF01, 0002FF01) from F177/F179;
 // in current mode the current registers and instantaneous values
 // (0001FF00, 0002FF00, 0201FF00, 0202FF00, 02030000, 02060000) from AFN
 // 0C F129/F131/F25. Everything else goes to Forward (AFN 10).

@@ -27,7 +27,7 @@ const MaxPoints = 64
 // A read of the terminal's own data returns reads named as the DL/T
 // 645-2007 reads of the same registers, before the collector's stamping:
 // F161/F163 as the daily freeze -1 (05060101, 05060201, with its time
-// 05060001 from td_d), F177/F178 as settlement day -1 (0001FF01,
+// 05060001 from td_d), F177/F179 as settlement day -1 (0001FF01,
 // 0002FF01), F129/F131 as the current registers (0001FF00, 0002FF00),
 // F25 as voltages, currents, active power and power factor (0201FF00,
 // 0202FF00, 02030000, 02060000). The daily freeze of day D is the
@@ -72,7 +72,7 @@ func frozenDI(afn gdw3761.AFN, fn uint8) (dlt645.DI, meter.Class, bool) {
 		return 0x05060201, meter.Daily, true
 	case afn == gdw3761.AFNClass2 && fn == 177:
 		return 0x0001FF01, meter.Monthly, true
-	case afn == gdw3761.AFNClass2 && fn == 178:
+	case afn == gdw3761.AFNClass2 && fn == 179:
 		return 0x0002FF01, meter.Monthly, true
 	case afn == gdw3761.AFNClass1 && fn == 129:
 		return 0x0001FF00, meter.Instantaneous, true
@@ -114,11 +114,12 @@ func (r *Reader) ReadDaily(ctx context.Context, d time.Time, points []Point) ([]
 	})
 }
 
-// ReadMonthly reads the monthly freezes (F177, F178) of the month of m.
+// ReadMonthly reads the monthly freezes (F177 forward, F179 reverse
+// active energy) of the month of m.
 func (r *Reader) ReadMonthly(ctx context.Context, m time.Time, points []Point) ([]meter.Read, int, error) {
 	mon := gdw3761.DateTimeOf(m)
 	return r.read(ctx, points, meter.Monthly, func(pns []uint16) (gdw3761.Frame, error) {
-		return gdw3761.ReadMonthly(gdw3761.Address{}, 0, mon, pns, []uint8{177, 178})
+		return gdw3761.ReadMonthly(gdw3761.Address{}, 0, mon, pns, []uint8{177, 179})
 	})
 }
 
