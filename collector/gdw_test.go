@@ -2,11 +2,13 @@ package collector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,6 +155,21 @@ archive:
 	if r.Value.String() != "7.1234" || r.Unit != "kWh" || r.DI != 0x05060101 || !r.MeterTime.Equal(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)) ||
 		len(r.Frame.Request) == 0 || len(r.Frame.Reply) != 1 {
 		t.Fatalf("read %+v", r)
+	}
+	b, err := json.Marshal(c.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(b)
+	for _, w := range []string{`"terminals":[{"id":"4401 0001","online":true`, `"terminal_counts":{"online":1,"logins":1,"refused":0`} {
+		if !strings.Contains(js, w) {
+			t.Errorf("/status lacks %s:\n%s", w, js)
+		}
+	}
+	for _, k := range regexp.MustCompile(`"([^"]+)":`).FindAllStringSubmatch(js, -1) {
+		if k[1] != strings.ToLower(k[1]) || strings.Contains(js, "0001-01-01") {
+			t.Errorf("key %q not snake_case, or a zero time, in %s", k[1], js)
+		}
 	}
 }
 
