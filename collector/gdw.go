@@ -67,6 +67,11 @@ func (c *Collector) listenTerminals(ctx context.Context) error {
 			}
 			return ch.Heartbeat, true
 		},
+		// events the terminal reports itself (ACD, AFN 0E) are logged
+		// until they become flag evidence (issue 18 item 4)
+		OnUplink: func(id string, f *gdw3761.Frame) {
+			c.log.Info("terminal report", "terminal", id, "afn", f.AFN.String(), "ec1", f.EC.Important, "ec2", f.EC.Normal)
+		},
 		Now: c.opts.Clock.Now, Location: c.config().Collector.Location(),
 		Logger: c.log.With("listener", ln.Addr().String())})
 	c.mu.Lock()
