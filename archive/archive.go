@@ -81,10 +81,11 @@ const (
 	KindMQTT      ChannelKind = "mqtt"       // a gateway on an MQTT broker
 	KindModbusTCP ChannelKind = "modbus-tcp" // Modbus TCP gateway
 	KindModbusRTU ChannelKind = "modbus-rtu" // Modbus RTU on a serial port
+	KindGDW3761   ChannelKind = "gdw3761"    // a Q/GDW 1376.1 concentrator or terminal that dials in and logs in
 )
 
 // Kinds lists the channel kinds.
-var Kinds = []ChannelKind{KindSerial, KindTCP, KindDialIn, KindMQTT, KindModbusTCP, KindModbusRTU}
+var Kinds = []ChannelKind{KindSerial, KindTCP, KindDialIn, KindMQTT, KindModbusTCP, KindModbusRTU, KindGDW3761}
 
 // IsModbus reports whether the channel speaks Modbus rather than DL/T 645.
 func (k ChannelKind) IsModbus() bool { return k == KindModbusTCP || k == KindModbusRTU }
@@ -123,6 +124,14 @@ type Channel struct {
 	// dialin: the identity the concentrator registers with ("REG <id>")
 	DialInID string `yaml:"dialin_id"`
 
+	// gdw3761: the terminal's address as it logs in, area code A1 and
+	// terminal address A2 ("4401 0001"); how its meters are read (Mode:
+	// forward, current or frozen; empty is forward); the heartbeat
+	// interval it is configured with (0: 60 s)
+	Terminal  string        `yaml:"terminal"`
+	Mode      string        `yaml:"mode"`
+	Heartbeat time.Duration `yaml:"heartbeat"`
+
 	// mqtt
 	Broker    string `yaml:"broker"`     // URL, e.g. tcp://host:1883
 	Gateway   string `yaml:"gateway"`    // gateway id
@@ -141,6 +150,21 @@ type Channel struct {
 	Retries *int          `yaml:"retries"` // after the first attempt; nil = default 2
 
 	Source string `yaml:"-"`
+}
+
+// The modes of a gdw3761 channel.
+const (
+	ModeForward = "forward" // AFN 10 F1: the 645 reads forwarded to each meter
+	ModeCurrent = "current" // AFN 0C: the terminal's current data of many points per request
+	ModeFrozen  = "frozen"  // AFN 0D: the terminal's daily and monthly freezes of many points per request
+)
+
+// TerminalMode is Mode, forward when empty.
+func (c *Channel) TerminalMode() string {
+	if c.Mode == "" {
+		return ModeForward
+	}
+	return c.Mode
 }
 
 // RetryCount is Retries, or the default when unset.
@@ -250,6 +274,10 @@ type Meter struct {
 	// current transformers (area and large customers' meters).
 	CTVerifiedOn   Date `yaml:"ct_verified_on"`
 	CTVerifyMonths int  `yaml:"ct_verify_months"`
+	// Point is the meter's measuring point number (测量点号) in its
+	// terminal's archive, 1..2040; meters on gdw3761 channels read in
+	// current or frozen mode need one, others have none (0).
+	Point int `yaml:"point"`
 
 	Source string `yaml:"-"` // e.g. "D01.csv:5"; empty = "meters[i]"
 }

@@ -115,6 +115,20 @@ func TestValidateErrors(t *testing.T) {
 		{"mqtt broker port out of range", func(a *archive.Archive) {
 			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt", Broker: "tcp://127.0.0.1:70000", Gateway: "G"}
 		}, []string{`channels[1] (ch2): broker: "tcp://127.0.0.1:70000": port 70000 is not a number 1..65535`}},
+		{"gdw3761 bad terminal, mode, heartbeat", func(a *archive.Archive) {
+			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "gdw3761", Terminal: "44x1 0001", Mode: "push", Heartbeat: -1}
+		}, []string{`channels[1] (ch2): terminal: gdw3761: value out of range: terminal address "44x1 0001": area code is not 4 decimal digits`,
+			`channels[1] (ch2): mode: "push": want forward, current or frozen`, "channels[1] (ch2): heartbeat: -1ns: must be >= 0"}},
+		{"gdw3761 frozen without point", func(a *archive.Archive) {
+			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "gdw3761", Terminal: "4401 0001", Mode: "frozen"}
+		}, []string{"meters[2] (000001000002): point: must be set: channel ch2 reads its terminal's frozen data by measuring point"}},
+		{"gdw3761 duplicate point, point on serial", func(a *archive.Archive) {
+			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "gdw3761", Terminal: "4401 0001", Mode: "current"}
+			for i := range a.Meters {
+				a.Meters[i].Point = 7
+			}
+			a.Meters[1].Channel = "ch2"
+		}, []string{"point: point 7 on channel ch2 is also meter", "meters[0] (000001000000): point: 7: a measuring point only means something on a gdw3761 channel, not serial channel ch1"}},
 		{"dialin without id", func(a *archive.Archive) { a.Channels[1].DialInID = "" },
 			[]string{"channels[1] (ch2): dialin_id: must be set for kind dialin"}},
 		{"mqtt without broker or gateway", func(a *archive.Archive) { a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt"} },
@@ -123,7 +137,7 @@ func TestValidateErrors(t *testing.T) {
 			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt", Broker: "embedded", Gateway: "G"}
 		}, []string{`channels[1] (ch2): broker: "embedded" is not a broker URL`}},
 		{"unknown kind", func(a *archive.Archive) { a.Channels[1].Kind = "pigeon" },
-			[]string{`channels[1] (ch2): kind: "pigeon" is not one of dialin, modbus-rtu, modbus-tcp, mqtt, serial, tcp`}},
+			[]string{`channels[1] (ch2): kind: "pigeon" is not one of dialin, gdw3761, modbus-rtu, modbus-tcp, mqtt, serial, tcp`}},
 		{"bad serial settings", func(a *archive.Archive) {
 			c := &a.Channels[0]
 			c.Baud, c.Parity, c.DataBits, c.StopBits, c.Timeout, c.Gap, c.Retries = -1, "X", 9, 3, -1, -1, intp(-1)

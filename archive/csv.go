@@ -17,7 +17,7 @@ import (
 // lat on are optional: a file without them reads as before, and an empty
 // cell is the field's zero (unknown, not on record).
 var CSVColumns = []string{"address", "edition", "unit", "channel", "area", "role", "customer", "customer_name", "ct", "pt", "tariff",
-	"lat", "lon", "multiplier", "verified_on", "verify_months", "rotation_due", "accuracy", "ct_verified_on", "ct_verify_months"}
+	"lat", "lon", "multiplier", "verified_on", "verify_months", "rotation_due", "accuracy", "ct_verified_on", "ct_verify_months", "point"}
 
 var csvAliases = map[string]string{
 	"meter": "address", "meter_address": "address", "addr": "address", "comm_address": "address",
@@ -185,6 +185,7 @@ func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
 		m.Multiplier = integer("multiplier", 0)
 		m.VerifyMonths = integer("verify_months", 0)
 		m.CTVerifyMonths = integer("ct_verify_months", 0)
+		m.Point = integer("point", 0)
 		coord := func(k string) float64 {
 			v, c := cell(k)
 			if v == "" {
@@ -313,7 +314,7 @@ func WriteMetersCSV(w io.Writer, meters []Meter) error {
 		rec = append(rec[:0], m.Address, string(ed), unit, m.Channel, m.Area, string(role),
 			m.Customer, m.CustomerName, strconv.Itoa(m.CT), strconv.Itoa(m.PT), m.Tariff,
 			float(m.Lat), float(m.Lon), optInt(m.Multiplier), m.VerifiedOn.String(), optInt(m.VerifyMonths),
-			m.RotationDue.String(), string(m.Tolerance), m.CTVerifiedOn.String(), optInt(m.CTVerifyMonths))
+			m.RotationDue.String(), string(m.Tolerance), m.CTVerifiedOn.String(), optInt(m.CTVerifyMonths), optInt(m.Point))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -153,7 +153,7 @@ func TestCSVOptionalColumns(t *testing.T) {
 	if err := archive.WriteMetersCSV(&buf, ms); err != nil {
 		t.Fatal(err)
 	}
-	if want := "000001000001,2007,,ch1,A1,customer,,,1,1,,,,,,,,,,\n"; !strings.Contains(buf.String(), want) {
+	if want := "000001000001,2007,,ch1,A1,customer,,,1,1,,,,,,,,,,,\n"; !strings.Contains(buf.String(), want) {
 		t.Errorf("empty optional cells: %q lacks %q", buf.String(), want)
 	}
 	got, err := archive.ReadMetersCSV(&buf, "m.csv")

@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"github.com/headend/headend/protocol/gdw3761"
 	"net"
 	"net/url"
 	"slices"
@@ -64,6 +65,14 @@ func (a *Archive) Validate() error {
 			chanWhere[c.ID] = where(c.Source, "channels", i, "")
 		}
 		checkChannel(c, func(field, reason string) { bad(w, field, "%s", reason) })
+		if c.Kind == KindGDW3761 && c.Terminal != "" {
+			if ta, err := gdw3761.ParseAddress(c.Terminal); err == nil {
+				if o, ok := dialIDs["gdw3761 "+ta.String()]; ok {
+					bad(w, "terminal", "terminal %s is also that of %s", ta, o)
+				}
+				dialIDs["gdw3761 "+ta.String()] = where(c.Source, "channels", i, c.ID)
+			}
+		}
 		if c.Kind == KindDialIn && c.DialInID != "" {
 			if o, ok := dialIDs[c.DialInID]; ok {
 				bad(w, "dialin_id", "%q is also the dial-in id of %s", c.DialInID, o)
@@ -109,7 +118,8 @@ func (a *Archive) Validate() error {
 	}
 
 	addrs := map[string]string{}
-	units := map[string]map[int]string{} // channel -> unit -> meter
+	units := map[string]map[int]string{}  // channel -> unit -> meter
+	points := map[string]map[int]string{} // gdw3761 channel -> point -> meter
 	areaMeters := map[string][]string{}
 	for i := range a.Meters {
 		m := &a.Meters[i]
@@ -132,6 +142,9 @@ func (a *Archive) Validate() error {
 			bad(w, "channel", "a Modbus meter on %s channel %s", ch.Kind, ch.ID)
 		case m.Edition != EditionModbus && ch.Kind.IsModbus():
 			bad(w, "channel", "a DL/T 645 meter on %s channel %s (edition modbus with a unit id?)", ch.Kind, ch.ID)
+		}
+		if ch != nil {
+			checkPoint(m, ch, points, func(reason string) { bad(w, "point", "%s", reason) })
 		}
 		if ch != nil && m.Edition == EditionModbus && m.Unit > 0 {
 			if units[ch.ID] == nil {
@@ -210,6 +223,20 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 		hostport("address", c.Address)
 	case KindDialIn:
 		need("dialin_id", c.DialInID)
+	case KindGDW3761:
+		if need("terminal", c.Terminal) {
+			if _, err := gdw3761.ParseAddress(c.Terminal); err != nil {
+				report("terminal", err.Error())
+			}
+		}
+		switch c.Mode {
+		case "", ModeForward, ModeCurrent, ModeFrozen:
+		default:
+			report("mode", fmt.Sprintf("%q: want forward, current or frozen", c.Mode))
+		}
+		if c.Heartbeat < 0 {
+			report("heartbeat", fmt.Sprintf("%s: must be >= 0", c.Heartbeat))
+		}
 	case KindMQTT:
 		if need("broker", c.Broker) {
 			if err := CheckBrokerURL(c.Broker); err != nil {
@@ -312,4 +339,33 @@ func kindList() string {
 	}
 	sort.Strings(s)
 	return strings.Join(s, ", ")
+}
+
+// checkPoint checks a meter's measuring point number against its
+// channel: 1..2040 and unique on a gdw3761 channel, required there in
+// current and frozen mode, absent on other channels.
+func checkPoint(m *Meter, ch *Channel, points map[string]map[int]string, bad func(string)) {
+	switch {
+	case ch.Kind != KindGDW3761:
+		if m.Point != 0 {
+			bad(fmt.Sprintf("%d: a measuring point only means something on a gdw3761 channel, not %s channel %s", m.Point, ch.Kind, ch.ID))
+		}
+		return
+	case m.Point == 0 && ch.TerminalMode() != ModeForward:
+		bad(fmt.Sprintf("must be set: channel %s reads its terminal's %s data by measuring point", ch.ID, ch.TerminalMode()))
+		return
+	case m.Point == 0:
+		return
+	case m.Point < 1 || m.Point > 2040:
+		bad(fmt.Sprintf("%d: must be 1..2040", m.Point))
+		return
+	}
+	if points[ch.ID] == nil {
+		points[ch.ID] = map[int]string{}
+	}
+	if o, ok := points[ch.ID][m.Point]; ok {
+		bad(fmt.Sprintf("point %d on channel %s is also meter %s", m.Point, ch.ID, o))
+		return
+	}
+	points[ch.ID][m.Point] = m.Address
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/collector/settings"
+	"github.com/headend/headend/collector/terminal"
 	"github.com/headend/headend/meter"
 )
 
@@ -63,6 +64,7 @@ type Collector struct {
 	mu       sync.Mutex // guards channels while Run opens them
 	channels []*channel
 	dialin   *link.Listener
+	gdw      *terminal.Listener // Q/GDW 1376.1 terminals (gdw.go)
 	sched    *schedule.Scheduler
 	state    stateLog
 	clocks   *clockCheck
@@ -253,6 +255,9 @@ func (c *Collector) open(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := c.listenTerminals(ctx); err != nil {
+		return err
+	}
 	var errs []error
 	for i := range a.Channels {
 		ch := &a.Channels[i]
@@ -315,7 +320,9 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 		out.close = l.Close
 		out.master = &master.Master{Link: l, Timeout: ch.Timeout}
 		out.jobs = &onDemand{Protocol: poll.DLT645{Master: out.master, Now: c.opts.Clock.Now, Answers: c.answers}}
-		proto = freezeIndex{Protocol: out.jobs, c: c}
+		// a history read gets its freeze index when it is made (backfill.go),
+		// then goes to the meter or, on a 376.1 channel, to the terminal
+		proto = freezeIndex{Protocol: c.terminalProtocol(ch, out.jobs), c: c}
 	}
 	out.proto = proto
 	out.bus = c.newBus(ch, proto)
@@ -346,6 +353,8 @@ func (c *Collector) link(ch *archive.Channel, log *slog.Logger) (link.Link, erro
 			return nil, errors.New("no dial-in listener")
 		}
 		return c.dialin.Link(ch.DialInID), nil
+	case archive.KindGDW3761:
+		return c.terminalLink(ch)
 	case archive.KindMQTT:
 		return link.DialMQTT(link.MQTTConfig{Broker: ch.Broker, GatewayID: ch.Gateway, DownTopic: ch.TopicDown, UpTopic: ch.TopicUp, Logger: log,
 			CAFile: ch.CAFile, CertFile: ch.CertFile, KeyFile: ch.KeyFile, RetryConnect: true})
@@ -361,6 +370,9 @@ func (c *Collector) closeAll() {
 	}
 	if c.dialin != nil {
 		c.dialin.Close()
+	}
+	if c.gdw != nil {
+		c.gdw.Close()
 	}
 }
 
@@ -395,6 +407,7 @@ func (c *Collector) plans() []schedule.Plan {
 func (c *Collector) Status() Status {
 	s := Status{Clock: StatusClock{Now: c.opts.Clock.Now(), Simulated: simulated(c.opts.Clock), Host: time.Now()},
 		Rates: c.health.Rates()}
+	c.terminalStatus(&s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range c.channels {

@@ -143,6 +143,9 @@ func Restart(old, cfg *Config) []string {
 	if old.Collector.DialInListen != cfg.Collector.DialInListen {
 		keys = append(keys, "collector.dialin_listen")
 	}
+	if old.Collector.GDW3761Listen != cfg.Collector.GDW3761Listen {
+		keys = append(keys, "collector.gdw3761_listen")
+	}
 	return keys
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/collector/terminal"
 )
 
 // Status is what the collector reports about itself (GET /status). Its
@@ -19,6 +20,10 @@ type Status struct {
 	Clock    StatusClock     `json:"clock"`
 	Rates    []health.Rate   `json:"rates"`
 	Channels []ChannelStatus `json:"channels"`
+	// Terminals are the Q/GDW 1376.1 terminals of gdw3761 channels, by
+	// id; TerminalCounts the listener's counters (gdw.go).
+	Terminals      []terminal.Status `json:"terminals,omitempty"`
+	TerminalCounts *terminal.Stats   `json:"terminal_counts,omitempty"`
 }
 
 // StatusClock names the clocks of a Status.

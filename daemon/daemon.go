@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 	}()
 	d.m = metrics.New()
 	d.m.ChannelLags(func() map[string]metrics.ChannelLag { return channelLags(d.current.Load()) })
+	d.m.Terminals(func() (metrics.TerminalCounts, bool) { return terminalCounts(d.current.Load()) })
 	d.clk = opts.Clock
 	if d.clk == nil {
 		d.clk = schedule.RealClock{}

@@ -28,6 +28,7 @@ var policy = []section{
 	{"collector.data_dir", func(c *config.Config) any { return c.Collector.DataDir }, true, "the collector's state files are open"},
 	{"collector.zone", func(c *config.Config) any { return c.Collector.Zone }, true, "days, schedules and the store's days are in it"},
 	{"collector.dialin_listen", func(c *config.Config) any { return c.Collector.DialInListen }, true, "concentrators are connected to it"},
+	{"collector.gdw3761_listen", func(c *config.Config) any { return c.Collector.GDW3761Listen }, true, "terminals are logged in on it"},
 	{"collector", collectorSection, false, "applied: the schedules and the reading plan made anew, clock limits, backfill_days; a breaker change rebuilds the buses on the same links (breaker states kept)"},
 	{"archive", func(c *config.Config) any { return []any{c.Archive, c.Sources} }, false, "applied by a diff of the channels: an unchanged channel keeps its connection, its dial-in sessions, its breakers and today's clock syncs; a changed one is reopened, a removed one closed, a new one opened; meters scheduled anew"},
 	{"store", func(c *config.Config) any { return c.Store }, true, "the store and the outbox are open"},
@@ -47,7 +48,7 @@ var policy = []section{
 
 func collectorSection(c *config.Config) any {
 	cc := c.Collector
-	cc.DataDir, cc.Zone, cc.DialInListen = "", "", ""
+	cc.DataDir, cc.Zone, cc.DialInListen, cc.GDW3761Listen = "", "", "", ""
 	return cc
 }
 

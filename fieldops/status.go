@@ -5,6 +5,7 @@ import (
 
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
+	"github.com/headend/headend/collector/terminal"
 	"github.com/headend/headend/meter"
 )
 
@@ -15,6 +16,8 @@ type Status struct {
 	Channels      []ChannelStatus      `json:"channels"`
 	Concentrators []ConcentratorStatus `json:"concentrators"`
 	Areas         []AreaStatus         `json:"areas"`
+	// Terminals are the Q/GDW 1376.1 terminals of gdw3761 channels.
+	Terminals []terminal.Status `json:"terminals,omitempty"`
 }
 
 // ChannelStatus is one channel (bus).
@@ -62,7 +65,7 @@ type ClassRate struct {
 
 // StatusOf joins the collector's status with its archive.
 func StatusOf(st collector.Status, ix *archive.Index) *Status {
-	out := &Status{Now: st.Clock.Now, Channels: []ChannelStatus{}, Concentrators: []ConcentratorStatus{}, Areas: []AreaStatus{}}
+	out := &Status{Now: st.Clock.Now, Channels: []ChannelStatus{}, Concentrators: []ConcentratorStatus{}, Areas: []AreaStatus{}, Terminals: st.Terminals}
 	online := map[string]bool{}
 	for _, c := range st.Channels {
 		cs := ChannelStatus{ID: c.ID, Online: c.Link.Online, Since: c.Link.Since, LastSeen: c.Link.LastSeen, Error: c.Link.Err,

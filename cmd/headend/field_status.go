@@ -66,6 +66,7 @@ func printStatus(out io.Writer, st *fieldops.Status) {
 	for _, c := range st.Concentrators {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", c.ID, c.Area, strings.Join(c.Channels, ","), c.Online)
 	}
+	printTerminals(w, st)
 	fmt.Fprintf(w, "\nAREA\tNAME\tMETERS\tCOLLECTION\n")
 	for _, a := range st.Areas {
 		var rates []string

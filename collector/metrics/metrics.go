@@ -17,6 +17,7 @@
 //	outbox_blocked_waits_total{reason}       waits of a bus for the outbox, by reason
 //	vee_outcomes_total{quality}              reads by the quality VEE gave them
 //	loss_computations_total                  line-loss computations
+//	terminals_online, terminal_*_total       Q/GDW 1376.1 terminals (TerminalCounts)
 //
 // plus the Go runtime and process collectors. A nil *Metrics does
 // nothing, so that wiring it is optional.
@@ -56,6 +57,7 @@ type Metrics struct {
 	vee       *prometheus.CounterVec
 	loss      prometheus.Counter
 	callbacks *callbacks
+	terms     *terminals // terminals.go
 }
 
 // New returns a registry with every series registered.
@@ -95,6 +97,8 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.reads, m.failures, m.latency, m.txns, m.vee, m.loss, m.callbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.terms = newTerminals()
+	m.reg.MustRegister(m.terms)
 	return m
 }
 

@@ -19,6 +19,10 @@ type Collector struct {
 	// DialInListen is off by default: a head-end listens for concentrators
 	// only where it is told to (dial-in channels need it set).
 	DialInListen string `yaml:"dialin_listen" help:"address concentrators dial in to (REG <id>), e.g. 0.0.0.0:9001; empty (default): none"`
+	// GDW3761Listen is the master station's address Q/GDW 1376.1
+	// terminals are configured with; off by default (gdw3761 channels
+	// need it set).
+	GDW3761Listen string `yaml:"gdw3761_listen" help:"address Q/GDW 1376.1 terminals log in to (the master station IP and port), e.g. 0.0.0.0:9002; empty (default): none"`
 
 	Instantaneous Schedule `yaml:"instantaneous"` // voltages, currents, power, registers now
 	Interval      Schedule `yaml:"interval"`      // load profile (15-minute records)

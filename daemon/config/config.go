@@ -214,6 +214,9 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 	if c.Collector.DialInListen != "" {
 		listenAddr(bad, "collector.dialin_listen", c.Collector.DialInListen)
 	}
+	if c.Collector.GDW3761Listen != "" {
+		listenAddr(bad, "collector.gdw3761_listen", c.Collector.GDW3761Listen)
+	}
 
 	s := &c.Store
 	switch s.Kind {

@@ -309,6 +309,13 @@ func (ld *loader) load(data []byte) *Config {
 			ld.bad(ld.name, "archive", "no meters (list them under archive.meters or in archive.meters_csv files)")
 		}
 		for _, ch := range cfg.Archive.Channels {
+			if ch.Kind == archive.KindGDW3761 && cfg.Collector.GDW3761Listen == "" {
+				where, _ := ld.origin("collector.gdw3761_listen")
+				ld.bad(where, "collector.gdw3761_listen", "must be set: channel %s is a Q/GDW 1376.1 terminal", ch.ID)
+				break
+			}
+		}
+		for _, ch := range cfg.Archive.Channels {
 			if ch.Kind == archive.KindDialIn && cfg.Collector.DialInListen == "" {
 				where, _ := ld.origin("collector.dialin_listen")
 				ld.bad(where, "collector.dialin_listen", "must be set: channel %s is a dial-in channel", ch.ID)
