@@ -17,6 +17,10 @@ import (
 
 const module = "github.com/headend/headend/"
 
+// Test kits (packages whose name ends in "test": analysistest, storetest,
+// apitest, ...) are code for tests, as _test.go files are: they may import
+// anything, and only tests and other kits may import them.
+
 // rank is each top folder's floor; a package may import its own floor and
 // floors below it.
 var rank = map[string]int{
@@ -79,6 +83,13 @@ func TestImportsRunOneWay(t *testing.T) {
 func allowed(pkg, dep string) string {
 	from, to := top(pkg), top(dep)
 	switch {
+	case strings.HasSuffix(dep, "test"):
+		if strings.HasSuffix(pkg, "test") {
+			return ""
+		}
+		return "a test kit is for tests only"
+	case strings.HasSuffix(pkg, "test"):
+		return ""
 	case to == "internal":
 		return ""
 	case to == "sim":
