@@ -34,6 +34,12 @@ type Service struct {
 	Location *time.Location
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location}
+}
+
 // Register mounts the routes on mux, each wrapped by guard.
 func (s *Service) Register(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
 	mux.Handle("GET /api/v1/billing/determinants", guard(http.HandlerFunc(s.determinants)))

@@ -43,6 +43,12 @@ type Service struct {
 	mu sync.Mutex // numbers corrections one at a time
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
+}
+
 // Register mounts the routes: proposing needs edit, deciding approve,
 // listing read_all.
 func (s *Service) Register(mux *http.ServeMux, toks *auth.Tokens) {

@@ -37,6 +37,12 @@ type Service struct {
 	Loss loss.Config
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
+}
+
 // Register mounts the routes on mux, each wrapped by guard (the
 // permission check).
 func (s *Service) Register(mux *http.ServeMux, guard func(http.Handler) http.Handler) {

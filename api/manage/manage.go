@@ -57,6 +57,12 @@ type Service struct {
 	mu   sync.Mutex // numbers corrections (when Propose is nil)
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Reads: d.Reads, Archive: d.Archive, Location: d.Location, Now: d.Now}
+}
+
 // Register mounts the routes on mux: reading ones wrapped by guard (the
 // read permission), the ones that change the work list by editGuard (the
 // permission of those who check inspection items: field staff, analysts).

@@ -42,6 +42,12 @@ type Service struct {
 	Complete time.Duration
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
+}
+
 // LastComplete returns the last day (00:00 in s.Location) whose reads
 // are complete at now.
 func (s *Service) LastComplete(now time.Time) time.Time {

@@ -51,6 +51,12 @@ type Service struct {
 	Logger *slog.Logger
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Reads: d.Reads, Archive: d.Archive, Location: d.Location, Now: d.Now, Logger: d.Logger}
+}
+
 // Register mounts the read-only routes on mux, each wrapped by guard
 // (the permission check).
 func (s *Service) Register(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
