@@ -1,5 +1,5 @@
 // Package store keeps what the collector reads: register reads, interval
-// data and instantaneous values, each as a read.Read with its quality of
+// data and instantaneous values, each as a meter.Read with its quality of
 // collection, queried by meter, area, quantity and time. It is a small
 // interface with two backends: an embedded one (the default, no server)
 // and InfluxDB for production; the collector, VEE, analytics and the API
