@@ -43,12 +43,7 @@ type Query struct {
 // Key identifies a stored point: one meter, one quantity of one class at
 // one time. Keys compare with ==: KeyOf puts the time in UTC, so that the
 // same instant read back in another zone gives the same key.
-type Key struct {
-	Meter    string
-	Class    meter.Class
-	Quantity string
-	Time     time.Time
-}
+type Key = meter.Key
 
 // KeyOf returns the key of a read.
 func KeyOf(r *meter.Read) Key {
