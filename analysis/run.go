@@ -13,6 +13,7 @@ import (
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Options configure an Analyzer.
@@ -162,11 +163,11 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	if err == nil {
 		var cs []store.Record
-		cs, err = a.results.Current(ctx, store.RecordQuery{Kind: KindCorrection, From: from, To: end})
+		cs, err = a.results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection, From: from, To: end})
 		in.Edits = EditsOf(cs)
 		// a fault that began before the window still covers its days
 		if err == nil {
-			if cs, err = a.results.Current(ctx, store.RecordQuery{Kind: KindCorrection, To: end}); err == nil {
+			if cs, err = a.results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection, To: end}); err == nil {
 				in.Faults = FaultsOf(cs)
 			}
 		}
@@ -241,9 +242,9 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	var stored []store.Record
 	for _, step := range []func() ([]store.Record, error){
 		func() ([]store.Record, error) { return a.results.Put(ctx, vals) },
-		func() ([]store.Record, error) { return a.results.Sync(ctx, KindLoss, "", settle, today, bal) },
+		func() ([]store.Record, error) { return a.results.Sync(ctx, results.KindLoss, "", settle, today, bal) },
 		func() ([]store.Record, error) {
-			return a.results.Sync(ctx, KindFlag, "", time.Unix(0, 0), today.AddDate(0, 0, 1), flags)
+			return a.results.Sync(ctx, results.KindFlag, "", time.Unix(0, 0), today.AddDate(0, 0, 1), flags)
 		},
 		func() ([]store.Record, error) { return a.results.Put(ctx, theft) },
 	} {

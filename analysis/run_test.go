@@ -69,8 +69,8 @@ func TestRunStoresAndRevises(t *testing.T) {
 	if s.Balances != 5*14 || s.Stored == 0 || s.Revised != 0 {
 		t.Fatalf("first run: %+v", s)
 	}
-	key := LossKey("D01", loss.Day(lateDay))
-	cur, _ := res.Current(ctx, store.RecordQuery{Kind: KindLoss, Area: "D01", From: lateDay, To: lateDay.Add(time.Hour)})
+	key := results.LossKey("D01", string(loss.Daily), loss.Day(lateDay).Start)
+	cur, _ := res.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: "D01", From: lateDay, To: lateDay.Add(time.Hour)})
 	var r loss.Result
 	// the late meter interpolated (VEE: no Estimate of the balance's own)
 	interpolated := func(r *loss.Result) bool {
@@ -94,19 +94,19 @@ func TestRunStoresAndRevises(t *testing.T) {
 	if s, err = a.Run(ctx, now); err != nil || s.Revised == 0 {
 		t.Fatalf("run after the late read: %+v %v", s, err)
 	}
-	h, _ := res.History(ctx, KindLoss, key)
+	h, _ := res.History(ctx, results.KindLoss, key)
 	if len(h) != 2 || json.Unmarshal(h[1].Body, &r) != nil || interpolated(&r) || r.Read+r.Estimated != r.Expected-r.Missing {
 		t.Fatalf("history of %s: %d versions, now %d estimated", key, len(h), r.Estimated)
 	}
 	if mr, _ := r.Meter(meterID); mr.Status != loss.StatusRead {
 		t.Fatalf("%s after its late read: %s", meterID, mr.Status)
 	}
-	feed, _ = res.Since(ctx, cursor, []string{KindLoss}, 0)
+	feed, _ = res.Since(ctx, cursor, []string{results.KindLoss}, 0)
 	seen := map[string]int{}
 	for _, f := range feed {
 		seen[f.Key]++
 	}
-	if seen[key] != 1 || seen[LossKey("D01", loss.Day(lateDay.AddDate(0, 0, -1)))] != 1 {
+	if seen[key] != 1 || seen[results.LossKey("D01", string(loss.Daily), loss.Day(lateDay.AddDate(0, 0, -1)).Start)] != 1 {
 		t.Fatalf("feed after the late read: %v", seen)
 	}
 	for k, n := range seen {

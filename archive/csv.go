@@ -1,9 +1,7 @@
 package archive
 
 import (
-	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -30,9 +28,6 @@ var csvAliases = map[string]string{
 
 var csvRequired = []string{"address", "channel", "area"}
 
-// maxCSVErrors bounds the problems one file reports.
-const maxCSVErrors = 50
-
 // ReadMetersCSV reads meters from CSV with a header row naming the
 // columns (any order, any case; see [CSVColumns] and a few aliases such
 // as ct_ratio). A UTF-8 byte-order mark, CRLF line ends, blank lines and
@@ -43,44 +38,14 @@ const maxCSVErrors = 50
 // checked on their own (address, edition, unit, role, ratios), not
 // against channels or areas: that is [Archive.Validate]'s job.
 func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
-		br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-
-	var errs []error
-	bad := func(line, col int, field, format string, args ...any) {
-		if len(errs) == maxCSVErrors {
-			errs = append(errs, fmt.Errorf("%s: too many errors, stopping", name))
-		}
-		if len(errs) > maxCSVErrors {
-			return
-		}
-		pos := fmt.Sprintf("%s:%d", name, line)
-		if col > 0 {
-			pos += fmt.Sprintf(":%d", col)
-		}
-		errs = append(errs, &FieldError{Where: pos, Field: field, Reason: fmt.Sprintf(format, args...)})
-	}
-	csvErr := func(err error) error {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-		}
-		return fmt.Errorf("%s: %v", name, err)
-	}
-
-	hdr, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, want a header row (%s)", name, strings.Join(CSVColumns, ","))
-	}
+	cf, err := OpenCSV(r, name, strings.Join(CSVColumns, ","), 0)
 	if err != nil {
-		return nil, csvErr(err)
+		return nil, err
 	}
-	hline, _ := cr.FieldPos(0)
+	bad := func(line, col int, field, format string, args ...any) {
+		cf.Add(&FieldError{Where: cf.Where(line, col), Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	hdr, hline := cf.Header, cf.HeaderLine
 	col := map[string]int{} // canonical column -> index
 	header := make([]string, len(hdr))
 	for i, h := range hdr {
@@ -108,25 +73,12 @@ func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
 			bad(hline, 0, "", "header has no %s column", k)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 
 	var meters []Meter
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// a syntax error (a stray quote): the rest of the file
-			// cannot be trusted to be split where its author meant
-			if len(errs) <= maxCSVErrors {
-				errs = append(errs, csvErr(err))
-			}
-			break
-		}
-		line, _ := cr.FieldPos(0)
+	for line, rec := range cf.Rows() {
 		if len(rec) != len(header) {
 			bad(line, 0, "", "%d cells, the header has %d", len(rec), len(header))
 			continue
@@ -220,7 +172,7 @@ func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
 		m.Customer, _ = cell("customer")
 		m.CustomerName, _ = cell("customer_name")
 		m.Tariff, _ = cell("tariff")
-		n := len(errs)
+		n := cf.Problems()
 		checkMeterFields(&m, func(field, reason string) {
 			if m.Address == "" && field == "address" {
 				return // reported above
@@ -233,12 +185,12 @@ func ReadMetersCSV(r io.Reader, name string) ([]Meter, error) {
 				bad(line, c, k, "must be set")
 			}
 		}
-		if len(errs) == n {
+		if cf.Problems() == n {
 			meters = append(meters, m)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	return meters, nil
 }
@@ -269,24 +221,6 @@ func float(f float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// stripBOM skips a UTF-8 byte-order mark.
-func stripBOM(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
-		br.Discard(3)
-	}
-	return br
-}
-
-// csvError names the file, line and column of a CSV syntax error.
-func csvError(name string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-	}
-	return fmt.Errorf("%s: %v", name, err)
 }
 
 // WriteMetersCSV writes meters with a header row of [CSVColumns], the

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -78,26 +77,14 @@ func checkExchange(e *Exchange, report func(field, reason string)) {
 // at once, each as "name:line:column: field: reason"; addresses that lost
 // their leading zeros are padded.
 func ReadExchangesCSV(r io.Reader, name string) ([]Exchange, error) {
-	cr := csv.NewReader(stripBOM(r))
-	cr.FieldsPerRecord = -1
-	var errs []error
-	bad := func(line, col int, field, format string, args ...any) {
-		if len(errs) > maxCSVErrors {
-			return
-		}
-		pos := fmt.Sprintf("%s:%d", name, line)
-		if col > 0 {
-			pos += fmt.Sprintf(":%d", col)
-		}
-		errs = append(errs, &FieldError{Where: pos, Field: field, Reason: fmt.Sprintf(format, args...)})
-	}
-	hdr, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, want a header row (%s)", name, strings.Join(ExchangeColumns, ","))
-	}
+	cf, err := OpenCSV(r, name, strings.Join(ExchangeColumns, ","), 0)
 	if err != nil {
-		return nil, csvError(name, err)
+		return nil, err
 	}
+	bad := func(line, col int, field, format string, args ...any) {
+		cf.Add(&FieldError{Where: cf.Where(line, col), Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	hdr := cf.Header
 	col := map[string]int{}
 	for i, h := range hdr {
 		k := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(h)))
@@ -115,26 +102,17 @@ func ReadExchangesCSV(r io.Reader, name string) ([]Exchange, error) {
 			bad(1, 0, "", "header has no %s column", k)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	var out []Exchange
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			errs = append(errs, csvError(name, err))
-			break
-		}
-		line, _ := cr.FieldPos(0)
+	for line, rec := range cf.Rows() {
 		if len(rec) != len(hdr) {
 			bad(line, 0, "", "%d cells, the header has %d", len(rec), len(hdr))
 			continue
 		}
 		cell := func(k string) (string, int) { return strings.TrimSpace(rec[col[k]]), col[k] + 1 }
-		n := len(errs)
+		n := cf.Problems()
 		e := Exchange{Source: fmt.Sprintf("%s:%d", name, line)}
 		e.Area, _ = cell("area")
 		for _, k := range []string{"old_meter", "new_meter"} {
@@ -169,18 +147,18 @@ func ReadExchangesCSV(r io.Reader, name string) ([]Exchange, error) {
 				e.InstallReading = d
 			}
 		}
-		if len(errs) == n {
+		if cf.Problems() == n {
 			checkExchange(&e, func(field, reason string) {
 				_, c := cell(field)
 				bad(line, c, field, "%s", reason)
 			})
 		}
-		if len(errs) == n {
+		if cf.Problems() == n {
 			out = append(out, e)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

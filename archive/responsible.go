@@ -1,9 +1,6 @@
 package archive
 
 import (
-	"bufio"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -18,42 +15,14 @@ import (
 // are accepted; an empty responsible cell clears the area's person.
 // Problems are returned all at once as "name:line:column: reason".
 func ReadResponsibleCSV(r io.Reader, name string) (map[string]string, error) {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
-		br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	var errs []error
-	bad := func(line, col int, format string, args ...any) {
-		if len(errs) > maxCSVErrors {
-			return
-		}
-		if len(errs) == maxCSVErrors {
-			errs = append(errs, fmt.Errorf("%s: too many errors, stopping", name))
-			return
-		}
-		pos := fmt.Sprintf("%s:%d", name, line)
-		if col > 0 {
-			pos += fmt.Sprintf(":%d", col)
-		}
-		errs = append(errs, fmt.Errorf("%s: %s", pos, fmt.Sprintf(format, args...)))
-	}
-	syntax := func(err error) error {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-		}
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	hdr, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, want a header row (area,responsible)", name)
-	}
+	cf, err := OpenCSV(r, name, "area,responsible", 0)
 	if err != nil {
-		return nil, syntax(err)
+		return nil, err
 	}
-	hline, _ := cr.FieldPos(0)
+	bad := func(line, col int, format string, args ...any) {
+		cf.Add(fmt.Errorf("%s: %s", cf.Where(line, col), fmt.Sprintf(format, args...)))
+	}
+	hdr, hline := cf.Header, cf.HeaderLine
 	areaCol, personCol := -1, -1
 	for i, h := range hdr {
 		switch strings.ToLower(strings.TrimSpace(h)) {
@@ -75,23 +44,12 @@ func ReadResponsibleCSV(r io.Reader, name string) (map[string]string, error) {
 	if personCol < 0 {
 		bad(hline, 0, "header has no responsible column")
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	out := map[string]string{}
 	first := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if len(errs) <= maxCSVErrors {
-				errs = append(errs, syntax(err))
-			}
-			break
-		}
-		line, _ := cr.FieldPos(0)
+	for line, rec := range cf.Rows() {
 		if len(rec) <= max(areaCol, personCol) {
 			bad(line, 0, "%d cells, want at least %d", len(rec), max(areaCol, personCol)+1)
 			continue
@@ -109,8 +67,8 @@ func ReadResponsibleCSV(r io.Reader, name string) (map[string]string, error) {
 			out[area] = person
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -3,7 +3,7 @@
 // one transaction in flight on each (collector/poll), schedules every
 // meter's reads (collector/schedule) and hands the reads to whoever
 // consumes them, keeping the collection rate of every area
-// (collector/health). Data enters at the links, leaves as read.Read.
+// (collector/health). Data enters at the links, leaves as meter.Read.
 package collector
 
 import (

@@ -26,7 +26,6 @@ import (
 	"github.com/headend/headend/api/mapapi"
 	apireview "github.com/headend/headend/api/review"
 	"github.com/headend/headend/api/web"
-	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/daemon/config"
@@ -69,43 +68,65 @@ func apiTokenSpecs(cfg *config.Config, log *slog.Logger) ([]auth.TokenSpec, erro
 	return specs, nil
 }
 
-// apiHandler puts the HTTP API and the dashboard in front of base (the
+// apiDeps is what apiHandler serves from: the dependencies the API
+// packages share, and what only the daemon's own routes need.
+type apiDeps struct {
+	api.Deps
+	Base      http.Handler // the status and operations endpoints
+	Tokens    *auth.Tokens
+	Audit     *audit.Log
+	Analyzer  func() *analysis.Analyzer
+	Collector *atomic.Pointer[collector.Collector]
+	Clock     schedule.Clock
+	Reanalyse func()                // asks for an analysis run now
+	TileURL   string                // http.tile_url
+	Targets   func() assess.Targets // nil: none
+	Rules     func() *review.Config // the review rules in force
+	Loss      lossrules.Config
+}
+
+// apiHandler puts the HTTP API and the dashboard in front of d.Base (the
 // status and operations endpoints).
-func apiHandler(base http.Handler, toks *auth.Tokens, an func() *analysis.Analyzer, stg *storage, alog *audit.Log, current *atomic.Pointer[collector.Collector],
-	arch *atomic.Pointer[archive.Index], loc *time.Location, clk schedule.Clock, log *slog.Logger, reanalyse func(), tileURL string,
-	targets func() assess.Targets, rules func() *review.Config, lossCfg lossrules.Config) http.Handler {
+func apiHandler(d apiDeps) http.Handler {
+	toks, alog, clk, log, current := d.Tokens, d.Audit, d.Clock, d.Logger, d.Collector
+	targets := d.Targets
 	if targets == nil {
 		targets = func() assess.Targets { return nil }
 	}
 	mux := http.NewServeMux()
 	for _, p := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
-		mux.Handle(p, base)
+		mux.Handle(p, d.Base)
 	}
-	ix := func() *archive.Index { return arch.Load() }
-	(&loss.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, TileURL: tileURL, Loss: lossCfg}).Register(mux, toks.Require(auth.ReadAll))
-	(&mapapi.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now}).Register(mux, toks.Require(auth.ReadAll))
-	rsvc := &apireview.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
-		Rules: rules, Logger: log.With("component", "review")}
+	lsvc := loss.New(d.Deps)
+	lsvc.TileURL, lsvc.Loss = d.TileURL, d.Loss
+	lsvc.Register(mux, toks.Require(auth.ReadAll))
+	mapapi.New(d.Deps).Register(mux, toks.Require(auth.ReadAll))
+	rd := d.Deps
+	rd.Logger = log.With("component", "review")
+	rsvc := apireview.New(rd)
+	rsvc.Rules = d.Rules
 	rsvc.Register(mux, toks.Require(auth.ReadAll))
-	msvc := &manage.Service{Results: stg.results, Reads: stg.store, Archive: ix, Location: loc, Now: clk.Now,
-		Loss: lossCfg, Targets: targets,
-		Findings: func(ctx context.Context, from, to time.Time) ([]inspect.Finding, error) {
-			fs, err := rsvc.Findings(ctx, from, to)
-			if err != nil {
-				return nil, err
-			}
-			return inspect.FindingsOf(fs)
-		}}
+	msvc := manage.New(d.Deps)
+	msvc.Loss, msvc.Targets = d.Loss, targets
+	msvc.Findings = func(ctx context.Context, from, to time.Time) ([]inspect.Finding, error) {
+		fs, err := rsvc.Findings(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		return inspect.FindingsOf(fs)
+	}
 	msvc.Register(mux, toks.Require(auth.ReadAll), toks.RequireAny(auth.EditReads, auth.FieldControl))
-	(&billing.Service{Results: stg.results, Archive: ix, Location: loc}).Register(mux, toks.Require(auth.ReadBilling))
-	(&corrections.Service{Results: stg.results, Archive: ix, Location: loc, Now: clk.Now, Decided: reanalyse}).Register(mux, toks)
+	billing.New(d.Deps).Register(mux, toks.Require(auth.ReadBilling))
+	csvc := corrections.New(d.Deps)
+	csvc.Decided = d.Reanalyse
+	csvc.Register(mux, toks)
 	mux.Handle("GET /api/v1/analysis", toks.Require(auth.ReadAll)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.JSON(w, an().Last())
+		api.JSON(w, d.Analyzer().Last())
 	})))
 	mux.Handle("POST /api/v1/analysis/run", toks.Require(auth.Configure)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		AnalyseHandler(an(), clk).ServeHTTP(w, r)
+		AnalyseHandler(d.Analyzer(), clk).ServeHTTP(w, r)
 	}))) // analyse.go
-	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, loc)))
+	mux.Handle("GET /api/v1/audit", toks.Require(auth.Audit)(audit.Handler(alog, d.Location)))
 	mux.Handle("GET /api/v1/openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(api.OpenAPI)
@@ -114,7 +135,7 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an func() *analysis.Analyz
 	// (a failed record refuses it) and again with its outcome
 	fsvc := &fieldops.Daemon{
 		Collector: func() *collector.Collector { return current.Load() },
-		Options: fieldops.Options{Now: clk.Now, Location: loc, Logger: log.With("component", "field"),
+		Options: fieldops.Options{Now: clk.Now, Location: d.Location, Logger: log.With("component", "field"),
 			Guard: func(ctx context.Context, action, target string, d map[string]any) error {
 				_, err := alog.Record(ctx, audit.Entry{Action: action, Target: target, After: d, Outcome: "requested"})
 				return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/analysistest"
+	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/archive"
@@ -47,7 +48,7 @@ func TestAPIRoles(t *testing.T) {
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
 	stg := &storage{results: a.Results}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, stg, alog, &current, &arch, a.Fleet.Zone(), clk, slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
+	h := audit.Writes(alog)(apiHandler(testAPIDeps(a, stg, toks, alog, &current, &arch, clk)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, role, body string) (int, string) {
@@ -133,8 +134,7 @@ func TestCorrectionWorkflow(t *testing.T) {
 	var arch atomic.Pointer[archive.Index]
 	arch.Store(a.Archive)
 	clk := schedule.ScaledClock{Start: a.Now, RealStart: a.Now, Speed: 1e-9}
-	h := audit.Writes(alog)(apiHandler(http.NotFoundHandler(), toks, func() *analysis.Analyzer { return a.Analyzer }, &storage{results: a.Results}, alog, &current, &arch, a.Fleet.Zone(), clk,
-		slog.New(slog.DiscardHandler), func() {}, "", nil, nil, analysis.DefaultConfig().Loss))
+	h := audit.Writes(alog)(apiHandler(testAPIDeps(a, &storage{results: a.Results}, toks, alog, &current, &arch, clk)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	do := func(method, path, who, body string, want int) string {
@@ -249,4 +249,15 @@ func TestCorrectionWorkflow(t *testing.T) {
 	if body := do("GET", "/api/v1/corrections?status=approved", "appr", "", 200); !strings.Contains(body, `"no": 2`) {
 		t.Errorf("list: %s", body)
 	}
+}
+
+// testAPIDeps is the apiDeps of the API tests: a's analysis, no collector
+// running, no targets or rules, the default loss settings.
+func testAPIDeps(a *analysistest.Analysed, stg *storage, toks *auth.Tokens, alog *audit.Log, current *atomic.Pointer[collector.Collector],
+	arch *atomic.Pointer[archive.Index], clk schedule.Clock) apiDeps {
+	return apiDeps{
+		Deps: api.Deps{Results: stg.results, Reads: stg.store, Archive: arch.Load, Location: a.Fleet.Zone(), Now: clk.Now,
+			Logger: slog.New(slog.DiscardHandler)},
+		Base: http.NotFoundHandler(), Tokens: toks, Audit: alog, Analyzer: func() *analysis.Analyzer { return a.Analyzer },
+		Collector: current, Clock: clk, Reanalyse: func() {}, Loss: analysis.DefaultConfig().Loss}
 }

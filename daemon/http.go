@@ -31,8 +31,12 @@ func (d *daemon) startHTTP(ctx context.Context, cfg *config.Config, ln net.Liste
 		default:
 		}
 	}
-	h := audit.Writes(alog)(apiHandler(statusHandler(&d.current, d.stg, d.m), toks, d.an.get, d.stg, alog, &d.current, &d.archive,
-		cfg.Collector.Location(), d.clk, log, reanalyse, cfg.HTTP.TileURL, d.an.Targets, d.an.Rules, cfg.Analysis.Loss))
+	h := audit.Writes(alog)(apiHandler(apiDeps{
+		Deps: api.Deps{Results: d.stg.results, Reads: d.stg.store, Archive: d.archive.Load,
+			Location: cfg.Collector.Location(), Now: d.clk.Now, Logger: log},
+		Base: statusHandler(&d.current, d.stg, d.m), Tokens: toks, Audit: alog, Analyzer: d.an.get,
+		Collector: &d.current, Clock: d.clk, Reanalyse: reanalyse, TileURL: cfg.HTTP.TileURL,
+		Targets: d.an.Targets, Rules: d.an.Rules, Loss: cfg.Analysis.Loss}))
 	hc := cfg.HTTP
 	srv := api.NewServer(h, api.ServerOptions{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout,
 		WriteTimeout: hc.WriteTimeout, IdleTimeout: hc.IdleTimeout, Logger: log.With("component", "http")})

@@ -1,6 +1,8 @@
-// Package meter defines what leaves the collector: one Read per value a
-// meter gave (or failed to give), with where it came from. The store, VEE
-// and analytics consume Reads; none of them knows how a meter was reached.
+// Package meter is the head-end's shared vocabulary of meter data: one
+// Read per value a meter gave (or failed to give), with where it came
+// from, its Class and Status, and the one exact decimal kit (Decimal, Add,
+// Sub, Cmp, Percent, Round...). The store, VEE and analytics consume Reads;
+// none of them knows how a meter was reached.
 package meter
 
 import (

@@ -1,5 +1,5 @@
 // Package store keeps what the collector reads: register reads, interval
-// data and instantaneous values, each as a read.Read with its quality of
+// data and instantaneous values, each as a meter.Read with its quality of
 // collection, queried by meter, area, quantity and time. It is a small
 // interface with two backends: an embedded one (the default, no server)
 // and InfluxDB for production; the collector, VEE, analytics and the API
@@ -44,12 +44,7 @@ type Query struct {
 // Key identifies a stored point: one meter, one quantity of one class at
 // one time. Keys compare with ==: KeyOf puts the time in UTC, so that the
 // same instant read back in another zone gives the same key.
-type Key struct {
-	Meter    string
-	Class    meter.Class
-	Quantity string
-	Time     time.Time
-}
+type Key = meter.Key
 
 // KeyOf returns the key of a read.
 func KeyOf(r *meter.Read) Key {

@@ -87,13 +87,13 @@ func RunMornings(t testing.TB, cfg model.Config, days int) *Mornings {
 			t.Fatalf("day %d: %v", d, err)
 		}
 		m := Morning{Today: today}
-		m.Flags = bodies[anomaly.Flag](t, res, store.RecordQuery{Kind: analysis.KindFlag})
-		m.Loss = bodies[loss.Result](t, res, store.RecordQuery{Kind: analysis.KindLoss, From: today.AddDate(0, 0, -1), To: today})
+		m.Flags = bodies[anomaly.Flag](t, res, store.RecordQuery{Kind: results.KindFlag})
+		m.Loss = bodies[loss.Result](t, res, store.RecordQuery{Kind: results.KindLoss, From: today.AddDate(0, 0, -1), To: today})
 		m.Loss = slices.DeleteFunc(m.Loss, func(r loss.Result) bool { return r.Period.Kind != loss.Daily })
-		m.Theft = bodies[anomaly.Ranking](t, res, store.RecordQuery{Kind: analysis.KindTheft, From: today.AddDate(0, 0, -1), To: today})
+		m.Theft = bodies[anomaly.Ranking](t, res, store.RecordQuery{Kind: results.KindTheft, From: today.AddDate(0, 0, -1), To: today})
 		out.Mornings = append(out.Mornings, m)
 	}
-	out.Final = bodies[loss.Result](t, res, store.RecordQuery{Kind: analysis.KindLoss})
+	out.Final = bodies[loss.Result](t, res, store.RecordQuery{Kind: results.KindLoss})
 	out.Final = slices.DeleteFunc(out.Final, func(r loss.Result) bool { return r.Period.Kind != loss.Daily })
 	slices.SortFunc(out.Final, func(x, y loss.Result) int {
 		return cmp.Or(cmp.Compare(x.Area, y.Area), x.Period.Start.Compare(y.Period.Start))

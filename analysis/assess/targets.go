@@ -11,7 +11,6 @@
 package assess
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -115,8 +114,6 @@ func (t *Target) holds(a *archive.Area) bool {
 // TargetColumns are the columns of a targets file.
 var TargetColumns = []string{"area_or_group", "from", "to", "target_rate"}
 
-const maxErrors = 50
-
 // ReadTargets reads targets from CSV with the header
 // area_or_group,from,to,target_rate (any order and case). area_or_group
 // is an area ID, feeder:ID, voltage_level:LEVEL, responsible:NAME, or *
@@ -131,42 +128,18 @@ func ReadTargets(r io.Reader, name string, loc *time.Location) (Targets, error) 
 	if loc == nil {
 		loc = time.UTC
 	}
-	cr := csv.NewReader(bomless(r))
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	var errs []error
+	cf, err := archive.OpenCSV(r, name, strings.Join(TargetColumns, ","), '#')
+	if err != nil {
+		return nil, err
+	}
 	bad := func(line, col int, field, format string, args ...any) {
-		if len(errs) > maxErrors {
-			return
-		}
-		if len(errs) == maxErrors {
-			errs = append(errs, fmt.Errorf("%s: too many errors, stopping", name))
-			return
-		}
-		pos := fmt.Sprintf("%s:%d", name, line)
-		if col > 0 {
-			pos += fmt.Sprintf(":%d", col)
-		}
+		pos := cf.Where(line, col)
 		if field != "" {
 			pos += ": " + field
 		}
-		errs = append(errs, fmt.Errorf("%s: %s", pos, fmt.Sprintf(format, args...)))
+		cf.Add(fmt.Errorf("%s: %s", pos, fmt.Sprintf(format, args...)))
 	}
-	syntax := func(err error) error {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-		}
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	hdr, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, want a header row (%s)", name, strings.Join(TargetColumns, ","))
-	}
-	if err != nil {
-		return nil, syntax(err)
-	}
-	hline, _ := cr.FieldPos(0)
+	hdr, hline := cf.Header, cf.HeaderLine
 	col := map[string]int{}
 	for i, h := range hdr {
 		k := strings.ToLower(strings.TrimSpace(h))
@@ -184,22 +157,11 @@ func ReadTargets(r io.Reader, name string, loc *time.Location) (Targets, error) 
 			bad(hline, 0, "", "header has no %s column", k)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	var out Targets
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if len(errs) <= maxErrors {
-				errs = append(errs, syntax(err))
-			}
-			break
-		}
-		line, _ := cr.FieldPos(0)
+	for line, rec := range cf.Rows() {
 		if len(rec) != len(hdr) {
 			bad(line, 0, "", "%d cells, the header has %d", len(rec), len(hdr))
 			continue
@@ -210,7 +172,7 @@ func ReadTargets(r io.Reader, name string, loc *time.Location) (Targets, error) 
 			}
 			return "", 0
 		}
-		n := len(errs)
+		n := cf.Problems()
 		t := Target{Where: fmt.Sprintf("%s:%d", name, line)}
 		v, c := cell("area_or_group")
 		t.Scope, t.Value, err = parseScope(v)
@@ -242,7 +204,7 @@ func ReadTargets(r io.Reader, name string, loc *time.Location) (Targets, error) 
 		} else {
 			t.Rate = rate
 		}
-		if len(errs) > n {
+		if cf.Problems() > n {
 			continue
 		}
 		for i := range out {
@@ -251,12 +213,12 @@ func ReadTargets(r io.Reader, name string, loc *time.Location) (Targets, error) 
 				break
 			}
 		}
-		if len(errs) == n {
+		if cf.Problems() == n {
 			out = append(out, t)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := cf.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

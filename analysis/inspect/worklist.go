@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
-
-// Kind is the record kind of work-list entries: Body is an Entry.
-const Kind = "inspection"
 
 // Entry statuses.
 const (
@@ -52,7 +50,7 @@ type Entry struct {
 // Record is the entry's record.
 func (e *Entry) Record(month time.Time) store.Record {
 	b, _ := json.Marshal(e)
-	r := store.Record{Kind: Kind, Key: e.ID, Time: monthStart(month), Body: b}
+	r := store.Record{Kind: results.KindInspection, Key: e.ID, Time: monthStart(month), Body: b}
 	if e.Kind == KindArea {
 		r.Area = e.Target
 	}
@@ -78,7 +76,7 @@ type List struct {
 // longer ranked by ID.
 func (l *List) Month(ctx context.Context, month time.Time) ([]Entry, error) {
 	from := monthStart(month)
-	recs, err := l.Results.Current(ctx, store.RecordQuery{Kind: Kind, From: from, To: from.AddDate(0, 1, 0)})
+	recs, err := l.Results.Current(ctx, store.RecordQuery{Kind: results.KindInspection, From: from, To: from.AddDate(0, 1, 0)})
 	if err != nil {
 		return nil, fmt.Errorf("inspections of %s: %w", from.Format("2006-01"), err)
 	}
@@ -151,7 +149,7 @@ func (l *List) Save(ctx context.Context, month time.Time, items []Item) ([]Entry
 
 // Get returns an entry and its history, oldest version first.
 func (l *List) Get(ctx context.Context, id string) (Entry, []store.Record, error) {
-	h, err := l.Results.History(ctx, Kind, id)
+	h, err := l.Results.History(ctx, results.KindInspection, id)
 	if err != nil {
 		return Entry{}, nil, fmt.Errorf("inspection %s: %w", id, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -73,11 +74,8 @@ func (x i128) cmp(y i128) int {
 // okScale reports whether d can be computed with.
 func okScale(d dlt645.Decimal) bool { return d.Scale <= maxScale }
 
-// cmpDec compares a and b exactly, whatever their scales (at most 18).
-func cmpDec(a, b dlt645.Decimal) int {
-	s := max(a.Scale, b.Scale)
-	return mul(a.Units, pow10[s-a.Scale]).cmp(mul(b.Units, pow10[s-b.Scale]))
-}
+// cmpDec compares a and b exactly, whatever their scales.
+func cmpDec(a, b dlt645.Decimal) int { return meter.Cmp(a, b) }
 
 // rescale returns d's units at scale s, false on overflow.
 func rescale(d dlt645.Decimal, s uint8) (int64, bool) {
@@ -96,14 +94,6 @@ func rescale(d dlt645.Decimal, s uint8) (int64, bool) {
 	return int64(lo), true
 }
 
-// common returns a's and b's units at their common scale.
-func common(a, b dlt645.Decimal) (int64, int64, uint8, bool) {
-	s := max(a.Scale, b.Scale)
-	au, ok1 := rescale(a, s)
-	bu, ok2 := rescale(b, s)
-	return au, bu, s, ok1 && ok2
-}
-
 func addInt(a, b int64) (int64, bool) {
 	c := a + b
 	if (c > a) != (b > 0) {
@@ -113,53 +103,20 @@ func addInt(a, b int64) (int64, bool) {
 }
 
 // sub returns a − b at their common scale.
-func sub(a, b dlt645.Decimal) (dlt645.Decimal, bool) {
-	au, bu, s, ok := common(a, b)
-	if !ok || (bu == math.MinInt64) {
-		return dlt645.Decimal{}, false
-	}
-	d, ok := addInt(au, -bu)
-	return dlt645.Decimal{Units: d, Scale: s}, ok
-}
+func sub(a, b dlt645.Decimal) (dlt645.Decimal, bool) { return meter.Sub(a, b) }
 
 // add returns a + b at their common scale.
-func add(a, b dlt645.Decimal) (dlt645.Decimal, bool) {
-	au, bu, s, ok := common(a, b)
-	if !ok {
-		return dlt645.Decimal{}, false
-	}
-	d, ok := addInt(au, bu)
-	return dlt645.Decimal{Units: d, Scale: s}, ok
-}
+func add(a, b dlt645.Decimal) (dlt645.Decimal, bool) { return meter.Add(a, b) }
 
 // product returns a × b exactly, false if it does not fit.
-func product(a, b dlt645.Decimal) (dlt645.Decimal, bool) {
-	s := int(a.Scale) + int(b.Scale)
-	hi, lo := bits.Mul64(abs64(a.Units), abs64(b.Units))
-	if s > maxScale || hi != 0 || lo > math.MaxInt64 {
-		return dlt645.Decimal{}, false
-	}
-	u := int64(lo)
-	if (a.Units < 0) != (b.Units < 0) {
-		u = -u
-	}
-	return dlt645.Decimal{Units: u, Scale: uint8(s)}, true
-}
+func product(a, b dlt645.Decimal) (dlt645.Decimal, bool) { return meter.Mul(a, b) }
 
 func isZero(d dlt645.Decimal) bool { return d.Units == 0 }
 
 func negative(d dlt645.Decimal) bool { return d.Units < 0 }
 
 // absDec returns |d|.
-func absDec(d dlt645.Decimal) (dlt645.Decimal, bool) {
-	if d.Units == math.MinInt64 {
-		return d, false
-	}
-	if d.Units < 0 {
-		d.Units = -d.Units
-	}
-	return d, true
-}
+func absDec(d dlt645.Decimal) (dlt645.Decimal, bool) { return meter.Abs(d) }
 
 // mulDiv returns ⌊a × b / c⌋ for a, b ≥ 0 and b ≤ c, c > 0: a share b/c
 // of a, which fits in 64 bits.

@@ -1,5 +1,5 @@
 // Package vee validates, estimates and edits meter reads (VEE): the layer
-// between the raw reads that leave the collector ([read.Read]) and the
+// between the raw reads that leave the collector ([meter.Read]) and the
 // values billing and loss analysis may use.
 //
 // A [Validator] turns reads into [Value]s, each with a [Quality] and the

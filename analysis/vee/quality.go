@@ -1,24 +1,23 @@
 package vee
 
 import (
+	"github.com/headend/headend/meter"
 	"time"
 
 	"github.com/headend/headend/protocol/dlt645"
 )
 
-// Quality says how far a value may be trusted.
-type Quality string
+// Quality says how far a value may be trusted: meter's vocabulary.
+type Quality = meter.Quality
 
-// The qualities, from best to worst for billing: a valid or edited value
-// may be billed, an estimated one is billed and flagged, a suspect one is
-// held for a person, a failed one is not a value.
+// The qualities (see meter.Quality).
 const (
-	Valid                  Quality = "valid"                   // read and passed every check
-	EstimatedInterpolation Quality = "estimated_interpolation" // filled by linear interpolation
-	EstimatedProfile       Quality = "estimated_profile"       // filled from the meter's similar-day profile
-	Edited                 Quality = "edited"                  // set by a person (see Audit)
-	Suspect                Quality = "suspect"                 // read, but a check failed
-	Failed                 Quality = "failed"                  // no value: the read failed, or it is missing
+	Valid                  = meter.Valid
+	EstimatedInterpolation = meter.EstimatedInterpolation
+	EstimatedProfile       = meter.EstimatedProfile
+	Edited                 = meter.Edited
+	Suspect                = meter.Suspect
+	Failed                 = meter.FailedQuality
 )
 
 // severity orders the qualities the validator assigns: a value takes the

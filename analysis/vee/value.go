@@ -11,12 +11,7 @@ import (
 // one time. The time is the meter's stamp for daily freezes and
 // load-profile records (the freeze or record time), the head-end's
 // receipt time for instantaneous, on-demand and clock reads.
-type Key struct {
-	Meter    string
-	Class    meter.Class
-	Quantity string
-	Time     time.Time
-}
+type Key = meter.Key
 
 // Ref names a raw read: its key, and when the head-end received it, which
 // tells two reads of the same key apart. With the read's Frame it traces a

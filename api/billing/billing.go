@@ -18,13 +18,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Service answers the billing API.
@@ -32,6 +32,12 @@ type Service struct {
 	Results  store.Results
 	Archive  func() *archive.Index
 	Location *time.Location
+}
+
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location}
 }
 
 // Register mounts the routes on mux, each wrapped by guard.
@@ -119,7 +125,7 @@ func (s *Service) determinants(w http.ResponseWriter, r *http.Request) {
 // meters read after midnight), by meter and quantity, monthly settlement
 // reads preferred over daily freezes.
 func (s *Service) ends(ctx context.Context, area, meterID string, t time.Time) (map[[2]string]vee.Value, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindValue, Area: area, Meter: meterID, From: t, To: t.Add(3 * time.Hour)})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindValue, Area: area, Meter: meterID, From: t, To: t.Add(3 * time.Hour)})
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +292,7 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	recs, err := s.Results.Since(r.Context(), cursor, []string{analysis.KindValue, analysis.KindCorrection}, int(limit))
+	recs, err := s.Results.Since(r.Context(), cursor, []string{results.KindValue, results.KindCorrection}, int(limit))
 	if err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return
@@ -305,11 +311,11 @@ func (s *Service) changes(w http.ResponseWriter, r *http.Request) {
 // ChangeOf is the change-feed entry of a stored value record; false when
 // the record is not a value.
 func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
-	if rec.Kind == analysis.KindCorrection {
+	if rec.Kind == results.KindCorrection {
 		return correctionOf(rec, loc)
 	}
 	var v vee.Value
-	if rec.Kind != analysis.KindValue || json.Unmarshal(rec.Body, &v) != nil {
+	if rec.Kind != results.KindValue || json.Unmarshal(rec.Body, &v) != nil {
 		return Change{}, false
 	}
 	c := Change{Seq: rec.Seq, Change: "new", Version: rec.Version, Meter: v.Meter, Area: rec.Area, Class: v.Class, Quantity: v.Quantity,
@@ -328,12 +334,12 @@ func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
 // (fault energy, back-billing, refund: an edit reaches billing as the
 // value's revision); false for the others and for those not approved.
 func correctionOf(rec store.Record, loc *time.Location) (Change, bool) {
-	var c analysis.Correction
-	if json.Unmarshal(rec.Body, &c) != nil || c.Status != analysis.Approved || c.Kind == analysis.CorrectEdit {
+	var c results.Correction
+	if json.Unmarshal(rec.Body, &c) != nil || c.Status != results.Approved || c.Kind == results.CorrectEdit {
 		return Change{}, false
 	}
 	return Change{Seq: rec.Seq, Change: "correction", Version: rec.Version, Meter: c.Meter, Area: c.Area, Quantity: c.Kind,
 		Time: c.Time.In(loc).Format(time.RFC3339), Value: c.Value.String(), Quality: vee.Edited, Billable: true,
-		Reasons: []string{fmt.Sprintf("correction %s: %s (proposed by %s, approved by %s)", analysis.CorrectionKey(c.No), c.Reason, c.ProposedBy, c.DecidedBy)},
+		Reasons: []string{fmt.Sprintf("correction %s: %s (proposed by %s, approved by %s)", results.CorrectionKey(c.No), c.Reason, c.ProposedBy, c.DecidedBy)},
 		Stored:  rec.Stored.In(loc).Format(time.RFC3339)}, true
 }

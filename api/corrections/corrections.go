@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/auth"
@@ -28,6 +27,7 @@ import (
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Service answers the corrections API.
@@ -43,14 +43,20 @@ type Service struct {
 	mu sync.Mutex // numbers corrections one at a time
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
+}
+
 // Register mounts the routes: proposing needs edit, deciding approve,
 // listing read_all.
 func (s *Service) Register(mux *http.ServeMux, toks *auth.Tokens) {
 	mux.Handle("POST /api/v1/corrections", toks.Require(auth.EditReads)(http.HandlerFunc(s.propose)))
 	mux.Handle("GET /api/v1/corrections", toks.RequireAny(auth.ReadAll, auth.Approve)(http.HandlerFunc(s.list)))
 	mux.Handle("GET /api/v1/corrections/{no}", toks.RequireAny(auth.ReadAll, auth.Approve)(http.HandlerFunc(s.get)))
-	mux.Handle("POST /api/v1/corrections/{no}/approve", toks.Require(auth.Approve)(http.HandlerFunc(s.decide(analysis.Approved))))
-	mux.Handle("POST /api/v1/corrections/{no}/reject", toks.Require(auth.Approve)(http.HandlerFunc(s.decide(analysis.Rejected))))
+	mux.Handle("POST /api/v1/corrections/{no}/approve", toks.Require(auth.Approve)(http.HandlerFunc(s.decide(results.Approved))))
+	mux.Handle("POST /api/v1/corrections/{no}/reject", toks.Require(auth.Approve)(http.HandlerFunc(s.decide(results.Rejected))))
 }
 
 // Proposal is the body of a proposal.
@@ -87,10 +93,10 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, api.BodyStatus(err), "body: %s", err)
 		return
 	}
-	c := analysis.Correction{Kind: p.Kind, Meter: p.Meter, Reason: strings.TrimSpace(p.Reason), Status: analysis.Proposed,
+	c := results.Correction{Kind: p.Kind, Meter: p.Meter, Reason: strings.TrimSpace(p.Reason), Status: results.Proposed,
 		ProposedBy: who.Name, ProposedAt: s.Now()}
 	switch p.Kind {
-	case analysis.CorrectEdit, analysis.CorrectFaultEnergy, analysis.CorrectBackBilling, analysis.CorrectRefund:
+	case results.CorrectEdit, results.CorrectFaultEnergy, results.CorrectBackBilling, results.CorrectRefund:
 	default:
 		bad(w, "kind", "%q is not edit, fault_energy, back_billing or refund", p.Kind)
 		return
@@ -115,7 +121,7 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if p.Kind == analysis.CorrectEdit {
+	if p.Kind == results.CorrectEdit {
 		c.Class, c.Quantity = meter.Class(p.Class), p.Quantity
 		if c.Class != meter.Daily && c.Class != meter.Monthly {
 			bad(w, "class", "%q: only daily and monthly register values are corrected", p.Class)
@@ -125,12 +131,12 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 			bad(w, "value", "%s: a register value is never negative", p.Value)
 			return
 		}
-		recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindValue, Meter: c.Meter, From: c.Time, To: c.Time.Add(time.Nanosecond)})
+		recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindValue, Meter: c.Meter, From: c.Time, To: c.Time.Add(time.Nanosecond)})
 		if err != nil {
 			api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 			return
 		}
-		key := analysis.ValueKey(c.Meter, c.Class, c.Quantity, c.Time)
+		key := results.ValueKey(c.Meter, c.Class, c.Quantity, c.Time)
 		found := false
 		for _, rec := range recs {
 			var v vee.Value
@@ -154,7 +160,7 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindCorrection})
+	all, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection})
 	if err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return
@@ -169,14 +175,14 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(c)
 }
 
-func (s *Service) load(ctx context.Context, w http.ResponseWriter, r *http.Request) (analysis.Correction, int, bool) {
-	var c analysis.Correction
+func (s *Service) load(ctx context.Context, w http.ResponseWriter, r *http.Request) (results.Correction, int, bool) {
+	var c results.Correction
 	no, err := strconv.ParseInt(r.PathValue("no"), 10, 64)
 	if err != nil || no < 1 {
 		bad(w, "no", "%q is not a correction number", r.PathValue("no"))
 		return c, 0, false
 	}
-	h, err := s.Results.History(ctx, analysis.KindCorrection, analysis.CorrectionKey(no))
+	h, err := s.Results.History(ctx, results.KindCorrection, results.CorrectionKey(no))
 	if err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return c, 0, false
@@ -200,19 +206,19 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request) {
-	status, err := api.OneOf(r, "status", analysis.Proposed, analysis.Approved, analysis.Rejected)
+	status, err := api.OneOf(r, "status", results.Proposed, results.Approved, results.Rejected)
 	if err != nil {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindCorrection})
+	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: results.KindCorrection})
 	if err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return
 	}
-	out := []analysis.Correction{}
+	out := []results.Correction{}
 	for _, rec := range recs {
-		var c analysis.Correction
+		var c results.Correction
 		if json.Unmarshal(rec.Body, &c) == nil && (status == "" || c.Status == status) {
 			out = append(out, c)
 		}
@@ -244,7 +250,7 @@ func (s *Service) decide(status string) http.HandlerFunc {
 		case c.ProposedBy == who.Name:
 			api.Error(w, http.StatusForbidden, "correction %d: %s (proposed by %s)", c.No, errSelf, c.ProposedBy)
 			return
-		case c.Status != analysis.Proposed:
+		case c.Status != results.Proposed:
 			api.Error(w, http.StatusConflict, "correction %d is already %s by %s", c.No, c.Status, c.DecidedBy)
 			return
 		}
@@ -253,7 +259,7 @@ func (s *Service) decide(status string) http.HandlerFunc {
 			api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 			return
 		}
-		if status == analysis.Approved && s.Decided != nil {
+		if status == results.Approved && s.Decided != nil {
 			s.Decided()
 		}
 		api.JSON(w, c)

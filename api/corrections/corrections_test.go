@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/corrections"
@@ -51,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	v := vee.Value{Key: vee.Key{Meter: meterID, Class: meter.Daily, Quantity: quantity, Time: day}, Unit: "kWh",
 		Value: dlt645.Decimal{Units: 247581, Scale: 2}, Quality: vee.Valid}
 	body, _ := json.Marshal(v)
-	if _, err := res.Put(context.Background(), []store.Record{{Kind: analysis.KindValue, Key: analysis.ValueKey(meterID, meter.Daily, quantity, day),
+	if _, err := res.Put(context.Background(), []store.Record{{Kind: results.KindValue, Key: results.ValueKey(meterID, meter.Daily, quantity, day),
 		Area: "D01", Meter: meterID, Time: day, Body: body}}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +100,9 @@ const edit = `{"kind":"edit","meter":"000001000001","class":"daily","quantity":"
 
 func TestFourEyes(t *testing.T) {
 	f := newFixture(t)
-	var c analysis.Correction
+	var c results.Correction
 	json.Unmarshal([]byte(f.do(t, "POST", "/api/v1/corrections", "zhao-token-0123456789abcdef", edit, 201)), &c)
-	if c.No != 1 || c.Status != analysis.Proposed || c.ProposedBy != "Zhao" || c.Before != "2475.81 (valid)" {
+	if c.No != 1 || c.Status != results.Proposed || c.ProposedBy != "Zhao" || c.Before != "2475.81 (valid)" {
 		t.Fatalf("proposed: %+v", c)
 	}
 	// Zhao may approve, but not their own correction
@@ -118,7 +117,7 @@ func TestFourEyes(t *testing.T) {
 		t.Fatalf("Decided called %d times before any approval", f.decided)
 	}
 	json.Unmarshal([]byte(f.do(t, "POST", "/api/v1/corrections/1/approve", "wang-token-0123456789abcdef", `{"reason":"checked against the removal slip"}`, 200)), &c)
-	if c.Status != analysis.Approved || c.DecidedBy != "Wang" || c.Decision != "checked against the removal slip" {
+	if c.Status != results.Approved || c.DecidedBy != "Wang" || c.Decision != "checked against the removal slip" {
 		t.Fatalf("approved: %+v", c)
 	}
 	if f.decided != 1 {
@@ -129,7 +128,7 @@ func TestFourEyes(t *testing.T) {
 		t.Errorf("second decision: %q", b)
 	}
 	// every state is kept: the history has the proposal and the approval
-	h, err := f.res.History(context.Background(), analysis.KindCorrection, analysis.CorrectionKey(1))
+	h, err := f.res.History(context.Background(), results.KindCorrection, results.CorrectionKey(1))
 	if err != nil || len(h) != 2 {
 		t.Fatalf("history: %d versions, %v", len(h), err)
 	}
@@ -144,7 +143,7 @@ func TestRejectAndList(t *testing.T) {
 	if f.decided != 0 {
 		t.Errorf("a rejection reran the analysis (%d)", f.decided)
 	}
-	var list struct{ Corrections []analysis.Correction }
+	var list struct{ Corrections []results.Correction }
 	json.Unmarshal([]byte(f.do(t, "GET", "/api/v1/corrections?status=proposed", "wang-token-0123456789abcdef", "", 200)), &list)
 	if len(list.Corrections) != 1 || list.Corrections[0].No != 1 {
 		t.Errorf("proposed: %+v", list.Corrections)
@@ -185,7 +184,7 @@ func TestProposalRefused(t *testing.T) {
 		}
 	}
 	// nothing refused was numbered: the next proposal is number 1
-	var got analysis.Correction
+	var got results.Correction
 	json.Unmarshal([]byte(f.do(t, "POST", "/api/v1/corrections", "li-token-0123456789abcdef", edit, 201)), &got)
 	if got.No != 1 {
 		t.Errorf("first accepted proposal is number %d", got.No)

@@ -14,13 +14,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/anomaly"
 	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Service answers the loss API.
@@ -35,6 +35,12 @@ type Service struct {
 	// Loss holds the bounds a period's rate is classed by; zero:
 	// loss.DefaultConfig().
 	Loss loss.Config
+}
+
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
 }
 
 // Register mounts the routes on mux, each wrapped by guard (the
@@ -77,7 +83,7 @@ func (s *Service) balances(ctx context.Context, area string, from, to time.Time)
 // allBalances returns the daily and monthly balances stored for days
 // [from, to].
 func (s *Service) allBalances(ctx context.Context, area string, from, to time.Time) ([]loss.Result, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: to.AddDate(0, 0, 1)})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: area, From: from, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +116,7 @@ func (s *Service) meta(w http.ResponseWriter, r *http.Request) {
 	if s.TileURL != "" {
 		m["tile_url"] = s.TileURL
 	}
-	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindLoss})
+	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: results.KindLoss})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -180,7 +186,7 @@ func (s *Service) areas(w http.ResponseWriter, r *http.Request) {
 	}
 	figs := assess.Figures(all, from, to.AddDate(0, 0, 1)) // the same figure as the assessment's and the inspection list's
 	rs := slices.DeleteFunc(all, func(r loss.Result) bool { return r.Period.Kind != loss.Daily })
-	flags, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindFlag, To: to.AddDate(0, 0, 1)})
+	flags, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: results.KindFlag, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -272,7 +278,7 @@ func (s *Service) areaLoss(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindLoss, Area: a.ID, From: from, To: to.AddDate(0, 0, 1)})
+	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: results.KindLoss, Area: a.ID, From: from, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -339,7 +345,7 @@ func (s *Service) areaFlags(w http.ResponseWriter, r *http.Request) {
 
 // flags returns the area's flags that were open at some time in [from, to].
 func (s *Service) flags(ctx context.Context, area string, from, to time.Time) ([]Flag, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindFlag, Area: area, To: to.AddDate(0, 0, 1)})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindFlag, Area: area, To: to.AddDate(0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +382,7 @@ func (s *Service) areaTheft(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	q := store.RecordQuery{Kind: analysis.KindTheft, Area: a.ID}
+	q := store.RecordQuery{Kind: results.KindTheft, Area: a.ID}
 	if !date.IsZero() {
 		q.To = date.AddDate(0, 0, 1)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/analysis/inspect"
@@ -24,6 +23,7 @@ import (
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 const responsibleCSV = "area,responsible\nD01,Li Wei\nD02,Li Wei\nD03,Zhang Min\nD04,Wang Fang\nD05,Zhang Min\n"
@@ -298,7 +298,7 @@ func TestOneFigurePerAreaAndPeriod(t *testing.T) {
 	// shows the new figure, as the loss list does
 	ctx := context.Background()
 	day10 := time.Date(2025, 6, 10, 0, 0, 0, 0, a.Fleet.Zone())
-	recs, err := a.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: "D02", From: day10, To: day10.AddDate(0, 0, 1)})
+	recs, err := a.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: "D02", From: day10, To: day10.AddDate(0, 0, 1)})
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("D02 on the 10th: %d records, %v", len(recs), err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/analysis/inspect"
 	"github.com/headend/headend/analysis/loss"
@@ -18,6 +17,7 @@ import (
 	"github.com/headend/headend/api/manage"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 func TestFaultEnergyEndToEnd(t *testing.T) {
@@ -46,7 +46,7 @@ func TestFaultEnergyEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	before := map[string]loss.Result{}
-	recs, _ := a.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: "A1"})
+	recs, _ := a.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: "A1"})
 	for _, r := range recs {
 		var x loss.Result
 		json.Unmarshal(r.Body, &x)
@@ -60,7 +60,7 @@ func TestFaultEnergyEndToEnd(t *testing.T) {
 	}
 	for _, d := range []string{"2025-03-03", "2025-03-04", "2025-03-05"} {
 		key := "A1|daily|" + d
-		h, _ := a.Results.History(ctx, analysis.KindLoss, key)
+		h, _ := a.Results.History(ctx, results.KindLoss, key)
 		var x loss.Result
 		json.Unmarshal(h[len(h)-1].Body, &x)
 		b := before[key]

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Hour is one hour of an area's near-real-time loss.
@@ -85,7 +85,7 @@ func (s *Service) hourly(w http.ResponseWriter, r *http.Request) {
 		out[i] = x
 	}
 	body := map[string]any{"area": id, "date": date.Format(time.DateOnly), "hours": out}
-	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: analysis.KindLoss, Area: id, From: date, To: date.Add(time.Nanosecond)})
+	recs, err := s.Results.Current(r.Context(), store.RecordQuery{Kind: results.KindLoss, Area: id, From: date, To: date.Add(time.Nanosecond)})
 	if err != nil {
 		s.fail(w, "results store", err)
 		return

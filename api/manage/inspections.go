@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/anomaly"
 	"github.com/headend/headend/analysis/inspect"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Generate ranks the month's areas and lines from what the analysis
@@ -30,7 +30,7 @@ func (s *Service) Generate(ctx context.Context, month time.Time) ([]inspect.Entr
 		return nil, fmt.Errorf("inspections: balances: %w", err)
 	}
 	in := inspect.Input{Archive: s.Archive(), Month: from, Balances: rs, Targets: s.targets(), Upper: s.Loss.Upper, VerifyDue: s.VerifyDue}
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindFlag, To: to})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindFlag, To: to})
 	if err != nil {
 		return nil, fmt.Errorf("inspections: flags: %w", err)
 	}
@@ -40,7 +40,7 @@ func (s *Service) Generate(ctx context.Context, month time.Time) ([]inspect.Entr
 			in.Flags = append(in.Flags, f)
 		}
 	}
-	if recs, err = s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindTheft, From: from, To: to}); err != nil {
+	if recs, err = s.Results.Current(ctx, store.RecordQuery{Kind: results.KindTheft, From: from, To: to}); err != nil {
 		return nil, fmt.Errorf("inspections: theft rankings: %w", err)
 	}
 	for _, rec := range recs {
@@ -166,7 +166,7 @@ func (s *Service) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var fe *inspect.FaultEnergy
-	var corr *analysis.Correction
+	var corr *results.Correction
 	if f := b.FaultEnergy; f != nil {
 		// field staff may check an item; only whoever may edit reads
 		// proposes the energy to add back
@@ -186,7 +186,7 @@ func (s *Service) check(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		corr = &c
-		fe = &inspect.FaultEnergy{Meter: c.Meter, From: f.From, To: f.To, KWh: c.Value.String(), Correction: analysis.CorrectionKey(c.No)}
+		fe = &inspect.FaultEnergy{Meter: c.Meter, From: f.From, To: f.To, KWh: c.Value.String(), Correction: results.CorrectionKey(c.No)}
 	}
 	e, err = s.worklist().Check(ctx, id, inspect.Check{Finding: b.Finding, Who: who.Name, At: s.Now(), Fault: fe})
 	if err != nil {
@@ -198,8 +198,8 @@ func (s *Service) check(w http.ResponseWriter, r *http.Request) {
 
 // faultCorrection checks a fault found on an entry and makes its
 // correction; msg says what is wrong with it.
-func (s *Service) faultCorrection(e *inspect.Entry, meter, from, to, kwh string) (analysis.Correction, string) {
-	var c analysis.Correction
+func (s *Service) faultCorrection(e *inspect.Entry, meter, from, to, kwh string) (results.Correction, string) {
+	var c results.Correction
 	ix := s.Archive()
 	if meter == "" {
 		if e.Kind != inspect.KindArea {
@@ -233,18 +233,18 @@ func (s *Service) faultCorrection(e *inspect.Entry, meter, from, to, kwh string)
 	if err != nil || v.Units <= 0 {
 		return c, fmt.Sprintf("kwh: %q is not a positive energy", kwh)
 	}
-	return analysis.Correction{Kind: analysis.CorrectFaultEnergy, Meter: meter, Area: m.Area, Time: start, End: last.AddDate(0, 0, 1),
-		Value: v, Status: analysis.Proposed}, ""
+	return results.Correction{Kind: results.CorrectFaultEnergy, Meter: meter, Area: m.Area, Time: start, End: last.AddDate(0, 0, 1),
+		Value: v, Status: results.Proposed}, ""
 }
 
 // propose stores c as a proposed correction, numbered.
-func (s *Service) propose(ctx context.Context, c analysis.Correction) (analysis.Correction, error) {
+func (s *Service) propose(ctx context.Context, c results.Correction) (results.Correction, error) {
 	if s.Propose != nil {
 		return s.Propose(ctx, c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindCorrection})
+	all, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection})
 	if err != nil {
 		return c, err
 	}

@@ -17,13 +17,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/analysis/inspect"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Service answers the loss-management API.
@@ -48,13 +48,19 @@ type Service struct {
 	VerifyDue func(m *archive.Meter) time.Time
 	// Propose stores a fault-energy correction as proposed and returns it
 	// numbered; nil: numbered and stored here, as api/corrections does.
-	Propose func(ctx context.Context, c analysis.Correction) (analysis.Correction, error)
+	Propose func(ctx context.Context, c results.Correction) (results.Correction, error)
 	// Title heads the printable assessment.
 	Title string
 
 	once sync.Once
 	list *inspect.List
 	mu   sync.Mutex // numbers corrections (when Propose is nil)
+}
+
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Reads: d.Reads, Archive: d.Archive, Location: d.Location, Now: d.Now}
 }
 
 // Register mounts the routes on mux: reading ones wrapped by guard (the
@@ -112,7 +118,7 @@ func (s *Service) month(r *http.Request, name string, def time.Time) (time.Time,
 // balances returns the stored daily (and monthly) balances starting in
 // [from, to).
 func (s *Service) balances(ctx context.Context, area string, from, to time.Time) ([]loss.Result, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: to})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: area, From: from, To: to})
 	if err != nil {
 		return nil, err
 	}

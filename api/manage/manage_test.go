@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/anomaly"
 	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/analysis/inspect"
@@ -139,7 +138,7 @@ func handEnv(t testing.TB) (*env, *manage.Service) {
 			r.Class, r.Read, r.Missing = loss.NotComputable, 18, 2
 			r.AreaMeter.Status = loss.StatusMissing
 		}
-		recs = append(recs, record(analysis.KindLoss, analysis.LossKey(area, r.Period), area, at, r))
+		recs = append(recs, record(results.KindLoss, results.LossKey(area, string(r.Period.Kind), r.Period.Start), area, at, r))
 	}
 	put("D01", day(5, 31), 100, 96, true)
 	put("D01", day(6, 1), 100, 90, true)
@@ -149,7 +148,7 @@ func handEnv(t testing.TB) (*env, *manage.Service) {
 		put("D02", day(6, d), 200, 180, true)
 	}
 	f := anomaly.Flag{Kind: anomaly.Theft, Area: "D01", Meter: "000000000111", Start: day(6, 1), End: day(6, 3), Confidence: 0.8, Summary: "registers less"}
-	recs = append(recs, record(analysis.KindFlag, analysis.FlagKey(&f), "D01", f.Start, f))
+	recs = append(recs, record(results.KindFlag, results.FlagKey(string(f.Kind), f.Area, f.Meter, f.Other), "D01", f.Start, f))
 	ctx := context.Background()
 	if _, err := rs.Put(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -321,7 +320,7 @@ func TestInspectionsHand(t *testing.T) {
 	}
 	var res struct {
 		Item       inspect.Entry
-		Correction analysis.Correction
+		Correction results.Correction
 	}
 	if err := json.Unmarshal(do(t, "POST", e.srv.URL+"/api/v1/inspections/I202506-001/check", analystToken, check, 200), &res); err != nil {
 		t.Fatal(err)
@@ -330,12 +329,12 @@ func TestInspectionsHand(t *testing.T) {
 	if res.Item.Status != inspect.Checked || res.Item.CheckedBy != "Li Wei" || res.Item.FaultEnergy == nil || res.Item.FaultEnergy.Correction != "C0000001" {
 		t.Errorf("item %+v", res.Item)
 	}
-	if c.No != 1 || c.Kind != analysis.CorrectFaultEnergy || c.Meter != "000000000101" || c.Area != "D01" || c.Status != analysis.Proposed ||
+	if c.No != 1 || c.Kind != results.CorrectFaultEnergy || c.Meter != "000000000101" || c.Area != "D01" || c.Status != results.Proposed ||
 		!c.Time.Equal(day(6, 1)) || !c.End.Equal(day(6, 3)) || c.Value.String() != "10.5" || c.ProposedBy != "Li Wei" ||
 		!strings.Contains(c.Reason, "I202506-001") {
 		t.Errorf("correction %+v", c)
 	}
-	stored, err := e.results.History(context.Background(), analysis.KindCorrection, "C0000001")
+	stored, err := e.results.History(context.Background(), results.KindCorrection, "C0000001")
 	if err != nil || len(stored) != 1 {
 		t.Fatalf("correction stored: %d %v", len(stored), err)
 	}

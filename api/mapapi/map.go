@@ -20,12 +20,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/anomaly"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Service answers the map API. Location is the zone days are counted in;
@@ -40,6 +40,12 @@ type Service struct {
 	// before yesterday, not on a day most meters have not reported yet.
 	// Zero: 90 minutes, as the analysis.
 	Complete time.Duration
+}
+
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Archive: d.Archive, Location: d.Location, Now: d.Now}
 }
 
 // LastComplete returns the last day (00:00 in s.Location) whose reads
@@ -251,7 +257,7 @@ func readStatus(bal *loss.Result, addr string) (Status, string) {
 
 // balances returns the daily balance of day by area.
 func (s *Service) balances(ctx context.Context, day time.Time, area string) (map[string]*loss.Result, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: day, To: day.AddDate(0, 0, 1)})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: area, From: day, To: day.AddDate(0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +274,7 @@ func (s *Service) balances(ctx context.Context, day time.Time, area string) (map
 // flags returns the kinds of the flags open on day, by meter and (for
 // flags on an area itself) by area.
 func (s *Service) flags(ctx context.Context, day time.Time, area string) (byMeter, byArea map[string]map[string]bool, err error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindFlag, Area: area, To: day.AddDate(0, 0, 1)})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindFlag, Area: area, To: day.AddDate(0, 0, 1)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,9 +21,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/api/billing"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
 )
 
 // Options configure a Publisher.
@@ -99,7 +99,7 @@ func (p *Publisher) Topic(area, meter string) string {
 func (p *Publisher) Once(ctx context.Context) (int, error) {
 	n := 0
 	for {
-		recs, err := p.res.Since(ctx, p.cursor, []string{analysis.KindValue}, p.opts.Batch)
+		recs, err := p.res.Since(ctx, p.cursor, []string{results.KindValue}, p.opts.Batch)
 		if err != nil || len(recs) == 0 {
 			return n, err
 		}

@@ -11,7 +11,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/billing"
 	"github.com/headend/headend/meter"
@@ -36,7 +35,7 @@ func value(meterID string, day int, kwh int64) store.Record {
 	v := vee.Value{Key: vee.Key{Meter: meterID, Class: meter.Daily, Quantity: "forward active energy total", Time: at}, Unit: "kWh",
 		Value: dlt645.Decimal{Units: kwh, Scale: 2}, Quality: vee.Valid}
 	b, _ := json.Marshal(v)
-	return store.Record{Kind: analysis.KindValue, Key: analysis.ValueKey(meterID, meter.Daily, v.Quantity, at), Area: "D01", Meter: meterID, Time: at, Body: b}
+	return store.Record{Kind: results.KindValue, Key: results.ValueKey(meterID, meter.Daily, v.Quantity, at), Area: "D01", Meter: meterID, Time: at, Body: b}
 }
 
 // Every value reaches a subscriber of a real broker once, a revision comes

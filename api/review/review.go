@@ -19,7 +19,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/analysis/review"
 	"github.com/headend/headend/analysis/vee"
@@ -29,10 +28,6 @@ import (
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
 )
-
-// KindScan is the store.Results record kind of a saved scan: Body is a
-// review.Scan.
-const KindScan = "scan"
 
 // Service answers the review API.
 type Service struct {
@@ -56,6 +51,12 @@ type Service struct {
 	Logger *slog.Logger
 }
 
+// New returns a Service on the shared dependencies d; the fields that are
+// this package's own are set on the result.
+func New(d api.Deps) *Service {
+	return &Service{Results: d.Results, Reads: d.Reads, Archive: d.Archive, Location: d.Location, Now: d.Now, Logger: d.Logger}
+}
+
 // Register mounts the read-only routes on mux, each wrapped by guard
 // (the permission check).
 func (s *Service) Register(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
@@ -77,7 +78,7 @@ func (s *Service) SaveScan(ctx context.Context, sc review.Scan) error {
 	if k, ok := s.Archive().ConcentratorOf(sc.Channel); ok {
 		area = k.Area
 	}
-	_, err = s.Results.Put(ctx, []store.Record{{Kind: KindScan, Key: sc.Channel + "|" + sc.At.UTC().Format(time.RFC3339Nano),
+	_, err = s.Results.Put(ctx, []store.Record{{Kind: results.KindScan, Key: results.ScanKey(sc.Channel, sc.At),
 		Area: area, Time: sc.At, Body: b}})
 	if err != nil {
 		return fmt.Errorf("saving the scan of %s: %w", sc.Channel, err)
@@ -164,7 +165,7 @@ func keep(fs []review.Finding, area, rule string) []review.Finding {
 // values reads the current validated values of an area (all: "") in
 // [from, to).
 func (s *Service) values(ctx context.Context, q store.RecordQuery) ([]vee.Value, error) {
-	q.Kind = analysis.KindValue
+	q.Kind = results.KindValue
 	recs, err := s.Results.Current(ctx, q)
 	if err != nil {
 		return nil, err
@@ -278,7 +279,7 @@ func (s *Service) scans(ctx context.Context) ([]review.Scan, error) {
 	if s.Scans != nil {
 		return s.Scans(ctx)
 	}
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: KindScan})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindScan})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +372,7 @@ func (s *Service) report(ctx context.Context, ix *archive.Index, from, to time.T
 	if in.Values, err = s.values(ctx, store.RecordQuery{Area: area, From: from.AddDate(0, 0, -lookback(&cfg)), To: end.AddDate(0, 0, 1)}); err != nil {
 		return review.Report{}, err
 	}
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindLoss, Area: area, From: from, To: end})
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindLoss, Area: area, From: from, To: end})
 	if err != nil {
 		return review.Report{}, err
 	}

@@ -3,7 +3,7 @@
 // channel, how full the buses and the store's outbox are, and what VEE
 // and the loss computation did. Every series is prefixed headend_:
 //
-//	reads_total{class,status}                read.Read by class and status
+//	reads_total{class,status}                meter.Read by class and status
 //	read_failures_total{reason}              reads that are not ok, by Reason
 //	transaction_duration_seconds{channel}    answered transactions (histogram)
 //	transactions_total{channel,result}       every transaction: ok or a Reason
@@ -276,7 +276,7 @@ func (c *callbacks) Collect(ch chan<- prometheus.Metric) {
 
 // Reason buckets why a read is not ok: its status for skipped, no-data
 // and refused reads, and for failed reads the error the bus, the master,
-// the link or Modbus gave (read.Read.Err).
+// the link or Modbus gave (meter.Read.Err).
 func Reason(r *meter.Read) string {
 	switch r.Status {
 	case meter.OK:

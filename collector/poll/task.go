@@ -2,7 +2,7 @@
 // transaction in flight, on-demand reads first, a configurable gap between
 // transactions, a timeout and retries with back-off per request, and a
 // circuit breaker per meter so that a dead meter costs one timeout per
-// cycle instead of stalling the bus. Reads leave as read.Read records.
+// cycle instead of stalling the bus. Reads leave as meter.Read records.
 package poll
 
 import (

@@ -1,5 +1,5 @@
-// Package config loads the collector's configuration: a YAML file whose
-// every key can be overridden by an environment variable
+// Package config loads the head-end's configuration (headend.yaml): a
+// YAML file whose every key can be overridden by an environment variable
 // HEADEND_<SECTION>_<KEY> (collector.daily.jitter is
 // HEADEND_COLLECTOR_DAILY_JITTER) and by a command-line flag
 // (--collector.daily.jitter; see [RegisterFlags]), with defaults for all

@@ -53,7 +53,7 @@
 //
 //	[length uint32 LE][crc32c(payload) uint32 LE][payload]
 //
-// one per batch; the payload is a compact binary encoding of []read.Read
+// one per batch; the payload is a compact binary encoding of []meter.Read
 // (see appendBatch in codec.go) that keeps every field exactly: Decimals,
 // the frame bytes (nil and empty distinguished) and times with their zone
 // name and offset. A new segment is started when the active one would

@@ -1,7 +1,11 @@
 // Package results is the embedded store of derived records (validated
-// values, loss figures, flags, rankings, determinants): a store.Results in
-// one SQLite file, every version kept, with the change feed billing pulls
-// from. It sits beside whichever store keeps the raw reads.
+// values, loss figures, flags, rankings, corrections, scans, work-list
+// entries, archive changes) and the one place of their schema: each kind
+// family's kind, key and body in a file of its own (values.go, loss.go,
+// flags.go, corrections.go, scans.go, inspections.go, archive.go). The
+// Store is a store.Results in one SQLite file, every version kept, with
+// the change feed billing pulls from; it sits beside whichever store keeps
+// the raw reads.
 package results
 
 import (

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/anomaly"
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/archive"
@@ -193,11 +192,11 @@ func New(t testing.TB, o Options) *Fleet {
 }
 
 func balance(r *loss.Result) store.Record {
-	return store.Record{Kind: analysis.KindLoss, Key: analysis.LossKey(r.Area, r.Period), Area: r.Area, Time: r.Period.Start, Body: body(r)}
+	return store.Record{Kind: results.KindLoss, Key: results.LossKey(r.Area, string(r.Period.Kind), r.Period.Start), Area: r.Area, Time: r.Period.Start, Body: body(r)}
 }
 
 func flag(fl anomaly.Flag) store.Record {
-	return store.Record{Kind: analysis.KindFlag, Key: analysis.FlagKey(&fl), Area: fl.Area, Meter: fl.Meter, Time: fl.Start, Body: body(fl)}
+	return store.Record{Kind: results.KindFlag, Key: results.FlagKey(string(fl.Kind), fl.Area, fl.Meter, fl.Other), Area: fl.Area, Meter: fl.Meter, Time: fl.Start, Body: body(fl)}
 }
 
 func body(v any) json.RawMessage {
