@@ -214,6 +214,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.startBus(ctx, ch)
 	}
 	c.backfillAtStart(channels)
+	c.readMissedBoundary(channels)
 	c.startSchedule(ctx)
 	c.log.Info("collector running", "channels", len(channels), "meters", len(c.members()), "now", c.opts.Clock.Now().Format(time.DateTime))
 	select {
