@@ -21,11 +21,15 @@ const silentMin = 4
 // an intermittent one misses only the night's read.
 const silentSpan = 2 * time.Hour
 
+// silentTrail is the fewest reads of such a silence, the daily read after
+// them not counted (the instantaneous reads come every few hours).
+const silentTrail = 2
+
 // silent adds a no-answer flag, by the morning after it fell silent, for
 // each meter of the archive whose daily read of the last boundary (the
 // 00:00 after the last day) failed and whose every read of the last day,
 // at least silentMin of them, failed too, or every read since it last
-// answered that day, at least silentMin over at least silentSpan up to
+// answered that day, at least silentTrail over at least silentSpan up to
 // the day's end: a meter that answers nothing from some hour of a day on
 // has stopped answering, which the rule of Config.NoAnswerDays failed
 // freezes would say only days later. A meter that answered the day's last
@@ -120,7 +124,7 @@ func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, ins
 				}
 			}
 		}
-		if t.ok == 0 && t.failed >= silentMin || t.ok > 0 && n >= silentMin && end.Sub(since) >= silentSpan {
+		if t.ok == 0 && t.failed >= silentMin || t.ok > 0 && n >= silentTrail && end.Sub(since) >= silentSpan {
 			meters = append(meters, m)
 		}
 	}
