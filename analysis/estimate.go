@@ -27,8 +27,8 @@ const (
 //     the VEE tolerance) takes its reads' own difference: the energy is
 //     right, only the stamp is minutes off;
 //   - else its median day over the last estimateDays days it was read
-//     (at least estimateMinDays);
-//   - else, a meter without that history, the median day of its area's
+//     (its mean day over the fewer it has, when under estimateMinDays);
+//   - else, a meter never read whole day, the median day of its area's
 //     meters of its role and multiplier read that day (at least
 //     estimateMinLike).
 //
@@ -167,10 +167,16 @@ func clockHeld(mr *loss.MeterResult, byKey map[vee.Key]*vee.Value, held int) (lo
 	return en, fmt.Sprintf("its reads' difference %s × %d, held for its clock only (the stamp is off, not the energy)", d, mr.Multiplier), true
 }
 
-// ownDay is the median of a meter's days read.
+// ownDay is the median of a meter's days read: of at least
+// estimateMinDays, else of the fewer it has (a meter that died a day or
+// two after the head-end began is better told by its own days than by
+// its area's typical one, which a large customer is far from).
 func ownDay(h []float64) (loss.Decimal, string, bool) {
-	if len(h) < estimateMinDays {
+	switch {
+	case len(h) == 0:
 		return loss.Decimal{}, "", false
+	case len(h) < estimateMinDays:
+		return kWh(median(h)), fmt.Sprintf("its mean day over the only %d days it was read", len(h)), true
 	}
 	m := median(h)
 	return kWh(m), fmt.Sprintf("its median day over the last %d days it was read", len(h)), true

@@ -81,8 +81,8 @@ func heldBy(q vee.Quality, c vee.Code) *vee.Value {
 	return &vee.Value{Quality: q, Reasons: []vee.Reason{{Code: c, Message: string(c)}}}
 }
 
-// A meter that did not answer, whose clock is off, or that died before it
-// had history is estimated into the balance, which is published with the
+// A meter that did not answer, whose clock is off, or that died after a
+// day (its own day) or before it had history (its area's) is estimated into the balance, which is published with the
 // meter estimated and its rate near the truth (2 kWh of 53 = 3.77 %); a
 // stopped meter stays missing (its energy is the fault's).
 func TestEstimateMissingMeters(t *testing.T) {
@@ -104,11 +104,16 @@ func TestEstimateMissingMeters(t *testing.T) {
 	}{
 		{"no answer", func(f *estimateField) { f.hold(c0, 6, nil) }, 6, loss.StatusEstimated, "its median day over the last 5 days", "3.77", nil},
 		{"clock off", func(f *estimateField) { f.hold(c0, 6, heldBy(vee.Suspect, vee.CodeClockError)) }, 6, loss.StatusEstimated, "held for its clock only", "3.77", nil},
-		{"dead before history", func(f *estimateField) {
+		{"dead after a day", func(f *estimateField) {
 			for b := 2; b <= eDays; b++ {
 				f.hold(c0, b, nil)
 			}
-		}, 1, loss.StatusEstimated, "the median day of the 4 meters of its area", "5.66", nil},
+		}, 1, loss.StatusEstimated, "its mean day over the only 1 days", "3.77", nil},
+		{"dead before history", func(f *estimateField) {
+			for b := 1; b <= eDays; b++ {
+				f.hold(c0, b, nil)
+			}
+		}, 0, loss.StatusEstimated, "the median day of the 4 meters of its area", "5.66", nil},
 		{"stopped", func(f *estimateField) { f.hold(c0, 6, heldBy(vee.Suspect, vee.CodeZeroWithCurrent)) }, 6, loss.StatusMissing, "", "", nil},
 		{"jump", func(f *estimateField) {
 			for b := 6; b <= eDays; b++ {

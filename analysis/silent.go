@@ -15,14 +15,26 @@ import (
 // silent that day.
 const silentMin = 4
 
-// silent adds a no-answer flag, 1 day after it fell silent, for each meter
-// of the archive whose daily read of the last boundary (the 00:00 after
-// the last day) failed and whose every read of the last day, at least
-// silentMin of them, failed too: a meter that answers nothing for a whole
-// day has stopped answering, which the rule of Config.NoAnswerDays failed
-// freezes would say only days later. A meter that answered any read of
-// the day (an intermittent one) is left to that rule, and so is one
-// already flagged. The flag starts at the first of the failed daily reads
+// silentSpan is the shortest silence, up to the day's end, of a meter
+// that answered earlier that day that makes it silent: one that stopped
+// answering in the afternoon and missed its daily read has stopped, where
+// an intermittent one misses only the night's read.
+const silentSpan = 2 * time.Hour
+
+// silentTrail is the fewest reads of such a silence, the daily read after
+// them not counted (the instantaneous reads come every few hours).
+const silentTrail = 2
+
+// silent adds a no-answer flag, by the morning after it fell silent, for
+// each meter of the archive whose daily read of the last boundary (the
+// 00:00 after the last day) failed and whose every read of the last day,
+// at least silentMin of them, failed too, or every read since it last
+// answered that day, at least silentTrail over at least silentSpan up to
+// the day's end: a meter that answers nothing from some hour of a day on
+// has stopped answering, which the rule of Config.NoAnswerDays failed
+// freezes would say only days later. A meter that answered the day's last
+// reads (an intermittent one, missing only the night's read) is left to
+// that rule, and so is one already flagged. The flag starts at the first of the failed daily reads
 // running up to the last.
 func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, inst []meter.Read) []anomaly.Flag {
 	if len(days) == 0 || ix == nil {
@@ -32,6 +44,8 @@ func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, ins
 	end := last.AddDate(0, 0, 1)
 	type tally struct {
 		failed, ok int
+		lastOK     time.Time   // the last read of the day it answered
+		fails      []time.Time // the day's reads it did not answer
 		daily      *meter.Read
 		dailyOK    bool
 	}
@@ -59,8 +73,12 @@ func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, ins
 				t := get(r.Meter)
 				if r.Status == meter.OK {
 					t.ok++
+					if r.ReadAt.After(t.lastOK) {
+						t.lastOK = r.ReadAt
+					}
 				} else if r.Status == meter.Failed {
 					t.failed++
+					t.fails = append(t.fails, r.ReadAt)
 				}
 			}
 		}
@@ -93,7 +111,20 @@ func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, ins
 	}
 	var meters []string
 	for m, t := range by {
-		if t.daily != nil && !t.dailyOK && t.ok == 0 && t.failed >= silentMin && !flagged[m] {
+		if t.daily == nil || t.dailyOK || flagged[m] {
+			continue
+		}
+		// the reads it failed since it last answered, and since when
+		n, since := 0, end
+		for _, at := range t.fails {
+			if at.After(t.lastOK) {
+				n++
+				if at.Before(since) {
+					since = at
+				}
+			}
+		}
+		if t.ok == 0 && t.failed >= silentMin || t.ok > 0 && n >= silentTrail && end.Sub(since) >= silentSpan {
 			meters = append(meters, m)
 		}
 	}

@@ -48,9 +48,10 @@ const (
 	// by the run of the morning after the next read (up to 45 h).
 	CoverOpened Kind = "cover_opened"
 	// NoAnswer: daily reads failed Config.NoAnswerDays (3) days running.
-	// (The analysis also flags a meter that answered none of a whole
-	// day's reads nor the daily read after it, with a delay of 1 day of
-	// such reads: 2 days from a silence that began during a day.)
+	// (The analysis also flags, by the next morning, a meter that answered
+	// none of a day's reads from some hour on, over 2 hours at least, nor
+	// the daily read after them: 1 day from a silence that began during a
+	// day.)
 	NoAnswer Kind = "no_answer"
 	// LossClassChange: an area's loss class changed. 1 day.
 	LossClassChange Kind = "loss_class_change"
