@@ -278,17 +278,17 @@ func (t *Terminal) collectDaily(ctx context.Context, e gdw3761.MeterEntry, day t
 	var fwdV, revV []dlt645.Value
 	if ed == dlt645.DLT2007 {
 		tv := t.read(ctx, e, 0x05060001)
-		if len(tv) == 0 || tv[0].Kind != dlt645.KindTime || tv[0].NoData {
-			return
+		if tv == nil {
+			return // a dead meter: nothing more to ask it today
 		}
-		ft, err := tv[0].Time.Time(day.Location())
-		if err != nil {
-			return
+		if len(tv) > 0 && tv[0].Kind == dlt645.KindTime && !tv[0].NoData {
+			if ft, err := tv[0].Time.Time(day.Location()); err == nil {
+				ft = ft.Add(12 * time.Hour) // a drifted meter froze near midnight, either side
+				label = time.Date(ft.Year(), ft.Month(), ft.Day(), 0, 0, 0, 0, day.Location()).AddDate(0, 0, -1)
+				fwdV = t.read(ctx, e, 0x05060101)
+				revV = t.read(ctx, e, 0x05060201)
+			}
 		}
-		ft = ft.Add(12 * time.Hour) // a drifted meter froze near midnight, either side
-		label = time.Date(ft.Year(), ft.Month(), ft.Day(), 0, 0, 0, 0, day.Location()).AddDate(0, 0, -1)
-		fwdV = t.read(ctx, e, 0x05060101)
-		revV = t.read(ctx, e, 0x05060201)
 	} else {
 		fwdV = t.read(ctx, e, 0x901F)
 		revV = t.read(ctx, e, 0x902F)
