@@ -40,6 +40,7 @@ type flags struct {
 	truth     string
 	broker    string
 	headEnd   string
+	heartbeat time.Duration
 	zeroDelay bool
 	check     bool
 	verbose   bool
@@ -83,6 +84,7 @@ Same seed, same scenario: the same bytes on the wire.`,
 	fl.StringVar(&f.truth, "truth", "", "also write the ground truth to this file on exit")
 	fl.StringVar(&f.broker, "broker", "", `MQTT broker URL for MQTT gateways ("embedded": start one in-process)`)
 	fl.StringVar(&f.headEnd, "headend", "", "address dial-in concentrators call (default: the scenario's)")
+	fl.DurationVar(&f.heartbeat, "heartbeat", 0, "heartbeat interval of the 376.1 concentrators (default 60s)")
 	fl.BoolVar(&f.zeroDelay, "zero-delay", false, "ignore line delays and baud rates (load tests)")
 	fl.BoolVar(&f.check, "check", false, "load and check the scenario, print its size, and exit")
 	fl.BoolVar(&f.verbose, "verbose", false, "log every transaction")
@@ -119,7 +121,7 @@ func run(ctx context.Context, f *flags, out, errOut io.Writer) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	sim, err := simulator.Start(ctx, sc, simulator.Options{Speed: f.speed, Warmup: f.warmup, ZeroDelay: f.zeroDelay, Broker: f.broker, HeadEnd: f.headEnd, Logger: log})
+	sim, err := simulator.Start(ctx, sc, simulator.Options{Speed: f.speed, Warmup: f.warmup, ZeroDelay: f.zeroDelay, Broker: f.broker, HeadEnd: f.headEnd, Heartbeat: f.heartbeat, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/protocol/gdw3761"
 	"github.com/headend/headend/sim/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -35,6 +36,18 @@ type Scenario struct {
 	File   string       // base name of the file, for messages
 	Speed  float64      // simulated seconds per real second (1 = real time)
 	Config model.Config // the resolved fleet
+	// Terminals are the concentrators that speak Q/GDW 1376.1 to the
+	// head-end (protocol: gdw3761), by concentrator id; the others are
+	// transparent DL/T 645 pipes.
+	Terminals map[string]Terminal
+}
+
+// Terminal is a 376.1 concentrator's own settings: its address (area
+// code A1 and terminal address A2, from the concentrator's address, e.g.
+// "4401 0001"; counted up by repeat) and its clock drift.
+type Terminal struct {
+	Address gdw3761.Address
+	Drift   float64 // seconds per day, positive fast
 }
 
 // Load reads and validates a scenario file.
@@ -58,8 +71,11 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, decodeError(name, &root, err)
 	}
-	b := &builder{file: name}
+	b := &builder{file: name, terminals: map[string]Terminal{}}
 	s := b.build(&f)
+	if len(b.terminals) > 0 {
+		s.Terminals = b.terminals
+	}
 	if len(b.errs) > 0 {
 		return nil, errors.Join(b.errs...)
 	}
@@ -124,9 +140,11 @@ type countsYAML struct {
 }
 
 type concYAML struct {
-	ID      string     `yaml:"id"`
-	Address string     `yaml:"address"`
-	Access  accessYAML `yaml:"access"`
+	ID       string     `yaml:"id"`
+	Address  string     `yaml:"address"`
+	Protocol string     `yaml:"protocol"`
+	Drift    float64    `yaml:"clock_drift_s_per_day"`
+	Access   accessYAML `yaml:"access"`
 }
 
 type accessYAML struct {
@@ -251,6 +269,8 @@ type builder struct {
 	file   string
 	errs   []error
 	meters int // meters allocated so far, against MaxMeters
+
+	terminals map[string]Terminal
 }
 
 // MaxMeters is the most meters a scenario may hold: a million, the size
@@ -536,6 +556,7 @@ func (b *builder) areas(c *model.Config, i int, a *areaYAML, n *int) []*areaRef 
 		b.bad(key+".address_prefix", "prefixes run past 999999")
 	}
 	acc, delay := b.access(key+".concentrator.access", &a.Concentrator.Access)
+	term, isTerm := b.terminal(key+".concentrator", &a.Concentrator, acc, reps)
 	for j, m := range a.Meters {
 		mk := fmt.Sprintf("%s.meters[%d]", key, j)
 		if m.Index < 1 || m.Index > total {
@@ -588,6 +609,12 @@ func (b *builder) areas(c *model.Config, i int, a *areaYAML, n *int) []*areaRef 
 			ac.Concentrator.Access.UnitID = acc.UnitID + r
 		}
 		ac.Concentrator.Access.LineDelay = delay
+		if isTerm {
+			t := term
+			t.Address.Terminal += uint16(r)
+			ac.Concentrator.Address = t.Address.String()
+			b.terminals[ac.Concentrator.ID] = t
+		}
 		pfx := fmt.Sprintf("%06d", prefix+r)
 		ac.AreaMeter = model.MeterConfig{Address: pfx + "000000", Edition: a.AreaMeterEdition, Phases: 3, CT: ct, PT: pt}
 		if ac.AreaMeter.Edition == 0 {
@@ -649,6 +676,37 @@ func (b *builder) areas(c *model.Config, i int, a *areaYAML, n *int) []*areaRef 
 		out = append(out, &areaRef{key: key, cfg: ac, addr: map[string]*model.MeterConfig{}, keys: keys})
 	}
 	return out
+}
+
+// terminal reads a concentrator's 376.1 settings; ok is false for a
+// DL/T 645 concentrator (or a bad one, reported).
+func (b *builder) terminal(key string, c *concYAML, acc model.Access, reps int) (Terminal, bool) {
+	switch c.Protocol {
+	case "", "dlt645":
+		if c.Drift != 0 {
+			b.bad(key+".clock_drift_s_per_day", "only a protocol: gdw3761 concentrator keeps a clock")
+		}
+		return Terminal{}, false
+	case "gdw3761":
+	default:
+		b.bad(key+".protocol", "%q is not dlt645 or gdw3761", c.Protocol)
+		return Terminal{}, false
+	}
+	if acc.Kind != model.AccessTCPDialIn {
+		b.bad(key+".access.kind", "a gdw3761 concentrator dials in: kind must be %s", model.AccessTCPDialIn)
+	}
+	a, err := gdw3761.ParseAddress(c.Address)
+	if err != nil {
+		b.bad(key+".address", "%q is not a 376.1 terminal address (area code and terminal, e.g. \"4401 0001\")", c.Address)
+		return Terminal{}, false
+	}
+	if a.Terminal == 0 || int(a.Terminal)+max(reps, 1)-1 > 0xFFFE {
+		b.bad(key+".address", "terminal addresses must be 0001..FFFE (counted up by repeat)")
+	}
+	if c.Drift < -3600 || c.Drift > 3600 {
+		b.bad(key+".clock_drift_s_per_day", "must be -3600..3600")
+	}
+	return Terminal{Address: a, Drift: c.Drift}, true
 }
 
 func bumpPort(addr string, r int) string {

@@ -87,6 +87,15 @@ func (s *Simulator) startConcentrators(ctx context.Context) error {
 				}, nil), nil
 			}
 		case model.AccessTCPDialIn:
+			if t, ok := s.Scenario.Terminals[c.ID]; ok {
+				start, err = s.startTerminal(a, t, meters, bus, opts, i)
+				if err != nil {
+					return fmt.Errorf("concentrator %s: %w", c.ID, err)
+				}
+				ep.Kind = "gdw3761"
+				s.setEndpoint(i, func(e *Endpoint) { e.Kind = "gdw3761" })
+				break
+			}
 			addr := c.Access.Dial
 			if s.opts.HeadEnd != "" {
 				addr = s.opts.HeadEnd

@@ -144,6 +144,10 @@ type AnswerRecord struct {
 	Sim  string `json:"sim"`
 	Hash string `json:"hash"`
 	DI   string `json:"di,omitempty"` // DL/T 645 data identifier read
+	// Unit is the 376.1 data unit a concentrator answered from its own
+	// collection ("AFN 0D F161"); Hash is then the hash of the 376.1
+	// reply frame (FNV-64a of its bytes) that carried it.
+	Unit string `json:"unit,omitempty"`
 }
 
 // Counts returns every meter's answered requests so far, by address.
@@ -159,6 +163,12 @@ func (s *Simulator) Counts() []MeterCount {
 		all[m] = append(all[m], v...)
 	}
 	s.countMu.Unlock()
+	terms := s.terminalRecords()
+	for m := range terms {
+		if _, ok := all[m]; !ok {
+			all[m] = nil
+		}
+	}
 	out := make([]MeterCount, 0, len(all))
 	for m, v := range all {
 		c := MeterCount{Meter: m, Answered: len(v), Answers: make([]AnswerRecord, len(v))}
@@ -168,6 +178,8 @@ func (s *Simulator) Counts() []MeterCount {
 				c.Answers[i].DI = a.DI.String()
 			}
 		}
+		c.Answers = append(c.Answers, terms[m]...)
+		c.Answered = len(c.Answers)
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Meter < out[j].Meter })

@@ -48,6 +48,12 @@ type Options struct {
 	Broker string
 	// HeadEnd overrides the address dial-in concentrators call.
 	HeadEnd string
+	// Heartbeat is the 376.1 terminals' heartbeat interval (real time);
+	// 0 is 60 s.
+	Heartbeat time.Duration
+	// Backoff is the dial-in back-off of the 376.1 terminals; nil is
+	// field.ExpBackoff(1 s, 5 min).
+	Backoff func(attempt int) time.Duration
 	// AnyPort listens on a free port instead of the scenario's (tests
 	// and load runs beside a real one); Endpoints say which.
 	AnyPort bool
@@ -62,6 +68,7 @@ type Endpoint struct {
 	Kind         string   `json:"kind"`
 	Address      string   `json:"address"`              // listen address, pty path, dialled address or broker URL
 	Link         string   `json:"link,omitempty"`       // serial: the stable path linked to the pty
+	Terminal     string   `json:"terminal,omitempty"`   // a 376.1 concentrator's address, "4401 0001"
 	TopicDown    string   `json:"topic_down,omitempty"` // MQTT
 	TopicUp      string   `json:"topic_up,omitempty"`
 	Meters       []string `json:"meters"` // addresses on the line, in Modbus unit order
@@ -86,6 +93,7 @@ type Simulator struct {
 	access        []*access
 	brokerOwned   bool
 	buses         []*meterbus.Bus
+	terminals     []*field.Terminal
 	countMu       sync.Mutex
 	modbusAnswers map[string][]meterbus.Answer
 }

@@ -1,0 +1,160 @@
+package field
+
+import (
+	"time"
+
+	"github.com/headend/headend/protocol/gdw3761"
+)
+
+// eventLog is the terminal's important-event log (EC1): a ring of 256
+// records numbered by the counter, as AFN 0E F1 reads it. The terminal
+// files every event it records as important; its normal log (EC2) stays
+// empty.
+type eventLog struct {
+	records [256]gdw3761.Event
+	count   int   // records ever written
+	read    uint8 // the head-end has read up to here (its last Pn)
+}
+
+func (l *eventLog) ec1() uint8 { return uint8(l.count) }
+
+func (l *eventLog) add(erc uint8, data []byte) {
+	l.records[uint8(l.count)] = gdw3761.Event{ERC: erc, Data: data}
+	l.count++
+}
+
+// unread reports events not yet read by the head-end: the ACD bit.
+func (l *eventLog) unread() bool { return l.read != l.ec1() }
+
+// Events returns the terminal's event records, oldest first (the last 256).
+func (t *Terminal) Events() []gdw3761.Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := min(t.events.count, 256)
+	out := make([]gdw3761.Event, 0, n)
+	for i := t.events.count - n; i < t.events.count; i++ {
+		out = append(out, t.events.records[uint8(i)])
+	}
+	return out
+}
+
+// withEC sets ACD and the event counters on an uplink frame while events
+// wait to be read.
+func (t *Terminal) withEC(f *gdw3761.Frame) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.withECLocked(f)
+}
+
+func (t *Terminal) withECLocked(f *gdw3761.Frame) {
+	if t.events.unread() {
+		f.Control |= 0x20
+		f.EC = gdw3761.EC{Important: t.events.ec1()}
+	}
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b, _ = gdw3761.A15.Append(b, minute(t))
+	return b
+}
+
+func appendPn(b []byte, pn uint16, start bool) []byte {
+	v := pn & 0x0FFF
+	if start {
+		v |= 0x8000
+	}
+	return append(b, byte(v), byte(v>>8))
+}
+
+func (t *Terminal) powerOn() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clockLocked(t.opts.Now())
+	if t.ran {
+		b := appendTime(nil, t.lastSeen)
+		b = appendTime(b, now)
+		t.events.add(gdw3761.ERCPowerOnOff, b)
+	}
+	t.ran = true
+}
+
+func (t *Terminal) powerOff() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lastSeen = t.clockLocked(t.opts.Now())
+}
+
+// watchCurrent files voltage loss (ERC10) and energy going backwards
+// (ERC27) from a point's current reading.
+func (t *Terminal) watchCurrent(e gdw3761.MeterEntry, p *pointData, clock time.Time, in gdw3761.Instant) {
+	if v, ok := p.fwd.Total.Value.Rescale(2); ok && !p.fwd.Total.Missing {
+		if p.lastFwd > 0 && v.Units < p.lastFwd {
+			b := appendTime(nil, clock)
+			b = appendPn(b, e.Point, true)
+			b, _ = gdw3761.A14.Append(b, gdw3761.N(p.lastFwd, 2))
+			b, _ = gdw3761.A14.Append(b, gdw3761.N(v.Units, 2))
+			t.events.add(gdw3761.ERCEnergyDown, b)
+		}
+		p.lastFwd = v.Units
+	}
+	const lossBelow = 1320 // 132.0 V, 60 % of 220 V
+	var lost, changed bool
+	var phases uint8
+	for i, u := range in.U {
+		if u.Missing {
+			continue
+		}
+		v, _ := u.Value.Rescale(1)
+		now := v.Units < lossBelow && v.Units > 0 || v.Units == 0 && p.lostPhase[i]
+		if v.Units == 0 && !p.lostPhase[i] && i > 0 {
+			continue // a single-phase meter's phases B and C
+		}
+		if now != p.lostPhase[i] {
+			changed = true
+			p.lostPhase[i] = now
+		}
+		if now {
+			lost = true
+			phases |= 1 << i
+		}
+	}
+	if !changed {
+		return
+	}
+	b := appendTime(nil, clock)
+	b = appendPn(b, e.Point, lost)
+	b = append(b, 2<<6|phases)
+	for _, u := range in.U {
+		b, _ = gdw3761.A7.Append(b, u)
+	}
+	for _, i := range in.I {
+		b, _ = gdw3761.A25.Append(b, i)
+	}
+	b, _ = gdw3761.A14.Append(b, p.fwd.Total)
+	t.events.add(gdw3761.ERCVoltageLoop, b)
+}
+
+// clockTolerance is how far a meter's clock may be off the terminal's
+// before it files ERC12.
+const clockTolerance = 5 * time.Minute
+
+func (t *Terminal) watchClock(e gdw3761.MeterEntry, p *pointData, clock, meter time.Time) {
+	off := meter.Sub(clock)
+	bad := off > clockTolerance || off < -clockTolerance
+	if bad == p.clockBad {
+		return
+	}
+	p.clockBad = bad
+	b := appendTime(nil, clock)
+	b = appendPn(b, e.Point, bad)
+	t.events.add(gdw3761.ERCMeterClock, b)
+}
+
+func (t *Terminal) watchCover(e gdw3761.MeterEntry, p *pointData, clock time.Time, count int64) {
+	if p.coverSeen && count > p.covers {
+		b := appendTime(nil, clock)
+		b = appendPn(b, e.Point, true)
+		t.events.add(gdw3761.ERCMeterCoverOpen, b)
+	}
+	p.covers, p.coverSeen = count, true
+}
