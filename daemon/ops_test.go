@@ -1,26 +1,17 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +20,7 @@ import (
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/daemon/daemontest"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store/persist"
 )
@@ -98,90 +90,16 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-// logSignal is a log sink that tells when a line with a given text arrives.
-type logSignal struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	wants map[string]chan struct{}
-}
-
-func newLogSignal(texts ...string) *logSignal {
-	s := &logSignal{wants: map[string]chan struct{}{}}
-	for _, w := range texts {
-		s.wants[w] = make(chan struct{})
-	}
-	return s
-}
-
-func (s *logSignal) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf.Write(p)
-	for w, ch := range s.wants {
-		if bytes.Contains(s.buf.Bytes(), []byte(w)) {
-			close(ch)
-			delete(s.wants, w)
-		}
-	}
-	return len(p), nil
-}
-
-func (s *logSignal) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-func (s *logSignal) wait(t *testing.T, text string) {
-	t.Helper()
-	s.mu.Lock()
-	ch, ok := s.wants[text]
-	s.mu.Unlock()
-	if !ok {
-		return // already seen
-	}
-	select {
-	case <-ch:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no %q in the log:\n%s", text, s.String())
-	}
-}
-
-const opsConfig = `collector:
-  data_dir: %DIR%/data
-  dialin_listen: ""
-http:
-  listen: 127.0.0.1:0
-archive:
-  areas: [{id: A1, name: A}]
-  concentrators: [{id: C1, area: A1, channels: [bus1]}]
-  channels: [{id: bus1, kind: tcp, address: "127.0.0.1:1", retries: 0}]
-  meters:
-    - {address: "000001000001", channel: bus1, area: A1, role: area, ct: 1, pt: 1}
-`
-
-// writeConfig writes opsConfig with more keys of the http section.
-func writeConfig(t *testing.T, http string) string {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "headend.yaml")
-	yaml := strings.Replace(strings.ReplaceAll(opsConfig, "%DIR%", dir), "http:\n", "http:\n"+http, 1)
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestOpsOverHTTP mounts the endpoints on a real storage and a real
 // collector.
 func TestOpsOverHTTP(t *testing.T) {
-	cfg, err := config.Load(writeConfig(t, ""), nil)
+	cfg, err := config.Load(daemontest.WriteConfig(t, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	logs := newLogSignal("collector running")
+	logs := daemontest.NewLogSignal("collector running")
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	stg, err := openStorage(ctx, cfg, schedule.RealClock{}, log)
 	if err != nil {
@@ -218,7 +136,7 @@ func TestOpsOverHTTP(t *testing.T) {
 	current.Store(c)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	logs.wait(t, "collector running")
+	logs.Wait(t, "collector running")
 	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, `"ready":true`) {
 		t.Errorf("readyz with the collector running: %d %s", code, body)
 	}
@@ -252,7 +170,7 @@ func TestObservedSink(t *testing.T) {
 }
 
 func TestOpenAudit(t *testing.T) {
-	cfg, err := config.Load(writeConfig(t, ""), nil)
+	cfg, err := config.Load(daemontest.WriteConfig(t, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +178,7 @@ func TestOpenAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(cfg.Audit.File, []byte(`{"seq":1,"time":"2026-11-22T13:45:00Z","who":"ops","action":"relay.trip"}`+"\n{\"seq\":2,\"ti"), 0o600)
-	logs := newLogSignal()
+	logs := daemontest.NewLogSignal()
 	alog, err := openAudit(cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -274,35 +192,9 @@ func TestOpenAudit(t *testing.T) {
 	}
 }
 
-// writeCert writes a self-signed certificate for 127.0.0.1 and its key
-// into dir, and returns a pool that trusts it.
-func writeCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "headend test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	kb, _ := x509.MarshalECPrivateKey(k)
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return certFile, keyFile, pool
-}
-
 func TestServeHTTPRefusesABadCertificate(t *testing.T) {
 	dir := t.TempDir()
-	cert, _, _ := writeCert(t, dir)
+	cert, _, _ := daemontest.WriteCert(t, dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/daemon/daemontest"
 )
 
 // reloadConfig is a daemon with two tokens, a dial-in channel and a TCP
@@ -55,7 +56,7 @@ type reloadRig struct {
 	dialin string
 	vars   map[string]string
 	sig    chan os.Signal
-	logs   *logSignal
+	logs   *daemontest.LogSignal
 	http   string
 	done   chan error
 }
@@ -89,7 +90,7 @@ func startReloadRig(t *testing.T) *reloadRig { return startReloadRigWith(t, "") 
 func startReloadRigWith(t *testing.T, analysis string) *reloadRig {
 	dir := t.TempDir()
 	r := &reloadRig{t: t, dir: dir, path: filepath.Join(dir, "headend.yaml"), dialin: freeAddr(t), sig: make(chan os.Signal, 1),
-		logs: newLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
+		logs: daemontest.NewLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
 	r.vars = map[string]string{"%ANALYSIS%": analysis, "%DIALIN%": r.dialin, "%LEVEL%": "info", "%BUS2%": "127.0.0.1:1",
 		"%TOKENS%": "    - {name: admin, roles: [admin], token: " + tokAdmin + "}\n    - {name: ops, roles: [operator], token: " + tokOps + "}"}
 	r.write()
@@ -110,8 +111,8 @@ func startReloadRigWith(t *testing.T, analysis string) *reloadRig {
 			t.Error("Run did not stop")
 		}
 	})
-	r.logs.wait(t, "collector running")
-	r.logs.wait(t, "msg=http ")
+	r.logs.Wait(t, "collector running")
+	r.logs.Wait(t, "msg=http ")
 	m := regexp.MustCompile(`msg=http address=(\S+)`).FindStringSubmatch(r.logs.String())
 	if m == nil {
 		t.Fatalf("no http address:\n%s", r.logs.String())
@@ -261,7 +262,7 @@ func TestReloadPolicyCoversEveryKey(t *testing.T) {
 			t.Errorf("%s has no reload policy", k)
 		}
 	}
-	old, _ := config.Load(writeConfig(t, ""), nil)
+	old, _ := config.Load(daemontest.WriteConfig(t, ""), nil)
 	if old == nil {
 		t.Fatal("config")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/daemon/daemontest"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
@@ -58,7 +59,7 @@ func lastQuality(t *testing.T, c vee.Config) vee.Quality {
 // spike factor and suspect at the file's; the rest of the version keeps
 // its defaults. analysis.anomaly and analysis.loss are read likewise.
 func TestAnalysisRulesFromFile(t *testing.T) {
-	path := writeConfig(t, "")
+	path := daemontest.WriteConfig(t, "")
 	b, _ := os.ReadFile(path)
 	os.WriteFile(path, append(b, []byte(`analysis:
   clock_tolerance: 2m
@@ -80,7 +81,7 @@ func TestAnalysisRulesFromFile(t *testing.T) {
 	if ac.Anomaly.JumpFactor != 4 || ac.Anomaly.ClockTolerance != 2*time.Minute || ac.Loss.Upper.String() != "8" {
 		t.Errorf("anomaly %v %v, loss upper %s", ac.Anomaly.JumpFactor, ac.Anomaly.ClockTolerance, ac.Loss.Upper)
 	}
-	def, err := config.Load(writeConfig(t, ""), nil)
+	def, err := config.Load(daemontest.WriteConfig(t, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestAnalysisRulesRefused(t *testing.T) {
 		{"  review:\n    read_rate: {min_rat: 90}\n", "analysis.review"},
 		{"  anomaly: {clock_tolerance: 1m}\n", "set analysis.clock_tolerance instead"},
 	} {
-		path := writeConfig(t, "")
+		path := daemontest.WriteConfig(t, "")
 		b, _ := os.ReadFile(path)
 		os.WriteFile(path, append(b, []byte("analysis:\n"+tc.yaml)...), 0o644)
 		if _, err := config.Load(path, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -126,7 +127,7 @@ func TestReviewRulesFromFileAndReload(t *testing.T) {
 // reloads, config.Watch); a targets file that does not read refuses the
 // reload and the targets in force stay.
 func TestReloadTargets(t *testing.T) {
-	path := writeConfig(t, "")
+	path := daemontest.WriteConfig(t, "")
 	dir := filepath.Dir(path)
 	tpath := filepath.Join(dir, "targets.csv")
 	os.WriteFile(tpath, []byte("area_or_group,from,to,target_rate\nA1,2025-01,,5\n"), 0o644)
@@ -136,7 +137,7 @@ func TestReloadTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := newLogSignal()
+	logs := daemontest.NewLogSignal()
 	d := &daemon{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), level: new(slog.LevelVar), an: &analysisRun{}}
 	if err := d.an.swap(cfg); err != nil {
 		t.Fatal(err)
@@ -173,7 +174,7 @@ func TestReloadPublish(t *testing.T) {
 	}
 	t.Cleanup(func() { broker.Close() }) // after the daemon's stop (cleanups run last first)
 	r := startReloadRigWith(t, "publish: {broker: "+broker.URL()+", topic: \"first/{area}/{meter}\", every: 1h}\n")
-	r.logs.wait(t, "topic=first/")
+	r.logs.Wait(t, "topic=first/")
 	r.vars["%ANALYSIS%"] = "publish: {broker: " + broker.URL() + ", topic: \"second/{area}/{meter}\", every: 1h}\n"
 	r.write()
 	r.reload("configuration applied", 1)

@@ -15,6 +15,7 @@ import (
 	"github.com/headend/headend/collector/schedule"
 	"github.com/headend/headend/daemon"
 	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/daemon/daemontest"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store/results"
@@ -24,7 +25,7 @@ import (
 // DIs in hex, values with their units, why a read failed; not blobs and
 // integers as the sqlite shell did (16.14).
 func TestReadsForAPerson(t *testing.T) {
-	path := writeConfig(t, "")
+	path := daemontest.WriteConfig(t, "")
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestReadsForAPerson(t *testing.T) {
 // headend analyse runs the analysis on the daemon now and prints what
 // it did (16.12).
 func TestAnalyseOnDemand(t *testing.T) {
-	path := writeConfig(t, "")
+	path := daemontest.WriteConfig(t, "")
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestAnalyseOnDemand(t *testing.T) {
 // timeout, a corrupted reply (its hex and what is wrong with it), then the
 // answer (16.6).
 func TestReadsShowEveryTry(t *testing.T) {
-	path := writeConfig(t, "")
+	path := daemontest.WriteConfig(t, "")
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatal(err)

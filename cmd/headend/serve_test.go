@@ -14,14 +14,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/headend/headend/daemon/daemontest"
 )
 
-// serveConfig writes opsConfig with http.listen and the first channel
+// serveConfig writes daemontest.OpsConfig with http.listen and the first channel
 // replaced.
 func serveConfig(t *testing.T, listen, channel string) (path, dir string) {
 	t.Helper()
 	dir = t.TempDir()
-	yaml := strings.ReplaceAll(opsConfig, "%DIR%", dir)
+	yaml := strings.ReplaceAll(daemontest.OpsConfig, "%DIR%", dir)
 	yaml = strings.Replace(yaml, "listen: 127.0.0.1:0", "listen: "+listen, 1)
 	if channel != "" {
 		yaml = strings.Replace(yaml, `{id: bus1, kind: tcp, address: "127.0.0.1:1", retries: 0}`, channel, 1)
@@ -54,7 +56,7 @@ func TestServeAddressInUseOpensNothing(t *testing.T) {
 				b, _ := os.ReadFile(path)
 				os.WriteFile(path, []byte(strings.Replace(string(b), `dialin_listen: ""`, "dialin_listen: "+tc.dialin, 1)), 0o644)
 			}
-			logs := newLogSignal()
+			logs := daemontest.NewLogSignal()
 			root := newRoot(strings.NewReader(""), io.Discard, logs)
 			root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
 			err := root.ExecuteContext(t.Context())
@@ -77,13 +79,13 @@ func TestServeAddressInUseOpensNothing(t *testing.T) {
 // signal and the uptime.
 func TestServeLogsStopped(t *testing.T) {
 	path, _ := serveConfig(t, "127.0.0.1:0\n  idle_timeout: 300ms", "")
-	logs := newLogSignal("collector running", "msg=stopped", "msg=http ")
+	logs := daemontest.NewLogSignal("collector running", "msg=stopped", "msg=http ")
 	root := newRoot(strings.NewReader(""), io.Discard, logs)
 	root.SetArgs([]string{"serve", "--config", path, "--report", "0"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(context.Background()) }()
-	logs.wait(t, "collector running")
-	logs.wait(t, "msg=http ")
+	logs.Wait(t, "collector running")
+	logs.Wait(t, "msg=http ")
 
 	// an unauthenticated write is counted in /metrics
 	addr := regexp.MustCompile(`msg=http address=(\S+)`).FindStringSubmatch(logs.String())
@@ -138,7 +140,7 @@ func TestServeLogsStopped(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
-	logs.wait(t, "msg=stopped")
+	logs.Wait(t, "msg=stopped")
 	out := logs.String()
 	if !strings.Contains(out, "level=INFO msg=stopped uptime=") || !strings.Contains(out, "signal=terminated") {
 		t.Errorf("no stop line with the signal and uptime:\n%s", out)
