@@ -366,7 +366,7 @@ func FuzzDialInRegister(f *testing.F) {
 			client.Write(data)
 			client.Close()
 		}()
-		p, rest, err := l.register(server)
+		p, rest, err := l.register(server, nil)
 		server.Close()
 		if err != nil {
 			return
