@@ -122,6 +122,13 @@ type Channel struct {
 
 	// dialin: the identity the concentrator registers with ("REG <id>")
 	DialInID string `yaml:"dialin_id"`
+	// dialin: the packets the DTU is configured to send, as text or as
+	// hex bytes (e.g. its IMEI); unset: "REG <dialin_id>" and
+	// "HB <dialin_id>" (see dtu.ConfigPackets and Channel.DTUPackets)
+	Register     string `yaml:"register"`
+	RegisterHex  string `yaml:"register_hex"`
+	Heartbeat    string `yaml:"heartbeat"`
+	HeartbeatHex string `yaml:"heartbeat_hex"`
 
 	// mqtt
 	Broker    string `yaml:"broker"`     // URL, e.g. tcp://host:1883

@@ -210,6 +210,11 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 		hostport("address", c.Address)
 	case KindDialIn:
 		need("dialin_id", c.DialInID)
+		if c.DialInID != "" {
+			if _, err := c.DTUPackets(); err != nil {
+				report("register", err.Error())
+			}
+		}
 	case KindMQTT:
 		if need("broker", c.Broker) {
 			if err := CheckBrokerURL(c.Broker); err != nil {

@@ -163,30 +163,33 @@ func (r *Registry) Packets(id string) (Packets, bool) {
 
 // Register looks for a registration packet at the start of b: the DTU's
 // id and the packet's length, ErrShort while b may still become one, or
-// ErrNotPacket. A nil Registry knows the default "REG <id>" packets only.
+// ErrNotPacket. A default "REG <id>" packet of an id the Registry does not
+// hold is returned too (the caller refuses the unknown id by name); one of
+// an id configured with other packets is not.
 func (r *Registry) Register(b []byte) (id string, n int, err error) {
-	if r == nil || len(r.ids) == 0 {
-		p, n, err := Parse(b)
-		switch {
-		case err != nil:
-			return "", n, err
-		case p.Kind != Registration:
-			return "", 0, ErrNotPacket
-		}
-		return p.ID, n, nil
-	}
 	short := false
-	for _, id := range r.ids {
-		reg := r.byID[id].Register
-		if bytes.HasPrefix(b, reg) {
-			return id, len(reg), nil
-		}
-		if len(b) < len(reg) && bytes.HasPrefix(reg, b) {
-			short = true
+	if r != nil {
+		for _, id := range r.ids {
+			reg := r.byID[id].Register
+			if bytes.HasPrefix(b, reg) {
+				return id, len(reg), nil
+			}
+			if len(b) < len(reg) && bytes.HasPrefix(reg, b) {
+				short = true
+			}
 		}
 	}
-	if short {
+	p, n, err := Parse(b)
+	switch {
+	case err == ErrShort || short && err == ErrNotPacket:
 		return "", 0, ErrShort
+	case err != nil:
+		return "", n, err
+	case p.Kind != Registration:
+		return "", 0, ErrNotPacket
 	}
-	return "", 0, ErrNotPacket
+	if _, ok := r.Packets(p.ID); ok {
+		return "", 0, ErrNotPacket // configured otherwise: matched above if it were its packet
+	}
+	return p.ID, n, nil
 }
