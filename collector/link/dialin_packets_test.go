@@ -85,3 +85,35 @@ func TestConfigPacketsErrors(t *testing.T) {
 		t.Error("a default packet for an invalid id was accepted")
 	}
 }
+
+// The simulator's DTU sends its configured packets: the listener knows it
+// by its IMEI, and its heartbeats never disturb a transaction.
+func TestDialInSimulatedDTUConfiguredPackets(t *testing.T) {
+	pk, err := dtu.ConfigPackets("C2", "", "383630313233343536373839303132", "HEART\x68BEAT", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg dtu.Registry
+	if err := reg.Add("C2", pk); err != nil {
+		t.Fatal(err)
+	}
+	r := startListener(t, DialInConfig{Registry: func() *dtu.Registry { return &reg }})
+	bus := newMeters(map[string][]byte{meterA: value1}).gate()
+	c := dialInPackets(t, "C2", r.l.Addr().String(), bus, pk)
+	if e := r.next(t, EventRegistered); e.ID != "C2" {
+		t.Fatalf("registration event %+v", e)
+	}
+	link := r.l.Link("C2")
+	if err := link.Send(t.Context(), readRequest(t, meterA)); err != nil {
+		t.Fatal(err)
+	}
+	<-bus.arrived
+	c.heartbeat(t)
+	r.next(t, EventHeartbeat)
+	bus.release <- struct{}{}
+	raw, err := link.Receive(t.Context(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReply(t, raw, meterA, value1)
+}
