@@ -81,7 +81,7 @@ func dialInPackets(t *testing.T, id, addr string, bus field.Bus, pk dtu.Packets)
 	t.Helper()
 	c := &concentratorDialIn{tick: make(chan time.Time), gone: make(chan int, 16), done: make(chan struct{})}
 	d, err := field.NewDialIn(id, addr, bus, field.DialInOptions{
-		Packets: pk,
+		Packets:   pk,
 		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return c.tick, func() {} },
 		Backoff: func(n int) time.Duration {
 			c.gone <- n
