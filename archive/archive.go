@@ -123,6 +123,13 @@ type Channel struct {
 
 	// dialin: the identity the concentrator registers with ("REG <id>")
 	DialInID string `yaml:"dialin_id"`
+	// dialin: the packets the DTU is configured to send, as text or as
+	// hex bytes (e.g. its IMEI); unset: "REG <dialin_id>" and
+	// "HB <dialin_id>" (see dtu.ConfigPackets and Channel.DTUPackets)
+	Register        string `yaml:"register"`
+	RegisterHex     string `yaml:"register_hex"`
+	HeartbeatPacket string `yaml:"heartbeat_packet"`
+	HeartbeatHex    string `yaml:"heartbeat_hex"`
 
 	// gdw3761: the terminal's address as it logs in, area code A1 and
 	// terminal address A2 ("4401 0001"); how its meters are read (Mode:

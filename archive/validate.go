@@ -223,6 +223,11 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 		hostport("address", c.Address)
 	case KindDialIn:
 		need("dialin_id", c.DialInID)
+		if c.DialInID != "" {
+			if _, err := c.DTUPackets(); err != nil {
+				report("register", err.Error())
+			}
+		}
 	case KindGDW3761:
 		if need("terminal", c.Terminal) {
 			if _, err := gdw3761.ParseAddress(c.Terminal); err != nil {

@@ -282,7 +282,7 @@ func (c *Collector) listenDialIn(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("collector.dialin_listen %s: %w", addr, err)
 	}
-	c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: c.dialInKnown,
+	c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: c.dialInKnown, Registry: c.dialInRegistry,
 		Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
 			if e.Kind != link.EventHeartbeat {
 				c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/protocol/dtu"
 )
 
 // runState is what Apply needs of a running collector.
@@ -32,6 +33,7 @@ type runState struct {
 type dialInSet struct {
 	mu  sync.Mutex
 	ids map[string]bool
+	reg *dtu.Registry // their configured packets
 }
 
 func (r *runState) start(ctx context.Context) {
@@ -50,13 +52,20 @@ func (r *runState) stop() {
 // setDialIns takes the dial-in ids of cfg's channels.
 func (c *Collector) setDialIns(cfg *Config) {
 	ids := map[string]bool{}
+	reg := &dtu.Registry{}
 	for _, ch := range cfg.Archive.Channels {
 		if ch.Kind == archive.KindDialIn {
 			ids[ch.DialInID] = true
+			if p, err := ch.DTUPackets(); err == nil { // checked by archive.Validate
+				if err := reg.Add(ch.DialInID, p); err != nil {
+					c.log.Warn("dial-in packets", "channel", ch.ID, "err", err)
+				}
+			}
 		}
 	}
 	c.run.dialins.mu.Lock()
 	c.run.dialins.ids = ids
+	c.run.dialins.reg = reg
 	c.run.dialins.mu.Unlock()
 }
 
@@ -66,6 +75,14 @@ func (c *Collector) dialInKnown(id string) bool {
 	c.run.dialins.mu.Lock()
 	defer c.run.dialins.mu.Unlock()
 	return c.run.dialins.ids[id]
+}
+
+// dialInRegistry returns the configured DTU packets of the archive in
+// force (link.DialInConfig.Registry).
+func (c *Collector) dialInRegistry() *dtu.Registry {
+	c.run.dialins.mu.Lock()
+	defer c.run.dialins.mu.Unlock()
+	return c.run.dialins.reg
 }
 
 func (c *Collector) dialInCount() int {

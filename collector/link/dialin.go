@@ -24,6 +24,11 @@ type DialInConfig struct {
 	// every id. It is called from the connections' goroutines, so it
 	// must be safe for concurrent use.
 	Known func(id string) bool
+	// Registry, if set, gives the configured registration and heartbeat
+	// packets of the DTUs (see dtu.ConfigPackets); it is called once per
+	// new connection, so a reloaded archive takes effect for the next
+	// one. nil knows the default "REG <id>" and "HB <id>" packets only.
+	Registry func() *dtu.Registry
 	// RegisterTimeout is how long a new connection has to send its
 	// registration packet; 0 is 30 s.
 	RegisterTimeout time.Duration
@@ -103,7 +108,18 @@ type Listener struct {
 	closed  bool
 	links   map[string]*dialLink
 	pending map[net.Conn]struct{} // connections not registered yet
+
+	dropped atomic.Int64 // connections closed for a missing or wrong registration
+	refused atomic.Int64 // connections of DTUs not in the archive
 }
+
+// Dropped returns how many connections were closed because they did not
+// open with a registration packet the Listener knows.
+func (l *Listener) Dropped() int64 { return l.dropped.Load() }
+
+// Refused returns how many connections registered with an id not in the
+// archive.
+func (l *Listener) Refused() int64 { return l.refused.Load() }
 
 // Listen accepts dial-in concentrators on ln until ctx is done or Close,
 // which close ln.
@@ -225,7 +241,11 @@ func (l *Listener) accept() {
 func (l *Listener) serve(conn net.Conn) {
 	remote := conn.RemoteAddr().String()
 	log := l.log.With("remote", remote)
-	p, rest, err := l.register(conn)
+	var reg *dtu.Registry
+	if l.cfg.Registry != nil {
+		reg = l.cfg.Registry()
+	}
+	p, rest, err := l.register(conn, reg)
 
 	l.mu.Lock()
 	delete(l.pending, conn)
@@ -237,12 +257,14 @@ func (l *Listener) serve(conn net.Conn) {
 	}
 	if err != nil {
 		conn.Close()
+		l.dropped.Add(1)
 		log.Warn("connection dropped: no registration", "err", err)
 		l.cfg.OnEvent(DialInEvent{Kind: EventDropped, Remote: remote, Err: err})
 		return
 	}
 	if l.cfg.Known != nil && !l.cfg.Known(p.ID) {
 		conn.Close()
+		l.refused.Add(1)
 		err := fmt.Errorf("concentrator %s is not in the archive", p.ID)
 		log.Warn("connection refused: unknown concentrator", "concentrator", p.ID)
 		l.cfg.OnEvent(DialInEvent{Kind: EventRefused, ID: p.ID, Remote: remote, Err: err})
@@ -280,7 +302,8 @@ func (l *Listener) serve(conn net.Conn) {
 	log.Info("concentrator registered")
 	l.cfg.OnEvent(DialInEvent{Kind: EventRegistered, ID: p.ID, Remote: remote})
 
-	err = l.read(d, s, io.MultiReader(bytes.NewReader(rest), conn), log)
+	pk, _ := reg.Packets(p.ID)
+	err = l.read(d, s, io.MultiReader(bytes.NewReader(rest), conn), pk, log)
 
 	d.mu.Lock()
 	current := d.sess == s
@@ -306,28 +329,28 @@ func (l *Listener) isClosed() bool {
 	return l.closed
 }
 
-// register reads the registration packet that must open a connection. It
-// returns the bytes that came behind it.
-func (l *Listener) register(conn net.Conn) (dtu.Packet, []byte, error) {
+// register reads the registration packet that must open a connection,
+// one of reg's (the default "REG <id>" when reg is nil or empty). It
+// returns the bytes that came behind it. The bytes of a wrong packet are
+// never logged whole: they may be a modem's IMEI.
+func (l *Listener) register(conn net.Conn, reg *dtu.Registry) (dtu.Packet, []byte, error) {
 	conn.SetReadDeadline(time.Now().Add(l.cfg.RegisterTimeout))
-	buf := make([]byte, dtu.MaxPacketLen)
+	buf := make([]byte, max(dtu.MaxPacketLen, dtu.MaxConfiguredLen))
 	n := 0
 	for {
 		m, rerr := conn.Read(buf[n:])
 		n += m
 		if n > 0 {
-			p, k, err := dtu.Parse(buf[:n])
+			id, k, err := reg.Register(buf[:n])
 			switch {
-			case err == nil && p.Kind == dtu.Registration:
-				return p, bytes.Clone(buf[k:n]), nil
 			case err == nil:
-				return p, nil, fmt.Errorf("%s before registration", p)
+				return dtu.Packet{Kind: dtu.Registration, ID: id}, bytes.Clone(buf[k:n]), nil
 			case err == dtu.ErrShort && n < len(buf):
 				// wait for the rest
-			case err == dtu.ErrNotPacket:
-				return p, nil, fmt.Errorf("% X... is not a registration packet", buf[:min(n, 8)])
+			case err == dtu.ErrNotPacket || err == dtu.ErrShort:
+				return dtu.Packet{}, nil, fmt.Errorf("% X... is not a registration packet", buf[:min(n, 4)])
 			default:
-				return p, nil, err
+				return dtu.Packet{}, nil, err
 			}
 		}
 		if rerr != nil {
@@ -341,8 +364,9 @@ func (l *Listener) register(conn net.Conn) (dtu.Packet, []byte, error) {
 
 // read takes packets and frames from a registered connection until it
 // ends or stays silent too long; it returns why it ended.
-func (l *Listener) read(d *dialLink, s *session, r io.Reader, log *slog.Logger) error {
+func (l *Listener) read(d *dialLink, s *session, r io.Reader, pk dtu.Packets, log *slog.Logger) error {
 	sc := dtu.NewScanner(r)
+	sc.SetPackets(d.id, pk)
 	for {
 		s.conn.SetReadDeadline(time.Now().Add(l.cfg.Silence))
 		p, frame, err := sc.Next()

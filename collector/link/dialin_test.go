@@ -73,8 +73,15 @@ type concentratorDialIn struct {
 
 func dialIn(t *testing.T, id, addr string, bus field.Bus) *concentratorDialIn {
 	t.Helper()
+	return dialInPackets(t, id, addr, bus, dtu.Packets{})
+}
+
+// dialInPackets is dialIn with the DTU's configured packets.
+func dialInPackets(t *testing.T, id, addr string, bus field.Bus, pk dtu.Packets) *concentratorDialIn {
+	t.Helper()
 	c := &concentratorDialIn{tick: make(chan time.Time), gone: make(chan int, 16), done: make(chan struct{})}
 	d, err := field.NewDialIn(id, addr, bus, field.DialInOptions{
+		Packets:   pk,
 		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return c.tick, func() {} },
 		Backoff: func(n int) time.Duration {
 			c.gone <- n
@@ -366,7 +373,7 @@ func FuzzDialInRegister(f *testing.F) {
 			client.Write(data)
 			client.Close()
 		}()
-		p, rest, err := l.register(server)
+		p, rest, err := l.register(server, nil)
 		server.Close()
 		if err != nil {
 			return

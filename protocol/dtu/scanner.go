@@ -23,6 +23,8 @@ type Scanner struct {
 	frame   dlt645.Frame
 	raw     []byte
 	skipped int64
+	pkts    Packets // configured packets, looked for before anything else
+	pktID   string
 }
 
 // NewScanner returns a Scanner reading from r.
@@ -67,6 +69,15 @@ func (s *Scanner) Next() (p Packet, frame []byte, err error) {
 	}
 }
 
+// SetPackets makes s recognise a DTU's configured packets (see
+// [ConfigPackets]) besides the default ones: they are returned as packets
+// of their kind with ID id, and never taken for frames or noise, even
+// when they contain 68H.
+func (s *Scanner) SetPackets(id string, p Packets) {
+	s.pkts = p
+	s.pktID = id
+}
+
 // Skipped returns how many bytes of noise and preamble were skipped so far.
 func (s *Scanner) Skipped() int64 { return s.skipped }
 
@@ -77,6 +88,14 @@ func (s *Scanner) Buffered() int { return s.end - s.start }
 // n == 0 and a nil error mean more bytes are needed after the noise.
 func (s *Scanner) step(b []byte) (noise, n int, p Packet, frame []byte, err error) {
 	for i := 0; i < len(b); i++ {
+		if len(s.pkts.Register) > 0 || len(s.pkts.Heartbeat) > 0 {
+			switch k, n, err := s.pkts.Match(b[i:]); err {
+			case nil:
+				return i, n, Packet{Kind: k, ID: s.pktID}, nil, nil
+			case ErrShort:
+				return i, 0, Packet{}, nil, nil
+			}
+		}
 		switch b[i] {
 		case 'R', 'H':
 			p, n, err := Parse(b[i:])

@@ -17,6 +17,10 @@ type DialInOptions struct {
 	Options
 	// Heartbeat is the interval between heartbeats; 0 is 60 s.
 	Heartbeat time.Duration
+	// Packets are the registration and heartbeat packets the DTU is
+	// configured to send (dtu.ConfigPackets); zero sends "REG <id>" and
+	// "HB <id>". A nil Heartbeat packet sends no heartbeats.
+	Packets dtu.Packets
 	// NewTicker starts the heartbeat ticker; nil uses time.NewTicker.
 	NewTicker func(d time.Duration) (c <-chan time.Time, stop func())
 	// Dial connects to the head-end; nil uses a net.Dialer over TCP.
@@ -121,7 +125,11 @@ func (d *DialIn) session(ctx context.Context, conn net.Conn) (healthy bool, err 
 	context.AfterFunc(ctx, func() { conn.Close() })
 	w := &lockedWriter{conn: conn}
 
-	reg, _ := dtu.AppendRegistration(nil, d.id) // id checked in NewDialIn
+	pk := d.opts.Packets
+	if len(pk.Register) == 0 {
+		pk, _ = dtu.DefaultPackets(d.id) // id checked in NewDialIn
+	}
+	reg := pk.Register
 	if _, err := w.Write(reg); err != nil {
 		return false, fmt.Errorf("register: %w", err)
 	}
@@ -133,7 +141,10 @@ func (d *DialIn) session(ctx context.Context, conn net.Conn) (healthy bool, err 
 	wg.Go(func() {
 		tick, stop := d.opts.NewTicker(d.opts.Heartbeat)
 		defer stop()
-		hb, _ := dtu.AppendHeartbeat(nil, d.id)
+		hb := pk.Heartbeat
+		if len(hb) == 0 {
+			return
+		}
 		for {
 			select {
 			case <-ctx.Done():
