@@ -112,7 +112,7 @@ type ArchiveFiles struct {
 // Store is where reads go.
 type Store struct {
 	Kind   string `yaml:"kind" help:"embedded or influxdb"`
-	Path   string `yaml:"path" path:"true" help:"embedded store directory (default <data_dir>/store)"`
+	Path   string `yaml:"path" path:"true" help:"directory of the embedded store and of the results database, on any kind (default <data_dir>/store)"`
 	URL    string `yaml:"url" help:"InfluxDB URL"`
 	Org    string `yaml:"org" help:"InfluxDB organisation"`
 	Bucket string `yaml:"bucket" help:"InfluxDB bucket"`

@@ -279,7 +279,7 @@ func (ld *loader) load(data []byte) *Config {
 		where, _ := ld.origin(key)
 		ld.bad(where, key, format, args...)
 	})
-	if cfg.Store.Kind == "embedded" && cfg.Store.Path == "" {
+	if cfg.Store.Path == "" { // the embedded store, and the results database on any kind
 		cfg.Store.Path = filepath.Join(cfg.Collector.DataDir, "store")
 	}
 	if cfg.Store.Outbox.Dir == "" {
