@@ -180,7 +180,7 @@ func TestStorageInfluxSetupRefuses(t *testing.T) {
 	l.Close()
 	path, _ := influxConfig(t, "http://"+addr)
 	_, _, err := run(t, "", "storage", "influx-setup", "--config", path)
-	if err == nil || !regexp.MustCompile(`influx setup http://` + regexp.QuoteMeta(addr) + `: database headend: CREATE DATABASE`).MatchString(err.Error()) {
+	if err == nil || !regexp.MustCompile(`influx setup http://`+regexp.QuoteMeta(addr)+`: database headend: CREATE DATABASE`).MatchString(err.Error()) {
 		t.Errorf("no server: %v", err)
 	}
 }
