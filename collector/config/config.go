@@ -107,6 +107,9 @@ type ArchiveFiles struct {
 	// ResponsibleCSV names the person responsible for each area's loss
 	// (columns area,responsible); it wins over the areas' own field.
 	ResponsibleCSV string `yaml:"responsible_csv" path:"true" help:"CSV of the person responsible for each area (area,responsible)"`
+	// ExchangesCSV holds meter exchanges on record (columns
+	// [archive.ExchangeColumns]), added to archive.exchanges.
+	ExchangesCSV string `yaml:"exchanges_csv" path:"true" help:"CSV of meter exchanges (area,old_meter,new_meter,date,removal_reading,install_reading), besides archive.exchanges"`
 }
 
 // Store is where reads go.

@@ -209,6 +209,7 @@ type archiveYAML struct {
 	archive.Archive `yaml:",inline"`
 	MetersCSV       []string `yaml:"meters_csv"`
 	ResponsibleCSV  string   `yaml:"responsible_csv"`
+	ExchangesCSV    string   `yaml:"exchanges_csv"`
 }
 
 func (ld *loader) load(data []byte) *Config {
@@ -432,6 +433,22 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 			ld.errs = append(ld.errs, err)
 			return nil
 		}
+		cfg.ArchiveFiles = append(cfg.ArchiveFiles, p)
+	}
+	if p := cfg.Sources.ExchangesCSV; p != "" && !failed {
+		where, _ := ld.origin("archive.exchanges_csv")
+		fh, err := os.Open(p)
+		if err != nil {
+			ld.bad(where, "archive.exchanges_csv", "%v", err)
+			return nil
+		}
+		exs, err := archive.ReadExchangesCSV(fh, filepath.Base(p))
+		fh.Close()
+		if err != nil {
+			ld.errs = append(ld.errs, err)
+			return nil
+		}
+		a.Exchanges = append(a.Exchanges, exs...)
 		cfg.ArchiveFiles = append(cfg.ArchiveFiles, p)
 	}
 	if failed {
