@@ -16,8 +16,8 @@
 // the last accuracy test of each meter, the day a transformer was
 // suspended, and the meter exchanges on record ([Exchange], also as CSV:
 // [ReadExchangesCSV], read from archive.exchanges_csv and written by
-// "headend archive export --exchanges"). [Diff] tells what an edit changed and [ChangeLog]
-// keeps who changed what, when, before and after.
+// "headend archive export --exchanges"). [Diff] tells what an edit
+// changed and [ChangeLog] keeps who changed what, when, before and after.
 package archive
 
 import (
