@@ -44,7 +44,7 @@ fmt-check:
 unit: influxd chromium
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
-	$(GO) test -count=1 ./collector/analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
+	$(GO) test -count=1 ./analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
 
 influxd:
 	@./scripts/influxd.sh install
@@ -59,7 +59,7 @@ faults:
 
 ## eval: the ten seeded 30-day scenarios, flags and balances against the simulator's truth
 eval:
-	$(GO) test -count=1 -v -run 'TestSeededScenarios' ./collector/analysis/ | grep -v '^ *$$'
+	$(GO) test -count=1 -v -run 'TestSeededScenarios' ./analysis/ | grep -v '^ *$$'
 
 ## fuzz-short / fuzz: every Fuzz target in the module, found with `go test -list`
 fuzz-short:

@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -103,13 +103,13 @@ func (c *Collector) intervalRequests(t poll.Target, due time.Time) []poll.Reques
 }
 
 // heldIntervals records the newest load-profile record of an interval read.
-func (c *Collector) heldIntervals(reads []read.Read) {
-	if c.marks == nil || len(reads) == 0 || reads[0].Class != read.Interval {
+func (c *Collector) heldIntervals(reads []meter.Read) {
+	if c.marks == nil || len(reads) == 0 || reads[0].Class != meter.Interval {
 		return
 	}
 	var newest time.Time
 	for _, r := range reads {
-		if r.Status == read.OK && r.Quantity == "record time" && r.MeterTime.After(newest) {
+		if r.Status == meter.OK && r.Quantity == "record time" && r.MeterTime.After(newest) {
 			newest = r.MeterTime
 		}
 	}
@@ -169,7 +169,7 @@ func (c *Collector) commission(ch *channel, m *archive.Meter, k int) int {
 	n := 0
 	plan := c.cfg.Collector.Plan.Reading()
 	for i := k; i >= 1; i-- {
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(i)}) {
 			n++
 		}
 	}
@@ -186,7 +186,7 @@ func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Ti
 		if k < 1 || k > ledger.Window {
 			continue
 		}
-		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: read.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(k)}) {
+		if ch.bus.Enqueue(poll.Task{Target: target(m), Class: meter.Daily, Due: c.opts.Clock.Now(), Requests: plan.FreezeRequests(k)}) {
 			n++
 		}
 	}
@@ -199,16 +199,16 @@ func (c *Collector) backfill(ch *channel, m *archive.Meter, upTo, latest time.Ti
 // meter has no such data (NoData, Refused: a meter that keeps no reverse
 // register will never give one); a read that failed or was skipped means
 // the freeze is still to be read.
-func (c *Collector) heldFreeze(reads []read.Read) {
-	if c.ledger == nil || len(reads) == 0 || reads[0].Class != read.Daily {
+func (c *Collector) heldFreeze(reads []meter.Read) {
+	if c.ledger == nil || len(reads) == 0 || reads[0].Class != meter.Daily {
 		return
 	}
 	var at time.Time
 	k := 0
 	for _, r := range reads {
 		switch r.Status {
-		case read.OK:
-		case read.NoData, read.Refused:
+		case meter.OK:
+		case meter.NoData, meter.Refused:
 			continue
 		default:
 			return
@@ -223,12 +223,12 @@ func (c *Collector) heldFreeze(reads []read.Read) {
 	if at.IsZero() || k == 0 {
 		return
 	}
-	meter := reads[0].Meter
+	meterID := reads[0].Meter
 	day := freezeDay(at)
-	if err := c.ledger.Mark(meter, day); err != nil {
-		c.log.Error("daily freeze not saved in the ledger: kept in memory, saved with the next mark", "meter", meter, "pending", c.ledger.Pending(), "err", err)
+	if err := c.ledger.Mark(meterID, day); err != nil {
+		c.log.Error("daily freeze not saved in the ledger: kept in memory, saved with the next mark", "meter", meterID, "pending", c.ledger.Pending(), "err", err)
 	}
-	m, ok := c.idx.Meter(meter)
+	m, ok := c.idx.Meter(meterID)
 	if !ok || k != 1 {
 		return // backfill reads do not start more backfill
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // The head-end reads the daily freeze of 05-02, is away for three days,
@@ -28,8 +28,8 @@ func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
 	run := func(day time.Time, expectTasks int) map[string]int {
 		sim.Fleet.AdvanceTo(day.Add(30 * time.Minute))
 		clock := &testClock{now: day.Add(4 * time.Minute)}
-		tasks := make(chan []read.Read, 1000)
-		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+		tasks := make(chan []meter.Read, 1000)
+		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
@@ -44,7 +44,7 @@ func TestRestartBackfillsExactlyTheMissingDays(t *testing.T) {
 			select {
 			case rs := <-tasks:
 				for _, r := range rs {
-					if r.Status != read.OK {
+					if r.Status != meter.OK {
 						t.Fatalf("%s: %s %s", r.Meter, r.Status, r.Err)
 					}
 				}

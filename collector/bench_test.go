@@ -10,7 +10,7 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
@@ -40,9 +40,9 @@ func BenchmarkCollectorLargeScenario(b *testing.B) {
 	defer cancel()
 	var reads, ok atomic.Int64
 	var pending sync.WaitGroup
-	sink := func(rs []read.Read) {
+	sink := func(rs []meter.Read) {
 		for _, r := range rs {
-			if r.Status == read.OK {
+			if r.Status == meter.OK {
 				ok.Add(1)
 			}
 		}
@@ -83,7 +83,7 @@ func BenchmarkCollectorLargeScenario(b *testing.B) {
 		if t.Edition == dlt645.DLT1997 {
 			di = 0x9010
 		}
-		ln.bus.Enqueue(poll.Task{Target: t, Class: read.OnDemand, Urgent: true, Requests: []poll.Request{{DI: di}}})
+		ln.bus.Enqueue(poll.Task{Target: t, Class: meter.OnDemand, Urgent: true, Requests: []poll.Request{{DI: di}}})
 	}
 	pending.Wait()
 	elapsed := time.Since(start)
@@ -122,10 +122,10 @@ func BenchmarkDailyCycleLarge2400(b *testing.B) {
 	var okTasks atomic.Int64
 	var worst atomic.Int64 // ns of the slowest line
 	start := time.Now()
-	sink := func(rs []read.Read) {
+	sink := func(rs []meter.Read) {
 		good := true
 		for _, r := range rs {
-			good = good && r.Status == read.OK
+			good = good && r.Status == meter.OK
 		}
 		if good {
 			okTasks.Add(1)
@@ -157,7 +157,7 @@ func BenchmarkDailyCycleLarge2400(b *testing.B) {
 				line += time.Duration(reqBytes+replyBytes)*11*time.Second/2400 + time.Duration(len(reqs))*gap
 			}
 			pending.Add(1)
-			bus.Enqueue(poll.Task{Target: t, Class: read.Daily, Requests: reqs})
+			bus.Enqueue(poll.Task{Target: t, Class: meter.Daily, Requests: reqs})
 		}
 		allowed = max(allowed, line)
 		go func() {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -33,8 +33,8 @@ type ClockError struct {
 
 // check reads a clock task's reads: it appends the clock error as a read
 // and says what to do.
-func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
-	meter, ours, clock, ok := c.joined(reads)
+func (c *clockCheck) check(reads []meter.Read) ([]meter.Read, ClockError, bool) {
+	meterAt, ours, clock, ok := c.joined(reads)
 	if !ok {
 		return reads, ClockError{}, false
 	}
@@ -44,7 +44,7 @@ func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
 		// day's check falls outside it)
 		return reads, ClockError{}, false
 	}
-	e := meter.Sub(ours).Round(time.Second)
+	e := meterAt.Sub(ours).Round(time.Second)
 	out := ClockError{Error: e}
 	abs := e.Abs()
 	switch {
@@ -57,7 +57,7 @@ func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
 	r := clock
 	r.DI, r.Quantity, r.Unit, r.Text = 0, "clock error", "s", ""
 	r.Value = dlt645.Decimal{Units: int64(e / time.Second)}
-	r.MeterTime = meter
+	r.MeterTime = meterAt
 	if out.Flag {
 		r.Err = fmt.Sprintf("clock %s off, beyond the %s a broadcast may correct: needs a person (authorised write)", e, c.maxCorrection)
 	}
@@ -66,8 +66,8 @@ func (c *clockCheck) check(reads []read.Read) ([]read.Read, ClockError, bool) {
 
 // joined joins a clock task's date and time reads into the meter's time,
 // and says when the head-end read it (when the time read arrived).
-func (c *clockCheck) joined(reads []read.Read) (meter, ours time.Time, clock read.Read, ok bool) {
-	var date, clk *read.Read
+func (c *clockCheck) joined(reads []meter.Read) (meterAt, ours time.Time, clock meter.Read, ok bool) {
+	var date, clk *meter.Read
 	for i := range reads {
 		switch reads[i].DI {
 		case 0x04000101, 0xC010:
@@ -76,7 +76,7 @@ func (c *clockCheck) joined(reads []read.Read) (meter, ours time.Time, clock rea
 			clk = &reads[i]
 		}
 	}
-	if date == nil || clk == nil || date.Status != read.OK || clk.Status != read.OK {
+	if date == nil || clk == nil || date.Status != meter.OK || clk.Status != meter.OK {
 		return
 	}
 	var y, mo, d, w, h, m, s int
@@ -108,7 +108,7 @@ func (c *clockCheck) syncAllowed(bus string, now time.Time) bool {
 
 // syncTask is the broadcast that corrects the clocks on a bus.
 func syncTask(t poll.Target) poll.Task {
-	return poll.Task{Target: t, Class: read.Clock, Urgent: true, Requests: []poll.Request{{TimeSync: true}}}
+	return poll.Task{Target: t, Class: meter.Clock, Urgent: true, Requests: []poll.Request{{TimeSync: true}}}
 }
 
 // freezeWindow is how close to midnight no clock is checked or set:

@@ -5,16 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 func TestClockCheckDecides(t *testing.T) {
 	c := &clockCheck{tolerance: 30 * time.Second, maxCorrection: 5 * time.Minute, loc: cst, synced: map[string]string{}}
 	ours := time.Date(2025, 5, 1, 10, 0, 0, 0, cst)
-	task := func(meterTime string) []read.Read {
-		return []read.Read{
-			{DI: 0x04000101, Status: read.OK, Text: "2025-05-01 W4", ReadAt: ours},
-			{DI: 0x04000102, Status: read.OK, Text: meterTime, ReadAt: ours},
+	task := func(meterTime string) []meter.Read {
+		return []meter.Read{
+			{DI: 0x04000101, Status: meter.OK, Text: "2025-05-01 W4", ReadAt: ours},
+			{DI: 0x04000102, Status: meter.OK, Text: meterTime, ReadAt: ours},
 		}
 	}
 	for _, tc := range []struct {
@@ -62,15 +62,15 @@ func TestClockSyncOnTheWire(t *testing.T) {
 	start := sim.Fleet.Start()
 	sim.Fleet.AdvanceTo(start.Add(24 * time.Hour)) // a day: 3 and 20 minutes fast
 	clock := &testClock{now: start.Add(24*time.Hour + 29*time.Minute)}
-	tasks := make(chan []read.Read, 100)
-	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+	tasks := make(chan []meter.Read, 100)
+	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Run(ctx)
 	sim.Fleet.AdvanceTo(start.Add(24*time.Hour + 30*time.Minute))
 	clock.Set(start.Add(24*time.Hour + 30*time.Minute))
 	fast, far := sim.Fleet.Area("TCP").Customers[0], sim.Fleet.Area("TCP").Customers[1]
-	errs := map[string]read.Read{}
+	errs := map[string]meter.Read{}
 	synced := false
 	deadline := time.After(20 * time.Second)
 	for len(errs) < len(cfg.Archive.Meters) || !synced {

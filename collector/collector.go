@@ -15,16 +15,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/modbus"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 )
 
 // Options adjust a Collector beyond its configuration.
@@ -108,7 +108,7 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 		clocks: &clockCheck{tolerance: cfg.Collector.Clock.Tolerance, maxCorrection: cfg.Collector.Clock.MaxCorrection,
 			loc: cfg.Collector.Location(), synced: map[string]string{}},
 		answers: &poll.Answers{}, drain: make(chan struct{})}
-	c.state.last = map[string]read.Status{}
+	c.state.last = map[string]meter.Status{}
 	return c, nil
 }
 
@@ -116,13 +116,13 @@ func New(cfg *config.Config, opts Options) (*Collector, error) {
 func (c *Collector) Health() *health.Tracker { return c.health }
 
 // sink stamps a task's reads, acts on clock checks, and hands them on.
-func (c *Collector) sink(reads []read.Read) {
+func (c *Collector) sink(reads []meter.Read) {
 	if len(reads) == 0 {
 		return // an on-demand turn (ondemand.go) reads nothing for the schedules
 	}
 	reads = stampFreezes(reads, c.cfg.Collector.Location())
 	reads = stampProfile(reads, c.cfg.Collector.Location())
-	if len(reads) > 0 && reads[0].Class == read.Clock {
+	if len(reads) > 0 && reads[0].Class == meter.Clock {
 		reads = c.clock(reads)
 	}
 	c.heldFreeze(reads)
@@ -136,7 +136,7 @@ func (c *Collector) sink(reads []read.Read) {
 
 // clock acts on a clock check: a broadcast sync on the meter's bus, or a
 // flag for a person.
-func (c *Collector) clock(reads []read.Read) []read.Read {
+func (c *Collector) clock(reads []meter.Read) []meter.Read {
 	reads, ce, ok := c.clocks.check(reads)
 	if !ok {
 		return reads
@@ -346,7 +346,7 @@ func (c *Collector) closeAll() {
 func (c *Collector) plans() []schedule.Plan {
 	cc := c.cfg.Collector
 	var out []schedule.Plan
-	add := func(s config.Schedule, class read.Class, req func(poll.Target, time.Time) []poll.Request) {
+	add := func(s config.Schedule, class meter.Class, req func(poll.Target, time.Time) []poll.Request) {
 		if !s.Enabled {
 			return
 		}
@@ -361,11 +361,11 @@ func (c *Collector) plans() []schedule.Plan {
 		out = append(out, p)
 	}
 	plan := cc.Plan.Reading() // collector.plan: which DIs each class reads
-	add(cc.Instantaneous, read.Instantaneous, plan.InstantaneousRequests)
-	add(cc.Interval, read.Interval, c.intervalRequests)
-	add(cc.Daily, read.Daily, plan.DailyRequests)
-	add(cc.Monthly, read.Monthly, plan.MonthlyRequests)
-	add(cc.Clock.Schedule, read.Clock, plan.ClockRequests)
+	add(cc.Instantaneous, meter.Instantaneous, plan.InstantaneousRequests)
+	add(cc.Interval, meter.Interval, c.intervalRequests)
+	add(cc.Daily, meter.Daily, plan.DailyRequests)
+	add(cc.Monthly, meter.Monthly, plan.MonthlyRequests)
+	add(cc.Clock.Schedule, meter.Clock, plan.ClockRequests)
 	return out
 }
 

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/link"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/sim/model"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
@@ -212,9 +212,9 @@ http: {listen: ""}
 	}
 
 	clock := &testClock{now: start.Add(time.Hour + 59*time.Minute)}
-	tasks := make(chan []read.Read, 100)
+	tasks := make(chan []meter.Read, 100)
 	registered := make(chan string, 4)
-	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs },
+	c, err := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs },
 		OnDialIn: func(e link.DialInEvent) {
 			if e.Kind == link.EventRegistered {
 				registered <- e.ID
@@ -242,7 +242,7 @@ http: {listen: ""}
 	// 02:00: every meter's instantaneous task falls due, once
 	clock.Set(start.Add(2 * time.Hour))
 	want := len(cfg.Archive.Meters)
-	got := map[string][]read.Read{}
+	got := map[string][]meter.Read{}
 	for len(got) < want {
 		select {
 		case rs := <-tasks:
@@ -257,7 +257,7 @@ http: {listen: ""}
 	for addr, rs := range got {
 		m := sim.Fleet.Meter(addr)
 		if addr == dead {
-			if rs[0].Status != read.Failed {
+			if rs[0].Status != meter.Failed {
 				t.Errorf("the dead meter: %+v", rs[0])
 			}
 			continue
@@ -267,7 +267,7 @@ http: {listen: ""}
 			// (whether all get through in 3 tries is the seed's luck)
 			retried := false
 			for _, r := range rs {
-				retried = retried || (r.Status == read.OK && r.Frame.Tries > 1)
+				retried = retried || (r.Status == meter.OK && r.Frame.Tries > 1)
 			}
 			if !retried {
 				t.Errorf("the noisy meter got no value through on a retry: %+v", rs)
@@ -275,7 +275,7 @@ http: {listen: ""}
 			continue
 		}
 		fwd := rs[0]
-		if fwd.Status != read.OK && m.Edition != 1997 {
+		if fwd.Status != meter.OK && m.Edition != 1997 {
 			t.Errorf("%s (%s): %s %s", addr, fwd.Channel, fwd.Status, fwd.Err)
 			continue
 		}
@@ -286,7 +286,7 @@ http: {listen: ""}
 			}
 			continue
 		}
-		if fwd.Status == read.OK && fwd.Value.Units != m.Registers(now).Forward[0] {
+		if fwd.Status == meter.OK && fwd.Value.Units != m.Registers(now).Forward[0] {
 			t.Errorf("%s: %s, model %d", addr, fwd.Value, m.Registers(now).Forward[0])
 		}
 	}

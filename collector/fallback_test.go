@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // Against the simulator over the real poll code: a meter that answers ERR
@@ -25,21 +25,21 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	start := sim.Fleet.Start()
 	sim.Fleet.AdvanceTo(start.Add(10 * time.Hour))
 	clock := &testClock{now: start.Add(10*time.Hour - time.Minute)}
-	tasks := make(chan []read.Read, 100)
-	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+	tasks := make(chan []meter.Read, 100)
+	c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	clock.Set(start.Add(10 * time.Hour))
 	refuser := sim.Fleet.Area("TCP").Customers[0].Address
-	var got map[string]read.Read
+	var got map[string]meter.Read
 	deadline := time.After(20 * time.Second)
 	for got == nil {
 		select {
 		case rs := <-tasks:
-			if rs[0].Meter == refuser && rs[0].Class == read.Instantaneous {
-				got = map[string]read.Read{}
+			if rs[0].Meter == refuser && rs[0].Class == meter.Instantaneous {
+				got = map[string]meter.Read{}
 				for _, r := range rs {
 					got[r.Quantity] = r
 				}
@@ -49,7 +49,7 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"phase A voltage", "phase A current", "forward active energy total", "reverse active energy total"} {
-		if r, ok := got[q]; !ok || r.Status != read.OK {
+		if r, ok := got[q]; !ok || r.Status != meter.OK {
 			t.Errorf("%s: %+v (reads %v)", q, r, keys(got))
 		}
 	}
@@ -70,7 +70,7 @@ func TestBlockRefusedReadAsSingles(t *testing.T) {
 	}
 }
 
-func keys(m map[string]read.Read) []string {
+func keys(m map[string]meter.Read) []string {
 	var out []string
 	for k, r := range m {
 		out = append(out, k+"="+string(r.Status))

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // The head-end reads the load profile at 02:05, is away until 10:05, and
@@ -25,8 +25,8 @@ func TestIntervalBackfillAfterOutage(t *testing.T) {
 	cycle := func(at time.Time) map[string][]string {
 		sim.Fleet.AdvanceTo(at)
 		clock := &testClock{now: at.Add(-time.Minute)}
-		tasks := make(chan []read.Read, 100)
-		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { tasks <- rs }})
+		tasks := make(chan []meter.Read, 100)
+		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan error, 1)
@@ -39,7 +39,7 @@ func TestIntervalBackfillAfterOutage(t *testing.T) {
 			case rs := <-tasks:
 				for _, r := range rs {
 					// a single-phase record has no phase B and C: "no data"
-					if r.Status != read.OK && r.Status != read.NoData {
+					if r.Status != meter.OK && r.Status != meter.NoData {
 						t.Fatalf("%s: %s %s", r.Meter, r.Status, r.Err)
 					}
 					if r.Quantity == "record time" {

@@ -10,8 +10,8 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
@@ -120,14 +120,14 @@ func clockAcrossMidnight(t *testing.T, fleet *model.Fleet, m *model.Meter, day2 
 		t.Fatal(err)
 	}
 	ms := &master.Master{Link: &meterLink{bus: mb}, Timeout: time.Second}
-	done := make(chan []read.Read, 1)
+	done := make(chan []meter.Read, 1)
 	bus := poll.New(poll.DLT645{Master: ms, Now: at}, nil, poll.Options{Now: at})
 	target := poll.Target{Address: m.Address, Edition: dlt645.DLT2007, Area: "M1"}
-	bus.Enqueue(poll.Task{Target: target, Class: read.Clock, Requests: schedule.ClockRequests(target, at()), Done: done})
+	bus.Enqueue(poll.Task{Target: target, Class: meter.Clock, Requests: schedule.ClockRequests(target, at()), Done: done})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go bus.Run(ctx)
-	var reads []read.Read
+	var reads []meter.Read
 	select {
 	case reads = <-done:
 	case <-time.After(10 * time.Second):
@@ -135,11 +135,11 @@ func clockAcrossMidnight(t *testing.T, fleet *model.Fleet, m *model.Meter, day2 
 	}
 	c := &clockCheck{tolerance: 30 * time.Second, maxCorrection: 10 * time.Minute, loc: fleet.Zone(), synced: map[string]string{}}
 	// (check itself takes no clock error this close to midnight)
-	meter, ours, _, ok := c.joined(reads)
+	meterAt, ours, _, ok := c.joined(reads)
 	if !ok {
 		t.Fatalf("no date and time from %+v", reads)
 	}
-	if e := meter.Sub(ours); (e - fast).Abs() > 5*time.Second {
+	if e := meterAt.Sub(ours); (e - fast).Abs() > 5*time.Second {
 		t.Fatalf("clock error %s, the meter is %s fast (reads %+v)", e, fast, reads)
 	}
 }
@@ -150,17 +150,17 @@ func TestClockNotCheckedInTheFreezeWindow(t *testing.T) {
 	c := &clockCheck{tolerance: 30 * time.Second, maxCorrection: 5 * time.Minute, loc: cst, synced: map[string]string{}}
 	for _, at := range []time.Time{time.Date(2025, 5, 1, 23, 59, 24, 0, cst), time.Date(2025, 5, 2, 0, 5, 0, 0, cst), time.Date(2025, 5, 1, 23, 46, 0, 0, cst)} {
 		date := at.Format("2006-01-02") + " W4"
-		reads := []read.Read{
-			{DI: 0x04000101, Status: read.OK, Text: date, ReadAt: at},
-			{DI: 0x04000102, Status: read.OK, Text: at.Format("15:04:05"), ReadAt: at},
+		reads := []meter.Read{
+			{DI: 0x04000101, Status: meter.OK, Text: date, ReadAt: at},
+			{DI: 0x04000102, Status: meter.OK, Text: at.Format("15:04:05"), ReadAt: at},
 		}
 		if _, ce, ok := c.check(reads); ok {
 			t.Errorf("clock checked at %s: %+v", at.Format(time.TimeOnly), ce)
 		}
 	}
 	at := time.Date(2025, 5, 1, 0, 16, 0, 0, cst)
-	if _, _, ok := c.check([]read.Read{{DI: 0x04000101, Status: read.OK, Text: "2025-05-01 W4", ReadAt: at},
-		{DI: 0x04000102, Status: read.OK, Text: "00:16:00", ReadAt: at}}); !ok {
+	if _, _, ok := c.check([]meter.Read{{DI: 0x04000101, Status: meter.OK, Text: "2025-05-01 W4", ReadAt: at},
+		{DI: 0x04000102, Status: meter.OK, Text: "00:16:00", ReadAt: at}}); !ok {
 		t.Error("clock not checked at 00:16")
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -56,7 +56,7 @@ func (c *Collector) Do(ctx context.Context, target string, fn func(ctx context.C
 	}
 	j := &job{ctx: ctx, done: make(chan error, 1), fn: func(ctx context.Context) error { return fn(ctx, ch.master, ed) }}
 	id := ch.jobs.add(j)
-	ch.bus.Enqueue(poll.Task{Target: poll.Target{Address: onDemandAddress, Edition: ed}, Class: read.OnDemand,
+	ch.bus.Enqueue(poll.Task{Target: poll.Target{Address: onDemandAddress, Edition: ed}, Class: meter.OnDemand,
 		Urgent: true, Requests: []poll.Request{{DI: dlt645.DI(id)}}})
 	var stop error
 	select {
@@ -118,7 +118,7 @@ func (p *onDemand) take(id uint32) *job {
 }
 
 // Do runs a job for a job task and does a read for any other.
-func (p *onDemand) Do(ctx context.Context, t poll.Target, rq poll.Request, base read.Read) ([]read.Read, error) {
+func (p *onDemand) Do(ctx context.Context, t poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
 	if t.Address != onDemandAddress {
 		return p.Protocol.Do(ctx, t, rq, base)
 	}

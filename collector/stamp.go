@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // stampFreezes gives the energies of a daily freeze read the freeze's time
@@ -14,10 +14,10 @@ import (
 // energy total", not "daily freeze -1 forward active energy total"), so
 // that a daily read and a current read of the same register are the same
 // quantity at different times.
-func stampFreezes(reads []read.Read, loc *time.Location) []read.Read {
+func stampFreezes(reads []meter.Read, loc *time.Location) []meter.Read {
 	var at time.Time
 	for _, r := range reads {
-		if r.DI>>8 == 0x050600 && r.Status == read.OK && r.Text != "" {
+		if r.DI>>8 == 0x050600 && r.Status == meter.OK && r.Text != "" {
 			if t, err := time.ParseInLocation("2006-01-02T15:04", r.Text, loc); err == nil {
 				at = t
 			}
@@ -40,7 +40,7 @@ func stampFreezes(reads []read.Read, loc *time.Location) []read.Read {
 
 // stampProfile gives each value of a load-profile read its record's time
 // (the values come as: record time, its fields, the next record time, ...).
-func stampProfile(reads []read.Read, loc *time.Location) []read.Read {
+func stampProfile(reads []meter.Read, loc *time.Location) []meter.Read {
 	var at time.Time
 	for i := range reads {
 		r := &reads[i]
@@ -62,16 +62,16 @@ func stampProfile(reads []read.Read, loc *time.Location) []read.Read {
 // every cycle.
 type stateLog struct {
 	mu   sync.Mutex
-	last map[string]read.Status // meter/class -> status of its last task
+	last map[string]meter.Status // meter/class -> status of its last task
 }
 
-func (s *stateLog) observe(log *slog.Logger, reads []read.Read) {
+func (s *stateLog) observe(log *slog.Logger, reads []meter.Read) {
 	if len(reads) == 0 {
 		return
 	}
-	st, why := read.OK, ""
+	st, why := meter.OK, ""
 	for _, r := range reads {
-		if r.Status == read.Failed || r.Status == read.Skipped {
+		if r.Status == meter.Failed || r.Status == meter.Skipped {
 			st, why = r.Status, r.Err
 			break
 		}
@@ -83,9 +83,9 @@ func (s *stateLog) observe(log *slog.Logger, reads []read.Read) {
 	s.last[k] = st
 	s.mu.Unlock()
 	switch {
-	case st != read.OK && prev != st:
+	case st != meter.OK && prev != st:
 		log.Warn("meter not read", "meter", r0.Meter, "area", r0.Area, "class", r0.Class, "status", st, "err", why)
-	case st == read.OK && seen && prev != read.OK:
+	case st == meter.OK && seen && prev != meter.OK:
 		log.Info("meter read again", "meter", r0.Meter, "area", r0.Area, "class", r0.Class)
 	}
 }

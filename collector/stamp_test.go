@@ -3,18 +3,18 @@ package collector
 import (
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 func TestStamps(t *testing.T) {
-	daily := stampFreezes([]read.Read{
-		{DI: 0x05060001, Status: read.OK, Quantity: "daily freeze -1 time", Text: "2025-06-02T00:00"},
-		{DI: 0x05060101, Status: read.OK, Quantity: "daily freeze -1 forward active energy total"},
+	daily := stampFreezes([]meter.Read{
+		{DI: 0x05060001, Status: meter.OK, Quantity: "daily freeze -1 time", Text: "2025-06-02T00:00"},
+		{DI: 0x05060101, Status: meter.OK, Quantity: "daily freeze -1 forward active energy total"},
 	}, cst)
 	if daily[1].Quantity != "forward active energy total" || daily[1].MeterTime.Format("2006-01-02 15:04") != "2025-06-02 00:00" {
 		t.Fatalf("daily %+v", daily[1])
 	}
-	prof := stampProfile([]read.Read{
+	prof := stampProfile([]meter.Read{
 		{DI: 0x06000001, Quantity: "record time", Text: "2025-06-02T09:15"},
 		{DI: 0x06000001, Quantity: "phase A voltage"},
 		{DI: 0x06000001, Quantity: "record time", Text: "2025-06-02T09:30"},

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/persist"
@@ -42,7 +42,7 @@ func TestReadsReachTheEmbeddedStore(t *testing.T) {
 		p := persist.New(ctx, ob, st, persist.Options{})
 		tasks := make(chan struct{}, 1000)
 		clock := &testClock{now: day.Add(5 * time.Minute)}
-		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []read.Read) { p.Accept(rs); tasks <- struct{}{} }})
+		c, _ := New(cfg, Options{Clock: clock, Sink: func(rs []meter.Read) { p.Accept(rs); tasks <- struct{}{} }})
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
 		deadline := time.After(30 * time.Second)
@@ -65,7 +65,7 @@ func TestReadsReachTheEmbeddedStore(t *testing.T) {
 		ob.Close()
 	}
 	run()
-	got, err := st.Query(context.Background(), store.Query{Area: "TCP", Class: read.Daily, Quantity: "forward active energy total"})
+	got, err := st.Query(context.Background(), store.Query{Area: "TCP", Class: meter.Daily, Quantity: "forward active energy total"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +77,16 @@ func TestReadsReachTheEmbeddedStore(t *testing.T) {
 		t.Fatalf("store holds %d daily forward energy reads of area TCP, want %d", len(got), meters)
 	}
 	for _, r := range got {
-		if r.Status != read.OK || !r.MeterTime.Equal(day) || len(r.Frame.Request) == 0 || len(r.Frame.Reply) == 0 {
+		if r.Status != meter.OK || !r.MeterTime.Equal(day) || len(r.Frame.Request) == 0 || len(r.Frame.Reply) == 0 {
 			t.Fatalf("stored read %+v: want OK at %s with its frames", r, day)
 		}
 	}
-	all, err := st.Query(context.Background(), store.Query{Class: read.Daily})
+	all, err := st.Query(context.Background(), store.Query{Class: meter.Daily})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run() // the same day read again: replaced, not doubled
-	again, err := st.Query(context.Background(), store.Query{Class: read.Daily})
+	again, err := st.Query(context.Background(), store.Query{Class: meter.Daily})
 	if err != nil {
 		t.Fatal(err)
 	}

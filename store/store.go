@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -23,9 +23,9 @@ type Store interface {
 	// meter, quantity and time writes the same point, not a second one).
 	// Reads whose Status is not OK are stored too: a failed read is a
 	// fact the collection rate and VEE need.
-	Write(ctx context.Context, reads []read.Read) error
+	Write(ctx context.Context, reads []meter.Read) error
 	// Query returns the stored reads that match q, ordered by time.
-	Query(ctx context.Context, q Query) ([]read.Read, error)
+	Query(ctx context.Context, q Query) ([]meter.Read, error)
 	// Close flushes and releases the store.
 	Close() error
 }
@@ -34,7 +34,7 @@ type Store interface {
 type Query struct {
 	Meters   []string
 	Area     string
-	Class    read.Class
+	Class    meter.Class
 	Quantity string
 	From, To time.Time // on Time(r): [From, To)
 	Limit    int
@@ -45,19 +45,19 @@ type Query struct {
 // same instant read back in another zone gives the same key.
 type Key struct {
 	Meter    string
-	Class    read.Class
+	Class    meter.Class
 	Quantity string
 	Time     time.Time
 }
 
 // KeyOf returns the key of a read.
-func KeyOf(r *read.Read) Key {
+func KeyOf(r *meter.Read) Key {
 	return Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: Time(r).UTC()}
 }
 
 // Time is the time a read is stored at: the meter's own stamp (a freeze,
 // a load-profile record) when it has one, else when it was read.
-func Time(r *read.Read) time.Time {
+func Time(r *meter.Read) time.Time {
 	if !r.MeterTime.IsZero() {
 		return r.MeterTime
 	}
@@ -78,9 +78,9 @@ const (
 )
 
 // KindOf returns the retention kind of a class.
-func KindOf(c read.Class) Kind {
+func KindOf(c meter.Class) Kind {
 	switch c {
-	case read.Daily, read.Monthly:
+	case meter.Daily, meter.Monthly:
 		return Registers
 	}
 	return Raw
@@ -146,7 +146,7 @@ var ErrPruneRefused = errors.New("retention pass refused")
 
 // Expired reports whether a read stored at t is past the retention of
 // its class at now.
-func (r Retention) Expired(c read.Class, t, now time.Time) bool {
+func (r Retention) Expired(c meter.Class, t, now time.Time) bool {
 	d := r.Raw
 	if KindOf(c) == Registers {
 		d = r.Registers
@@ -162,7 +162,7 @@ func (r Retention) Expired(c read.Class, t, now time.Time) bool {
 type Aggregate struct {
 	Meter    string
 	Area     string
-	Class    read.Class
+	Class    meter.Class
 	Quantity string
 	Unit     string
 	Day      time.Time // 00:00 of the day in the store's location
@@ -195,7 +195,7 @@ var (
 // Quantity or a zero Time. Backends refuse a batch holding such a read;
 // the collector's side checks first, so that one bad read cannot hold up
 // the outbox's delivery.
-func Check(r *read.Read) error {
+func Check(r *meter.Read) error {
 	switch {
 	case r.Meter == "":
 		return errors.New("empty meter")

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/headend/headend/api/auth"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 const (

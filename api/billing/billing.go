@@ -18,12 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/loss"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -45,7 +45,7 @@ type Read struct {
 	Time    string      `json:"time"`
 	Value   string      `json:"value"`
 	Quality vee.Quality `json:"quality"`
-	Class   read.Class  `json:"class"`
+	Class   meter.Class `json:"class"`
 }
 
 // Determinant is one register's figures over the period.
@@ -118,8 +118,8 @@ func (s *Service) determinants(w http.ResponseWriter, r *http.Request) {
 // ends returns the register values at t (within 3 hours after, for 1997
 // meters read after midnight), by meter and quantity, monthly settlement
 // reads preferred over daily freezes.
-func (s *Service) ends(ctx context.Context, area, meter string, t time.Time) (map[[2]string]vee.Value, error) {
-	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindValue, Area: area, Meter: meter, From: t, To: t.Add(3 * time.Hour)})
+func (s *Service) ends(ctx context.Context, area, meterID string, t time.Time) (map[[2]string]vee.Value, error) {
+	recs, err := s.Results.Current(ctx, store.RecordQuery{Kind: analysis.KindValue, Area: area, Meter: meterID, From: t, To: t.Add(3 * time.Hour)})
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Service) ends(ctx context.Context, area, meter string, t time.Time) (ma
 			continue
 		}
 		k := [2]string{v.Meter, v.Quantity}
-		if old, ok := out[k]; ok && (old.Class == read.Monthly || v.Class != read.Monthly) {
+		if old, ok := out[k]; ok && (old.Class == meter.Monthly || v.Class != meter.Monthly) {
 			continue
 		}
 		v.Version = rec.Version
@@ -266,7 +266,7 @@ type Change struct {
 	Version  int         `json:"version"`
 	Meter    string      `json:"meter"`
 	Area     string      `json:"area"`
-	Class    read.Class  `json:"class"`
+	Class    meter.Class `json:"class"`
 	Quantity string      `json:"quantity"`
 	Time     string      `json:"time"`
 	Value    string      `json:"value"`

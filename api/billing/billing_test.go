@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/billing"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
@@ -79,9 +79,9 @@ func TestBillingAPI(t *testing.T) {
 	// by hand from the registers the reads carried: the area meter
 	// (multiplier 120) and a customer
 	regs := map[string]dlt645.Decimal{}
-	rs, _ := a.Reads.Query(context.Background(), store.Query{Area: "D02", Class: read.Daily})
+	rs, _ := a.Reads.Query(context.Background(), store.Query{Area: "D02", Class: meter.Daily})
 	for _, r := range rs {
-		if r.Quantity == "forward active energy total" && r.Status == read.OK {
+		if r.Quantity == "forward active energy total" && r.Status == meter.OK {
 			regs[r.Meter+"|"+r.MeterTime.Format(time.DateOnly)] = r.Value
 		}
 	}
@@ -144,7 +144,7 @@ func TestBillingAPI(t *testing.T) {
 	}
 	r.Value.Units += 1 // a re-read with another value: a conflict, held as suspect
 	r.ReadAt = r.ReadAt.Add(time.Hour)
-	if err := a.Reads.Write(context.Background(), []read.Read{r}); err != nil {
+	if err := a.Reads.Write(context.Background(), []meter.Read{r}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Analyzer.Run(context.Background(), a.Now); err != nil {

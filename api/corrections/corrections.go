@@ -20,12 +20,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/auth"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -116,8 +116,8 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if p.Kind == analysis.CorrectEdit {
-		c.Class, c.Quantity = read.Class(p.Class), p.Quantity
-		if c.Class != read.Daily && c.Class != read.Monthly {
+		c.Class, c.Quantity = meter.Class(p.Class), p.Quantity
+		if c.Class != meter.Daily && c.Class != meter.Monthly {
 			bad(w, "class", "%q: only daily and monthly register values are corrected", p.Class)
 			return
 		}

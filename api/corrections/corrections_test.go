@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/corrections"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
@@ -49,10 +49,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { res.Close() })
-	v := vee.Value{Key: vee.Key{Meter: meterID, Class: read.Daily, Quantity: quantity, Time: day}, Unit: "kWh",
+	v := vee.Value{Key: vee.Key{Meter: meterID, Class: meter.Daily, Quantity: quantity, Time: day}, Unit: "kWh",
 		Value: dlt645.Decimal{Units: 247581, Scale: 2}, Quality: vee.Valid}
 	body, _ := json.Marshal(v)
-	if _, err := res.Put(context.Background(), []store.Record{{Kind: analysis.KindValue, Key: analysis.ValueKey(meterID, read.Daily, quantity, day),
+	if _, err := res.Put(context.Background(), []store.Record{{Kind: analysis.KindValue, Key: analysis.ValueKey(meterID, meter.Daily, quantity, day),
 		Area: "D01", Meter: meterID, Time: day, Body: body}}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,11 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 )
 
 // Client is a Service over HTTP: the field routes of a running headend
-// serve (headend read --server ...). Errors match collector/field's with
+// serve (headend read --server ...). Errors match fieldops's with
 // errors.Is, and a bad parameter is a *field.ParamError, as in-process.
 type Client struct {
 	URL   string // e.g. http://127.0.0.1:8080
@@ -56,7 +56,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %s %s: %w", field.ErrUnavailable, method, base+path, err)
+		return nil, fmt.Errorf("%w: %s %s: %w", fieldops.ErrUnavailable, method, base+path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
@@ -102,33 +102,33 @@ func meterPath(meter, rest string) string {
 }
 
 // ReadMeter asks the daemon to read a meter.
-func (c *Client) ReadMeter(ctx context.Context, meter string, items []string) (*field.Reading, error) {
-	return getJSON[field.Reading](c, ctx, http.MethodPost, meterPath(meter, "/read"), ReadRequest{DI: items})
+func (c *Client) ReadMeter(ctx context.Context, meter string, items []string) (*fieldops.Reading, error) {
+	return getJSON[fieldops.Reading](c, ctx, http.MethodPost, meterPath(meter, "/read"), ReadRequest{DI: items})
 }
 
 // ReadClock asks for a meter's clock.
-func (c *Client) ReadClock(ctx context.Context, meter string) (*field.ClockReading, error) {
-	return getJSON[field.ClockReading](c, ctx, http.MethodGet, meterPath(meter, "/time"), nil)
+func (c *Client) ReadClock(ctx context.Context, meter string) (*fieldops.ClockReading, error) {
+	return getJSON[fieldops.ClockReading](c, ctx, http.MethodGet, meterPath(meter, "/time"), nil)
 }
 
 // SyncClock asks the daemon to set a meter's clock.
-func (c *Client) SyncClock(ctx context.Context, meter string, rq field.SyncRequest) (*field.ClockSync, error) {
-	return getJSON[field.ClockSync](c, ctx, http.MethodPost, meterPath(meter, "/time/sync"), rq)
+func (c *Client) SyncClock(ctx context.Context, meter string, rq fieldops.SyncRequest) (*fieldops.ClockSync, error) {
+	return getJSON[fieldops.ClockSync](c, ctx, http.MethodPost, meterPath(meter, "/time/sync"), rq)
 }
 
 // Relay asks the daemon to trip or close a meter's relay.
-func (c *Client) Relay(ctx context.Context, meter string, rq field.RelayRequest) (*field.RelayResult, error) {
-	return getJSON[field.RelayResult](c, ctx, http.MethodPost, meterPath(meter, "/relay"), rq)
+func (c *Client) Relay(ctx context.Context, meter string, rq fieldops.RelayRequest) (*fieldops.RelayResult, error) {
+	return getJSON[fieldops.RelayResult](c, ctx, http.MethodPost, meterPath(meter, "/relay"), rq)
 }
 
 // Status asks for the field status.
-func (c *Client) Status(ctx context.Context) (*field.Status, error) {
-	return getJSON[field.Status](c, ctx, http.MethodGet, "/api/v1/status/field", nil)
+func (c *Client) Status(ctx context.Context) (*fieldops.Status, error) {
+	return getJSON[fieldops.Status](c, ctx, http.MethodGet, "/api/v1/status/field", nil)
 }
 
 // Scan asks the daemon to scan a bus, calling progress for each line of
 // progress it streams.
-func (c *Client) Scan(ctx context.Context, channel string, rq field.ScanRequest, progress func(done, total int)) (*field.ScanResult, error) {
+func (c *Client) Scan(ctx context.Context, channel string, rq fieldops.ScanRequest, progress func(done, total int)) (*fieldops.ScanResult, error) {
 	resp, err := c.do(ctx, http.MethodPost, "/api/v1/buses/"+url.PathEscape(channel)+"/scan", rq)
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (c *Client) Scan(ctx context.Context, channel string, rq field.ScanRequest,
 
 // ReadScanStream reads a scan's NDJSON stream: progress lines, then the
 // result (with the error that stopped the scan, if any).
-func ReadScanStream(r io.Reader, progress func(done, total int)) (*field.ScanResult, error) {
+func ReadScanStream(r io.Reader, progress func(done, total int)) (*fieldops.ScanResult, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 16<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -148,9 +148,9 @@ func ReadScanStream(r io.Reader, progress func(done, total int)) (*field.ScanRes
 			continue
 		}
 		var l struct {
-			Done   *int              `json:"done"`
-			Total  *int              `json:"total"`
-			Result *field.ScanResult `json:"result"`
+			Done   *int                 `json:"done"`
+			Total  *int                 `json:"total"`
+			Result *fieldops.ScanResult `json:"result"`
 			Problem
 		}
 		if err := json.Unmarshal(line, &l); err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 )
 
 // ReadScanStream never panics: it returns a result, or an error.
@@ -36,7 +36,7 @@ func FuzzRequestBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		var rq field.RelayRequest
+		var rq fieldops.RelayRequest
 		if decode(w, r, &rq) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("decoded, yet answered %d", w.Code)
@@ -47,7 +47,7 @@ func FuzzRequestBody(f *testing.F) {
 		if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Param == "" || p.Kind != KindBadRequest {
 			t.Fatalf("%q: %d %s", body, w.Code, w.Body)
 		}
-		var pe *field.ParamError
+		var pe *fieldops.ParamError
 		if !errors.As(errorOf(p, w.Code), &pe) || pe.Param != p.Param {
 			t.Fatalf("%q: the client reads %+v back as %v", body, p, errorOf(p, w.Code))
 		}

@@ -1,4 +1,4 @@
-// Package field serves the field tools of collector/field over HTTP, for
+// Package field serves the field tools of fieldops over HTTP, for
 // metering staff and the programs they use:
 //
 //	POST /api/v1/meters/{addr}/read        {"di": ["00010000", "phase A voltage", "clock"]}  (none: the instantaneous set)
@@ -32,18 +32,18 @@ import (
 	"strings"
 
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 )
 
-// Service is what the handlers serve: collector/field's Daemon in headend
+// Service is what the handlers serve: fieldops's Daemon in headend
 // serve (Direct and Client have the same methods).
 type Service interface {
-	ReadMeter(ctx context.Context, meter string, items []string) (*field.Reading, error)
-	ReadClock(ctx context.Context, meter string) (*field.ClockReading, error)
-	SyncClock(ctx context.Context, meter string, rq field.SyncRequest) (*field.ClockSync, error)
-	Scan(ctx context.Context, channel string, rq field.ScanRequest, progress func(done, total int)) (*field.ScanResult, error)
-	Relay(ctx context.Context, meter string, rq field.RelayRequest) (*field.RelayResult, error)
-	Status(ctx context.Context) (*field.Status, error)
+	ReadMeter(ctx context.Context, meter string, items []string) (*fieldops.Reading, error)
+	ReadClock(ctx context.Context, meter string) (*fieldops.ClockReading, error)
+	SyncClock(ctx context.Context, meter string, rq fieldops.SyncRequest) (*fieldops.ClockSync, error)
+	Scan(ctx context.Context, channel string, rq fieldops.ScanRequest, progress func(done, total int)) (*fieldops.ScanResult, error)
+	Relay(ctx context.Context, meter string, rq fieldops.RelayRequest) (*fieldops.RelayResult, error)
+	Status(ctx context.Context) (*fieldops.Status, error)
 }
 
 // Routes are the patterns Register registers, for the integrator's role
@@ -103,7 +103,7 @@ func (h *handlers) clock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) sync(w http.ResponseWriter, r *http.Request) {
-	var rq field.SyncRequest
+	var rq fieldops.SyncRequest
 	if !decode(w, r, &rq) {
 		return
 	}
@@ -112,7 +112,7 @@ func (h *handlers) sync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) relay(w http.ResponseWriter, r *http.Request) {
-	var rq field.RelayRequest
+	var rq fieldops.RelayRequest
 	if !decode(w, r, &rq) {
 		return
 	}
@@ -133,12 +133,12 @@ type Progress struct {
 
 // ScanEnd is the last line of a scan's stream.
 type ScanEnd struct {
-	Result *field.ScanResult `json:"result"`
+	Result *fieldops.ScanResult `json:"result"`
 	Problem
 }
 
 func (h *handlers) scan(w http.ResponseWriter, r *http.Request) {
-	var rq field.ScanRequest
+	var rq fieldops.ScanRequest
 	if !decode(w, r, &rq) {
 		return
 	}
@@ -202,20 +202,20 @@ func bodyError(err error) error {
 	var me *http.MaxBytesError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return &field.ParamError{Param: te.Field, Reason: fmt.Sprintf("want a JSON %s, not %s", te.Type, te.Value)}
+		return &fieldops.ParamError{Param: te.Field, Reason: fmt.Sprintf("want a JSON %s, not %s", te.Type, te.Value)}
 	case errors.As(err, &se):
-		return &field.ParamError{Param: "body", Reason: fmt.Sprintf("not JSON at byte %d", se.Offset)}
+		return &fieldops.ParamError{Param: "body", Reason: fmt.Sprintf("not JSON at byte %d", se.Offset)}
 	case errors.As(err, &me):
-		return &field.ParamError{Param: "body", Reason: fmt.Sprintf("larger than %d bytes", me.Limit)}
+		return &fieldops.ParamError{Param: "body", Reason: fmt.Sprintf("larger than %d bytes", me.Limit)}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if f, ok := strings.CutPrefix(msg, "unknown field "); ok && strings.Trim(f, `"`) != "" {
-		return &field.ParamError{Param: strings.Trim(f, `"`), Reason: "no such field"}
+		return &fieldops.ParamError{Param: strings.Trim(f, `"`), Reason: "no such field"}
 	}
 	if time, ok := strings.CutPrefix(msg, "parsing time "); ok {
-		return &field.ParamError{Param: "until", Reason: "not an RFC 3339 time: " + time}
+		return &fieldops.ParamError{Param: "until", Reason: "not an RFC 3339 time: " + time}
 	}
-	return &field.ParamError{Param: "body", Reason: msg}
+	return &fieldops.ParamError{Param: "body", Reason: msg}
 }
 
 // reply writes res as JSON, or err as a problem.

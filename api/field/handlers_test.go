@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/scenario"
@@ -52,18 +52,18 @@ const (
 // archived is the Direct of the concentrator, with an archive: a meter
 // not on its line is unknown.
 type archived struct {
-	*field.Direct
+	*fieldops.Direct
 	meters []string
 }
 
 func (a archived) known(meter string) error {
 	if !slices.Contains(a.meters, meter) {
-		return fmt.Errorf("%w: %s is not in the archive", field.ErrUnknownMeter, meter)
+		return fmt.Errorf("%w: %s is not in the archive", fieldops.ErrUnknownMeter, meter)
 	}
 	return nil
 }
 
-func (a archived) ReadMeter(ctx context.Context, meter string, items []string) (*field.Reading, error) {
+func (a archived) ReadMeter(ctx context.Context, meter string, items []string) (*fieldops.Reading, error) {
 	if err := a.known(meter); err != nil && len(meter) == 12 {
 		return nil, err
 	}
@@ -94,8 +94,8 @@ func newRig(t *testing.T) *rig {
 	l := link.DialTCP(link.TCPConfig{Addr: ep.Address})
 	t.Cleanup(func() { l.Close() })
 	r := &rig{sim: sim}
-	d := &field.Direct{Master: &master.Master{Link: l, Timeout: 200 * time.Millisecond}, Channel: "C41-1",
-		Options: field.Options{Now: sim.Fleet.Now, Location: sim.Fleet.Zone(), Retries: -1,
+	d := &fieldops.Direct{Master: &master.Master{Link: l, Timeout: 200 * time.Millisecond}, Channel: "C41-1",
+		Options: fieldops.Options{Now: sim.Fleet.Now, Location: sim.Fleet.Zone(), Retries: -1,
 			Audit: func(_ context.Context, action, target string, detail map[string]any) {
 				r.mu.Lock()
 				defer r.mu.Unlock()
@@ -263,22 +263,22 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil || len(rd.Values) != 1 || rd.Edition != dlt645.DLT2007 {
 		t.Fatalf("%+v %v", rd, err)
 	}
-	var pe *field.ParamError
+	var pe *fieldops.ParamError
 	if _, err := c.ReadMeter(ctx, meter1, []string{"nonsense"}); !errors.As(err, &pe) || pe.Param != "di" {
 		t.Errorf("param error: %v", err)
 	}
-	if _, err := c.ReadMeter(ctx, "41000009", nil); !errors.Is(err, field.ErrNoAnswer) || strings.Contains(err.Error(), "s3cret") {
+	if _, err := c.ReadMeter(ctx, "41000009", nil); !errors.Is(err, fieldops.ErrNoAnswer) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("no answer: %v", err)
 	}
-	if _, err := c.Status(ctx); !errors.Is(err, field.ErrUnsupported) {
+	if _, err := c.Status(ctx); !errors.Is(err, fieldops.ErrUnsupported) {
 		t.Errorf("status of a Direct: %v", err)
 	}
 	var steps []int
-	res, err := c.Scan(ctx, "C41-1", field.ScanRequest{From: "41000000", To: "41000001", Edition: "2007", TimeoutMS: 50}, func(done, _ int) { steps = append(steps, done) })
+	res, err := c.Scan(ctx, "C41-1", fieldops.ScanRequest{From: "41000000", To: "41000001", Edition: "2007", TimeoutMS: 50}, func(done, _ int) { steps = append(steps, done) })
 	if err != nil || len(res.Found) != 2 || !slices.Equal(steps, []int{1, 2}) {
 		t.Errorf("scan %+v %v %v", res, err, steps)
 	}
-	res2, err := c.Relay(ctx, meter1, field.RelayRequest{Action: "close", Password: "000000", Operator: "2"})
+	res2, err := c.Relay(ctx, meter1, fieldops.RelayRequest{Action: "close", Password: "000000", Operator: "2"})
 	if err != nil || res2.State != "closed" {
 		t.Errorf("relay %+v %v", res2, err)
 	}
@@ -292,7 +292,7 @@ func TestClientRoundTrip(t *testing.T) {
 	if _, err := (&Client{URL: bare.URL}).ReadMeter(ctx, meter1, nil); err == nil || !strings.Contains(err.Error(), "serves no field API") {
 		t.Errorf("bare server: %v", err)
 	}
-	if _, err := (&Client{URL: "http://127.0.0.1:1"}).ReadMeter(ctx, meter1, nil); !errors.Is(err, field.ErrUnavailable) {
+	if _, err := (&Client{URL: "http://127.0.0.1:1"}).ReadMeter(ctx, meter1, nil); !errors.Is(err, fieldops.ErrUnavailable) {
 		t.Errorf("nobody listening: %v", err)
 	}
 }
@@ -301,7 +301,7 @@ func TestClientRoundTrip(t *testing.T) {
 func TestRegisterWrapsEachRoute(t *testing.T) {
 	var seen []string
 	mux := http.NewServeMux()
-	Register(mux, &field.Direct{}, func(p string, h http.Handler) http.Handler {
+	Register(mux, &fieldops.Direct{}, func(p string, h http.Handler) http.Handler {
 		seen = append(seen, p)
 		if p == Routes.Relay {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "operator only", http.StatusForbidden) })

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 )
 
 // Problem is the body of an error answer (and the error of a scan's last
@@ -18,7 +18,7 @@ type Problem struct {
 	Status int    `json:"status,omitempty"` // the HTTP status
 }
 
-// Problem kinds, one per error of collector/field.
+// Problem kinds, one per error of fieldops.
 const (
 	KindBadRequest     = "bad_request"
 	KindUnknownMeter   = "unknown_meter"
@@ -39,21 +39,21 @@ var kinds = []struct {
 	err    error
 	status int
 }{
-	{KindUnknownMeter, field.ErrUnknownMeter, http.StatusNotFound},
-	{KindUnknownChannel, field.ErrUnknownChannel, http.StatusNotFound},
-	{KindNoAnswer, field.ErrNoAnswer, http.StatusGatewayTimeout},
-	{KindBadAnswer, field.ErrBadAnswer, http.StatusBadGateway},
-	{KindRefused, field.ErrRefused, http.StatusUnprocessableEntity},
-	{KindNotAllowed, field.ErrNotAllowed, http.StatusConflict},
-	{KindUnsupported, field.ErrUnsupported, http.StatusUnprocessableEntity},
-	{KindUnavailable, field.ErrUnavailable, http.StatusServiceUnavailable},
+	{KindUnknownMeter, fieldops.ErrUnknownMeter, http.StatusNotFound},
+	{KindUnknownChannel, fieldops.ErrUnknownChannel, http.StatusNotFound},
+	{KindNoAnswer, fieldops.ErrNoAnswer, http.StatusGatewayTimeout},
+	{KindBadAnswer, fieldops.ErrBadAnswer, http.StatusBadGateway},
+	{KindRefused, fieldops.ErrRefused, http.StatusUnprocessableEntity},
+	{KindNotAllowed, fieldops.ErrNotAllowed, http.StatusConflict},
+	{KindUnsupported, fieldops.ErrUnsupported, http.StatusUnprocessableEntity},
+	{KindUnavailable, fieldops.ErrUnavailable, http.StatusServiceUnavailable},
 	{KindTimeout, context.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 
 // problemOf says what err means for the client; Status 0 means the client
 // went away and nothing should be written.
 func problemOf(err error) Problem {
-	var pe *field.ParamError
+	var pe *fieldops.ParamError
 	if errors.As(err, &pe) {
 		p := *pe
 		if p.Param == "meter" {
@@ -74,11 +74,11 @@ func problemOf(err error) Problem {
 }
 
 // errorOf turns a problem from the server back into an error that
-// errors.Is matches with collector/field's errors.
+// errors.Is matches with fieldops's errors.
 func errorOf(p Problem, status int) error {
 	if p.Kind == KindBadRequest || (p.Kind == "" && status == http.StatusBadRequest) {
 		reason := strings.TrimPrefix(p.Error, p.Param+": ")
-		return &field.ParamError{Param: p.Param, Reason: reason}
+		return &fieldops.ParamError{Param: p.Param, Reason: reason}
 	}
 	e := &RemoteError{Status: status, Kind: p.Kind, Msg: p.Error}
 	for _, k := range kinds {
@@ -94,7 +94,7 @@ type RemoteError struct {
 	Status int
 	Kind   string
 	Msg    string
-	err    error // the collector/field error of Kind
+	err    error // the fieldops error of Kind
 }
 
 func (e *RemoteError) Error() string {
@@ -104,5 +104,5 @@ func (e *RemoteError) Error() string {
 	return e.Msg
 }
 
-// Unwrap returns the collector/field error of the problem's kind.
+// Unwrap returns the fieldops error of the problem's kind.
 func (e *RemoteError) Unwrap() error { return e.err }

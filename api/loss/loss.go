@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/anomaly"
+	"github.com/headend/headend/analysis/assess"
+	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/anomaly"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/assess"
-	"github.com/headend/headend/collector/loss"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
 )
 

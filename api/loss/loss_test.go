@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/loss"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 )
 
 func serve(t *testing.T, a *analysistest.Analysed) *httptest.Server {

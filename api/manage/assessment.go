@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/headend/headend/analysis/assess"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/assess"
 )
 
 // Row is an assessment row as the API shows it.

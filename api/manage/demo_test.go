@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/analysistest"
+	"github.com/headend/headend/analysis/assess"
+	"github.com/headend/headend/analysis/inspect"
+	"github.com/headend/headend/analysis/loss"
 	apiloss "github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/manage"
 	apireview "github.com/headend/headend/api/review"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/assess"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/inspect"
-	"github.com/headend/headend/collector/loss"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -70,7 +70,7 @@ func demo(t *testing.T) (*analysistest.Analysed, *archive.Index, string) {
 // with its evidence; the roll-ups add up; the assessment holds every area
 // to its target; the hourly loss of D02 adds up to the day. (The archive
 // review's findings, and the errors planted in configs/headend.yaml's
-// archive, are not part of this test: collector/review's.)
+// archive, are not part of this test: analysis/review's.)
 func TestDemo(t *testing.T) {
 	a, ix, url := demo(t)
 	var list struct{ Items []inspect.Entry }
@@ -81,9 +81,9 @@ func TestDemo(t *testing.T) {
 		rank[it.Target] = it
 		t.Logf("%d %s %s %.2f: %s", it.Rank, it.Kind, it.Target, it.Score, it.Summary)
 	}
-	has := func(e *inspect.Entry, rule, meter string) bool {
+	has := func(e *inspect.Entry, rule, meterID string) bool {
 		return slices.ContainsFunc(e.Evidence, func(f inspect.Finding) bool {
-			return f.Rule == rule && (meter == "" || f.Meter == meter || strings.Contains(f.Summary, meter))
+			return f.Rule == rule && (meterID == "" || f.Meter == meterID || strings.Contains(f.Summary, meterID))
 		})
 	}
 	d01, d05 := rank["D01"], rank["D05"]
@@ -146,13 +146,13 @@ func TestDemo(t *testing.T) {
 
 	// hourly loss of D02 on the 15th from its load profile
 	day := time.Date(2025, 6, 15, 0, 0, 0, 0, a.Fleet.Zone())
-	var reads []read.Read
+	var reads []meter.Read
 	ar := a.Fleet.Area("D02")
 	for _, m := range append(ar.Customers, ar.Meter) {
 		for _, p := range m.LoadProfile(day, 97) {
 			for q, v := range map[string]int64{"forward active energy total": p.Forward, "reverse active energy total": p.Reverse} {
-				reads = append(reads, read.Read{Meter: m.Address, Area: "D02", Class: read.Interval, Quantity: q, Unit: "kWh",
-					Value: dlt645.Decimal{Units: v, Scale: 2}, MeterTime: p.Time, ReadAt: p.Time.Add(5 * time.Minute), Status: read.OK})
+				reads = append(reads, meter.Read{Meter: m.Address, Area: "D02", Class: meter.Interval, Quantity: q, Unit: "kWh",
+					Value: dlt645.Decimal{Units: v, Scale: 2}, MeterTime: p.Time, ReadAt: p.Time.Add(5 * time.Minute), Status: meter.OK})
 			}
 		}
 	}

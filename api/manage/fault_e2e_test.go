@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/analysistest"
+	"github.com/headend/headend/analysis/inspect"
+	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/corrections"
 	"github.com/headend/headend/api/manage"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/inspect"
-	"github.com/headend/headend/collector/loss"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/store"
 )
 

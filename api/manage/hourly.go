@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/loss"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -59,11 +59,11 @@ func (s *Service) hourly(w http.ResponseWriter, r *http.Request) {
 		meters = append(meters, m.Address)
 	}
 	end := date.AddDate(0, 0, 1)
-	var reads []read.Read
+	var reads []meter.Read
 	if len(meters) > 0 {
 		for _, q := range []store.Query{
-			{Meters: meters, Class: read.Interval, From: date.Add(-loss.HourTolerance), To: end.Add(loss.HourTolerance + time.Second)},
-			{Meters: meters, Class: read.Daily, From: date.Add(-loss.HourTolerance), To: end.Add(loss.HourTolerance + time.Second)},
+			{Meters: meters, Class: meter.Interval, From: date.Add(-loss.HourTolerance), To: end.Add(loss.HourTolerance + time.Second)},
+			{Meters: meters, Class: meter.Daily, From: date.Add(-loss.HourTolerance), To: end.Add(loss.HourTolerance + time.Second)},
 		} {
 			rs, err := s.Reads.Query(r.Context(), q)
 			if err != nil {

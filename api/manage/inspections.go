@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/anomaly"
+	"github.com/headend/headend/analysis/inspect"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/auth"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/anomaly"
-	"github.com/headend/headend/collector/inspect"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )

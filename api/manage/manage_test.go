@@ -13,16 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/anomaly"
+	"github.com/headend/headend/analysis/assess"
+	"github.com/headend/headend/analysis/inspect"
+	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/manage"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/anomaly"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/assess"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/inspect"
-	"github.com/headend/headend/collector/loss"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
@@ -155,7 +155,7 @@ func handEnv(t testing.TB) (*env, *manage.Service) {
 	if _, err := rs.Put(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	var reads []read.Read
+	var reads []meter.Read
 	for _, s := range []struct {
 		meter, fwd string
 		h          int
@@ -165,8 +165,8 @@ func handEnv(t testing.TB) (*env, *manage.Service) {
 	} {
 		at := day(6, 3).Add(time.Duration(s.h) * time.Hour)
 		for _, q := range []struct{ name, v string }{{"forward active energy total", s.fwd}, {"reverse active energy total", "0.00"}} {
-			reads = append(reads, read.Read{Meter: s.meter, Area: "D01", Class: read.Interval, Quantity: q.name, Unit: "kWh",
-				Value: dec(q.v), MeterTime: at, ReadAt: at.Add(5 * time.Minute), Status: read.OK})
+			reads = append(reads, meter.Read{Meter: s.meter, Area: "D01", Class: meter.Interval, Quantity: q.name, Unit: "kWh",
+				Value: dec(q.v), MeterTime: at, ReadAt: at.Add(5 * time.Minute), Status: meter.OK})
 		}
 	}
 	if err := rd.Write(ctx, reads); err != nil {

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/loss"
 )
 
 // Group is a roll-up group as the API shows it.

@@ -1,6 +1,6 @@
 package mapapi
 
-import "github.com/headend/headend/collector/archive"
+import "github.com/headend/headend/archive"
 
 // The archive's coordinates (WGS 84): 0,0, or a position off the globe,
 // is unknown.

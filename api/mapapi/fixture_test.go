@@ -8,8 +8,8 @@ import (
 
 	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/mapapi/maptest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
 )
 
 func service(f *maptest.Fleet) *mapapi.Service {

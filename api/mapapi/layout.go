@@ -3,7 +3,7 @@ package mapapi
 import (
 	"math"
 
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 )
 
 // SyntheticOrigin is where a synthetic layout starts (latitude,

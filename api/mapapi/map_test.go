@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/mapapi"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 )
 
 func serve(t *testing.T, svc *mapapi.Service) *httptest.Server {

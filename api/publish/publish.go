@@ -21,8 +21,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/api/billing"
-	"github.com/headend/headend/collector/analysis"
 	"github.com/headend/headend/store"
 )
 

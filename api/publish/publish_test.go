@@ -11,10 +11,10 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/billing"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/field"
 	"github.com/headend/headend/store"
@@ -31,12 +31,12 @@ func connect(t *testing.T, url, id string) paho.Client {
 	return c
 }
 
-func value(meter string, day int, kwh int64) store.Record {
+func value(meterID string, day int, kwh int64) store.Record {
 	at := time.Date(2025, 6, day, 0, 0, 0, 0, time.UTC)
-	v := vee.Value{Key: vee.Key{Meter: meter, Class: read.Daily, Quantity: "forward active energy total", Time: at}, Unit: "kWh",
+	v := vee.Value{Key: vee.Key{Meter: meterID, Class: meter.Daily, Quantity: "forward active energy total", Time: at}, Unit: "kWh",
 		Value: dlt645.Decimal{Units: kwh, Scale: 2}, Quality: vee.Valid}
 	b, _ := json.Marshal(v)
-	return store.Record{Kind: analysis.KindValue, Key: analysis.ValueKey(meter, read.Daily, v.Quantity, at), Area: "D01", Meter: meter, Time: at, Body: b}
+	return store.Record{Kind: analysis.KindValue, Key: analysis.ValueKey(meterID, meter.Daily, v.Quantity, at), Area: "D01", Meter: meterID, Time: at, Body: b}
 }
 
 // Every value reaches a subscriber of a real broker once, a revision comes

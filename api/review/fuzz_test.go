@@ -10,7 +10,7 @@ import (
 	"time"
 
 	apireview "github.com/headend/headend/api/review"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store/results"
 )
 

@@ -1,5 +1,5 @@
 // Package review serves the review rules and archive checks of
-// collector/review to analysts, the dashboard and the inspection list:
+// analysis/review to analysts, the dashboard and the inspection list:
 // what the rules found over a range of days with the actual-read rates
 // (GET /api/v1/review), the archive checks as of today
 // (GET /api/v1/archive/checks), the rules and their settings
@@ -19,13 +19,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/analysis/review"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/loss"
-	"github.com/headend/headend/collector/read"
-	"github.com/headend/headend/collector/review"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -169,11 +169,11 @@ func (s *Service) values(ctx context.Context, q store.RecordQuery) ([]vee.Value,
 }
 
 // reads queries the raw reads of each class.
-func (s *Service) reads(ctx context.Context, q store.Query, classes ...read.Class) ([]read.Read, error) {
+func (s *Service) reads(ctx context.Context, q store.Query, classes ...meter.Class) ([]meter.Read, error) {
 	if s.Reads == nil {
 		return nil, nil
 	}
-	var out []read.Read
+	var out []meter.Read
 	for _, c := range classes {
 		q.Class = c
 		rs, err := s.Reads.Query(ctx, q)
@@ -370,7 +370,7 @@ func (s *Service) report(ctx context.Context, ix *archive.Index, from, to time.T
 			in.Loss = append(in.Loss, l)
 		}
 	}
-	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: from.Add(-cfg.ReadRate.MaxGap - 24*time.Hour), To: end}, read.Daily, read.Monthly); err != nil {
+	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: from.Add(-cfg.ReadRate.MaxGap - 24*time.Hour), To: end}, meter.Daily, meter.Monthly); err != nil {
 		return review.Report{}, err
 	}
 	var areaMeters []string
@@ -380,7 +380,7 @@ func (s *Service) report(ctx context.Context, ix *archive.Index, from, to time.T
 		}
 	}
 	if len(areaMeters) > 0 {
-		iv, err := s.reads(ctx, store.Query{Meters: areaMeters, From: from, To: end}, read.Interval)
+		iv, err := s.reads(ctx, store.Query{Meters: areaMeters, From: from, To: end}, meter.Interval)
 		if err != nil {
 			return review.Report{}, err
 		}
@@ -422,7 +422,7 @@ func (s *Service) archiveChecks(ctx context.Context, ix *archive.Index, area str
 	}
 	start := today.AddDate(0, 0, -cfg.Answers.Days)
 	var err error
-	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: start, To: today.AddDate(0, 0, 2)}, read.Daily); err != nil {
+	if in.Reads, err = s.reads(ctx, store.Query{Area: area, From: start, To: today.AddDate(0, 0, 2)}, meter.Daily); err != nil {
 		return nil, err
 	}
 	if in.Scans, err = s.scans(ctx); err != nil {

@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
+	"github.com/headend/headend/analysis/review"
 	apifield "github.com/headend/headend/api/field"
 	apireview "github.com/headend/headend/api/review"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
-	"github.com/headend/headend/collector/review"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
@@ -99,9 +99,9 @@ func scanBus(t *testing.T, fl *model.Fleet, area, channel, from, to string) revi
 	defer func() { cancel(); <-done }()
 	l := link.DialTCP(link.TCPConfig{Addr: ln.Addr().String()})
 	defer l.Close()
-	d := &field.Direct{Master: &master.Master{Link: l, Timeout: time.Second}, Edition: dlt645.DLT2007, Channel: channel,
-		Options: field.Options{Now: fl.Now, Location: fl.Zone(), Retries: -1}}
-	rq := field.ScanRequest{From: from, To: to, Edition: "2007", TimeoutMS: 100}
+	d := &fieldops.Direct{Master: &master.Master{Link: l, Timeout: time.Second}, Edition: dlt645.DLT2007, Channel: channel,
+		Options: fieldops.Options{Now: fl.Now, Location: fl.Zone(), Retries: -1}}
+	rq := fieldops.ScanRequest{From: from, To: to, Edition: "2007", TimeoutMS: 100}
 	res, err := d.Scan(ctx, channel, rq, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -335,8 +335,8 @@ func TestArchiveChanges(t *testing.T) {
 // tools is a stand-in for the field tools: its scan hears two meters.
 type tools struct{ apifield.Service }
 
-func (tools) Scan(_ context.Context, channel string, rq field.ScanRequest, _ func(done, total int)) (*field.ScanResult, error) {
-	return &field.ScanResult{Channel: channel, Found: []field.Found{{Address: "000001000001"}, {Address: "000001000088"}}}, nil
+func (tools) Scan(_ context.Context, channel string, rq fieldops.ScanRequest, _ func(done, total int)) (*fieldops.ScanResult, error) {
+	return &fieldops.ScanResult{Channel: channel, Found: []fieldops.Found{{Address: "000001000001"}, {Address: "000001000088"}}}, nil
 }
 
 // A scan through the field tools that KeepScans wraps is kept, and the
@@ -346,7 +346,7 @@ func TestKeepScans(t *testing.T) {
 	svc := &apireview.Service{Results: a.Results, Archive: func() *archive.Index { return a.Archive }, Location: a.Fleet.Zone(),
 		Now: func() time.Time { return a.Now }}
 	kept := svc.KeepScans(tools{})
-	if _, err := kept.Scan(context.Background(), "A1-1", field.ScanRequest{From: "000001000000", To: "000001000099"}, nil); err != nil {
+	if _, err := kept.Scan(context.Background(), "A1-1", fieldops.ScanRequest{From: "000001000000", To: "000001000099"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	srv := serve(t, svc)

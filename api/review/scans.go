@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/headend/headend/analysis/review"
 	apifield "github.com/headend/headend/api/field"
-	"github.com/headend/headend/collector/field"
-	"github.com/headend/headend/collector/review"
+	"github.com/headend/headend/fieldops"
 )
 
 // KeepScans wraps the field tools so that the result of every scan that
@@ -21,7 +21,7 @@ type keepScans struct {
 	s *Service
 }
 
-func (k *keepScans) Scan(ctx context.Context, channel string, rq field.ScanRequest, progress func(done, total int)) (*field.ScanResult, error) {
+func (k *keepScans) Scan(ctx context.Context, channel string, rq fieldops.ScanRequest, progress func(done, total int)) (*fieldops.ScanResult, error) {
 	res, err := k.Service.Scan(ctx, channel, rq, progress)
 	if err != nil || res == nil {
 		return res, err

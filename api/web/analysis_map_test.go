@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/web/webtest"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
 )
 
 // The status map in Chromium on the real loss and map APIs, fed by the

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/api/loss"
 	"github.com/headend/headend/api/web/webtest"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/archive"
+	"github.com/headend/headend/daemon/config"
 )
 
 const demoToken = "demo-analyst-token-0123456789"

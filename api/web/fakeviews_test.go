@@ -20,7 +20,7 @@ import (
 
 	"github.com/headend/headend/api/mapapi"
 	"github.com/headend/headend/api/mapapi/maptest"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 )
 
 // fakeViews answers the routes of the assessment, inspection and review

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/api"
-	"github.com/headend/headend/collector/analysis"
 	"github.com/spf13/cobra"
 )
 

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/assess"
+	"github.com/headend/headend/analysis/inspect"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
@@ -23,14 +26,11 @@ import (
 	"github.com/headend/headend/api/publish"
 	apireview "github.com/headend/headend/api/review"
 	"github.com/headend/headend/api/web"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/assess"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/field"
-	"github.com/headend/headend/collector/inspect"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/fieldops"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
@@ -99,9 +99,9 @@ func apiHandler(base http.Handler, toks *auth.Tokens, an *analysis.Analyzer, stg
 	}))
 	// field tools: every control action is recorded before it is sent
 	// (a failed record refuses it) and again with its outcome
-	fsvc := &field.Daemon{
+	fsvc := &fieldops.Daemon{
 		Collector: func() *collector.Collector { return current.Load() },
-		Options: field.Options{Now: clk.Now, Location: loc, Logger: log.With("component", "field"),
+		Options: fieldops.Options{Now: clk.Now, Location: loc, Logger: log.With("component", "field"),
 			Guard: func(ctx context.Context, action, target string, d map[string]any) error {
 				_, err := alog.Record(ctx, audit.Entry{Action: action, Target: target, After: d, Outcome: "requested"})
 				return err

@@ -12,13 +12,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/headend/headend/analysis/analysistest"
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/api/auth"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/analysis/analysistest"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
 )
 
 // Each role over real HTTP against the daemon's API on the analysed demo

@@ -5,15 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store/results"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -48,7 +48,7 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 				what, n = "exchanges", len(cfg.Archive.Exchanges)
 				err = archive.WriteExchangesCSV(&b, cfg.Archive.Exchanges)
 			} else {
-				err = field.ExportMeters(&b, cfg)
+				err = fieldops.ExportMeters(&b, cfg)
 			}
 			if err != nil {
 				return err
@@ -67,7 +67,7 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 	export.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
 	export.Flags().BoolVar(&exchanges, "exchanges", false, "write the meter exchanges on record instead (archive.exchanges and archive.exchanges_csv), in the form archive.exchanges_csv reads")
 
-	var opt field.ImportOptions
+	var opt fieldops.ImportOptions
 	imp := &cobra.Command{
 		Use:   "import FILE.csv",
 		Short: "Merge meters from a CSV into the archive's CSV files",
@@ -96,9 +96,9 @@ The import is audited (--audit-log, or ` + envAuditLog + `, or standard error).`
 				return err
 			}
 			defer closeAudit()
-			im, err := field.ImportMeters(cmd.Context(), cfg, f, filepath.Base(args[0]), opt, &field.Options{Audit: audit})
+			im, err := fieldops.ImportMeters(cmd.Context(), cfg, f, filepath.Base(args[0]), opt, &fieldops.Options{Audit: audit})
 			if err != nil {
-				var pe *field.ParamError
+				var pe *fieldops.ParamError
 				if errors.As(err, &pe) {
 					return fieldError(err)
 				}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 )
 
 // TestArchiveExchangesCSV checks archive.exchanges_csv and "headend

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	apifield "github.com/headend/headend/api/field"
-	"github.com/headend/headend/collector/field"
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
+	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -118,8 +118,8 @@ func (c *fieldConn) service(cmd *cobra.Command) (svc apifield.Service, close fun
 		l.Close()
 		return nil, nil, err
 	}
-	d := &field.Direct{Master: &master.Master{Link: l, Timeout: c.timeout}, Edition: ed, Channel: name,
-		Options: field.Options{Retries: retriesOpt(c.retries), Audit: audit, Location: loc}}
+	d := &fieldops.Direct{Master: &master.Master{Link: l, Timeout: c.timeout}, Edition: ed, Channel: name,
+		Options: fieldops.Options{Retries: retriesOpt(c.retries), Audit: audit, Location: loc}}
 	return d, func() { l.Close(); closeAudit() }, nil
 }
 
@@ -182,7 +182,7 @@ func (c *fieldConn) apiToken() (string, error) {
 
 // audit records the control actions done on a port of one's own: JSON
 // lines appended to the audit log, or standard error.
-func (c *fieldConn) audit(stderr io.Writer) (field.AuditFunc, func(), error) {
+func (c *fieldConn) audit(stderr io.Writer) (fieldops.AuditFunc, func(), error) {
 	path := c.auditLog
 	if path == "" {
 		path = os.Getenv(envAuditLog)
@@ -247,7 +247,7 @@ func printJSON(w io.Writer, v any) error {
 // fieldError makes a service error read well on the command line: a bad
 // parameter names the flag.
 func fieldError(err error) error {
-	var pe *field.ParamError
+	var pe *fieldops.ParamError
 	if errors.As(err, &pe) {
 		flag := map[string]string{"meter": "addr", "addr": "addr", "items": "di"}[pe.Param]
 		if flag == "" {

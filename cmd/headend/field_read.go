@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -58,7 +58,7 @@ whose collector reads the meter on its bus in turn with the polling.`,
 	return cmd
 }
 
-func printReading(w io.Writer, r *field.Reading) {
+func printReading(w io.Writer, r *fieldops.Reading) {
 	fmt.Fprintf(w, "meter %s (%s)", r.Meter, r.Edition)
 	if r.Channel != "" {
 		fmt.Fprintf(w, " on %s", r.Channel)

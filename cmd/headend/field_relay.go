@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -35,7 +35,7 @@ where it needs the operator role). The password is never printed.`,
 			if err != nil {
 				return err
 			}
-			rq := field.RelayRequest{Action: args[0], Password: pw, Level: auth.level, Operator: auth.operator}
+			rq := fieldops.RelayRequest{Action: args[0], Password: pw, Level: auth.level, Operator: auth.operator}
 			if until != "" {
 				t, err := time.ParseInLocation("2006-01-02T15:04:05", until, time.Local)
 				if err != nil {
@@ -54,7 +54,7 @@ where it needs the operator role). The password is never printed.`,
 			defer stop()
 			r, err := svc.Relay(ctx, meter, rq)
 			if err != nil {
-				var pe *field.ParamError
+				var pe *fieldops.ParamError
 				if errors.As(err, &pe) && pe.Param == "action" {
 					return fmt.Errorf("relay %s: %s", args[0], pe.Reason)
 				}

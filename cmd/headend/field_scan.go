@@ -6,13 +6,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
 func newScanCmd() *cobra.Command {
 	var c fieldConn
-	var rq field.ScanRequest
+	var rq fieldops.ScanRequest
 	var channel string
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -73,7 +73,7 @@ the channel, and meters of the archive in the range that did not answer.`,
 	return cmd
 }
 
-func printScan(w io.Writer, r *field.ScanResult) {
+func printScan(w io.Writer, r *fieldops.ScanResult) {
 	where := "the bus"
 	if r.Channel != "" {
 		where = r.Channel

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +47,7 @@ channels are), and each area's collection rate per reading class.`,
 	return cmd
 }
 
-func printStatus(out io.Writer, st *field.Status) {
+func printStatus(out io.Writer, st *fieldops.Status) {
 	fmt.Fprintf(out, "status at %s\n\n", st.Now.Format("2006-01-02 15:04:05"))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	defer w.Flush()

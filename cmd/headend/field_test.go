@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/headend/headend/collector/archive"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
 	"net/http"
@@ -19,8 +19,8 @@ import (
 
 	apifield "github.com/headend/headend/api/field"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/fieldops"
 	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/protocol/dlt645"
 	simfield "github.com/headend/headend/sim/field"
@@ -131,7 +131,7 @@ func TestFieldCommandsOnAPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r field.Reading
+	var r fieldops.Reading
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Values[0].Value != forwardOf(fleet, "000051000001") || r.Channel != pty {
 		t.Fatalf("read %q: %v (model %s)", out, err, forwardOf(fleet, "000051000001"))
 	}
@@ -151,7 +151,7 @@ func TestFieldCommandsOnAPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sr field.ScanResult
+	var sr fieldops.ScanResult
 	json.Unmarshal([]byte(out), &sr)
 	if len(sr.Found) != 4 || sr.Found[3].Address != "000051000003" || sr.Probed != 10 {
 		t.Errorf("scan %s", out)
@@ -168,7 +168,7 @@ func TestFieldCommandsOnAPort(t *testing.T) {
 		now := time.Now()
 		fleet.Meter("000051000002").SetClock(now, now.Add(2*time.Minute))
 		out, _, err = run(t, "", append([]string{"time", "--addr", "000051000002"}, conn...)...)
-		var cr field.ClockReading
+		var cr fieldops.ClockReading
 		if err != nil || json.Unmarshal([]byte(out), &cr) != nil || cr.ErrorSeconds < 118 || cr.ErrorSeconds > 122 {
 			t.Fatalf("time %v %s", err, out)
 		}
@@ -242,7 +242,7 @@ archive:
 	defer func() { cancel(); <-done }()
 
 	mux := http.NewServeMux()
-	apifield.Register(mux, &field.Daemon{Collector: func() *collector.Collector { return c }})
+	apifield.Register(mux, &fieldops.Daemon{Collector: func() *collector.Collector { return c }})
 	const token = "t0ps3cret"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
@@ -263,7 +263,7 @@ archive:
 	}
 	out, errOut, err := run(t, "", append([]string{"read", "--meter", "000052000001", "--di", "00010000", "--token", token}, server...)...)
 	want := dlt645.Decimal{Units: sim.Fleet.Meter("000052000001").Registers(sim.Fleet.Now()).Forward[0], Scale: 2}.String()
-	var r field.Reading
+	var r fieldops.Reading
 	if err != nil || json.Unmarshal([]byte(out), &r) != nil || r.Values[0].Value != want || r.Area != "S2" {
 		t.Fatalf("read through the daemon %v %s %s (model %s)", err, out, errOut, want)
 	}
@@ -281,7 +281,7 @@ archive:
 	if err == nil || !strings.Contains(err.Error(), "refused the token") || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("wrong token: %v", err)
 	}
-	if _, _, err := run(t, "", append([]string{"read", "--meter", "000052000009"}, server...)...); !errors.Is(err, field.ErrUnknownMeter) {
+	if _, _, err := run(t, "", append([]string{"read", "--meter", "000052000009"}, server...)...); !errors.Is(err, fieldops.ErrUnknownMeter) {
 		t.Errorf("unknown meter: %v", err)
 	}
 
@@ -295,7 +295,7 @@ archive:
 		t.Errorf("status %v\n%s", err, out)
 	}
 	out, _, err = run(t, "", append([]string{"relay", "trip", "--meter", "000052000001", "--operator", "9", "--password", "000000"}, server...)...)
-	var rr field.RelayResult
+	var rr fieldops.RelayResult
 	if err != nil || json.Unmarshal([]byte(out), &rr) != nil || rr.State != "open" {
 		t.Errorf("relay through the daemon %v %s", err, out)
 	}

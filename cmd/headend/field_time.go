@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/headend/headend/collector/field"
+	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +47,7 @@ clock (this computer's with --port or --tcp, the collector's with
 	meterFlag(cmd.PersistentFlags(), &meter)
 
 	var auth authFlags
-	var rq field.SyncRequest
+	var rq fieldops.SyncRequest
 	sync := &cobra.Command{
 		Use:   "sync",
 		Short: "Set a meter's clock: broadcast time sync, or an authorised write",
@@ -95,12 +95,12 @@ clock is read back to say whether it took. Every sync is audited.`,
 	return cmd
 }
 
-func printClock(w io.Writer, indent string, r *field.ClockReading) {
+func printClock(w io.Writer, indent string, r *fieldops.ClockReading) {
 	fmt.Fprintf(w, "%smeter %s clock %s, head-end %s: %s\n", indent, r.Meter,
 		r.MeterTime.Format("2006-01-02 15:04:05"), r.HeadEndTime.Format("2006-01-02 15:04:05"), signed(r.ErrorSeconds))
 }
 
-func printSync(w io.Writer, r *field.ClockSync) {
+func printSync(w io.Writer, r *fieldops.ClockSync) {
 	switch r.Method {
 	case "none":
 		fmt.Fprintf(w, "meter %s: %s\n", r.Meter, r.Note)

@@ -15,10 +15,10 @@ import (
 
 	"github.com/headend/headend/api/audit"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store/persist"
 )
 
@@ -159,7 +159,7 @@ func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // observed is the collector's sink with the reads counted in m first.
 func observed(m *metrics.Metrics, next poll.Sink) poll.Sink {
-	return func(reads []read.Read) {
+	return func(reads []meter.Read) {
 		m.ObserveReads(reads)
 		next(reads)
 	}

@@ -28,10 +28,10 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/metrics"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store/persist"
 )
 
@@ -238,8 +238,8 @@ func TestOpsOverHTTP(t *testing.T) {
 
 func TestObservedSink(t *testing.T) {
 	m := metrics.New()
-	var got []read.Read
-	observed(m, func(rs []read.Read) { got = rs })([]read.Read{{Class: read.Daily, Status: read.OK}, {Class: read.Daily, Status: read.Skipped}})
+	var got []meter.Read
+	observed(m, func(rs []meter.Read) { got = rs })([]meter.Read{{Class: meter.Daily, Status: meter.OK}, {Class: meter.Daily, Status: meter.Skipped}})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

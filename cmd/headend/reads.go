@@ -12,9 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/spf13/cobra"
@@ -22,9 +22,9 @@ import (
 
 func newReadsCmd() *cobra.Command {
 	var (
-		cfgPath, meter, from, to, class, quantity string
-		limit                                     int
-		asJSON, frames                            bool
+		cfgPath, meterID, from, to, class, quantity string
+		limit                                       int
+		asJSON, frames                              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "reads",
@@ -45,11 +45,11 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 				return err
 			}
 			loc := cfg.Collector.Location()
-			q := store.Query{Class: read.Class(class), Quantity: quantity, Limit: limit}
-			if meter != "" {
-				q.Meters = []string{meter}
+			q := store.Query{Class: meter.Class(class), Quantity: quantity, Limit: limit}
+			if meterID != "" {
+				q.Meters = []string{meterID}
 			}
-			if meter == "" {
+			if meterID == "" {
 				return fmt.Errorf("--meter ADDRESS is needed (the meter's 12-digit address)")
 			}
 			if q.From, err = parseWhen("--from", from, loc); err != nil {
@@ -58,7 +58,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 			if q.To, err = parseWhen("--to", to, loc); err != nil {
 				return err
 			}
-			if class != "" && !knownClass(read.Class(class)) {
+			if class != "" && !knownClass(meter.Class(class)) {
 				return fmt.Errorf("--class %q: want one of instantaneous, interval, daily, monthly, clock, ondemand", class)
 			}
 			log := slog.New(slog.DiscardHandler)
@@ -69,7 +69,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 			defer st.Close()
 			rs, err := st.Query(context.WithoutCancel(cmd.Context()), q)
 			if err != nil {
-				return fmt.Errorf("reads of %s: %w", meter, err)
+				return fmt.Errorf("reads of %s: %w", meterID, err)
 			}
 			if asJSON {
 				return printReadsJSON(cmd.OutOrStdout(), rs, loc)
@@ -79,7 +79,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cfgPath, "config", "configs/headend.yaml", "configuration file (where the store is)")
-	fs.StringVar(&meter, "meter", "", "the meter's 12-digit address")
+	fs.StringVar(&meterID, "meter", "", "the meter's 12-digit address")
 	fs.StringVar(&from, "from", "", "first day or time (default: the first read)")
 	fs.StringVar(&to, "to", "", "day or time after the last (default: now)")
 	fs.StringVar(&class, "class", "", "only this class: instantaneous, interval, daily, monthly, clock, ondemand")
@@ -90,9 +90,9 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 	return cmd
 }
 
-func knownClass(c read.Class) bool {
+func knownClass(c meter.Class) bool {
 	switch c {
-	case read.Instantaneous, read.Interval, read.Daily, read.Monthly, read.Clock, read.OnDemand:
+	case meter.Instantaneous, meter.Interval, meter.Daily, meter.Monthly, meter.Clock, meter.OnDemand:
 		return true
 	}
 	return false
@@ -114,9 +114,9 @@ func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
 
 // value is a read's value for a person: the number with its unit, or
 // its text.
-func value(r *read.Read) string {
+func value(r *meter.Read) string {
 	switch {
-	case r.Status != read.OK:
+	case r.Status != meter.OK:
 		return ""
 	case r.Text != "":
 		return r.Text
@@ -131,7 +131,7 @@ func di(d dlt645.DI, ed dlt645.Edition) string {
 	return d.Format(ed)
 }
 
-func printReads(w io.Writer, rs []read.Read, loc *time.Location, frames bool) error {
+func printReads(w io.Writer, rs []meter.Read, loc *time.Location, frames bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := "TIME\tCLASS\tDI\tQUANTITY\tVALUE\tSTATUS\tREAD AT"
 	if frames {
@@ -161,7 +161,7 @@ func printReads(w io.Writer, rs []read.Read, loc *time.Location, frames bool) er
 	return tw.Flush()
 }
 
-func printReadsJSON(w io.Writer, rs []read.Read, loc *time.Location) error {
+func printReadsJSON(w io.Writer, rs []meter.Read, loc *time.Location) error {
 	enc := json.NewEncoder(w)
 	for i := range rs {
 		r := &rs[i]

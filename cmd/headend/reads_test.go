@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/config"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store/results"
 )
@@ -33,14 +33,14 @@ func TestReadsForAPerson(t *testing.T) {
 	}
 	day := time.Date(2025, 6, 2, 0, 0, 0, 0, loc)
 	at := day.Add(5 * time.Minute)
-	err = st.Write(context.Background(), []read.Read{
-		{Meter: "000001000001", Area: "A1", Class: read.Daily, DI: 0x05060101, Edition: dlt645.DLT2007, Quantity: "forward active energy total",
-			Value: dlt645.Decimal{Units: 123456, Scale: 2}, Unit: "kWh", MeterTime: day, ReadAt: at, Status: read.OK,
-			Frame: read.FrameRef{Request: []byte{0x68, 0x01}, Reply: [][]byte{{0x68, 0x91}}, Tries: 1}},
-		{Meter: "000001000001", Area: "A1", Class: read.Daily, DI: 0x05060201, Edition: dlt645.DLT2007, Quantity: "reverse active energy total",
-			MeterTime: day, ReadAt: at, Status: read.Failed, Err: "no reply in 2s"},
-		{Meter: "000001000001", Area: "A1", Class: read.Daily, DI: 0x05060101, Edition: dlt645.DLT2007, Quantity: "forward active energy total",
-			Value: dlt645.Decimal{Units: 1, Scale: 2}, Unit: "kWh", MeterTime: day.AddDate(0, 0, 5), ReadAt: at.AddDate(0, 0, 5), Status: read.OK},
+	err = st.Write(context.Background(), []meter.Read{
+		{Meter: "000001000001", Area: "A1", Class: meter.Daily, DI: 0x05060101, Edition: dlt645.DLT2007, Quantity: "forward active energy total",
+			Value: dlt645.Decimal{Units: 123456, Scale: 2}, Unit: "kWh", MeterTime: day, ReadAt: at, Status: meter.OK,
+			Frame: meter.FrameRef{Request: []byte{0x68, 0x01}, Reply: [][]byte{{0x68, 0x91}}, Tries: 1}},
+		{Meter: "000001000001", Area: "A1", Class: meter.Daily, DI: 0x05060201, Edition: dlt645.DLT2007, Quantity: "reverse active energy total",
+			MeterTime: day, ReadAt: at, Status: meter.Failed, Err: "no reply in 2s"},
+		{Meter: "000001000001", Area: "A1", Class: meter.Daily, DI: 0x05060101, Edition: dlt645.DLT2007, Quantity: "forward active energy total",
+			Value: dlt645.Decimal{Units: 1, Scale: 2}, Unit: "kWh", MeterTime: day.AddDate(0, 0, 5), ReadAt: at.AddDate(0, 0, 5), Status: meter.OK},
 	})
 	st.Close()
 	if err != nil {

@@ -18,18 +18,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api"
 	"github.com/headend/headend/api/audit"
+	archivepkg "github.com/headend/headend/archive"
 	"github.com/headend/headend/collector"
-	"github.com/headend/headend/collector/analysis"
-	archivepkg "github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/health"
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/collector/schedule"
-	"github.com/headend/headend/collector/vee"
+	"github.com/headend/headend/daemon/config"
+	"github.com/headend/headend/meter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 )
@@ -116,7 +116,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 				History: cfg.Analysis.History, Settle: cfg.Analysis.Settle, Logger: log.With("component", "analysis"),
 				Observe: func(q vee.Quality, n int) { m.VEE(string(q), n) }, Balanced: m.Loss})
 			sink := opts.Sink // a day's freezes in: the analysis runs once they stop coming
-			opts.Sink = func(rs []read.Read) { sink(rs); an.Notify(rs) }
+			opts.Sink = func(rs []meter.Read) { sink(rs); an.Notify(rs) }
 			reanalyse := make(chan struct{}, 1)
 			running.Add(1)
 			go func() {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/persist"

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/headend/headend/collector/config"
 	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/influx"
 )

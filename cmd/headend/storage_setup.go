@@ -5,7 +5,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/headend/headend/collector/config"
+	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/store/influx"
 	"github.com/spf13/cobra"
 )

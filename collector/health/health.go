@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // Tracker counts collection per area and class. The zero Tracker is not
@@ -22,7 +22,7 @@ type Tracker struct {
 
 type key struct {
 	area  string
-	class read.Class
+	class meter.Class
 }
 
 type outcome struct {
@@ -45,7 +45,7 @@ func (t *Tracker) SetExpected(metersPerArea map[string]int) {
 
 // Observe takes the reads of one task: the meter counts as collected in
 // that cycle when at least one value came back and no request failed.
-func (t *Tracker) Observe(reads []read.Read) {
+func (t *Tracker) Observe(reads []meter.Read) {
 	if len(reads) == 0 {
 		return
 	}
@@ -53,9 +53,9 @@ func (t *Tracker) Observe(reads []read.Read) {
 	ok, any := true, false
 	for _, r := range reads {
 		switch r.Status {
-		case read.OK:
+		case meter.OK:
 			any = true
-		case read.Failed, read.Skipped:
+		case meter.Failed, meter.Skipped:
 			ok = false
 		}
 	}
@@ -72,12 +72,12 @@ func (t *Tracker) Observe(reads []read.Read) {
 
 // Rate is the collection of one area in one class.
 type Rate struct {
-	Area      string     `json:"area"`
-	Class     read.Class `json:"class"`
-	Expected  int        `json:"expected"`  // meters in the archive
-	Attempted int        `json:"attempted"` // meters tried at least once
-	Collected int        `json:"collected"` // meters whose latest try succeeded
-	Percent   float64    `json:"percent"`   // Collected / Expected × 100
+	Area      string      `json:"area"`
+	Class     meter.Class `json:"class"`
+	Expected  int         `json:"expected"`  // meters in the archive
+	Attempted int         `json:"attempted"` // meters tried at least once
+	Collected int         `json:"collected"` // meters whose latest try succeeded
+	Percent   float64     `json:"percent"`   // Collected / Expected × 100
 }
 
 // Rates returns every area's rate per class observed, by area then class.
@@ -119,7 +119,7 @@ func (t *Tracker) Rates() []Rate {
 }
 
 // Failing returns the meters whose latest try in class failed, by area.
-func (t *Tracker) Failing(class read.Class) map[string][]string {
+func (t *Tracker) Failing(class meter.Class) map[string][]string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := map[string][]string{}
@@ -127,9 +127,9 @@ func (t *Tracker) Failing(class read.Class) map[string][]string {
 		if k.class != class {
 			continue
 		}
-		for meter, o := range m {
+		for meterID, o := range m {
 			if !o.ok {
-				out[k.area] = append(out[k.area], meter)
+				out[k.area] = append(out[k.area], meterID)
 			}
 		}
 		slices.Sort(out[k.area])

@@ -3,30 +3,30 @@ package health
 import (
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
-func task(area, meter string, class read.Class, st ...read.Status) []read.Read {
-	var out []read.Read
+func task(area, meterID string, class meter.Class, st ...meter.Status) []meter.Read {
+	var out []meter.Read
 	for _, s := range st {
-		out = append(out, read.Read{Area: area, Meter: meter, Class: class, Status: s})
+		out = append(out, meter.Read{Area: area, Meter: meterID, Class: class, Status: s})
 	}
 	return out
 }
 
 func TestRates(t *testing.T) {
 	tr := New(map[string]int{"A": 4, "B": 1})
-	tr.Observe(task("A", "1", read.Daily, read.OK, read.OK))
-	tr.Observe(task("A", "2", read.Daily, read.OK, read.Failed))     // one request failed: not collected
-	tr.Observe(task("A", "3", read.Daily, read.NoData, read.NoData)) // answered, but no value: not collected
-	tr.Observe(task("A", "1", read.Instantaneous, read.OK))
-	tr.Observe(task("B", "9", read.Daily, read.Skipped))
-	tr.Observe(task("A", "2", read.Daily, read.OK, read.OK)) // the next cycle succeeds: latest counts
+	tr.Observe(task("A", "1", meter.Daily, meter.OK, meter.OK))
+	tr.Observe(task("A", "2", meter.Daily, meter.OK, meter.Failed))     // one request failed: not collected
+	tr.Observe(task("A", "3", meter.Daily, meter.NoData, meter.NoData)) // answered, but no value: not collected
+	tr.Observe(task("A", "1", meter.Instantaneous, meter.OK))
+	tr.Observe(task("B", "9", meter.Daily, meter.Skipped))
+	tr.Observe(task("A", "2", meter.Daily, meter.OK, meter.OK)) // the next cycle succeeds: latest counts
 	got := tr.Rates()
 	want := []Rate{
-		{Area: "A", Class: read.Daily, Expected: 4, Attempted: 3, Collected: 2, Percent: 50},
-		{Area: "A", Class: read.Instantaneous, Expected: 4, Attempted: 1, Collected: 1, Percent: 25},
-		{Area: "B", Class: read.Daily, Expected: 1, Attempted: 1, Collected: 0, Percent: 0},
+		{Area: "A", Class: meter.Daily, Expected: 4, Attempted: 3, Collected: 2, Percent: 50},
+		{Area: "A", Class: meter.Instantaneous, Expected: 4, Attempted: 1, Collected: 1, Percent: 25},
+		{Area: "B", Class: meter.Daily, Expected: 1, Attempted: 1, Collected: 0, Percent: 0},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%+v", got)
@@ -36,7 +36,7 @@ func TestRates(t *testing.T) {
 			t.Errorf("rate %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if f := tr.Failing(read.Daily); len(f["A"]) != 1 || f["A"][0] != "3" || f["B"][0] != "9" {
+	if f := tr.Failing(meter.Daily); len(f["A"]) != 1 || f["A"][0] != "3" || f["B"][0] != "9" {
 		t.Fatalf("failing %v", f)
 	}
 }

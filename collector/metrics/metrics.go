@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -97,14 +97,14 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // ObserveReads counts a batch of reads (the collector's sink calls it).
-func (m *Metrics) ObserveReads(reads []read.Read) {
+func (m *Metrics) ObserveReads(reads []meter.Read) {
 	if m == nil {
 		return
 	}
 	for i := range reads {
 		r := &reads[i]
 		m.reads.WithLabelValues(string(r.Class), string(r.Status)).Inc()
-		if r.Status != read.OK {
+		if r.Status != meter.OK {
 			m.failures.WithLabelValues(Reason(r)).Inc()
 		}
 	}
@@ -228,15 +228,15 @@ func (c *callbacks) Collect(ch chan<- prometheus.Metric) {
 // Reason buckets why a read is not ok: its status for skipped, no-data
 // and refused reads, and for failed reads the error the bus, the master,
 // the link or Modbus gave (read.Read.Err).
-func Reason(r *read.Read) string {
+func Reason(r *meter.Read) string {
 	switch r.Status {
-	case read.OK:
+	case meter.OK:
 		return ""
-	case read.Skipped:
+	case meter.Skipped:
 		return BreakerOpen
-	case read.NoData:
+	case meter.NoData:
 		return NoData
-	case read.Refused:
+	case meter.Refused:
 		return Refused
 	}
 	return reasonOf(r.Err)

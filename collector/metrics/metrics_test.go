@@ -15,7 +15,7 @@ import (
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -96,13 +96,13 @@ func TestReasonsOfRealFailures(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go bus.Run(ctx)
-	run := func(addr string, n int) []read.Read {
-		done := make(chan []read.Read, 1)
+	run := func(addr string, n int) []meter.Read {
+		done := make(chan []meter.Read, 1)
 		rqs := make([]poll.Request, n)
 		for i := range rqs {
 			rqs[i] = poll.Request{DI: 0x00010000}
 		}
-		bus.Enqueue(poll.Task{Target: poll.Target{Address: addr, Edition: dlt645.DLT2007}, Class: read.Daily, Requests: rqs, Done: done})
+		bus.Enqueue(poll.Task{Target: poll.Target{Address: addr, Edition: dlt645.DLT2007}, Class: meter.Daily, Requests: rqs, Done: done})
 		return <-done
 	}
 	want := map[string]string{"000000000001": "", "000000000002": Refused, "000000000003": NoData,
@@ -155,7 +155,7 @@ func TestReasonOfOtherErrors(t *testing.T) {
 		"something new": Other,
 		"":              Other,
 	} {
-		r := read.Read{Status: read.Failed, Err: msg}
+		r := meter.Read{Status: meter.Failed, Err: msg}
 		if got := Reason(&r); got != want {
 			t.Errorf("%q: %q, want %q", msg, got, want)
 		}
@@ -164,7 +164,7 @@ func TestReasonOfOtherErrors(t *testing.T) {
 
 func TestExposition(t *testing.T) {
 	m := New()
-	m.ObserveReads([]read.Read{{Class: read.Interval, Status: read.OK}, {Class: read.Interval, Status: read.Failed, Err: "after 3 tries: link: no reply before the deadline"}})
+	m.ObserveReads([]meter.Read{{Class: meter.Interval, Status: meter.OK}, {Class: meter.Interval, Status: meter.Failed, Err: "after 3 tries: link: no reply before the deadline"}})
 	m.ObserveTransaction("C0102-1", 120*time.Millisecond, nil)
 	m.ObserveTransaction("C0102-1", 2*time.Second, errors.New("link: no reply before the deadline"))
 	m.VEE("estimated", 4)
@@ -214,7 +214,7 @@ headend_outbox_full 1
 
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.ObserveReads([]read.Read{{Status: read.Failed}})
+	m.ObserveReads([]meter.Read{{Status: meter.Failed}})
 	m.ObserveTransaction("x", time.Second, nil)
 	m.VEE("valid", 1)
 	m.Loss(1)
@@ -259,7 +259,7 @@ func FuzzReason(f *testing.F) {
 	f.Add("\xff")
 	known := map[string]bool{Timeout: true, Checksum: true, Garbage: true, LinkDown: true, Refused: true, NoData: true, BreakerOpen: true, Other: true}
 	f.Fuzz(func(t *testing.T, msg string) {
-		r := read.Read{Status: read.Failed, Err: msg}
+		r := meter.Read{Status: meter.Failed, Err: msg}
 		if got := Reason(&r); !known[got] {
 			t.Fatalf("%q: reason %q", msg, got)
 		}

@@ -18,7 +18,7 @@ import (
 	gmodbus "github.com/goburrow/modbus"
 
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -122,15 +122,15 @@ func NewRTU(device string, baud int, parity string, timeout time.Duration) *Prot
 
 // Do reads the registers behind rq.DI. A DI the map does not have is "no
 // data", as a DL/T 645 meter would say.
-func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base read.Read) ([]read.Read, error) {
+func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
 	now := p.Now
 	if now == nil {
 		now = time.Now
 	}
 	qs, ok := sdm630[rq.DI]
 	if !ok {
-		base.Status, base.Err, base.ReadAt = read.NoData, fmt.Sprintf("the SDM630 map has no %s", rq.DI), now()
-		return []read.Read{base}, nil
+		base.Status, base.Err, base.ReadAt = meter.NoData, fmt.Sprintf("the SDM630 map has no %s", rq.DI), now()
+		return []meter.Read{base}, nil
 	}
 	if p.SetUnit != nil {
 		p.SetUnit(t.Unit)
@@ -154,14 +154,14 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base re
 	if len(b) != int(hi-lo)*2 {
 		return nil, fmt.Errorf("modbus unit %d: %d bytes for %d registers", t.Unit, len(b), hi-lo)
 	}
-	out := make([]read.Read, 0, len(qs))
+	out := make([]meter.Read, 0, len(qs))
 	for _, q := range qs {
 		off := int(q.addr-lo) * 2
 		f := float64(math.Float32frombits(binary.BigEndian.Uint32(b[off:])))
 		r := base
-		r.DI, r.Quantity, r.Unit, r.Status = q.di, q.name, q.unit, read.OK
+		r.DI, r.Quantity, r.Unit, r.Status = q.di, q.name, q.unit, meter.OK
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			r.Status, r.Err = read.Failed, fmt.Sprintf("register %04X is not a number", q.addr)
+			r.Status, r.Err = meter.Failed, fmt.Sprintf("register %04X is not a number", q.addr)
 		} else {
 			r.Value = dlt645.Decimal{Units: int64(math.Round(f * q.mult * math.Pow10(int(q.scale)))), Scale: q.scale}
 		}

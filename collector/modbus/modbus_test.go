@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/field"
 )
@@ -35,7 +35,7 @@ func TestReadsSDM630OverTCP(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, di := range []uint32{0x00010000, 0x00020000, 0x0201FF00, 0x0202FF00, 0x02030000, 0x02060000, 0x02800002} {
-		rs, err := p.Do(ctx, target, poll.Request{DI: dlt645.DI(di)}, read.Read{})
+		rs, err := p.Do(ctx, target, poll.Request{DI: dlt645.DI(di)}, meter.Read{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,11 +49,11 @@ func TestReadsSDM630OverTCP(t *testing.T) {
 		}
 	}
 	// a DI the map lacks is "no data"; an unknown unit is an error to retry
-	rs, err := p.Do(ctx, target, poll.Request{DI: 0x05060101}, read.Read{})
-	if err != nil || rs[0].Status != read.NoData {
+	rs, err := p.Do(ctx, target, poll.Request{DI: 0x05060101}, meter.Read{})
+	if err != nil || rs[0].Status != meter.NoData {
 		t.Fatalf("daily freeze over Modbus: %+v %v", rs, err)
 	}
-	if _, err := p.Do(ctx, poll.Target{Unit: 9}, poll.Request{DI: 0x00010000}, read.Read{}); err == nil {
+	if _, err := p.Do(ctx, poll.Target{Unit: 9}, poll.Request{DI: 0x00010000}, meter.Read{}); err == nil {
 		t.Fatal("unknown unit answered")
 	}
 }
@@ -88,7 +88,7 @@ func TestReconnectsAfterTheServerRestarts(t *testing.T) {
 	defer p.Close()
 	target := poll.Target{Unit: 1}
 	read1 := func() error {
-		_, err := p.Do(ctx, target, poll.Request{DI: 0x00010000}, read.Read{})
+		_, err := p.Do(ctx, target, poll.Request{DI: 0x00010000}, meter.Read{})
 		return err
 	}
 	if err := read1(); err != nil || !p.State().Online {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // flaky is a Protocol whose meter answers only while alive, counting
@@ -18,15 +18,15 @@ type flaky struct {
 	calls int
 }
 
-func (f *flaky) Do(_ context.Context, _ Target, _ Request, base read.Read) ([]read.Read, error) {
+func (f *flaky) Do(_ context.Context, _ Target, _ Request, base meter.Read) ([]meter.Read, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if !f.alive {
 		return nil, errors.New("timeout")
 	}
-	base.Status = read.OK
-	return []read.Read{base}, nil
+	base.Status = meter.OK
+	return []meter.Read{base}, nil
 }
 
 func (f *flaky) sent() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
@@ -53,9 +53,9 @@ func TestBreakerRestsBacksOffAndOutlivesTheBus(t *testing.T) {
 	}
 	bus := newBus()
 	const addr = "000007000001"
-	task := func(t *testing.T) []read.Read {
+	task := func(t *testing.T) []meter.Read {
 		t.Helper()
-		done := make(chan []read.Read, 1)
+		done := make(chan []meter.Read, 1)
 		bus.Enqueue(Task{Target: Target{Address: addr}, Requests: energy(0x00010000, 0x00020000), Done: done})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -50,7 +50,7 @@ type Protocol interface {
 	// values, units and the frames). An error means no usable answer and
 	// is retried; a refusal by the meter is not an error but reads with
 	// status Refused or NoData.
-	Do(ctx context.Context, t Target, rq Request, base read.Read) ([]read.Read, error)
+	Do(ctx context.Context, t Target, rq Request, base meter.Read) ([]meter.Read, error)
 }
 
 // Bus runs the tasks of one channel, one transaction at a time.
@@ -207,7 +207,7 @@ func (b *Bus) Enqueue(t Task) bool {
 // of one meter stay apart).
 type pendingKey struct {
 	meter string
-	class read.Class
+	class meter.Class
 	first dlt645.DI
 }
 
@@ -281,9 +281,9 @@ func (b *Bus) Run(ctx context.Context) error {
 }
 
 // answered reports whether any read carries the meter's answer.
-func answered(reads []read.Read) bool {
+func answered(reads []meter.Read) bool {
 	for i := range reads {
-		if reads[i].Status != read.Failed && reads[i].Status != read.Skipped {
+		if reads[i].Status != meter.Failed && reads[i].Status != meter.Skipped {
 			return true
 		}
 	}
@@ -304,7 +304,7 @@ func (b *Bus) next() *Task {
 }
 
 // run does one task: every request, with retries, behind the breaker.
-func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
+func (b *Bus) run(ctx context.Context, t *Task) []meter.Read {
 	b.count(func(s *Stats) { s.Tasks++ })
 	reg := b.breaker
 	reg.mu.Lock()
@@ -313,20 +313,20 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 	until := br.until
 	reg.mu.Unlock()
 
-	var out []read.Read
+	var out []meter.Read
 	okAny, failedAll := false, true
 	for i, rq := range t.Requests {
-		base := read.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
+		base := meter.Read{Meter: t.Target.Address, Area: t.Target.Area, Channel: b.opts.Channel, Class: t.Class,
 			DI: rq.DI, Edition: t.Target.Edition, Quantity: Asked(t.Target.Edition, rq.DI)}
 		if resting {
-			base.Status, base.ReadAt = read.Skipped, b.opts.Now()
+			base.Status, base.ReadAt = meter.Skipped, b.opts.Now()
 			base.Err = fmt.Sprintf("circuit breaker open: the meter rests for another %s (real time)", until.Sub(b.opts.Elapsed()).Round(time.Millisecond))
 			b.count(func(s *Stats) { s.Skipped++ })
 			out = append(out, base)
 			continue
 		}
 		if probing && i > 0 && !okAny {
-			base.Status, base.Err, base.ReadAt = read.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
+			base.Status, base.Err, base.ReadAt = meter.Skipped, "circuit breaker open: the meter failed its probe", b.opts.Now()
 			b.count(func(s *Stats) { s.Skipped++ })
 			out = append(out, base)
 			continue
@@ -337,7 +337,7 @@ func (b *Bus) run(ctx context.Context, t *Task) []read.Read {
 		}
 		reads := b.request(ctx, t.Target, rq, base, tries)
 		for _, r := range reads {
-			if r.Status != read.Failed {
+			if r.Status != meter.Failed {
 				failedAll = false
 				okAny = true
 			}
@@ -377,7 +377,7 @@ func (b *Bus) count(f func(*Stats)) {
 }
 
 // request performs one request with up to tries transactions.
-func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read, tries int) []read.Read {
+func (b *Bus) request(ctx context.Context, t Target, rq Request, base meter.Read, tries int) []meter.Read {
 	backoff := b.opts.Backoff
 	var last error
 	for try := 1; try <= tries; try++ {
@@ -410,11 +410,11 @@ func (b *Bus) request(ctx context.Context, t Target, rq Request, base read.Read,
 		}
 	}
 	b.count(func(s *Stats) { s.Failed++ })
-	base.Status, base.ReadAt = read.Failed, b.opts.Now()
+	base.Status, base.ReadAt = meter.Failed, b.opts.Now()
 	if last != nil {
 		base.Err = fmt.Sprintf("after %d tries: %v", tries, last)
 	}
-	return []read.Read{base}
+	return []meter.Read{base}
 }
 
 // taskQueue orders urgent tasks first, then by due time, then by arrival.
@@ -431,11 +431,11 @@ func (q taskQueue) Len() int { return len(q) }
 // line loss are computed from (settlement, daily freezes and their
 // backfill) first, then the clock and the load profile, and the
 // instantaneous values, which a later read replaces anyway, last.
-func rank(c read.Class) int {
+func rank(c meter.Class) int {
 	switch c {
-	case read.Monthly, read.Daily:
+	case meter.Monthly, meter.Daily:
 		return 0
-	case read.Clock, read.Interval:
+	case meter.Clock, meter.Interval:
 		return 1
 	}
 	return 2
@@ -446,7 +446,7 @@ func rank(c read.Class) int {
 // Modbus) reads its registers now, so it must come as close after
 // midnight as the line allows, while a freeze can be read at any hour.
 func rankOf(t *Task) int {
-	if t.Class == read.Daily && (t.Target.Modbus || t.Target.Edition == dlt645.DLT1997) {
+	if t.Class == meter.Daily && (t.Target.Modbus || t.Target.Edition == dlt645.DLT1997) {
 		return -1
 	}
 	return rank(t.Class)

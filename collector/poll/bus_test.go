@@ -11,7 +11,7 @@ import (
 
 	"github.com/headend/headend/collector/link"
 	"github.com/headend/headend/collector/master"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
@@ -96,7 +96,7 @@ type rig struct {
 	master *master.Master
 	bus    *Bus
 	slept  []time.Duration
-	reads  [][]read.Read
+	reads  [][]meter.Read
 	mu     sync.Mutex
 }
 
@@ -124,7 +124,7 @@ func newRig(t *testing.T, opts Options) *rig {
 		r.mu.Unlock()
 		return nil
 	}
-	r.bus = New(DLT645{Master: r.master}, func(rs []read.Read) {
+	r.bus = New(DLT645{Master: r.master}, func(rs []meter.Read) {
 		r.mu.Lock()
 		r.reads = append(r.reads, rs)
 		r.mu.Unlock()
@@ -138,17 +138,17 @@ func (r *rig) target(m *model.Meter) Target {
 
 // runAll works the queue until it is empty, deterministically: Run in a
 // goroutine, tasks carry Done channels, the test waits for each.
-func (r *rig) runTasks(t *testing.T, tasks ...Task) [][]read.Read {
+func (r *rig) runTasks(t *testing.T, tasks ...Task) [][]meter.Read {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan []read.Read, len(tasks))
+	done := make(chan []meter.Read, len(tasks))
 	for _, tk := range tasks {
 		tk.Done = done
 		r.bus.Enqueue(tk)
 	}
 	go r.bus.Run(ctx)
-	var out [][]read.Read
+	var out [][]meter.Read
 	for range tasks {
 		select {
 		case rs := <-done:
@@ -171,13 +171,13 @@ func energy(reqs ...dlt645.DI) []Request {
 func TestReadsMatchTheMeters(t *testing.T) {
 	r := newRig(t, Options{Channel: "C7"})
 	m := r.area.Customers[5]
-	res := r.runTasks(t, Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x0001FF00, 0x02010100)})
+	res := r.runTasks(t, Task{Target: r.target(m), Class: meter.Instantaneous, Requests: energy(0x0001FF00, 0x02010100)})
 	rs := res[0]
 	if len(rs) != 6 {
 		t.Fatalf("%d reads: %+v", len(rs), rs)
 	}
 	reg := m.Registers(r.fleet.Now())
-	if rs[0].Value.Units != reg.Forward[0] || rs[0].Status != read.OK || rs[0].Quantity != "forward active energy total" || rs[0].Unit != "kWh" {
+	if rs[0].Value.Units != reg.Forward[0] || rs[0].Status != meter.OK || rs[0].Quantity != "forward active energy total" || rs[0].Unit != "kWh" {
 		t.Fatalf("first read %+v, model %d", rs[0], reg.Forward[0])
 	}
 	if rs[5].Value.Units != reg.Voltage[0] || rs[5].Channel != "C7" || rs[5].Area != "P1" {
@@ -203,21 +203,21 @@ func TestDeadMeterCostsOneTimeoutPerCycleOnceBroken(t *testing.T) {
 		before := r.link.sent
 		res := r.runTasks(t, Task{Target: r.target(dead), Requests: req}, Task{Target: r.target(alive), Requests: req})
 		sentDead := r.link.sent - before - 3 // the live meter took 3
-		var deadReads []read.Read
+		var deadReads []meter.Read
 		for _, rs := range res {
 			if rs[0].Meter == dead.Address {
 				deadReads = rs
-			} else if rs[0].Status != read.OK {
+			} else if rs[0].Status != meter.OK {
 				t.Fatalf("cycle %d: live meter %+v", cycle, rs[0])
 			}
 		}
 		switch cycle {
 		case 1, 2: // breaker closed: every request tried 1+2 times
-			if sentDead != 9 || deadReads[2].Status != read.Failed || !strings.Contains(deadReads[2].Err, "after 3 tries") {
+			if sentDead != 9 || deadReads[2].Status != meter.Failed || !strings.Contains(deadReads[2].Err, "after 3 tries") {
 				t.Fatalf("cycle %d: %d transactions for the dead meter, reads %+v", cycle, sentDead, deadReads)
 			}
 		default: // open: one probe, the rest skipped
-			if sentDead != 1 || deadReads[1].Status != read.Skipped || deadReads[2].Status != read.Skipped {
+			if sentDead != 1 || deadReads[1].Status != meter.Skipped || deadReads[2].Status != meter.Skipped {
 				t.Fatalf("cycle %d: %d transactions for the dead meter, reads %+v", cycle, sentDead, deadReads)
 			}
 		}
@@ -231,7 +231,7 @@ func TestCorruptRepliesAreRetriedAndCounted(t *testing.T) {
 	r := newRig(t, Options{})
 	always, sometimes := r.area.Customers[1], r.area.Customers[2]
 	res := r.runTasks(t, Task{Target: r.target(always), Requests: energy(0x00010000)})
-	if rs := res[0]; rs[0].Status != read.Failed || !strings.Contains(rs[0].Err, "garbage") {
+	if rs := res[0]; rs[0].Status != meter.Failed || !strings.Contains(rs[0].Err, "garbage") {
 		t.Fatalf("always-corrupt meter: %+v", rs[0])
 	}
 	if n := r.master.Stats.BadFrames.Load(); n != 3 {
@@ -242,7 +242,7 @@ func TestCorruptRepliesAreRetriedAndCounted(t *testing.T) {
 	for range 10 {
 		res = r.runTasks(t, Task{Target: r.target(sometimes), Requests: energy(0x00010000)})
 		rs := res[0]
-		if rs[0].Status == read.OK && rs[0].Frame.Tries > 1 {
+		if rs[0].Status == meter.OK && rs[0].Frame.Tries > 1 {
 			retried = true
 			if rs[0].Value.Units != sometimes.Registers(r.fleet.Now()).Forward[0] {
 				t.Fatal("value after retry")
@@ -261,11 +261,11 @@ func TestBackoffGapAndUrgentFirst(t *testing.T) {
 	r.runTasks(t,
 		Task{Target: r.target(dead), Requests: energy(0x00010000), Due: time.Unix(1, 0)},
 		Task{Target: r.target(alive), Requests: energy(0x00010000), Due: time.Unix(0, 0)},
-		Task{Target: r.target(alive), Class: read.OnDemand, Requests: energy(0x02010100), Urgent: true, Due: time.Unix(5, 0)},
+		Task{Target: r.target(alive), Class: meter.OnDemand, Requests: energy(0x02010100), Urgent: true, Due: time.Unix(5, 0)},
 	)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.reads[0][0].Class != read.OnDemand {
+	if r.reads[0][0].Class != meter.OnDemand {
 		t.Fatalf("first task done was %s, want the urgent one", r.reads[0][0].Class)
 	}
 	if r.reads[1][0].Meter != alive.Address || r.reads[2][0].Meter != dead.Address {
@@ -287,7 +287,7 @@ func TestLoadProfileThroughFollowUps(t *testing.T) {
 	r := newRig(t, Options{})
 	m := r.area.Customers[4]
 	from := dlt645.DateTime{Layout: dlt645.YYMMDDhhmm, Year: 2025, Month: 4, Day: 1, Hour: 6}
-	res := r.runTasks(t, Task{Target: r.target(m), Class: read.Interval, Requests: []Request{{DI: 0x06000001, Blocks: 8, From: from}}})
+	res := r.runTasks(t, Task{Target: r.target(m), Class: meter.Interval, Requests: []Request{{DI: 0x06000001, Blocks: 8, From: from}}})
 	rs := res[0]
 	var times int
 	for _, x := range rs {
@@ -304,12 +304,12 @@ func TestLaggingLineCoalescesCycles(t *testing.T) {
 	r := newRig(t, Options{})
 	m := r.area.Customers[5]
 	for range 5 {
-		r.bus.Enqueue(Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)})
+		r.bus.Enqueue(Task{Target: r.target(m), Class: meter.Instantaneous, Requests: energy(0x00010000)})
 	}
-	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: read.Daily, Requests: energy(0x00010000)}); !ok {
+	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: meter.Daily, Requests: energy(0x00010000)}); !ok {
 		t.Fatal("another class was coalesced")
 	}
-	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: read.OnDemand, Urgent: true, Requests: energy(0x00010000)}); !ok {
+	if ok := r.bus.Enqueue(Task{Target: r.target(m), Class: meter.OnDemand, Urgent: true, Requests: energy(0x00010000)}); !ok {
 		t.Fatal("an urgent task was coalesced")
 	}
 	st := r.bus.Stats()
@@ -317,9 +317,9 @@ func TestLaggingLineCoalescesCycles(t *testing.T) {
 		t.Fatalf("queued %d coalesced %d", st.Queued, st.Coalesced)
 	}
 	// a task queued after them all (same class, another meter) runs last
-	r.runTasks(t, Task{Target: r.target(r.area.Customers[4]), Class: read.Instantaneous, Requests: energy(0x00010000)})
+	r.runTasks(t, Task{Target: r.target(r.area.Customers[4]), Class: meter.Instantaneous, Requests: energy(0x00010000)})
 	// once its task has run, the meter's next cycle is taken again
-	if !r.bus.Enqueue(Task{Target: r.target(m), Class: read.Instantaneous, Requests: energy(0x00010000)}) {
+	if !r.bus.Enqueue(Task{Target: r.target(m), Class: meter.Instantaneous, Requests: energy(0x00010000)}) {
 		t.Fatal("next cycle refused")
 	}
 }
@@ -349,7 +349,7 @@ func TestStopFinishesTheTaskInFlight(t *testing.T) {
 		<-release
 		return nil
 	}
-	done := make(chan []read.Read, 2)
+	done := make(chan []meter.Read, 2)
 	r.bus.Enqueue(Task{Target: r.target(m), Requests: energy(0x00010000, 0x00020000), Done: done})
 	r.bus.Enqueue(Task{Target: r.target(r.area.Customers[4]), Requests: energy(0x00010000), Done: done})
 	ran := make(chan error, 1)
@@ -358,7 +358,7 @@ func TestStopFinishesTheTaskInFlight(t *testing.T) {
 	r.bus.Stop()
 	close(release)
 	rs := <-done
-	if len(rs) != 2 || rs[0].Status != read.OK || rs[1].Status != read.OK {
+	if len(rs) != 2 || rs[0].Status != meter.OK || rs[1].Status != meter.OK {
 		t.Fatalf("the task in flight: %+v", rs)
 	}
 	if err := <-ran; err != nil {
@@ -406,19 +406,19 @@ func TestClassesOrderTheQueue(t *testing.T) {
 	var q taskQueue
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	for i, tk := range []Task{
-		{Class: read.Instantaneous, Due: at},
-		{Class: read.Interval, Due: at.Add(time.Minute)},
-		{Class: read.Daily, Due: at.Add(2 * time.Minute)},
-		{Class: read.Instantaneous, Due: at.Add(-time.Minute), Urgent: true},
-		{Class: read.Monthly, Due: at.Add(time.Minute)},
+		{Class: meter.Instantaneous, Due: at},
+		{Class: meter.Interval, Due: at.Add(time.Minute)},
+		{Class: meter.Daily, Due: at.Add(2 * time.Minute)},
+		{Class: meter.Instantaneous, Due: at.Add(-time.Minute), Urgent: true},
+		{Class: meter.Monthly, Due: at.Add(time.Minute)},
 	} {
 		heap.Push(&q, &queued{Task: tk, seq: uint64(i)})
 	}
-	var got []read.Class
+	var got []meter.Class
 	for q.Len() > 0 {
 		got = append(got, heap.Pop(&q).(*queued).Class)
 	}
-	want := []read.Class{read.Instantaneous, read.Monthly, read.Daily, read.Interval, read.Instantaneous}
+	want := []meter.Class{meter.Instantaneous, meter.Monthly, meter.Daily, meter.Interval, meter.Instantaneous}
 	if !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
@@ -429,9 +429,9 @@ func TestClassesOrderTheQueue(t *testing.T) {
 func TestRegistersBeforeFreezes(t *testing.T) {
 	var q taskQueue
 	at := time.Date(2025, 6, 1, 0, 5, 0, 0, time.UTC)
-	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at, Target: Target{Edition: dlt645.DLT2007}}, seq: 1})
-	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at.Add(time.Minute), Target: Target{Edition: dlt645.DLT1997}}, seq: 2})
-	heap.Push(&q, &queued{Task: Task{Class: read.Daily, Due: at.Add(2 * time.Minute), Target: Target{Modbus: true}}, seq: 3})
+	heap.Push(&q, &queued{Task: Task{Class: meter.Daily, Due: at, Target: Target{Edition: dlt645.DLT2007}}, seq: 1})
+	heap.Push(&q, &queued{Task: Task{Class: meter.Daily, Due: at.Add(time.Minute), Target: Target{Edition: dlt645.DLT1997}}, seq: 2})
+	heap.Push(&q, &queued{Task: Task{Class: meter.Daily, Due: at.Add(2 * time.Minute), Target: Target{Modbus: true}}, seq: 3})
 	var got []uint64
 	for q.Len() > 0 {
 		got = append(got, heap.Pop(&q).(*queued).seq)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // stopAfterOne answers the first request, then the daemon stops (its
@@ -14,14 +14,14 @@ type stopAfterOne struct {
 	calls int
 }
 
-func (p *stopAfterOne) Do(ctx context.Context, _ Target, rq Request, base read.Read) ([]read.Read, error) {
+func (p *stopAfterOne) Do(ctx context.Context, _ Target, rq Request, base meter.Read) ([]meter.Read, error) {
 	p.calls++
 	if p.calls > 1 {
 		p.stop()
 		return nil, ctx.Err()
 	}
-	base.Status, base.DI = read.OK, rq.DI
-	return []read.Read{base}, nil
+	base.Status, base.DI = meter.OK, rq.DI
+	return []meter.Read{base}, nil
 }
 
 // A task cut short by a stop still hands on the reads the meter answered
@@ -29,11 +29,11 @@ func (p *stopAfterOne) Do(ctx context.Context, _ Target, rq Request, base read.R
 func TestTaskCutShortHandsOnWhatWasAnswered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var got []read.Read
-	b := New(&stopAfterOne{stop: cancel}, func(rs []read.Read) { got = append(got, rs...) }, Options{Channel: "c", Retries: -1})
-	b.Enqueue(Task{Target: Target{Address: "000000000001"}, Class: read.Daily, Requests: []Request{{DI: 0x05060101}, {DI: 0x05060201}}})
+	var got []meter.Read
+	b := New(&stopAfterOne{stop: cancel}, func(rs []meter.Read) { got = append(got, rs...) }, Options{Channel: "c", Retries: -1})
+	b.Enqueue(Task{Target: Target{Address: "000000000001"}, Class: meter.Daily, Requests: []Request{{DI: 0x05060101}, {DI: 0x05060201}}})
 	b.Run(ctx)
-	if len(got) == 0 || got[0].Status != read.OK || got[0].DI != 0x05060101 {
+	if len(got) == 0 || got[0].Status != meter.OK || got[0].DI != 0x05060101 {
 		t.Fatalf("handed on %+v, want the answered read", got)
 	}
 }

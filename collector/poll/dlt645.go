@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/master"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -205,7 +205,7 @@ func singles(ed dlt645.Edition, di dlt645.DI) []dlt645.DI {
 }
 
 // Do sends one read (or load-profile read) and decodes the answer.
-func (p DLT645) Do(ctx context.Context, t Target, rq Request, base read.Read) ([]read.Read, error) {
+func (p DLT645) Do(ctx context.Context, t Target, rq Request, base meter.Read) ([]meter.Read, error) {
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -220,15 +220,15 @@ func (p DLT645) Do(ctx context.Context, t Target, rq Request, base read.Read) ([
 		if err != nil {
 			return nil, err
 		}
-		base.Quantity, base.Status, base.ReadAt = "broadcast time sync", read.OK, at
+		base.Quantity, base.Status, base.ReadAt = "broadcast time sync", meter.OK, at
 		base.Text = at.Format("2006-01-02T15:04:05")
 		base.Frame.Request = wire
-		return []read.Read{base}, nil
+		return []meter.Read{base}, nil
 	}
 	addr, err := dlt645.ParseAddress(t.Address)
 	if err != nil {
-		base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), now()
-		return []read.Read{base}, nil // asking again will not help
+		base.Status, base.Err, base.ReadAt = meter.Failed, err.Error(), now()
+		return []meter.Read{base}, nil // asking again will not help
 	}
 	if rq.Blocks == 0 && (rq.DI == DateTime2007 || rq.DI == DateTime1997) {
 		return p.dateTime(ctx, t, addr, rq, base, now)
@@ -241,7 +241,7 @@ func (p DLT645) Do(ctx context.Context, t Target, rq Request, base read.Read) ([
 		if err != nil {
 			return nil, err
 		}
-		refused := len(reads) == 1 && (reads[0].Status == read.NoData || reads[0].Status == read.Refused) && reads[0].Frame.Reply != nil
+		refused := len(reads) == 1 && (reads[0].Status == meter.NoData || reads[0].Status == meter.Refused) && reads[0].Frame.Reply != nil
 		p.Answers.set(t.Address, rq.DI, refused, now())
 		if refused {
 			return p.members(ctx, t, addr, m, base, now)
@@ -253,8 +253,8 @@ func (p DLT645) Do(ctx context.Context, t Target, rq Request, base read.Read) ([
 
 // members reads a refused block's members one by one, until the first the
 // meter does not answer (a single-phase meter's phase B, a fifth tariff).
-func (p DLT645) members(ctx context.Context, t Target, addr dlt645.Address, dis []dlt645.DI, base read.Read, now func() time.Time) ([]read.Read, error) {
-	var out []read.Read
+func (p DLT645) members(ctx context.Context, t Target, addr dlt645.Address, dis []dlt645.DI, base meter.Read, now func() time.Time) ([]meter.Read, error) {
+	var out []meter.Read
 	for i, di := range dis {
 		b := base
 		b.DI, b.Quantity = di, Asked(t.Edition, di)
@@ -264,7 +264,7 @@ func (p DLT645) members(ctx context.Context, t Target, addr dlt645.Address, dis 
 		}
 		answered := false
 		for _, r := range reads {
-			if r.Status == read.OK {
+			if r.Status == meter.OK {
 				answered = true
 			}
 		}
@@ -281,25 +281,25 @@ func (p DLT645) members(ctx context.Context, t Target, addr dlt645.Address, dis 
 
 // dateTime reads the meter's date and time as a date read and a time read
 // that belong together (see DLT645).
-func (p DLT645) dateTime(ctx context.Context, t Target, addr dlt645.Address, rq Request, base read.Read, now func() time.Time) ([]read.Read, error) {
+func (p DLT645) dateTime(ctx context.Context, t Target, addr dlt645.Address, rq Request, base meter.Read, now func() time.Time) ([]meter.Read, error) {
 	dDI, tDI := dateTimeParts(t.Edition)
 	if !p.Answers.Refuses(t.Address, rq.DI, now()) {
 		reads, err := p.one(ctx, t, addr, rq, base, now)
 		if err != nil {
 			return nil, err
 		}
-		refused := len(reads) == 1 && (reads[0].Status == read.NoData || reads[0].Status == read.Refused) && reads[0].Frame.Reply != nil
+		refused := len(reads) == 1 && (reads[0].Status == meter.NoData || reads[0].Status == meter.Refused) && reads[0].Frame.Reply != nil
 		p.Answers.set(t.Address, rq.DI, refused, now())
 		if !refused {
 			return reads, nil
 		}
 	}
-	single := func(di dlt645.DI) (read.Read, error) {
+	single := func(di dlt645.DI) (meter.Read, error) {
 		b := base
 		b.DI, b.Quantity = di, Asked(t.Edition, di)
 		reads, err := p.one(ctx, t, addr, Request{DI: di}, b, now)
 		if err != nil {
-			return read.Read{}, err
+			return meter.Read{}, err
 		}
 		return reads[0], nil
 	}
@@ -307,7 +307,7 @@ func (p DLT645) dateTime(ctx context.Context, t Target, addr dlt645.Address, rq 
 	if err != nil {
 		return nil, err
 	}
-	var clock read.Read
+	var clock meter.Read
 	for try := 0; try < 2; try++ {
 		if clock, err = single(tDI); err != nil {
 			return nil, err
@@ -316,34 +316,34 @@ func (p DLT645) dateTime(ctx context.Context, t Target, addr dlt645.Address, rq 
 		if err != nil {
 			return nil, err
 		}
-		if date.Status != read.OK || clock.Status != read.OK || after.Status != read.OK || after.Text == date.Text {
-			return []read.Read{date, clock}, nil
+		if date.Status != meter.OK || clock.Status != meter.OK || after.Status != meter.OK || after.Text == date.Text {
+			return []meter.Read{date, clock}, nil
 		}
 		// the meter's day changed between the two: the time belongs to
 		// neither for certain; read the time again after the new date
 		if try == 1 {
-			after.Status, after.Err = read.Failed, fmt.Sprintf("date changed from %s to %s while the time was read: not joined", date.Text, after.Text)
-			return []read.Read{after, clock}, nil
+			after.Status, after.Err = meter.Failed, fmt.Sprintf("date changed from %s to %s while the time was read: not joined", date.Text, after.Text)
+			return []meter.Read{after, clock}, nil
 		}
 		date = after
 	}
-	return []read.Read{date, clock}, nil
+	return []meter.Read{date, clock}, nil
 }
 
 // splitDateTime turns the data of a date-and-time reply into the date
 // read and the time read it holds: 2007 0400010C is ss mm hh WW DD MM YY,
 // 1997 C01F is the C010 date (WW DD MM YY) then the C011 time (ss mm hh).
-func splitDateTime(ed dlt645.Edition, data []byte, r read.Read) []read.Read {
+func splitDateTime(ed dlt645.Edition, data []byte, r meter.Read) []meter.Read {
 	dDI, tDI := dateTimeParts(ed)
 	if len(data) != 7 {
-		r.Status, r.Err = read.Failed, fmt.Sprintf("date and time %s: %d bytes, want 7", r.DI.Format(ed), len(data))
-		return []read.Read{r}
+		r.Status, r.Err = meter.Failed, fmt.Sprintf("date and time %s: %d bytes, want 7", r.DI.Format(ed), len(data))
+		return []meter.Read{r}
 	}
 	date, clock := data[3:7], data[0:3]
 	if ed == dlt645.DLT1997 {
 		date, clock = data[0:4], data[4:7]
 	}
-	var out []read.Read
+	var out []meter.Read
 	for _, part := range []struct {
 		di   dlt645.DI
 		data []byte
@@ -355,7 +355,7 @@ func splitDateTime(ed dlt645.Edition, data []byte, r read.Read) []read.Read {
 }
 
 // one is one read transaction.
-func (p DLT645) one(ctx context.Context, t Target, addr dlt645.Address, rq Request, base read.Read, now func() time.Time) ([]read.Read, error) {
+func (p DLT645) one(ctx context.Context, t Target, addr dlt645.Address, rq Request, base meter.Read, now func() time.Time) ([]meter.Read, error) {
 	var err error
 	var req dlt645.Frame
 	if rq.Blocks > 0 {
@@ -364,8 +364,8 @@ func (p DLT645) one(ctx context.Context, t Target, addr dlt645.Address, rq Reque
 		req, err = t.Edition.ReadRequest(addr, rq.DI)
 	}
 	if err != nil {
-		base.Status, base.Err, base.ReadAt = read.Failed, err.Error(), now()
-		return []read.Read{base}, nil
+		base.Status, base.Err, base.ReadAt = meter.Failed, err.Error(), now()
+		return []meter.Read{base}, nil
 	}
 	var tx master.Transaction
 	data, err := p.Master.ReadData(ctx, t.Edition, req, &tx)
@@ -379,30 +379,30 @@ func (p DLT645) one(ctx context.Context, t Target, addr dlt645.Address, rq Reque
 		return values(t.Edition, rq, data, base), nil
 	case errors.As(err, &me):
 		// the meter answered: no point asking again
-		base.Status, base.Err = read.Refused, me.Error()
+		base.Status, base.Err = meter.Refused, me.Error()
 		if me.NoData() {
-			base.Status = read.NoData
+			base.Status = meter.NoData
 		}
-		return []read.Read{base}, nil
+		return []meter.Read{base}, nil
 	}
 	return nil, err
 }
 
 // values turns the value bytes of a reply into reads, one per value.
-func values(ed dlt645.Edition, rq Request, data []byte, base read.Read) []read.Read {
+func values(ed dlt645.Edition, rq Request, data []byte, base meter.Read) []meter.Read {
 	vals, err := ed.Registry().Decode(rq.DI, data, nil)
 	if err != nil {
-		base.Status, base.Err = read.Failed, err.Error()
-		return []read.Read{base}
+		base.Status, base.Err = meter.Failed, err.Error()
+		return []meter.Read{base}
 	}
-	out := make([]read.Read, 0, len(vals))
+	out := make([]meter.Read, 0, len(vals))
 	for i := range vals {
 		v := &vals[i]
 		r := base
-		r.DI, r.Quantity, r.Unit, r.Status = v.DI, v.Name, v.Unit, read.OK
+		r.DI, r.Quantity, r.Unit, r.Status = v.DI, v.Name, v.Unit, meter.OK
 		switch {
 		case v.NoData:
-			r.Status = read.NoData
+			r.Status = meter.NoData
 		case v.Kind == dlt645.KindNumber:
 			r.Value = v.Number
 		default:

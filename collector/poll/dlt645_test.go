@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/master"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/model"
@@ -58,17 +58,17 @@ func TestBlockFallbackRemembersAndRetries(t *testing.T) {
 	now := fleet.Start().Add(10 * time.Hour)
 	answers := &Answers{}
 	p := DLT645{Master: &master.Master{Link: lk, Timeout: time.Second}, Now: func() time.Time { return now }, Answers: answers}
-	read1 := func(m *model.Meter, di dlt645.DI) ([]read.Read, int) {
+	read1 := func(m *model.Meter, di dlt645.DI) ([]meter.Read, int) {
 		t.Helper()
 		sent := lk.sent
 		rs, err := p.Do(context.Background(), Target{Address: m.Address, Edition: dlt645.DLT2007}, Request{DI: di},
-			read.Read{Meter: m.Address, DI: di})
+			meter.Read{Meter: m.Address, DI: di})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rs, lk.sent - sent
 	}
-	names := func(rs []read.Read) string {
+	names := func(rs []meter.Read) string {
 		var s []string
 		for _, r := range rs {
 			s = append(s, r.Quantity+"="+string(r.Status))

@@ -8,7 +8,7 @@ package poll
 import (
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -35,16 +35,16 @@ type Request struct {
 // Task is the reads one schedule wants from one meter.
 type Task struct {
 	Target   Target
-	Class    read.Class
+	Class    meter.Class
 	Requests []Request
 	// Urgent tasks (a person waiting: on-demand reads, relay commands)
 	// go before every scheduled one.
 	Urgent bool
 	Due    time.Time
 	// Done, when set, receives the task's reads once it is finished.
-	Done chan<- []read.Read
+	Done chan<- []meter.Read
 }
 
 // Sink receives the reads of each finished task. It must not block for
 // long: the bus waits for it.
-type Sink func([]read.Read)
+type Sink func([]meter.Read)

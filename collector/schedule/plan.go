@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
 // Plan is the schedule of one reading class.
 type Plan struct {
-	Class read.Class
+	Class meter.Class
 	// Every is the cycle: 15m, 1h, 24h. Cycles start at multiples of
 	// Every from midnight of the clock's zone (for 24h: at midnight).
 	Every time.Duration
@@ -59,12 +59,12 @@ func (p *Plan) next(meter string, t time.Time) time.Time {
 }
 
 // jitter is a meter's fixed place in [0, max).
-func jitter(meter string, class read.Class, max time.Duration) time.Duration {
+func jitter(meterID string, class meter.Class, max time.Duration) time.Duration {
 	if max <= 0 {
 		return 0
 	}
 	h := fnv.New64a()
-	h.Write([]byte(meter))
+	h.Write([]byte(meterID))
 	h.Write([]byte(class))
 	return time.Duration(h.Sum64() % uint64(max))
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/headend/headend/collector/master"
 	"github.com/headend/headend/collector/poll"
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -22,7 +22,7 @@ func at(s string) time.Time {
 }
 
 func TestNextIsAlignedAndJitterFixedPerMeter(t *testing.T) {
-	p := Plan{Class: read.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute}
+	p := Plan{Class: meter.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute}
 	for _, m := range []string{"000001000001", "000001000002", "000001000003"} {
 		j := jitter(m, p.Class, p.Jitter)
 		if j < 0 || j >= 10*time.Minute {
@@ -41,13 +41,13 @@ func TestNextIsAlignedAndJitterFixedPerMeter(t *testing.T) {
 			t.Fatalf("%s: next after 10:07 is %s", m, n1)
 		}
 	}
-	if jitter("000001000001", read.Daily, time.Hour) == jitter("000001000002", read.Daily, time.Hour) {
+	if jitter("000001000001", meter.Daily, time.Hour) == jitter("000001000002", meter.Daily, time.Hour) {
 		t.Fatal("two meters share a jitter (possible, but not with these addresses)")
 	}
 }
 
 func TestDailyAfterMidnight(t *testing.T) {
-	p := Plan{Class: read.Daily, Every: 24 * time.Hour, Offset: 5 * time.Minute, Jitter: time.Hour}
+	p := Plan{Class: meter.Daily, Every: 24 * time.Hour, Offset: 5 * time.Minute, Jitter: time.Hour}
 	n := p.next("000001000009", at("2025-06-01 13:00:00"))
 	if n.Before(at("2025-06-02 00:05:00")) || !n.Before(at("2025-06-02 01:05:00")) {
 		t.Fatalf("daily read due %s, want within an hour after 00:05 the next day", n)
@@ -67,7 +67,7 @@ func TestFireEnqueuesDueTasksInOrder(t *testing.T) {
 		{Target: poll.Target{Address: "000001000001"}, Bus: bus},
 		{Target: poll.Target{Address: "000001000002"}, Bus: bus},
 	}
-	plans := []Plan{{Class: read.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute, Requests: InstantaneousRequests}}
+	plans := []Plan{{Class: meter.Instantaneous, Every: 15 * time.Minute, Jitter: 10 * time.Minute, Requests: InstantaneousRequests}}
 	s := New(clock, plans, members)
 	// one cycle: each meter exactly once between 10:00 and 10:15
 	n := s.Fire(at("2025-06-01 10:14:59"))
@@ -95,9 +95,9 @@ func TestCalendarPlan(t *testing.T) {
 		}
 		return n
 	}
-	p := Plan{Class: read.Monthly, Jitter: 30 * time.Minute, Next: monthly}
+	p := Plan{Class: meter.Monthly, Jitter: 30 * time.Minute, Next: monthly}
 	n := p.next("000001000009", at("2025-06-01 00:10:00"))
-	j := jitter("000001000009", read.Monthly, 30*time.Minute)
+	j := jitter("000001000009", meter.Monthly, 30*time.Minute)
 	if want := at("2025-06-01 00:30:00").Add(j); !n.Equal(want) {
 		t.Fatalf("next %s, want %s", n, want)
 	}

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
 	"github.com/headend/headend/internal/testenv"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/sim/simulator"
 	"github.com/headend/headend/store"
@@ -498,18 +498,18 @@ type lostAnswer struct {
 // account matches each answered request to the reads stored from its
 // reply (by the reply's hash and the meter), and counts the keys stored
 // more than once.
-func account(counts []simulator.MeterCount, reads []read.Read, ev *events) result {
+func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) result {
 	type mh struct {
 		meter string
 		hash  string
 	}
 	stored := map[mh]bool{}
-	intervals := map[string][]*read.Read{} // each meter's stored load-profile records
+	intervals := map[string][]*meter.Read{} // each meter's stored load-profile records
 	keys := map[store.Key]int{}
 	var r result
 	for i := range reads {
 		rd := &reads[i]
-		if rd.Class == read.Interval && rd.Quantity == "record time" && rd.Status == read.OK {
+		if rd.Class == meter.Interval && rd.Quantity == "record time" && rd.Status == meter.OK {
 			intervals[rd.Meter] = append(intervals[rd.Meter], rd)
 		}
 		keys[store.KeyOf(rd)]++
@@ -575,7 +575,7 @@ func account(counts []simulator.MeterCount, reads []read.Read, ev *events) resul
 // frames of the earlier one under the same keys. (The frames of a re-read
 // are kept, not those of the first read, so the hash of the first is not
 // found; the keys it gave are.)
-func rereadLater(records []*read.Read, sim string) bool {
+func rereadLater(records []*meter.Read, sim string) bool {
 	at, err := time.Parse(time.RFC3339Nano, sim)
 	if err != nil {
 		return false

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -46,7 +46,7 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 
 type aggKey struct {
 	meter    string
-	class    read.Class
+	class    meter.Class
 	quantity string
 }
 
@@ -57,11 +57,11 @@ type acc struct {
 
 // aggregate folds one day's reads into aggregates: raw classes only, OK
 // numeric reads only (Text empty), in key order.
-func aggregate(reads []read.Read, day time.Time) ([]store.Aggregate, error) {
+func aggregate(reads []meter.Read, day time.Time) ([]store.Aggregate, error) {
 	m := map[aggKey]*acc{}
 	for i := range reads {
 		r := &reads[i]
-		if store.KindOf(r.Class) != store.Raw || r.Status != read.OK || r.Text != "" {
+		if store.KindOf(r.Class) != store.Raw || r.Status != meter.OK || r.Text != "" {
 			continue
 		}
 		k := aggKey{r.Meter, r.Class, r.Quantity}
@@ -192,7 +192,7 @@ func parseAggregate(r row, loc *time.Location) (store.Aggregate, error) {
 	if err != nil {
 		return store.Aggregate{}, err
 	}
-	a := store.Aggregate{Meter: r.str("meter"), Area: r.str("area"), Class: read.Class(r.str("class")), Quantity: r.str("quantity"),
+	a := store.Aggregate{Meter: r.str("meter"), Area: r.str("area"), Class: meter.Class(r.str("class")), Quantity: r.str("quantity"),
 		Unit: r.str("unit"), Day: t.In(loc), Count: int(n)}
 	for _, f := range []struct {
 		n string

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
@@ -27,12 +27,12 @@ const batchSize = 50
 
 // faultBatch is batch number b: batchSize interval reads of distinct keys
 // stamped from base.
-func faultBatch(base time.Time, b int) []read.Read {
-	rs := make([]read.Read, batchSize)
+func faultBatch(base time.Time, b int) []meter.Read {
+	rs := make([]meter.Read, batchSize)
 	for i := range rs {
-		rs[i] = read.Read{Meter: fmt.Sprintf("%012d", b), Area: "F", Class: read.Interval, Quantity: "forward active energy total",
+		rs[i] = meter.Read{Meter: fmt.Sprintf("%012d", b), Area: "F", Class: meter.Interval, Quantity: "forward active energy total",
 			Value: dlt645.Decimal{Units: int64(b*1000 + i), Scale: 2}, Unit: "kWh", ReadAt: base.Add(time.Duration(i) * time.Second),
-			Status: read.OK, Frame: read.FrameRef{Request: []byte{0x68, byte(b)}, Reply: [][]byte{{0x68, byte(i)}}, Tries: 1}}
+			Status: meter.OK, Frame: meter.FrameRef{Request: []byte{0x68, byte(b)}, Reply: [][]byte{{0x68, byte(i)}}, Tries: 1}}
 	}
 	return rs
 }
@@ -64,7 +64,7 @@ func expectBatches(t testing.TB, st *Store, bucket string, base time.Time, n int
 	if got := count(t, st, bucket); got != n*batchSize {
 		t.Fatalf("the database holds %d reads, want %d batches × %d = %d", got, n, batchSize, n*batchSize)
 	}
-	var want []read.Read
+	var want []meter.Read
 	for b := range n {
 		want = append(want, faultBatch(base, b)...)
 	}
@@ -81,7 +81,7 @@ type notifying struct {
 	ok, failed chan struct{}
 }
 
-func (n *notifying) Write(ctx context.Context, rs []read.Read) error {
+func (n *notifying) Write(ctx context.Context, rs []meter.Read) error {
 	err := n.Store.Write(ctx, rs)
 	ch := n.ok
 	if err != nil {

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
 // sortReads returns rs in Query's order.
-func sortReads(rs []read.Read) []read.Read {
+func sortReads(rs []meter.Read) []meter.Read {
 	rs = slices.Clone(rs)
-	slices.SortStableFunc(rs, func(a, b read.Read) int {
+	slices.SortStableFunc(rs, func(a, b meter.Read) int {
 		return cmp.Or(store.Time(&a).Compare(store.Time(&b)), cmp.Compare(a.Meter, b.Meter),
 			cmp.Compare(a.Class, b.Class), cmp.Compare(a.Quantity, b.Quantity))
 	})
@@ -25,7 +25,7 @@ func sortReads(rs []read.Read) []read.Read {
 
 // readDiff describes how got differs from want ("" if not): every field,
 // times as instants, an empty frame as nil.
-func readDiff(got, want *read.Read) string {
+func readDiff(got, want *meter.Read) string {
 	var d []string
 	ne := func(name string, g, w any) {
 		if g != w {
@@ -60,7 +60,7 @@ func readDiff(got, want *read.Read) string {
 }
 
 // expectSameReads fails the test unless got is want, read by read.
-func expectSameReads(t testing.TB, got, want []read.Read) {
+func expectSameReads(t testing.TB, got, want []meter.Read) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d reads, want %d", len(got), len(want))

@@ -10,18 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
 
 // tricky are reads whose tags and strings need every escape line protocol
 // and Flux have.
-func tricky(at time.Time) []read.Read {
+func tricky(at time.Time) []meter.Read {
 	base := oddRead()
 	base.MeterTime, base.ReadAt = at, at.Add(7*time.Second)
 	base.Text = "he said \"hi\" \\ bye\n\t 电能表"
-	var rs []read.Read
+	var rs []meter.Read
 	for i, s := range []string{`a b,c=d`, `back\slash\`, `"quoted"`, `${x} 电能表`, `trailing\`} {
 		r := base
 		r.Meter, r.Area, r.Quantity = fmt.Sprintf("m%d %s", i, s), "area "+s, "q "+s
@@ -50,7 +50,7 @@ func TestTrickyStrings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		expectSameReads(t, got, []read.Read{r})
+		expectSameReads(t, got, []meter.Read{r})
 	}
 }
 
@@ -64,10 +64,10 @@ func TestRewriteAcrossBatches(t *testing.T) {
 	}
 	defer st2.Close()
 	at := time.Now().Add(-time.Hour).Truncate(time.Second)
-	rs := make([]read.Read, 7)
+	rs := make([]meter.Read, 7)
 	for i := range rs {
-		rs[i] = read.Read{Meter: fmt.Sprintf("%012d", i%5), Class: read.Interval, Quantity: "q", ReadAt: at,
-			Value: dlt645.Decimal{Units: int64(i)}, Status: read.OK}
+		rs[i] = meter.Read{Meter: fmt.Sprintf("%012d", i%5), Class: meter.Interval, Quantity: "q", ReadAt: at,
+			Value: dlt645.Decimal{Units: int64(i)}, Status: meter.OK}
 	}
 	if err := st2.Write(context.Background(), rs); err != nil {
 		t.Fatal(err)
@@ -94,17 +94,17 @@ func TestRefusals(t *testing.T) {
 	}
 	defer st2.Close()
 	now := time.Now().Truncate(time.Second)
-	old := read.Read{Meter: "1", Class: read.Interval, Quantity: "q", ReadAt: now.Add(-3 * time.Hour), Status: read.OK}
+	old := meter.Read{Meter: "1", Class: meter.Interval, Quantity: "q", ReadAt: now.Add(-3 * time.Hour), Status: meter.OK}
 	fresh := old
 	fresh.ReadAt = now.Add(-time.Hour)
-	if err := st2.Write(context.Background(), []read.Read{old, fresh}); err != nil {
+	if err := st2.Write(context.Background(), []meter.Read{old, fresh}); err != nil {
 		t.Fatalf("a batch with points past retention: %v", err)
 	}
 	got, err := st.Query(context.Background(), store.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectSameReads(t, got, []read.Read{fresh})
+	expectSameReads(t, got, []meter.Read{fresh})
 
 	// A field of another type than the bucket holds is refused.
 	conflict := fmt.Sprintf("reads,meter=1,class=interval,quantity=q units=1.5 %d\n", fresh.ReadAt.Add(time.Second).UnixNano())
@@ -118,7 +118,7 @@ func TestRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st3.Close()
-	err = st3.Write(context.Background(), []read.Read{fresh})
+	err = st3.Write(context.Background(), []meter.Read{fresh})
 	if err == nil || !strings.Contains(err.Error(), "nosuchdb/raw") || !strings.Contains(err.Error(), "batch of points 0..0") ||
 		!strings.Contains(err.Error(), "database not found") {
 		t.Fatalf("write to a missing database: %v", err)
@@ -137,15 +137,15 @@ func TestQueryHidesExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r := read.Read{Meter: "1", Class: read.Interval, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: read.OK}
-	d := read.Read{Meter: "1", Class: read.Daily, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: read.OK}
-	if err := st.Write(context.Background(), []read.Read{r, d}); err != nil {
+	r := meter.Read{Meter: "1", Class: meter.Interval, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: meter.OK}
+	d := meter.Read{Meter: "1", Class: meter.Daily, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: meter.OK}
+	if err := st.Write(context.Background(), []meter.Read{r, d}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		at   time.Time
-		want []read.Read
-	}{{now, []read.Read{d, r}}, {now.Add(time.Hour), []read.Read{d}}} {
+		want []meter.Read
+	}{{now, []meter.Read{d, r}}, {now.Add(time.Hour), []meter.Read{d}}} {
 		clock = c.at
 		got, err := st.Query(context.Background(), store.Query{})
 		if err != nil {
@@ -190,9 +190,9 @@ func TestInFlightBound(t *testing.T) {
 	const writers, reads = 3, 10 // 4 batches each
 	for w := range writers {
 		wg.Go(func() {
-			rs := make([]read.Read, reads)
+			rs := make([]meter.Read, reads)
 			for i := range rs {
-				rs[i] = read.Read{Meter: fmt.Sprint(w), Class: read.Interval, Quantity: "q", ReadAt: at.Add(time.Duration(i)), Status: read.OK}
+				rs[i] = meter.Read{Meter: fmt.Sprint(w), Class: meter.Interval, Quantity: "q", ReadAt: at.Add(time.Duration(i)), Status: meter.OK}
 			}
 			if err := st.Write(context.Background(), rs); err != nil {
 				t.Error(err)
@@ -237,7 +237,7 @@ func TestServerMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = st.Write(context.Background(), []read.Read{{Meter: "1", Class: read.Daily, Quantity: "q", ReadAt: time.Now(), Status: read.OK}})
+		err = st.Write(context.Background(), []meter.Read{{Meter: "1", Class: meter.Daily, Quantity: "q", ReadAt: time.Now(), Status: meter.OK}})
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%d %s: %v", c.status, c.body, err)
@@ -264,8 +264,8 @@ func TestWriteWithClockAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r := read.Read{Meter: "1", Class: read.Interval, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: read.OK}
-	if err := st.Write(context.Background(), []read.Read{r}); err != nil {
+	r := meter.Read{Meter: "1", Class: meter.Interval, Quantity: "q", ReadAt: now.Add(-90 * time.Minute), Status: meter.OK}
+	if err := st.Write(context.Background(), []meter.Read{r}); err != nil {
 		t.Fatal(err)
 	}
 	clock = now
@@ -273,5 +273,5 @@ func TestWriteWithClockAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectSameReads(t, got, []read.Read{r})
+	expectSameReads(t, got, []meter.Read{r})
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -24,7 +24,7 @@ const (
 // Flux and Grafana; units and scale are the exact value; rec is the whole
 // read as JSON (see record), which is what Query reads back, so that a
 // query reads one field a point.
-func appendRead(b []byte, r *read.Read) []byte {
+func appendRead(b []byte, r *meter.Read) []byte {
 	b = append(b, measReads...)
 	b = appendTag(b, "meter", r.Meter)
 	b = appendTag(b, "area", r.Area)

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
 // wantRecord is what the rec field of r must decode to.
-func wantRecord(r *read.Read) record {
+func wantRecord(r *meter.Read) record {
 	var fr string
 	if r.Frame.Request != nil || r.Frame.Reply != nil {
 		var parts []string
@@ -39,13 +39,13 @@ func recField(t testing.TB, line string) string {
 	return strings.NewReplacer(`\\`, `\`, `\"`, `"`).Replace(line[i+len(`,rec="`) : j])
 }
 
-func oddRead() read.Read {
-	return read.Read{
-		Meter: "000000000001", Area: "A 1", Channel: `ch "1" \ x`, Class: read.Interval, DI: 0x0201FF00, Edition: dlt645.DLT1997,
+func oddRead() meter.Read {
+	return meter.Read{
+		Meter: "000000000001", Area: "A 1", Channel: `ch "1" \ x`, Class: meter.Interval, DI: 0x0201FF00, Edition: dlt645.DLT1997,
 		Quantity: `phase A, "x"=y`, Value: dlt645.Decimal{Units: -1 << 63, Scale: 18},
 		Text: "he said \"hi\" \\ bye\n\t\x00 电能表 \xff", Unit: "kWh", Err: `timeout "3"`,
 		MeterTime: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), ReadAt: time.Date(2026, 11, 22, 0, 0, 7, 5, time.UTC),
-		Status: read.OK, Frame: read.FrameRef{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}, {}}, Tries: 3},
+		Status: meter.OK, Frame: meter.FrameRef{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}, {}}, Tries: 3},
 	}
 }
 
@@ -65,8 +65,8 @@ func TestLineEscapes(t *testing.T) {
 
 // The rec field is the JSON encoding/json would read back exactly.
 func TestRecordJSON(t *testing.T) {
-	for _, r := range []read.Read{oddRead(), {Meter: "m", Quantity: "q", ReadAt: time.Unix(1, 0)},
-		{Frame: read.FrameRef{Request: []byte{}}}, {Frame: read.FrameRef{Reply: [][]byte{nil}}}} {
+	for _, r := range []meter.Read{oddRead(), {Meter: "m", Quantity: "q", ReadAt: time.Unix(1, 0)},
+		{Frame: meter.FrameRef{Request: []byte{}}}, {Frame: meter.FrameRef{Reply: [][]byte{nil}}}} {
 		line := string(appendRead(nil, &r))
 		var got record
 		if err := json.Unmarshal([]byte(recField(t, line)), &got); err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/influxdata/influxdb-client-go/v2/api"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -78,7 +78,7 @@ func flux(bucket, meas string, from time.Time, q store.Query, field string) stri
 
 // Query returns the reads that match q, ordered by (time, meter, class,
 // quantity), none past Options.Retention.
-func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
+func (s *Store) Query(ctx context.Context, q store.Query) ([]meter.Read, error) {
 	groups := [][]store.Kind{{store.Registers}, {store.Raw}} // by bucket
 	switch {
 	case q.Class != "":
@@ -87,7 +87,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
 		groups = [][]store.Kind{{store.Raw, store.Registers}}
 	}
 	now := s.opts.Now()
-	var out []read.Read
+	var out []meter.Read
 	for _, kinds := range groups {
 		rs, err := s.queryBucket(ctx, s.bucketOf(kinds[0]), kinds, q, now)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
 // inQueryOrder returns the first limit (0: all) of rs ordered by (time,
 // meter, class, quantity). It sorts indexes, not the reads themselves,
 // which are large.
-func inQueryOrder(rs []read.Read, limit int) []read.Read {
+func inQueryOrder(rs []meter.Read, limit int) []meter.Read {
 	type key struct {
 		t int64
 		i int
@@ -118,7 +118,7 @@ func inQueryOrder(rs []read.Read, limit int) []read.Read {
 	if limit > 0 && len(keys) > limit {
 		keys = keys[:limit]
 	}
-	out := make([]read.Read, len(keys))
+	out := make([]meter.Read, len(keys))
 	for j, k := range keys {
 		out[j] = rs[k.i]
 	}
@@ -127,7 +127,7 @@ func inQueryOrder(rs []read.Read, limit int) []read.Read {
 
 // queryBucket returns the reads of bucket, which holds the kinds given,
 // that q selects and are not past Options.Retention at now.
-func (s *Store) queryBucket(ctx context.Context, bucket string, kinds []store.Kind, q store.Query, now time.Time) ([]read.Read, error) {
+func (s *Store) queryBucket(ctx context.Context, bucket string, kinds []store.Kind, q store.Query, now time.Time) ([]meter.Read, error) {
 	// The range starts at the oldest time any of its kinds keeps. Reads
 	// of a kind kept for less are left out below, and then a limit per
 	// series in Flux could keep the wrong ones.
@@ -156,7 +156,7 @@ func (s *Store) queryBucket(ctx context.Context, bucket string, kinds []store.Ki
 	if err != nil {
 		return nil, fmt.Errorf("influx %s: bucket %s: query: %w", s.opts.URL, bucket, err)
 	}
-	out := make([]read.Read, 0, len(rows))
+	out := make([]meter.Read, 0, len(rows))
 	for _, row := range rows {
 		r, err := parseRead(row)
 		if err != nil {
@@ -254,23 +254,23 @@ func (r row) time() (time.Time, error) {
 
 // parseRead turns a point back into a read. It refuses a point whose rec
 // field does not parse (a point written by something else).
-func parseRead(r row) (read.Read, error) {
+func parseRead(r row) (meter.Read, error) {
 	rec, err := parseRecord(r.str("rec"))
 	if err != nil {
-		return read.Read{}, fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
+		return meter.Read{}, fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
 	}
 	if rec.Scale > 18 {
-		return read.Read{}, fmt.Errorf("meter %s %s: scale %d out of range", r.str("meter"), r.str("quantity"), rec.Scale)
+		return meter.Read{}, fmt.Errorf("meter %s %s: scale %d out of range", r.str("meter"), r.str("quantity"), rec.Scale)
 	}
 	frames, err := decodeFrames(rec.Frames, rec.Tries)
 	if err != nil {
-		return read.Read{}, fmt.Errorf("meter %s %s: frames: %w", r.str("meter"), r.str("quantity"), err)
+		return meter.Read{}, fmt.Errorf("meter %s %s: frames: %w", r.str("meter"), r.str("quantity"), err)
 	}
-	return read.Read{
-		Meter: r.str("meter"), Area: r.str("area"), Channel: rec.Channel, Class: read.Class(r.str("class")),
+	return meter.Read{
+		Meter: r.str("meter"), Area: r.str("area"), Channel: rec.Channel, Class: meter.Class(r.str("class")),
 		DI: dlt645.DI(rec.DI), Edition: dlt645.Edition(rec.Edition), Quantity: r.str("quantity"),
 		Value: dlt645.Decimal{Units: rec.Units, Scale: rec.Scale}, Text: rec.Text, Unit: rec.Unit,
-		MeterTime: fromNanos(rec.MeterTime), ReadAt: fromNanos(rec.ReadAt), Status: read.Status(rec.Status),
+		MeterTime: fromNanos(rec.MeterTime), ReadAt: fromNanos(rec.ReadAt), Status: meter.Status(rec.Status),
 		Err: rec.Err, Frame: frames,
 	}, nil
 }

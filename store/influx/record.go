@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // record is the rec field: every part of a read that is not a tag. Its
@@ -31,7 +31,7 @@ type record struct {
 // appendRecord appends the JSON of r's record, escaped for a line-protocol
 // string field. It writes what encoding/json would for record, without
 // reflection.
-func appendRecord(b []byte, r *read.Read) []byte {
+func appendRecord(b []byte, r *meter.Read) []byte {
 	b = append(b, `{\"u\":`...)
 	b = strconv.AppendInt(b, r.Value.Units, 10)
 	b = append(b, `,\"s\":`...)
@@ -223,8 +223,8 @@ func jsonInt(s string) bool {
 // decodeFrames is the inverse of the fr encoding: the request in hex
 // (empty if none), then "|" and each reply frame in hex. No frames at all
 // is the empty string.
-func decodeFrames(s string, tries int) (read.FrameRef, error) {
-	f := read.FrameRef{Tries: tries}
+func decodeFrames(s string, tries int) (meter.FrameRef, error) {
+	f := meter.FrameRef{Tries: tries}
 	if s == "" {
 		return f, nil
 	}

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -31,7 +31,7 @@ var (
 // whole, naming the read's index; nothing of it is written. Reads already
 // past Options.Retention are left out. Two reads of one key in reads are
 // one point, the later one's.
-func (s *Store) Write(ctx context.Context, reads []read.Read) error {
+func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 	for i := range reads {
 		r := &reads[i]
 		err := store.Check(r)
@@ -104,7 +104,7 @@ func (s *Store) writeLines(ctx context.Context, bucket string, n int, line func(
 
 // lastOfEachKey returns idx without the reads whose key a later read in
 // idx has.
-func lastOfEachKey(reads []read.Read, idx []int) []int {
+func lastOfEachKey(reads []meter.Read, idx []int) []int {
 	last := make(map[store.Key]int, len(idx))
 	for _, i := range idx {
 		last[store.KeyOf(&reads[i])] = i

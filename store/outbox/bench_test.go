@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -94,6 +94,6 @@ func benchDrain(b *testing.B, deliver int) {
 
 type nopStore struct{}
 
-func (nopStore) Write(context.Context, []read.Read) error                { return nil }
-func (nopStore) Query(context.Context, store.Query) ([]read.Read, error) { return nil, nil }
-func (nopStore) Close() error                                            { return nil }
+func (nopStore) Write(context.Context, []meter.Read) error                { return nil }
+func (nopStore) Query(context.Context, store.Query) ([]meter.Read, error) { return nil, nil }
+func (nopStore) Close() error                                             { return nil }

@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 )
 
@@ -91,7 +91,7 @@ func decodeRecord(b []byte) (payload []byte, n int, err error) {
 //
 // The encoding is canonical: decodeBatch refuses any byte string that
 // appendBatch would not have produced.
-func appendBatch(b []byte, reads []read.Read) []byte {
+func appendBatch(b []byte, reads []meter.Read) []byte {
 	b = append(b, batchVersion)
 	b = binary.AppendUvarint(b, uint64(len(reads)))
 	for i := range reads {
@@ -161,7 +161,7 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 // decodeBatch decodes a payload made by appendBatch.
-func decodeBatch(p []byte) ([]read.Read, error) {
+func decodeBatch(p []byte) ([]meter.Read, error) {
 	d := decoder{b: p}
 	if d.byte() != batchVersion {
 		return nil, fmt.Errorf("%w: version", errBadBatch)
@@ -171,13 +171,13 @@ func decodeBatch(p []byte) ([]read.Read, error) {
 	if d.err != nil || n > uint64(len(d.b))/20+1 {
 		return nil, fmt.Errorf("%w: count", errBadBatch)
 	}
-	reads := make([]read.Read, n)
+	reads := make([]meter.Read, n)
 	for i := range reads {
 		r := &reads[i]
 		r.Meter = d.string()
 		r.Area = d.string()
 		r.Channel = d.string()
-		r.Class = read.Class(d.string())
+		r.Class = meter.Class(d.string())
 		di := d.uvarint()
 		if di > math.MaxUint32 {
 			d.fail("DI")
@@ -191,7 +191,7 @@ func decodeBatch(p []byte) ([]read.Read, error) {
 		r.Unit = d.string()
 		r.MeterTime = d.time()
 		r.ReadAt = d.time()
-		r.Status = read.Status(d.string())
+		r.Status = meter.Status(d.string())
 		r.Err = d.string()
 		r.Frame.Request = d.bytes()
 		if k := d.uvarint(); k > 0 {

@@ -14,19 +14,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
 
 // fullRead has every field set, with batch b and index i in it.
-func fullRead(b, i int) read.Read {
+func fullRead(b, i int) meter.Read {
 	cst := time.FixedZone("CST", 8*3600)
-	return read.Read{
+	return meter.Read{
 		Meter:     fmt.Sprintf("%012d", 100000+b),
 		Area:      "area-7",
 		Channel:   "rs485-1",
-		Class:     read.Interval,
+		Class:     meter.Interval,
 		DI:        dlt645.DI(0x06000001 + uint32(i)),
 		Edition:   dlt645.DLT1997,
 		Quantity:  fmt.Sprintf("q%d-%d", b, i),
@@ -35,9 +35,9 @@ func fullRead(b, i int) read.Read {
 		Unit:      "kWh",
 		MeterTime: time.Date(2024, 3, 1, 0, 15*i%60, 0, 0, cst),
 		ReadAt:    time.Date(2024, 3, 1, 0, 15, 7, 123456789, cst).Add(time.Duration(b) * time.Second),
-		Status:    read.OK,
+		Status:    meter.OK,
 		Err:       "",
-		Frame: read.FrameRef{
+		Frame: meter.FrameRef{
 			Request: []byte{0x68, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x68, 0x11, 0x04, 0x33, 0x33, 0x34, 0x33, 0xB3, 0x16},
 			Reply:   [][]byte{{0x68, 0x91, 0x16}, {}, {0xFE}},
 			Tries:   2,
@@ -46,8 +46,8 @@ func fullRead(b, i int) read.Read {
 }
 
 // batch returns n reads of batch b.
-func batch(b, n int) []read.Read {
-	rs := make([]read.Read, n)
+func batch(b, n int) []meter.Read {
+	rs := make([]meter.Read, n)
 	for i := range rs {
 		rs[i] = fullRead(b, i)
 	}
@@ -55,30 +55,30 @@ func batch(b, n int) []read.Read {
 }
 
 // oddReads exercise the corners of the encoding.
-func oddReads() []read.Read {
-	return []read.Read{
+func oddReads() []meter.Read {
+	return []meter.Read{
 		{}, // all zero: zero times, nil frames
 		{
-			Meter: "000000000001", Class: read.Daily, DI: 0xFFFFFFFF, Edition: dlt645.DLT2007,
+			Meter: "000000000001", Class: meter.Daily, DI: 0xFFFFFFFF, Edition: dlt645.DLT2007,
 			Value:     dlt645.Decimal{Units: 1<<63 - 1, Scale: 18},
 			Text:      "ünïcødé 电能表 \x00\xff",
 			MeterTime: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 			ReadAt:    time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(3*3600+30*60+17))),
-			Status:    read.Failed, Err: "timeout after 3 tries",
-			Frame: read.FrameRef{Request: []byte{}, Reply: [][]byte{}, Tries: -1},
+			Status:    meter.Failed, Err: "timeout after 3 tries",
+			Frame: meter.FrameRef{Request: []byte{}, Reply: [][]byte{}, Tries: -1},
 		},
 		{
-			Meter: "x", Value: dlt645.Decimal{Units: -1 << 63}, Status: read.Skipped,
+			Meter: "x", Value: dlt645.Decimal{Units: -1 << 63}, Status: meter.Skipped,
 			MeterTime: time.Now(), // monotonic reading, Local zone
 			ReadAt:    time.Date(9999, 12, 31, 23, 59, 59, 1, time.FixedZone("+14", 14*3600)),
-			Frame:     read.FrameRef{Reply: [][]byte{nil, {1}}},
+			Frame:     meter.FrameRef{Reply: [][]byte{nil, {1}}},
 		},
 	}
 }
 
 // canon maps a read to something reflect.DeepEqual compares exactly:
 // times as instant, zone name and offset.
-func canon(r read.Read) any {
+func canon(r meter.Read) any {
 	tm := func(t time.Time) string {
 		if t.IsZero() {
 			return "zero"
@@ -91,7 +91,7 @@ func canon(r read.Read) any {
 	return []any{r, mt, ra}
 }
 
-func assertReadsEqual(t *testing.T, want, got []read.Read) {
+func assertReadsEqual(t *testing.T, want, got []meter.Read) {
 	t.Helper()
 	if len(want) != len(got) {
 		t.Fatalf("got %d reads, want %d", len(got), len(want))
@@ -107,9 +107,9 @@ func assertReadsEqual(t *testing.T, want, got []read.Read) {
 // batches it confirmed (by the "b<n>" in Text) and programmable failures.
 type fakeStore struct {
 	mu        sync.Mutex
-	points    map[store.Key]read.Read
+	points    map[store.Key]meter.Read
 	confirmed []int // batch numbers, in the order Write returned nil
-	batches   [][]read.Read
+	batches   [][]meter.Read
 	calls     int
 	fail      func(call int) bool // Write number call (1, ...) fails
 	failures  int
@@ -123,18 +123,18 @@ type fakeStore struct {
 var errStoreDown = errors.New("store down")
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{points: map[store.Key]read.Read{}, done: make(chan struct{})}
+	return &fakeStore{points: map[store.Key]meter.Read{}, done: make(chan struct{})}
 }
 
 // key is store.KeyOf with the time in UTC: a time.Time map key compares
 // the location pointer too, and decoded times get their own.
-func key(r *read.Read) store.Key {
+func key(r *meter.Read) store.Key {
 	k := store.KeyOf(r)
 	k.Time = k.Time.UTC()
 	return k
 }
 
-func batchNo(rs []read.Read) int {
+func batchNo(rs []meter.Read) int {
 	n, err := strconv.Atoi(strings.TrimPrefix(rs[0].Text, "b"))
 	if err != nil {
 		return -1
@@ -142,7 +142,7 @@ func batchNo(rs []read.Read) int {
 	return n
 }
 
-func (s *fakeStore) Write(_ context.Context, rs []read.Read) error {
+func (s *fakeStore) Write(_ context.Context, rs []meter.Read) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -172,8 +172,8 @@ func (s *fakeStore) Write(_ context.Context, rs []read.Read) error {
 	return nil
 }
 
-func (s *fakeStore) Query(context.Context, store.Query) ([]read.Read, error) { return nil, nil }
-func (s *fakeStore) Close() error                                            { return nil }
+func (s *fakeStore) Query(context.Context, store.Query) ([]meter.Read, error) { return nil, nil }
+func (s *fakeStore) Close() error                                             { return nil }
 
 func (s *fakeStore) got() []int {
 	s.mu.Lock()

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -21,12 +21,12 @@ const killChildEnv = "OUTBOX_KILL_CHILD_DIR"
 // pipeStore confirms every batch, telling the parent first.
 type pipeStore struct{ w *os.File }
 
-func (s pipeStore) Write(_ context.Context, rs []read.Read) error {
+func (s pipeStore) Write(_ context.Context, rs []meter.Read) error {
 	_, err := fmt.Fprintln(s.w, batchNo(rs))
 	return err
 }
-func (pipeStore) Query(context.Context, store.Query) ([]read.Read, error) { return nil, nil }
-func (pipeStore) Close() error                                            { return nil }
+func (pipeStore) Query(context.Context, store.Query) ([]meter.Read, error) { return nil, nil }
+func (pipeStore) Close() error                                             { return nil }
 
 // TestKillChild is the child of TestKill9: it appends batches 0, 1, ...
 // with SyncEvery, writing each number to fd 3 once Append returned, while

@@ -91,7 +91,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -497,7 +497,7 @@ func (o *Outbox) dropAcked() error {
 // valid, and the error is returned; the batch is not in the outbox and
 // may be tried again. Only when the cut itself fails is the error
 // sticky: every Append fails until the outbox is reopened.
-func (o *Outbox) Append(reads []read.Read) error {
+func (o *Outbox) Append(reads []meter.Read) error {
 	if len(reads) == 0 {
 		return nil
 	}
@@ -707,13 +707,13 @@ func (o *Outbox) Drain(ctx context.Context, s store.Store) error {
 		// write of up to DeliverReads reads and are acknowledged with one
 		// checkpoint. A record that fails to read ends the group; if it
 		// is the first, its error is returned.
-		var reads []read.Read
+		var reads []meter.Read
 		var seq uint64
 		var taken, count int64
 		for count == 0 || len(reads) < o.opts.DeliverReads {
 			payload, s0, n, err := o.next(taken, count)
 			if err == nil && payload != nil {
-				var batch []read.Read
+				var batch []meter.Read
 				if batch, err = decodeBatch(payload); err != nil {
 					err = &CorruptError{File: o.rfSeg.path, Offset: o.ackedOffset() + taken, Reason: err}
 				} else {

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 func TestBatchCodecRoundTrip(t *testing.T) {
-	for _, rs := range [][]read.Read{
+	for _, rs := range [][]meter.Read{
 		oddReads(), batch(7, 3), batch(0, 1),
 	} {
 		p := appendBatch(nil, rs)

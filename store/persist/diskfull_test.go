@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/sqlite"
@@ -94,7 +94,7 @@ func TestDiskFullBlocksThenDeliversEverything(t *testing.T) {
 	if s.Blocked == 0 || len(s.BlockedBy) == 0 {
 		t.Fatalf("status after space returned = %+v: want the blocked waits counted by reason", s)
 	}
-	got, err := st.Query(ctx, store.Query{Class: read.Interval})
+	got, err := st.Query(ctx, store.Query{Class: meter.Interval})
 	if err != nil {
 		t.Fatal(err)
 	}

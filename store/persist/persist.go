@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 )
@@ -105,7 +105,7 @@ func (p *Persister) Run(ctx context.Context) error {
 // outbox could not take it, given up and counted). It is the collector's
 // sink: while the outbox cannot take the batch, for whatever reason, it
 // blocks the bus that called it and tries again every Options.Retry.
-func (p *Persister) Accept(reads []read.Read) {
+func (p *Persister) Accept(reads []meter.Read) {
 	reads = p.checked(reads)
 	if len(reads) == 0 {
 		return
@@ -113,7 +113,7 @@ func (p *Persister) Accept(reads []read.Read) {
 	p.accept(reads)
 }
 
-func (p *Persister) accept(reads []read.Read) {
+func (p *Persister) accept(reads []meter.Read) {
 	for attempt := 0; ; attempt++ {
 		err := p.ob.Append(reads)
 		if err == nil {
@@ -181,7 +181,7 @@ func Reason(err error) string {
 // checked drops, logs and counts the reads no store can take (see
 // store.Check), which would otherwise stop the outbox's delivery at their
 // batch for good. The log line keeps their frames.
-func (p *Persister) checked(reads []read.Read) []read.Read {
+func (p *Persister) checked(reads []meter.Read) []meter.Read {
 	bad := 0
 	for i := range reads {
 		if store.Check(&reads[i]) != nil {
@@ -191,7 +191,7 @@ func (p *Persister) checked(reads []read.Read) []read.Read {
 	if bad == 0 {
 		return reads
 	}
-	keep := make([]read.Read, 0, len(reads)-bad)
+	keep := make([]meter.Read, 0, len(reads)-bad)
 	for i := range reads {
 		r := &reads[i]
 		if err := store.Check(r); err != nil {
@@ -205,7 +205,7 @@ func (p *Persister) checked(reads []read.Read) []read.Read {
 	return keep
 }
 
-func (p *Persister) giveUp(reads []read.Read) {
+func (p *Persister) giveUp(reads []meter.Read) {
 	p.mu.Lock()
 	p.lost += int64(len(reads))
 	p.mu.Unlock()
@@ -289,7 +289,7 @@ type recorder struct {
 	at  time.Time
 }
 
-func (r *recorder) Write(ctx context.Context, reads []read.Read) error {
+func (r *recorder) Write(ctx context.Context, reads []meter.Read) error {
 	err := r.Store.Write(ctx, reads)
 	r.mu.Lock()
 	defer r.mu.Unlock()

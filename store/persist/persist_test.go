@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
@@ -18,11 +18,11 @@ import (
 type memStore struct {
 	mu     sync.Mutex
 	down   bool
-	points map[store.Key]read.Read
+	points map[store.Key]meter.Read
 	wrote  chan struct{}
 }
 
-func (m *memStore) Write(_ context.Context, reads []read.Read) error {
+func (m *memStore) Write(_ context.Context, reads []meter.Read) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	defer func() {
@@ -52,15 +52,15 @@ func (m *memStore) setDown(d bool) {
 	m.mu.Unlock()
 }
 
-func (m *memStore) Query(context.Context, store.Query) ([]read.Read, error) { return nil, nil }
-func (m *memStore) Close() error                                            { return nil }
+func (m *memStore) Query(context.Context, store.Query) ([]meter.Read, error) { return nil, nil }
+func (m *memStore) Close() error                                             { return nil }
 
-func batch(n, at int) []read.Read {
+func batch(n, at int) []meter.Read {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	out := make([]read.Read, n)
+	out := make([]meter.Read, n)
 	for i := range out {
-		out[i] = read.Read{Meter: fmt.Sprintf("%012d", i), Class: read.Interval, Quantity: "forward active energy total",
-			Value: dlt645.Decimal{Units: int64(at*1000 + i), Scale: 2}, ReadAt: t0.Add(time.Duration(at) * 15 * time.Minute), Status: read.OK}
+		out[i] = meter.Read{Meter: fmt.Sprintf("%012d", i), Class: meter.Interval, Quantity: "forward active energy total",
+			Value: dlt645.Decimal{Units: int64(at*1000 + i), Scale: 2}, ReadAt: t0.Add(time.Duration(at) * 15 * time.Minute), Status: meter.OK}
 	}
 	return out
 }
@@ -75,7 +75,7 @@ func TestFullOutboxBlocksInsteadOfDropping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ob.Close()
-	ms := &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1), down: true}
+	ms := &memStore{points: map[store.Key]meter.Read{}, wrote: make(chan struct{}, 1), down: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	blocked := make(chan struct{}, 1)
@@ -153,7 +153,7 @@ func TestShutdownWhileFullCounts(t *testing.T) {
 	}
 	defer ob.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := New(ctx, ob, &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1)},
+	p := New(ctx, ob, &memStore{points: map[store.Key]meter.Read{}, wrote: make(chan struct{}, 1)},
 		Options{Wait: func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() }})
 	n := 0
 	for p.Status().Lost == 0 {
@@ -176,7 +176,7 @@ func TestUnstorableReadRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ob.Close()
-	ms := &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1)}
+	ms := &memStore{points: map[store.Key]meter.Read{}, wrote: make(chan struct{}, 1)}
 	p := New(context.Background(), ob, ms, Options{})
 	b := batch(3, 0)
 	b[1].Quantity = ""
@@ -197,7 +197,7 @@ func TestTooLargeBatchSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ob.Close()
-	ms := &memStore{points: map[store.Key]read.Read{}, wrote: make(chan struct{}, 1)}
+	ms := &memStore{points: map[store.Key]meter.Read{}, wrote: make(chan struct{}, 1)}
 	p := New(context.Background(), ob, ms, Options{Retry: time.Millisecond})
 	b := batch(1000, 0)
 	if err := ob.Append(b); !errors.Is(err, outbox.ErrTooLarge) {

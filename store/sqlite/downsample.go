@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -122,7 +122,7 @@ func (a *acc) add(v dlt645.Decimal, t int64, area, unit string) error {
 
 type aggKey struct {
 	meter, quantity string
-	class           read.Class
+	class           meter.Class
 }
 
 // downsampleDay replaces the aggregates of the day starting at day.
@@ -145,7 +145,7 @@ func (s *Store) downsampleDay(ctx context.Context, pairs []areaClass, day time.T
 				rows.Close()
 				return err
 			}
-			if seen = true; status != string(read.OK) || text != "" {
+			if seen = true; status != string(meter.OK) || text != "" {
 				continue
 			}
 			k.class = p.class
@@ -225,7 +225,7 @@ func (s *Store) Aggregates(ctx context.Context, q store.Query) ([]store.Aggregat
 		if err != nil {
 			return nil, s.errorf("aggregates", err)
 		}
-		a.Class, a.Day = read.Class(class), time.Unix(0, day).In(s.loc)
+		a.Class, a.Day = meter.Class(class), time.Unix(0, day).In(s.loc)
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {

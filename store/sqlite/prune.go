@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -123,7 +123,7 @@ func (s *Store) Prune(ctx context.Context) (store.Pruned, error) {
 // horizons returns, by kind, the time Write counts retention back from:
 // now, but not after the newest read of the kind in the batch, so that a
 // clock ahead of the reads (jumped forward) does not drop them.
-func horizons(now time.Time, reads []read.Read) [2]time.Time {
+func horizons(now time.Time, reads []meter.Read) [2]time.Time {
 	var newest [2]time.Time
 	for i := range reads {
 		k, t := store.KindOf(reads[i].Class), store.Time(&reads[i])
@@ -140,16 +140,16 @@ func over(n, total int64, share float64) bool {
 }
 
 // classOf is a class of kind k, for retention.
-func classOf(k store.Kind) read.Class {
+func classOf(k store.Kind) meter.Class {
 	if k == store.Registers {
-		return read.Daily
+		return meter.Daily
 	}
-	return read.Interval
+	return meter.Interval
 }
 
 type areaClass struct {
 	area    string
-	class   read.Class
+	class   meter.Class
 	newest  int64 // the newest t stored
 	expired int64 // rows past the cut-off
 }
@@ -162,7 +162,7 @@ func (s *Store) areaClasses(ctx context.Context) ([]areaClass, error) {
 	var a, c string
 	err := s.r.QueryRowContext(ctx, "SELECT area, class FROM reads ORDER BY area, class LIMIT 1").Scan(&a, &c)
 	for err == nil {
-		out = append(out, areaClass{area: a, class: read.Class(c)})
+		out = append(out, areaClass{area: a, class: meter.Class(c)})
 		err = s.r.QueryRowContext(ctx, "SELECT area, class FROM reads WHERE (area, class) > (?, ?) "+
 			"ORDER BY area, class LIMIT 1", a, c).Scan(&a, &c)
 	}

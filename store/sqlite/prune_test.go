@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -30,9 +30,9 @@ func TestPrune(t *testing.T) {
 		Now:       clk.now, Location: cst,
 	})
 	defer s.Close()
-	collect := func(classes ...read.Class) {
+	collect := func(classes ...meter.Class) {
 		t.Helper()
-		var rs []read.Read
+		var rs []meter.Read
 		for _, c := range classes {
 			rs = append(rs, reading(collector, c, clk.now(), 1))
 		}
@@ -41,12 +41,12 @@ func TestPrune(t *testing.T) {
 		}
 	}
 	day := startOfDay(testNow, cst)
-	var rs []read.Read
+	var rs []meter.Read
 	for h := range 24 {
-		rs = append(rs, reading("000000000001", read.Interval, day.Add(time.Duration(h-24)*time.Hour), int64(h)))
+		rs = append(rs, reading("000000000001", meter.Interval, day.Add(time.Duration(h-24)*time.Hour), int64(h)))
 	}
 	for d := range 10 {
-		rs = append(rs, reading("000000000001", read.Daily, day.AddDate(0, 0, -d), int64(d)))
+		rs = append(rs, reading("000000000001", meter.Daily, day.AddDate(0, 0, -d), int64(d)))
 	}
 	if err := s.Write(t.Context(), rs); err != nil {
 		t.Fatal(err)
@@ -62,9 +62,9 @@ func TestPrune(t *testing.T) {
 	// on, with reads collected up to then, the first two are older than
 	// 48 hours.
 	clk.set(testNow.Add(7 * time.Hour))
-	collect(read.Interval)
+	collect(meter.Interval)
 	one := []string{"000000000001"}
-	if n := count(t, s, store.Query{Meters: one, Class: read.Interval}); n != 22 {
+	if n := count(t, s, store.Query{Meters: one, Class: meter.Interval}); n != 22 {
 		t.Errorf("before Prune, Query returns %d interval reads, want 22", n)
 	}
 	p, err := s.Prune(t.Context())
@@ -78,7 +78,7 @@ func TestPrune(t *testing.T) {
 	// days ago too) and the daily reads older than day-5+1h go; the
 	// aggregate stays.
 	clk.set(day.AddDate(0, 0, 25).Add(time.Hour))
-	collect(read.Interval, read.Daily)
+	collect(meter.Interval, meter.Daily)
 	if p, err := s.Prune(t.Context()); err != nil || p.Reads != 22+1+5 {
 		t.Errorf("Prune: %+v, %v; want 22+1 interval and 5 daily reads deleted", p, err)
 	}
@@ -97,8 +97,8 @@ func TestPrune(t *testing.T) {
 	// the first aggregate is past retention and so are the daily reads.
 	clk.set(day.AddDate(0, 0, 61))
 	last := day.AddDate(0, 0, 60)
-	if err := s.Write(t.Context(), []read.Read{reading(collector, read.Interval, last.Add(time.Hour), 1),
-		reading(collector, read.Daily, last, 1)}); err != nil {
+	if err := s.Write(t.Context(), []meter.Read{reading(collector, meter.Interval, last.Add(time.Hour), 1),
+		reading(collector, meter.Daily, last, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Downsample(t.Context(), last, clk.now()); err != nil {
@@ -166,12 +166,12 @@ func TestPruneBoundedByNewestRead(t *testing.T) {
 // first, for one meter.
 func month(t *testing.T, s *Store, first time.Time) {
 	t.Helper()
-	var rs []read.Read
+	var rs []meter.Read
 	for i := range 30 * 96 {
-		rs = append(rs, reading("000000000001", read.Interval, first.Add(time.Duration(i)*15*time.Minute), int64(i)))
+		rs = append(rs, reading("000000000001", meter.Interval, first.Add(time.Duration(i)*15*time.Minute), int64(i)))
 	}
 	for d := range 30 {
-		rs = append(rs, reading("000000000001", read.Daily, first.AddDate(0, 0, d), int64(d)))
+		rs = append(rs, reading("000000000001", meter.Daily, first.AddDate(0, 0, d), int64(d)))
 	}
 	if err := s.Write(t.Context(), rs); err != nil {
 		t.Fatal(err)

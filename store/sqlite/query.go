@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -17,16 +17,16 @@ import (
 // Query returns the reads that match q, ordered by (time, meter, class,
 // quantity), never one past retention. Times come back in the store's
 // Location.
-func (s *Store) Query(ctx context.Context, q store.Query) ([]read.Read, error) {
+func (s *Store) Query(ctx context.Context, q store.Query) ([]meter.Read, error) {
 	query, args := s.querySQL(&q, s.now())
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.errorf("query", err)
 	}
 	defer rows.Close()
-	var out []read.Read
+	var out []meter.Read
 	if q.Limit > 0 {
-		out = make([]read.Read, 0, min(q.Limit, 1<<16))
+		out = make([]meter.Read, 0, min(q.Limit, 1<<16))
 	}
 	for rows.Next() {
 		r, err := s.scanRead(rows)
@@ -63,9 +63,9 @@ func (s *Store) querySQL(q *store.Query, now time.Time) (string, []any) {
 }
 
 // scanRead scans a row of readColumns.
-func (s *Store) scanRead(rows *sql.Rows) (read.Read, error) {
+func (s *Store) scanRead(rows *sql.Rows) (meter.Read, error) {
 	var (
-		r                             read.Read
+		r                             meter.Read
 		class, status                 string
 		t, di, ed, units, scale, trie int64
 		mt, ra                        sql.NullInt64
@@ -76,7 +76,7 @@ func (s *Store) scanRead(rows *sql.Rows) (read.Read, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Class, r.Status = read.Class(class), read.Status(status)
+	r.Class, r.Status = meter.Class(class), meter.Status(status)
 	r.DI, r.Edition = dlt645.DI(di), dlt645.Edition(ed)
 	r.Value = dlt645.Decimal{Units: units, Scale: uint8(scale)}
 	r.MeterTime, r.ReadAt = s.optTime(mt), s.optTime(ra)
@@ -88,7 +88,7 @@ func (s *Store) scanRead(rows *sql.Rows) (read.Read, error) {
 }
 
 // retention returns how long reads of class c are kept.
-func (s *Store) retention(c read.Class) time.Duration {
+func (s *Store) retention(c meter.Class) time.Duration {
 	if store.KindOf(c) == store.Registers {
 		return s.ret.Registers
 	}

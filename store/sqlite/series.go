@@ -6,7 +6,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 )
 
 // A series is one meter's one quantity of one class: the part of a
@@ -14,7 +14,7 @@ import (
 // the primary key of reads, (series, t), is two integers.
 type series struct {
 	meter    string
-	class    read.Class
+	class    meter.Class
 	quantity string
 }
 
@@ -53,7 +53,7 @@ func (c *seriesIDs) close() error {
 // lookup returns the ids of the series of reads, creating those that do
 // not exist in tx. The new ids are returned too, for commit once tx is
 // committed.
-func (c *seriesIDs) lookup(ctx context.Context, tx *sql.Tx, reads []*read.Read, ids []int64) ([]int64, map[series]int64, error) {
+func (c *seriesIDs) lookup(ctx context.Context, tx *sql.Tx, reads []*meter.Read, ids []int64) ([]int64, map[series]int64, error) {
 	var fresh map[series]int64
 	ids = ids[:0]
 	c.mu.Lock()

@@ -12,7 +12,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -210,7 +210,7 @@ func (s *Store) errorf(op string, err error) error {
 }
 
 // Registers classes, as SQL.
-const registersSQL = "('" + string(read.Daily) + "', '" + string(read.Monthly) + "')"
+const registersSQL = "('" + string(meter.Daily) + "', '" + string(meter.Monthly) + "')"
 
 // cutoff returns the stored time below which rows kept for d are past
 // retention at now, or math.MinInt64 if d is 0 (forever).

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/storetest"
@@ -42,10 +42,10 @@ func TestContract(t *testing.T) {
 	})
 }
 
-func reading(meter string, c read.Class, at time.Time, units int64) read.Read {
-	return read.Read{Meter: meter, Area: "A", Class: c, Quantity: "active power total",
-		Value: dlt645.Decimal{Units: units, Scale: 3}, Unit: "kW", ReadAt: at, Status: read.OK,
-		Frame: read.FrameRef{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}}, Tries: 1}}
+func reading(meterID string, c meter.Class, at time.Time, units int64) meter.Read {
+	return meter.Read{Meter: meterID, Area: "A", Class: c, Quantity: "active power total",
+		Value: dlt645.Decimal{Units: units, Scale: 3}, Unit: "kW", ReadAt: at, Status: meter.OK,
+		Frame: meter.FrameRef{Request: []byte{0x68, 0x11}, Reply: [][]byte{{0x68, 0x91}}, Tries: 1}}
 }
 
 func count(t *testing.T, s *Store, q store.Query) int {
@@ -62,9 +62,9 @@ func TestDays(t *testing.T) {
 	defer s.Close()
 	// 23:30 and 00:30 +08:00 are two days, though one UTC day.
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, cst)
-	rs := []read.Read{
-		reading("000000000001", read.Interval, day.Add(-30*time.Minute), 1),
-		reading("000000000001", read.Interval, day.Add(30*time.Minute), 2),
+	rs := []meter.Read{
+		reading("000000000001", meter.Interval, day.Add(-30*time.Minute), 1),
+		reading("000000000001", meter.Interval, day.Add(30*time.Minute), 2),
 	}
 	if err := s.Write(t.Context(), rs); err != nil {
 		t.Fatal(err)
@@ -98,9 +98,9 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reads.db")
 	opts := Options{Now: func() time.Time { return testNow }, Location: cst}
 	s := open(t, path, opts)
-	var rs []read.Read
+	var rs []meter.Read
 	for i := range 100 {
-		rs = append(rs, reading("000000000001", read.Interval, testNow.Add(-time.Duration(i)*time.Minute), int64(i)))
+		rs = append(rs, reading("000000000001", meter.Interval, testNow.Add(-time.Duration(i)*time.Minute), int64(i)))
 	}
 	if err := s.Write(t.Context(), rs); err != nil {
 		t.Fatal(err)
@@ -157,8 +157,8 @@ func TestWriteErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reads.db")
 	s := open(t, path, Options{})
 	defer s.Close()
-	r := reading("000000000001", read.Interval, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), 1)
-	err := s.Write(t.Context(), []read.Read{r})
+	r := reading("000000000001", meter.Interval, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), 1)
+	err := s.Write(t.Context(), []meter.Read{r})
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "read 0") ||
 		!strings.Contains(err.Error(), "out of range") {
 		t.Errorf("Write in 2300: %v", err)
@@ -175,11 +175,11 @@ func TestQueryPlan(t *testing.T) {
 		q    store.Query
 		want []string
 	}{
-		{store.Query{Area: "A", Class: read.Daily, From: from, To: to},
+		{store.Query{Area: "A", Class: meter.Daily, From: from, To: to},
 			[]string{"SEARCH r USING INDEX reads_area (area=? AND class=? AND t>? AND t<?)"}},
-		{store.Query{Area: "A", Class: read.Daily, Quantity: "q"},
+		{store.Query{Area: "A", Class: meter.Daily, Quantity: "q"},
 			[]string{"SEARCH r USING INDEX reads_area (area=? AND class=?"}},
-		{store.Query{Meters: []string{"1", "2"}, Class: read.Monthly, From: from, To: to},
+		{store.Query{Meters: []string{"1", "2"}, Class: meter.Monthly, From: from, To: to},
 			[]string{"sqlite_autoindex_series_1 (meter=? AND class=?)", "SEARCH r USING INDEX sqlite_autoindex_reads_1 (series=? AND t>? AND t<?)"}},
 		{store.Query{Meters: make([]string, inlineMeters+1)},
 			[]string{"json_each", "SEARCH r USING INDEX sqlite_autoindex_reads_1 (series=?)"}},

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -32,12 +32,12 @@ func insertSQL(n int) string {
 // Quantity, a zero store.Time or a time that does not fit in Unix
 // nanoseconds (years 1678 to 2262), Write returns an error naming its
 // index, and stores nothing of the batch; so does any other error.
-func (s *Store) Write(ctx context.Context, reads []read.Read) error {
+func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 	if err := validate(reads); err != nil {
 		return s.errorf("write", err)
 	}
 	now := horizons(s.now(), reads)
-	keep := make([]*read.Read, 0, len(reads))
+	keep := make([]*meter.Read, 0, len(reads))
 	for i := range reads {
 		if !s.ret.Expired(reads[i].Class, store.Time(&reads[i]), now[store.KindOf(reads[i].Class)]) {
 			keep = append(keep, &reads[i])
@@ -86,7 +86,7 @@ func (s *Store) Write(ctx context.Context, reads []read.Read) error {
 }
 
 // appendArgs appends the column values of r, in insertColumns order.
-func appendArgs(args []any, series int64, r *read.Read, frames []byte) []any {
+func appendArgs(args []any, series int64, r *meter.Read, frames []byte) []any {
 	return append(args, series, store.Time(r).UnixNano(), r.Area, string(r.Class), r.Channel,
 		int64(r.DI), int64(r.Edition), r.Value.Units, int64(r.Value.Scale), r.Text, r.Unit,
 		optNanos(r.MeterTime), optNanos(r.ReadAt), string(r.Status), r.Err, frames, int64(r.Frame.Tries))
@@ -101,7 +101,7 @@ func optNanos(t time.Time) any {
 }
 
 // validate checks every read of a batch before any is written.
-func validate(reads []read.Read) error {
+func validate(reads []meter.Read) error {
 	for i := range reads {
 		r := &reads[i]
 		var why string

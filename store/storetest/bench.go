@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
 )
 
@@ -29,24 +29,24 @@ var benchQuantities = [5]string{
 func BenchWrite(b *testing.B, s store.Store, batch int) {
 	start := time.Now().Truncate(15 * time.Minute)
 	at := func(steps int) time.Time { return start.Add(-time.Duration(steps) * 15 * time.Minute) }
-	b.Run("cycle", benchWrite(s, batch, func(p int) read.Read {
+	b.Run("cycle", benchWrite(s, batch, func(p int) meter.Read {
 		k := p % 1000
-		return reading(meterAddr(7, k/5), "CYCLE", read.Interval, benchQuantities[k%5], at(p/1000), int64(p), 2)
+		return reading(meterAddr(7, k/5), "CYCLE", meter.Interval, benchQuantities[k%5], at(p/1000), int64(p), 2)
 	}))
-	b.Run("profile", benchWrite(s, batch, func(p int) read.Read {
+	b.Run("profile", benchWrite(s, batch, func(p int) meter.Read {
 		block, j := p/40, p%40 // a block: one meter's 8 records
-		meter, round := block%200, block/200
-		return reading(meterAddr(8, meter), "PROFILE", read.Interval, benchQuantities[j%5], at(round*8+j/5), int64(p), 2)
+		meterID, round := block%200, block/200
+		return reading(meterAddr(8, meterID), "PROFILE", meter.Interval, benchQuantities[j%5], at(round*8+j/5), int64(p), 2)
 	}))
 }
 
 // benchWrite writes batches of the reads point returns for 0, 1, 2, ...,
 // going on from where the last run stopped, so that every point is new.
-func benchWrite(s store.Store, batch int, point func(p int) read.Read) func(b *testing.B) {
+func benchWrite(s store.Store, batch int, point func(p int) meter.Read) func(b *testing.B) {
 	n := 0
 	return func(b *testing.B) {
 		b.ReportAllocs()
-		rs := make([]read.Read, batch)
+		rs := make([]meter.Read, batch)
 		written := 0
 		for b.Loop() {
 			b.StopTimer()
@@ -72,13 +72,13 @@ func BenchAreaMonth(b *testing.B, open Factory) {
 	s, now := openStore(b, open, store.Retention{})
 	base := now.UTC().Truncate(24 * time.Hour)
 	from := base.Add(-30 * 24 * time.Hour)
-	var rs []read.Read
+	var rs []meter.Read
 	for a, area := range []string{"AREA", "OTHER"} {
 		for i := range 200 {
 			for d := range 31 {
 				at := from.Add(time.Duration(d-1) * 24 * time.Hour)
 				for q, qty := range benchQuantities {
-					rs = append(rs, reading(meterAddr(a, i), area, read.Daily, qty, at, int64(i*1000+d*10+q), 2))
+					rs = append(rs, reading(meterAddr(a, i), area, meter.Daily, qty, at, int64(i*1000+d*10+q), 2))
 				}
 			}
 			if len(rs) >= 5000 {
@@ -88,7 +88,7 @@ func BenchAreaMonth(b *testing.B, open Factory) {
 		}
 	}
 	write(b, s, rs)
-	q := store.Query{Area: "AREA", Class: read.Daily, From: from, To: base}
+	q := store.Query{Area: "AREA", Class: meter.Daily, From: from, To: base}
 	for b.Loop() {
 		got, err := s.Query(b.Context(), q)
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -22,55 +22,55 @@ func testDownsample(t *testing.T, open Factory) {
 	day := dayOf(t, s, ds, now.Add(-48*time.Hour).Truncate(time.Minute))
 	at := func(h int) time.Time { return day.Add(time.Duration(h) * time.Hour) }
 	m1, m2 := meterAddr(5, 1), meterAddr(5, 2)
-	volt := func(h int, units int64) read.Read {
-		r := reading(m1, "A", read.Instantaneous, qVolt, time.Time{}, units, 1)
+	volt := func(h int, units int64) meter.Read {
+		r := reading(m1, "A", meter.Instantaneous, qVolt, time.Time{}, units, 1)
 		r.ReadAt, r.Unit = at(h), "V"
 		return r
 	}
-	power := func(meter string, h int, units int64, scale uint8) read.Read {
-		r := reading(meter, "A", read.Interval, qPower, at(h), units, scale)
+	power := func(meterID string, h int, units int64, scale uint8) meter.Read {
+		r := reading(meterID, "A", meter.Interval, qPower, at(h), units, scale)
 		r.Unit = "kW"
 		return r
 	}
 	failed := power(m1, 6, 0, 0)
-	failed.Status, failed.Err = read.Failed, "timeout"
+	failed.Status, failed.Err = meter.Failed, "timeout"
 	noData := power(m1, 0, 0, 0)
 	noData.MeterTime = day.Add(30 * time.Minute)
-	noData.Status = read.NoData
+	noData.Status = meter.NoData
 	text := volt(5, 0)
 	text.Text = "FFFF"
-	write(t, s, []read.Read{
+	write(t, s, []meter.Read{
 		volt(3, 2215), volt(1, 2201), volt(4, 2200), volt(2, 2198), // 221.5 220.1 220.0 219.8
 		power(m1, 4, 300, 2), power(m1, 1, 15, 1), power(m1, 5, 225, 2), power(m1, 3, -125, 3), power(m1, 2, 3, 0),
 		power(m2, 2, 75, 1),
 		failed, noData, text, // not counted
-		reading(m1, "A", read.Daily, qFwd, day, 123456, 2), // a register read: not downsampled
-		power(m1, 26, 100, 0),                              // the next day
+		reading(m1, "A", meter.Daily, qFwd, day, 123456, 2), // a register read: not downsampled
+		power(m1, 26, 100, 0),                               // the next day
 	})
 	if err := ds.Downsample(t.Context(), day, day.Add(24*time.Hour)); err != nil {
 		t.Fatalf("Downsample: %v", err)
 	}
 	d := func(u int64, s uint8) dlt645.Decimal { return dlt645.Decimal{Units: u, Scale: s} }
-	voltAgg := store.Aggregate{Meter: m1, Area: "A", Class: read.Instantaneous, Quantity: qVolt, Unit: "V", Day: day,
+	voltAgg := store.Aggregate{Meter: m1, Area: "A", Class: meter.Instantaneous, Quantity: qVolt, Unit: "V", Day: day,
 		Count: 4, Min: d(2198, 1), Max: d(2215, 1), First: d(2201, 1), Last: d(2200, 1), Sum: d(8814, 1)}
 	// 1.5, 3, -0.125, 3.00, 2.25 at hours 1..5: the tie for Max goes to
 	// the earlier 3; the sum is at scale 3: 1.500+3.000-0.125+3.000+2.250.
-	powerAgg := store.Aggregate{Meter: m1, Area: "A", Class: read.Interval, Quantity: qPower, Unit: "kW", Day: day,
+	powerAgg := store.Aggregate{Meter: m1, Area: "A", Class: meter.Interval, Quantity: qPower, Unit: "kW", Day: day,
 		Count: 5, Min: d(-125, 3), Max: d(3, 0), First: d(15, 1), Last: d(225, 2), Sum: d(9625, 3)}
-	m2Agg := store.Aggregate{Meter: m2, Area: "A", Class: read.Interval, Quantity: qPower, Unit: "kW", Day: day,
+	m2Agg := store.Aggregate{Meter: m2, Area: "A", Class: meter.Interval, Quantity: qPower, Unit: "kW", Day: day,
 		Count: 1, Min: d(75, 1), Max: d(75, 1), First: d(75, 1), Last: d(75, 1), Sum: d(75, 1)}
 	onDay := store.Query{Meters: []string{m1, m2}, From: day, To: day.Add(time.Hour)}
 	expectAggregates(t, ds, "a day", onDay, []store.Aggregate{voltAgg, powerAgg, m2Agg})
 	expectAggregates(t, ds, "Area A", store.Query{Area: "A", From: day, To: day.Add(time.Hour)},
 		[]store.Aggregate{voltAgg, powerAgg, m2Agg})
-	expectAggregates(t, ds, "Class interval", store.Query{Class: read.Interval, Meters: []string{m1, m2}, From: day, To: day.Add(time.Hour)},
+	expectAggregates(t, ds, "Class interval", store.Query{Class: meter.Interval, Meters: []string{m1, m2}, From: day, To: day.Add(time.Hour)},
 		[]store.Aggregate{powerAgg, m2Agg})
 	expectAggregates(t, ds, "Quantity", store.Query{Quantity: qVolt, Area: "A"}, []store.Aggregate{voltAgg})
 	expectAggregates(t, ds, "Limit 1", store.Query{Meters: []string{m1, m2}, From: day, To: day.Add(time.Hour), Limit: 1},
 		[]store.Aggregate{voltAgg})
 
 	// A late read, then the day again: its aggregate is replaced.
-	write(t, s, []read.Read{volt(7, 2220)})
+	write(t, s, []meter.Read{volt(7, 2220)})
 	if err := ds.Downsample(t.Context(), day, day.Add(24*time.Hour)); err != nil {
 		t.Fatalf("Downsample again: %v", err)
 	}
@@ -82,9 +82,9 @@ func testDownsample(t *testing.T, open Factory) {
 // says: it downsamples a probe read at at.
 func dayOf(t *testing.T, s store.Store, ds store.Downsampler, at time.Time) time.Time {
 	t.Helper()
-	probe := reading("999999000001", "probe", read.Instantaneous, qVolt, time.Time{}, 1, 0)
+	probe := reading("999999000001", "probe", meter.Instantaneous, qVolt, time.Time{}, 1, 0)
 	probe.ReadAt = at
-	write(t, s, []read.Read{probe})
+	write(t, s, []meter.Read{probe})
 	if err := ds.Downsample(t.Context(), at.Add(-24*time.Hour), at.Add(24*time.Hour)); err != nil {
 		t.Fatalf("Downsample: %v", err)
 	}

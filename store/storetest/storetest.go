@@ -43,7 +43,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -97,9 +97,9 @@ const (
 func meterAddr(a, i int) string { return fmt.Sprintf("%06d%06d", a, i) }
 
 // reading returns an OK read stamped by the meter at at, read 7 s later.
-func reading(meter, area string, c read.Class, qty string, at time.Time, units int64, scale uint8) read.Read {
-	return read.Read{
-		Meter:     meter,
+func reading(meterID, area string, c meter.Class, qty string, at time.Time, units int64, scale uint8) meter.Read {
+	return meter.Read{
+		Meter:     meterID,
 		Area:      area,
 		Channel:   "ch-" + area,
 		Class:     c,
@@ -109,8 +109,8 @@ func reading(meter, area string, c read.Class, qty string, at time.Time, units i
 		Unit:      "kWh",
 		MeterTime: at,
 		ReadAt:    at.Add(7 * time.Second),
-		Status:    read.OK,
-		Frame: read.FrameRef{
+		Status:    meter.OK,
+		Frame: meter.FrameRef{
 			Request: []byte{0x68, 0x11, 0x04, 0x33, 0x33, 0x34, 0x33, 0x16},
 			Reply:   [][]byte{{0x68, 0x91, 0x08, 0x33, 0x33, 0x34, 0x33, 0x16}},
 			Tries:   1,
@@ -119,7 +119,7 @@ func reading(meter, area string, c read.Class, qty string, at time.Time, units i
 }
 
 // write writes reads and fails the test on an error.
-func write(t testing.TB, s store.Store, reads []read.Read) {
+func write(t testing.TB, s store.Store, reads []meter.Read) {
 	t.Helper()
 	if err := s.Write(t.Context(), reads); err != nil {
 		t.Fatalf("Write(%d reads): %v", len(reads), err)
@@ -127,7 +127,7 @@ func write(t testing.TB, s store.Store, reads []read.Read) {
 }
 
 // query queries and fails the test on an error.
-func query(t testing.TB, s store.Store, q store.Query) []read.Read {
+func query(t testing.TB, s store.Store, q store.Query) []meter.Read {
 	t.Helper()
 	rs, err := s.Query(t.Context(), q)
 	if err != nil {
@@ -137,7 +137,7 @@ func query(t testing.TB, s store.Store, q store.Query) []read.Read {
 }
 
 // cmpOrder compares reads as Query orders them.
-func cmpOrder(a, b *read.Read) int {
+func cmpOrder(a, b *meter.Read) int {
 	if c := store.Time(a).Compare(store.Time(b)); c != 0 {
 		return c
 	}
@@ -151,14 +151,14 @@ func cmpOrder(a, b *read.Read) int {
 }
 
 // sorted returns a copy of rs in query order.
-func sorted(rs []read.Read) []read.Read {
+func sorted(rs []meter.Read) []meter.Read {
 	rs = slices.Clone(rs)
-	slices.SortFunc(rs, func(a, b read.Read) int { return cmpOrder(&a, &b) })
+	slices.SortFunc(rs, func(a, b meter.Read) int { return cmpOrder(&a, &b) })
 	return rs
 }
 
 // diff describes how got differs from want, or returns "".
-func diff(got, want *read.Read) string {
+func diff(got, want *meter.Read) string {
 	var d []string
 	add := func(field string, g, w any) { d = append(d, fmt.Sprintf("%s %v, want %v", field, g, w)) }
 	if got.Meter != want.Meter {
@@ -224,7 +224,7 @@ func sameInstant(a, b time.Time) bool {
 }
 
 // expectReads fails the test unless got is want, in that order.
-func expectReads(t testing.TB, what string, got, want []read.Read) {
+func expectReads(t testing.TB, what string, got, want []meter.Read) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d reads, want %d", what, len(got), len(want))

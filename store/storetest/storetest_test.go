@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/read"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/store"
 )
@@ -21,15 +21,15 @@ type memStore struct {
 	mu     sync.Mutex
 	ret    store.Retention
 	now    time.Time
-	points map[store.Key]read.Read
+	points map[store.Key]meter.Read
 	aggs   map[store.Key]store.Aggregate // Time is the day
 }
 
 func newMem(ret store.Retention, now time.Time) *memStore {
-	return &memStore{ret: ret, now: now, points: map[store.Key]read.Read{}, aggs: map[store.Key]store.Aggregate{}}
+	return &memStore{ret: ret, now: now, points: map[store.Key]meter.Read{}, aggs: map[store.Key]store.Aggregate{}}
 }
 
-func (m *memStore) Write(_ context.Context, reads []read.Read) error {
+func (m *memStore) Write(_ context.Context, reads []meter.Read) error {
 	for i := range reads {
 		r := &reads[i]
 		switch {
@@ -51,17 +51,17 @@ func (m *memStore) Write(_ context.Context, reads []read.Read) error {
 	return nil
 }
 
-func (m *memStore) matches(q *store.Query, meter, area string, c read.Class, qty string, t time.Time) bool {
-	return (len(q.Meters) == 0 || slices.Contains(q.Meters, meter)) &&
+func (m *memStore) matches(q *store.Query, meterID, area string, c meter.Class, qty string, t time.Time) bool {
+	return (len(q.Meters) == 0 || slices.Contains(q.Meters, meterID)) &&
 		(q.Area == "" || q.Area == area) && (q.Class == "" || q.Class == c) &&
 		(q.Quantity == "" || q.Quantity == qty) &&
 		(q.From.IsZero() || !t.Before(q.From)) && (q.To.IsZero() || t.Before(q.To))
 }
 
-func (m *memStore) Query(_ context.Context, q store.Query) ([]read.Read, error) {
+func (m *memStore) Query(_ context.Context, q store.Query) ([]meter.Read, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []read.Read
+	var out []meter.Read
 	for k, r := range m.points {
 		if m.matches(&q, r.Meter, r.Area, r.Class, r.Quantity, k.Time) {
 			out = append(out, r)
@@ -81,9 +81,9 @@ func (m *memStore) Downsample(_ context.Context, from, to time.Time) error {
 	defer m.mu.Unlock()
 	for day := from.UTC().Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
 		maps.DeleteFunc(m.aggs, func(k store.Key, _ store.Aggregate) bool { return k.Time.Equal(day) })
-		var rs []read.Read
+		var rs []meter.Read
 		for k, r := range m.points {
-			if store.KindOf(r.Class) == store.Raw && r.Status == read.OK && r.Text == "" &&
+			if store.KindOf(r.Class) == store.Raw && r.Status == meter.OK && r.Text == "" &&
 				!k.Time.Before(day) && k.Time.Before(day.Add(24*time.Hour)) {
 				rs = append(rs, r)
 			}
@@ -146,7 +146,7 @@ func TestRunMem(t *testing.T) {
 // or zero time, and not a change of zone.
 func TestDiff(t *testing.T) {
 	cst := time.FixedZone("CST", 8*3600)
-	r := reading("000000000001", "A", read.Daily, qFwd, testNow, 99999999, 2)
+	r := reading("000000000001", "A", meter.Daily, qFwd, testNow, 99999999, 2)
 	r.Frame.Reply = append(r.Frame.Reply, []byte{1, 2})
 	same := r
 	same.MeterTime, same.ReadAt = r.MeterTime.In(cst), r.ReadAt.In(cst)
@@ -154,14 +154,14 @@ func TestDiff(t *testing.T) {
 	if d := diff(&same, &r); d != "" {
 		t.Errorf("the same read in another zone: %s", d)
 	}
-	for name, spoil := range map[string]func(r *read.Read){
-		"scale":      func(r *read.Read) { r.Value, _ = r.Value.Rescale(3) },
-		"reply":      func(r *read.Read) { r.Frame.Reply = r.Frame.Reply[:1] },
-		"reply byte": func(r *read.Read) { r.Frame.Reply = [][]byte{r.Frame.Reply[0], {1, 3}} },
-		"meter time": func(r *read.Read) { r.MeterTime = time.Time{} },
-		"instant":    func(r *read.Read) { r.ReadAt = r.ReadAt.Add(time.Nanosecond) },
-		"tries":      func(r *read.Read) { r.Frame.Tries++ },
-		"edition":    func(r *read.Read) { r.Edition = dlt645.DLT1997 },
+	for name, spoil := range map[string]func(r *meter.Read){
+		"scale":      func(r *meter.Read) { r.Value, _ = r.Value.Rescale(3) },
+		"reply":      func(r *meter.Read) { r.Frame.Reply = r.Frame.Reply[:1] },
+		"reply byte": func(r *meter.Read) { r.Frame.Reply = [][]byte{r.Frame.Reply[0], {1, 3}} },
+		"meter time": func(r *meter.Read) { r.MeterTime = time.Time{} },
+		"instant":    func(r *meter.Read) { r.ReadAt = r.ReadAt.Add(time.Nanosecond) },
+		"tries":      func(r *meter.Read) { r.Frame.Tries++ },
+		"edition":    func(r *meter.Read) { r.Edition = dlt645.DLT1997 },
 	} {
 		bad := r
 		spoil(&bad)

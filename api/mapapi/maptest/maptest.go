@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/collector/analysis"
-	"github.com/headend/headend/collector/anomaly"
-	"github.com/headend/headend/collector/archive"
-	"github.com/headend/headend/collector/loss"
+	"github.com/headend/headend/analysis"
+	"github.com/headend/headend/analysis/anomaly"
+	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/results"
 )
