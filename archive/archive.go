@@ -15,8 +15,9 @@
 // stored for billing, verification and rotation dates and the outcome of
 // the last accuracy test of each meter, the day a transformer was
 // suspended, and the meter exchanges on record ([Exchange], also as CSV:
-// [ReadExchangesCSV]). [Diff] tells what an edit changed and [ChangeLog]
-// keeps who changed what, when, before and after.
+// [ReadExchangesCSV], read from archive.exchanges_csv and written by
+// "headend archive export --exchanges"). [Diff] tells what an edit
+// changed and [ChangeLog] keeps who changed what, when, before and after.
 package archive
 
 import (

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,16 +21,28 @@ func (c *Collector) openLedger() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	l, err := ledger.Open(filepath.Join(dir, "daily-freezes.ledger"))
+	state := filepath.Join(dir, "collector-state.db")
+	l, err := ledger.Open(state)
 	if err != nil {
 		return err
 	}
-	k, err := ledger.OpenMarks(filepath.Join(dir, "load-profile.marks"))
+	k, err := ledger.OpenMarks(state)
 	if err != nil {
 		l.Close()
 		return err
 	}
 	c.ledger, c.marks = l, k
+	// the append-only files of earlier versions, read in once
+	for _, im := range []struct {
+		file string
+		imp  func(string) (int, error)
+	}{{"daily-freezes.ledger", l.Import}, {"load-profile.marks", k.Import}} {
+		if n, err := im.imp(filepath.Join(dir, im.file)); err != nil {
+			c.log.Warn("former state file not imported: tried again at the next start", "file", im.file, "err", err)
+		} else if n > 0 {
+			c.log.Info("former state file imported into "+state, "file", im.file, "lines", n)
+		}
+	}
 	if err := c.answers.Load(c.answersFile()); err != nil {
 		c.log.Warn("blocks refused by meters not loaded: every block is asked again", "err", err)
 	}
@@ -40,6 +53,13 @@ func (c *Collector) openLedger() error {
 // one run of the collector (a reload, a restart) to the next.
 func (c *Collector) answersFile() string {
 	return filepath.Join(c.config().Collector.DataDir, "refused-blocks")
+}
+
+// closeLedger saves what the ledger and the marks hold and closes them.
+func (c *Collector) closeLedger() {
+	if err := errors.Join(c.ledger.Close(), c.marks.Close()); err != nil {
+		c.log.Error("collector state not saved: freezes and load-profile records since the last save are read again", "err", err)
+	}
 }
 
 // saveAnswers writes what the collector learnt of its meters' answers.
@@ -96,7 +116,9 @@ func (c *Collector) heldIntervals(reads []meter.Read) {
 		}
 	}
 	if !newest.IsZero() {
-		c.marks.Mark(reads[0].Meter, newest)
+		if err := c.marks.Mark(reads[0].Meter, newest); err != nil {
+			c.log.Error("load-profile mark not saved: kept in memory, saved with the next mark", "meter", reads[0].Meter, "pending", c.marks.Pending(), "err", err)
+		}
 	}
 }
 
@@ -285,7 +307,9 @@ func (c *Collector) heldFreeze(reads []meter.Read) {
 	}
 	meterID := reads[0].Meter
 	day := freezeDay(at)
-	c.ledger.Mark(meterID, day)
+	if err := c.ledger.Mark(meterID, day); err != nil {
+		c.log.Error("daily freeze not saved in the ledger: kept in memory, saved with the next mark", "meter", meterID, "pending", c.ledger.Pending(), "err", err)
+	}
 	m, ok := c.index().Meter(meterID)
 	if !ok || k != 1 {
 		return // backfill reads do not start more backfill

@@ -198,8 +198,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	if err := c.openLedger(); err != nil {
 		return err
 	}
-	defer c.ledger.Close()
-	defer c.marks.Close()
+	defer c.closeLedger()
 	defer c.saveAnswers()
 	if err := c.open(ctx); err != nil {
 		c.closeAll()

@@ -28,7 +28,8 @@ type storage struct {
 	results *results.Store // what the analysis derives: values, balances, flags
 }
 
-func retention(c config.Retention) store.Retention {
+// Retention is store.retention as the read stores take it.
+func Retention(c config.Retention) store.Retention {
 	return store.Retention{Raw: c.Raw.Duration(), Registers: c.Registers.Duration(), Aggregates: c.Aggregates.Duration(),
 		MaxShare: float64(c.MaxShare)}
 }
@@ -44,7 +45,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log 
 			return nil, fmt.Errorf("store.path: %w", err)
 		}
 		path := filepath.Join(s.Path, "headend.db")
-		st, err := sqlite.Open(path, sqlite.Options{Retention: retention(s.Retention), Now: clk.Now, Location: cfg.Collector.Location(),
+		st, err := sqlite.Open(path, sqlite.Options{Retention: Retention(s.Retention), Now: clk.Now, Location: cfg.Collector.Location(),
 			SyncFull: s.Outbox.Sync == "every"}) // a batch that left the outbox must survive a power cut too
 		if err != nil {
 			return nil, fmt.Errorf("store (embedded %s): %w", path, err)

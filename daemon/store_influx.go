@@ -26,7 +26,7 @@ func openInflux(ctx context.Context, cfg *config.Config, clk schedule.Clock, log
 		b.Aggregates = s.Bucket
 	}
 	st, err := influx.Open(ctx, influx.Options{URL: s.URL, Token: s.Token, Org: s.Org, Buckets: b,
-		Retention: retention(s.Retention), Now: clk.Now, Location: cfg.Collector.Location(), Logger: log.With("store", "influxdb")})
+		Retention: Retention(s.Retention), Now: clk.Now, Location: cfg.Collector.Location(), Logger: log.With("store", "influxdb")})
 	if err != nil {
 		return nil, fmt.Errorf("store (%s): %w", s, err)
 	}

@@ -15,12 +15,6 @@ type Result struct {
 	VoltageLevel string
 	Period       Period
 
-	// Revision is 0 for a first computation and counts the
-	// recomputations that changed an input ([Recompute]); Changes lists
-	// those inputs.
-	Revision int
-	Changes  []Change
-
 	Supply Decimal // AreaForward + Export
 	Sales  Decimal // CustomerForward + AreaReverse
 	Loss   Decimal // Supply − Sales

@@ -2,9 +2,8 @@
 // sales, loss and loss rate of an area over a day or a month from the
 // register reads of its area meter and its customer meters at the period's
 // boundaries, the class of the result (not computable, negative, low,
-// qualified, high) with its reasons, roll-ups per feeder line and per
-// voltage level, and revisions when a late read, a backfill or an edit
-// changes an input.
+// qualified, high) with its reasons, and roll-ups ([Summarise]) per
+// voltage level, feeder line, area, season and responsible person.
 //
 // Arithmetic is exact ([dlt645.Decimal]); a result names every read it
 // used by its key. The package does no I/O and knows nothing of storage or

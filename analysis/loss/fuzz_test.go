@@ -69,7 +69,11 @@ func FuzzCompute(f *testing.F) {
 		if !r.Class.Computable() && r.HasRate {
 			t.Fatal("rate on a result that is not computable")
 		}
-		for _, g := range Rollup([]Result{r, r}, ByFeeder, 2) {
+		gs, _, err := Summarise([]Result{r, r}, ByFeeder, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
 			if d, ok := Sub(g.Supply, g.Sales); !ok || Cmp(d, g.Loss) != 0 {
 				t.Fatalf("group loss %s ≠ %s − %s", g.Loss, g.Supply, g.Sales)
 			}

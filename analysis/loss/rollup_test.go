@@ -55,64 +55,42 @@ func rollupFixture(t *testing.T) []Result {
 	return out
 }
 
-func TestRollupAddsUp(t *testing.T) {
+// TestSummarisePerDay is the hand-computed day-by-day roll-up, one
+// Summarise per day: feeder F1 day 2 = A + B; F2 day 2 = C only, D left
+// out; 10 kV day 1 = A + B + C.
+func TestSummarisePerDay(t *testing.T) {
 	rs := rollupFixture(t)
-	for _, level := range []Level{ByFeeder, ByVoltageLevel} {
-		gs := Rollup(rs, level, 2)
-		seen := 0
-		for _, g := range gs {
-			var supply, sales, loss Decimal
-			var inc, exc []string
-			for _, r := range rs {
-				key := r.Feeder
-				if level == ByVoltageLevel {
-					key = r.VoltageLevel
-				}
-				if key != g.Key || !r.Period.Start.Equal(g.Period.Start) {
-					continue
-				}
-				if !r.Class.Computable() {
-					exc = append(exc, r.Area)
-					continue
-				}
-				seen++
-				inc = append(inc, r.Area)
-				supply, _ = Add(supply, r.Supply)
-				sales, _ = Add(sales, r.Sales)
-				loss, _ = Add(loss, r.Loss)
-			}
-			if Cmp(g.Supply, supply) != 0 || Cmp(g.Sales, sales) != 0 || Cmp(g.Loss, loss) != 0 {
-				t.Errorf("%s %s %s: %s/%s/%s, parts %s/%s/%s", level, g.Key, g.Period, g.Supply, g.Sales, g.Loss, supply, sales, loss)
-			}
-			if d, _ := Sub(g.Supply, g.Sales); Cmp(d, g.Loss) != 0 {
-				t.Errorf("loss ≠ supply − sales")
-			}
-			if want, _ := Percent(loss, supply, 2); g.HasRate && Cmp(g.Rate, want) != 0 {
-				t.Errorf("rate %s, want %s", g.Rate, want)
-			}
-			if !slices.Equal(g.Included, inc) || !slices.Equal(g.Excluded, exc) {
-				t.Errorf("%s %s: included %v excluded %v, want %v %v", level, g.Key, g.Included, g.Excluded, inc, exc)
+	day := func(d int) []Result {
+		var out []Result
+		for _, r := range rs {
+			if r.Period.Start.Equal(day1.AddDate(0, 0, d)) {
+				out = append(out, r)
 			}
 		}
-		if seen != 7 {
-			t.Errorf("%s: %d computable area-days in groups, want 7", level, seen)
-		}
+		return out
 	}
-	// hand-computed: feeder F2 day 2 = C only; F1 day 2 = A + B
-	gs := Rollup(rs, ByFeeder, 2)
-	f1d2 := gs[1]
-	if f1d2.Key != "F1" || !f1d2.Period.Start.Equal(day1.AddDate(0, 0, 1)) {
-		t.Fatalf("order: %v", f1d2)
+	gs, _, err := Summarise(day(1), ByFeeder, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if len(gs) != 2 || gs[0].Key != "F1" || gs[1].Key != "F2" {
+		t.Fatalf("groups %+v", gs)
+	}
+	f1d2, f2d2 := gs[0], gs[1]
 	eqDec(t, "F1 day 2 supply", f1d2.Supply, "1620")
 	eqDec(t, "F1 day 2 loss", f1d2.Loss, "90")
 	eqDec(t, "F1 day 2 rate", f1d2.Rate, "5.56") // 90/1620 = 5.5555…
-	f2d2 := gs[3]
-	if !slices.Equal(f2d2.Included, []string{"C"}) || !slices.Equal(f2d2.Excluded, []string{"D"}) {
-		t.Errorf("F2 day 2: %v %v", f2d2.Included, f2d2.Excluded)
+	if !slices.Equal(f2d2.Areas, []string{"C", "D"}) || f2d2.Computable != 1 || len(f2d2.Excluded) != 1 || f2d2.Excluded[0][:2] != "D " {
+		t.Errorf("F2 day 2: areas %v computable %d excluded %v", f2d2.Areas, f2d2.Computable, f2d2.Excluded)
 	}
 	eqDec(t, "F2 day 2 rate", f2d2.Rate, "10.00")
-	vl := Rollup(rs, ByVoltageLevel, 2)
+	vl, _, err := Summarise(day(0), ByVoltageLevel, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vl[0].Key != "10kV" {
+		t.Fatalf("order: %+v", vl)
+	}
 	eqDec(t, "10kV day 1 loss", vl[0].Loss, "170")  // 50 + 20 + 100
 	eqDec(t, "10kV day 1 rate", vl[0].Rate, "7.39") // 170/2300 = 7.391…
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headend/headend/archive"
 	"github.com/headend/headend/store/results"
 
 	"github.com/headend/headend/daemon/config"
@@ -27,19 +28,30 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 	}
 	cmd.PersistentFlags().StringVar(&cfgPath, "config", "configs/headend.yaml", "configuration file")
 
-	var out string
+	var (
+		out       string
+		exchanges bool
+	)
 	export := &cobra.Command{
-		Use:     "export",
-		Short:   "Write every meter of the archive as one CSV",
-		Example: `  headend archive export --config configs/headend.yaml --out meters.csv`,
-		Args:    cobra.NoArgs,
+		Use:   "export",
+		Short: "Write every meter (or, with --exchanges, every meter exchange) of the archive as one CSV",
+		Example: `  headend archive export --config configs/headend.yaml --out meters.csv
+  headend archive export --config configs/headend.yaml --exchanges --out exchanges.csv`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cfgPath, nil)
 			if err != nil {
 				return err
 			}
 			var b bytes.Buffer
-			if err := fieldops.ExportMeters(&b, archiveFiles(cfg)); err != nil {
+			what, n := "meters", len(cfg.Archive.Meters)
+			if exchanges {
+				what, n = "exchanges", len(cfg.Archive.Exchanges)
+				err = archive.WriteExchangesCSV(&b, cfg.Archive.Exchanges)
+			} else {
+				err = fieldops.ExportMeters(&b, archiveFiles(cfg))
+			}
+			if err != nil {
 				return err
 			}
 			if out == "" || out == "-" {
@@ -49,11 +61,12 @@ systems export: columns ` + "address, edition, unit, channel, area, role, custom
 			if err := writeFileAtomic(out, b.Bytes()); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d meters written to %s\n", len(cfg.Archive.Meters), out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d %s written to %s\n", n, what, out)
 			return nil
 		},
 	}
 	export.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
+	export.Flags().BoolVar(&exchanges, "exchanges", false, "write the meter exchanges on record instead (archive.exchanges and archive.exchanges_csv), in the form archive.exchanges_csv reads")
 
 	var opt fieldops.ImportOptions
 	imp := &cobra.Command{

@@ -44,5 +44,6 @@ func newRoot(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	root.SetErr(errOut)
 	root.AddCommand(newDecodeCmd(), newEncodeCmd(), newServeCmd(), newReadCmd(), newScanCmd(), newTimeCmd(), newRelayCmd(), newStatusCmd(), newArchiveCmd())
 	root.AddCommand(newAnalyseCmd(), newReadsCmd())
+	root.AddCommand(newStorageCmd())
 	return root
 }

@@ -54,12 +54,15 @@ type ArchiveFiles struct {
 	// ResponsibleCSV names the person responsible for each area's loss
 	// (columns area,responsible); it wins over the areas' own field.
 	ResponsibleCSV string `yaml:"responsible_csv" path:"true" help:"CSV of the person responsible for each area (area,responsible)"`
+	// ExchangesCSV holds meter exchanges on record (columns
+	// [archive.ExchangeColumns]), added to archive.exchanges.
+	ExchangesCSV string `yaml:"exchanges_csv" path:"true" help:"CSV of meter exchanges (area,old_meter,new_meter,date,removal_reading,install_reading), besides archive.exchanges"`
 }
 
 // Store is where reads go.
 type Store struct {
 	Kind   string `yaml:"kind" help:"embedded or influxdb"`
-	Path   string `yaml:"path" path:"true" help:"embedded store directory (default <data_dir>/store)"`
+	Path   string `yaml:"path" path:"true" help:"directory of the embedded store and of the results database, on any kind (default <data_dir>/store)"`
 	URL    string `yaml:"url" help:"InfluxDB URL"`
 	Org    string `yaml:"org" help:"InfluxDB organisation"`
 	Bucket string `yaml:"bucket" help:"InfluxDB bucket"`

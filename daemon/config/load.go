@@ -212,6 +212,7 @@ type archiveYAML struct {
 	archive.Archive `yaml:",inline"`
 	MetersCSV       []string `yaml:"meters_csv"`
 	ResponsibleCSV  string   `yaml:"responsible_csv"`
+	ExchangesCSV    string   `yaml:"exchanges_csv"`
 }
 
 func (ld *loader) load(data []byte) *Config {
@@ -282,7 +283,7 @@ func (ld *loader) load(data []byte) *Config {
 		where, _ := ld.origin(key)
 		ld.bad(where, key, format, args...)
 	})
-	if cfg.Store.Kind == "embedded" && cfg.Store.Path == "" {
+	if cfg.Store.Path == "" { // the embedded store, and the results database on any kind
 		cfg.Store.Path = filepath.Join(cfg.Collector.DataDir, "store")
 	}
 	if cfg.Store.Outbox.Dir == "" {
@@ -443,6 +444,22 @@ func (ld *loader) archive(doc *yaml.Node, cfg *Config) *archive.Archive {
 			ld.errs = append(ld.errs, err)
 			return nil
 		}
+		cfg.ArchiveFiles = append(cfg.ArchiveFiles, p)
+	}
+	if p := cfg.Sources.ExchangesCSV; p != "" && !failed {
+		where, _ := ld.origin("archive.exchanges_csv")
+		fh, err := os.Open(p)
+		if err != nil {
+			ld.bad(where, "archive.exchanges_csv", "%v", err)
+			return nil
+		}
+		exs, err := archive.ReadExchangesCSV(fh, filepath.Base(p))
+		fh.Close()
+		if err != nil {
+			ld.errs = append(ld.errs, err)
+			return nil
+		}
+		a.Exchanges = append(a.Exchanges, exs...)
 		cfg.ArchiveFiles = append(cfg.ArchiveFiles, p)
 	}
 	if failed {

@@ -123,3 +123,15 @@ func WriteCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.C
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile, pool
 }
+
+// Seen is closed when a line with text (one of NewLogSignal's) arrived.
+func (s *LogSignal) Seen(text string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.wants[text]; ok {
+		return ch
+	}
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
