@@ -164,10 +164,31 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base me
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			r.Status, r.Err = meter.Failed, fmt.Sprintf("register %04X is not a number", q.addr)
 		} else {
-			r.Value = dlt645.Decimal{Units: int64(math.Round(f * q.mult * math.Pow10(int(q.scale)))), Scale: q.scale}
+			sc := resolution(float32(f), q.mult, q.scale)
+			r.Value = dlt645.Decimal{Units: int64(math.Round(f * q.mult * math.Pow10(int(sc)))), Scale: sc}
 		}
 		r.Frame.Reply = [][]byte{append([]byte(nil), b...)}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// resolution is the decimals a float32 register value v (times mult)
+// really carries, at most max: a float32 holds 24 bits of mantissa, so
+// above 131,072 kWh it cannot tell 0.01 kWh apart (at 200,000 kWh its
+// step is 0.015625: one decimal). The Decimal's scale says so, rather
+// than inventing digits.
+func resolution(v float32, mult float64, max uint8) uint8 {
+	step := float64(math.Nextafter32(float32(math.Abs(float64(v))), float32(math.Inf(1)))-float32(math.Abs(float64(v)))) * mult
+	if step <= 0 || math.IsInf(step, 0) {
+		return max
+	}
+	d := math.Floor(-math.Log10(step))
+	switch {
+	case d < 0:
+		return 0
+	case d < float64(max):
+		return uint8(d)
+	}
+	return max
 }

@@ -113,3 +113,19 @@ func TestReconnectsAfterTheServerRestarts(t *testing.T) {
 		t.Fatalf("state after the restart: %+v", p.State())
 	}
 }
+
+// A float32 energy keeps the decimals it really has: 2 at 100 kWh, 1 at
+// 200,000 kWh (its step there is 0.015625 kWh), none at 20,000,000.
+func TestFloatEnergyResolution(t *testing.T) {
+	for _, c := range []struct {
+		v    float32
+		want uint8
+	}{{100.25, 2}, {131071.5, 2}, {200000.5, 1}, {20000000, 0}, {0, 2}} {
+		if got := resolution(c.v, 1, 2); got != c.want {
+			t.Errorf("%v kWh: %d decimals, want %d", c.v, got, c.want)
+		}
+	}
+	if got := resolution(0.5, 0.001, 4); got != 4 { // W to kW
+		t.Errorf("power: %d decimals", got)
+	}
+}
