@@ -95,7 +95,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		last = c
 		patterns = patterns[:0]
 		unread = unread[:0]
-		for _, p := range append(append([]string{}, c.Sources.MetersCSV...), c.Sources.ResponsibleCSV, c.Analysis.Targets) {
+		for _, p := range append(append([]string{}, c.Sources.MetersCSV...), c.Sources.ResponsibleCSV, c.Sources.ExchangesCSV, c.Analysis.Targets) {
 			if a, err := filepath.Abs(p); err == nil && p != "" {
 				patterns = append(patterns, a)
 			}

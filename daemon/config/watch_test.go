@@ -162,8 +162,9 @@ func TestWatchCSV(t *testing.T) {
 // change of the targets, which Load does not read, always reloads.
 func TestWatchResponsibleAndTargets(t *testing.T) {
 	r := startWatch(t, map[string]string{
-		"h.yaml":  base + "  responsible_csv: r.csv\nanalysis:\n  targets: t.csv\n",
+		"h.yaml":  base + "  responsible_csv: r.csv\n  exchanges_csv: x.csv\nanalysis:\n  targets: t.csv\n",
 		"r.csv":   "area,responsible\nA1,Li Wei\n",
+		"x.csv":   "area,old_meter,new_meter,date,removal_reading,install_reading\n",
 		"t.csv":   "area_or_group,from,to,target_rate\nA1,2025-01-01,2025-12-31,6.0\n",
 		"unused":  "",
 		"unused2": "",
@@ -172,6 +173,10 @@ func TestWatchResponsibleAndTargets(t *testing.T) {
 	replace(t, filepath.Join(dir, "r.csv"), "area,responsible\nA1,Wang Fang\n")
 	if c := r.change(); c.Archive.Areas[0].Responsible != "Wang Fang" {
 		t.Errorf("responsible %q after the CSV changed", c.Archive.Areas[0].Responsible)
+	}
+	replace(t, filepath.Join(dir, "x.csv"), "area,old_meter,new_meter,date,removal_reading,install_reading\nA1,1000009,000001000001,2025-07-01 09:00+08:00,1234.5,0.01\n")
+	if c := r.change(); len(c.Archive.Exchanges) != 1 {
+		t.Errorf("exchanges %v after the CSV changed", c.Archive.Exchanges)
 	}
 	replace(t, filepath.Join(dir, "t.csv"), "area_or_group,from,to,target_rate\nA1,2025-01-01,2025-12-31,5.0\n")
 	if c := r.change(); c.Analysis.Targets != filepath.Join(dir, "t.csv") {
