@@ -185,6 +185,7 @@ func TestFaults(t *testing.T) {
 		ev.kills = append(ev.kills, time.Now())
 		head.p.stop(t, syscall.SIGKILL)
 		head.start(true)
+		ev.revived = append(ev.revived, time.Now())
 	}
 	time.Sleep(5 * time.Second)
 
@@ -486,11 +487,16 @@ type period struct{ from, to time.Time }
 
 // events are the moments of the faults, in real time.
 type events struct {
-	kills  []time.Time // SIGKILL
-	downs  []time.Time // a far end stopped
-	stops  []time.Time // SIGTERM
-	full   []period    // data dir full
-	phases []mark      // what the test was doing from when
+	kills []time.Time // SIGKILL
+	// revived[i] is when the headend started after kills[i] first
+	// answered HTTP: it serves HTTP before its collector opens a channel,
+	// so a reply the simulator wrote between a kill and then answers a
+	// request of the killed process (still on the line when it died)
+	revived []time.Time
+	downs   []time.Time // a far end stopped
+	stops   []time.Time // SIGTERM
+	full    []period    // data dir full
+	phases  []mark      // what the test was doing from when
 }
 
 type mark struct {
@@ -549,6 +555,11 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 	killed := func(at time.Time) bool {
 		if within(at, ev.kills) {
 			return true
+		}
+		for i, k := range ev.kills {
+			if i < len(ev.revived) && at.After(k) && !at.After(ev.revived[i]) {
+				return true // in flight when the process died
+			}
 		}
 		for _, k := range ev.kills {
 			for _, p := range ev.full {
