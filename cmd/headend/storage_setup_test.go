@@ -45,26 +45,7 @@ func startInfluxd(t *testing.T) string {
 		return l.Addr().(*net.TCPAddr).Port
 	}
 	dir, httpPort, rpcPort := t.TempDir(), port(), port()
-	conf := fmt.Sprintf(`reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-[meta]
-  dir = %q
-  logging-enabled = false
-[data]
-  dir = %q
-  wal-dir = %q
-  index-version = "inmem"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:%d"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "error"
-  suppress-logo = true
-[continuous_queries]
-  enabled = false
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+	conf := testenv.InfluxdConf(dir, httpPort, rpcPort)
 	if err := os.WriteFile(filepath.Join(dir, "influxd.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

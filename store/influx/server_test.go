@@ -3,7 +3,6 @@ package influx
 import (
 	"context"
 	"fmt"
-	"github.com/headend/headend/store"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/headend/headend/store"
 
 	"github.com/headend/headend/internal/testenv"
 )
@@ -117,26 +118,7 @@ func (s *server) start() error {
 		}
 		s.port = p
 		s.url = "http://127.0.0.1:" + strconv.Itoa(p)
-		conf := fmt.Sprintf(`reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-[meta]
-  dir = %q
-  logging-enabled = false
-[data]
-  dir = %q
-  wal-dir = %q
-  index-version = "inmem"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:%d"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "error"
-  suppress-logo = true
-[continuous_queries]
-  enabled = false
-`, rpc, filepath.Join(s.dir, "meta"), filepath.Join(s.dir, "data"), filepath.Join(s.dir, "wal"), p)
+		conf := testenv.InfluxdConf(s.dir, p, rpc)
 		if err := os.WriteFile(filepath.Join(s.dir, "influxd.conf"), []byte(conf), 0o644); err != nil {
 			return err
 		}
