@@ -26,7 +26,7 @@ const ArchivePort = 2
 // TerminalEntries builds the meter archive terminal id should hold from
 // the head-end's archive: every meter with a measuring point on the
 // terminal's gdw3761 channels, by point (entry serial = point number),
-// on ArchivePort at the channel's baud (0: 2400), protocol 1 for DL/T
+// on ArchivePort at the channel's baud (none: 0, the port's default), protocol 1 for DL/T
 // 645-1997 and 30 for 2007, 4 tariffs, 6 integer and 2 decimal digits,
 // user class 0. Meters without a point (read by forwarding only) are
 // left out.
@@ -37,11 +37,8 @@ func TerminalEntries(ix *archive.Index, id string) ([]gdw3761.MeterEntry, error)
 	}
 	var out []gdw3761.MeterEntry
 	for _, ch := range chs {
-		baud := ch.Baud
-		if baud == 0 {
-			baud = 2400
-		}
-		if _, err := gdw3761.BaudCode(baud); err != nil {
+		baud := ch.Baud // 0: the port's default
+		if _, err := gdw3761.BaudCode(baud); err != nil && baud != 0 {
 			return nil, fmt.Errorf("channel %s: baud %d: %w", ch.ID, baud, err)
 		}
 		for _, m := range ix.MetersOnChannel(ch.ID) {
