@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -32,7 +33,13 @@ import (
 // archive agrees with the head-end's again, and the push is audited; its
 // clock reads as the terminal's.
 func TestTerminalCommandsAgainstTheSimulatedTerminal(t *testing.T) {
-	sc, err := scenario.Load("../../testdata/scenarios/gdw-demo.yaml")
+	yaml, err := os.ReadFile("../../testdata/scenarios/gdw-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// started at 10:00, clear of midnight, when terminals freeze
+	yaml = []byte(strings.Replace(string(yaml), "start: 2025-06-01T00:00:00+08:00", "start: 2025-06-01T10:00:00+08:00", 1))
+	sc, err := scenario.Parse("gdw-demo.yaml", yaml)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +50,7 @@ func TestTerminalCommandsAgainstTheSimulatedTerminal(t *testing.T) {
 	listen := ln.Addr().String()
 	ln.Close()
 	noSleep := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
-	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep, HeadEnd: listen, ZeroDelay: true})
+	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Speed: 1, Sleep: noSleep, HeadEnd: listen, ZeroDelay: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +115,7 @@ archive:
 	var mu sync.Mutex
 	var audited []string
 	d := &fieldops.Daemon{Collector: func() *collector.Collector { return c },
-		Options: fieldops.Options{Now: sim.Fleet.Now, Location: cfg.Collector.Location(),
+		Options: fieldops.Options{Now: sim.Clock.Sim, Location: cfg.Collector.Location(),
 			Audit: func(_ context.Context, action, target string, detail map[string]any) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -176,6 +183,38 @@ archive:
 	if clk.TerminalTime.Before(before) || clk.TerminalTime.After(after) || clk.Terminal != "4401 0001" {
 		t.Errorf("terminal clock %s, the terminal had %s..%s\n%s", clk.TerminalTime, before, after, out)
 	}
+
+	// a clock set: nothing to do within tolerance, never near midnight,
+	// nor by hours unless forced
+	out = cli("time", "--set", "--terminal", "4401 0001", "--text")
+	if !strings.Contains(out, "terminal 4401 0001: clock within tolerance: nothing done") {
+		t.Errorf("clock set within tolerance:\n%s", out)
+	}
+	at := func(by time.Duration) *fieldops.Daemon {
+		o := *d
+		o.Now = func() time.Time { return sim.Clock.Sim().Add(by) }
+		return &o
+	}
+	if _, err := at(14*time.Hour-5*time.Minute).SetTerminalTime(ctx, "4401 0001", true); !errors.Is(err, fieldops.ErrNotAllowed) || !strings.Contains(err.Error(), "midnight") {
+		t.Errorf("clock set at 23:55: %v", err)
+	}
+	later := at(3 * time.Hour)
+	if _, err := later.SetTerminalTime(ctx, "4401 0001", false); !errors.Is(err, fieldops.ErrNotAllowed) || !strings.Contains(err.Error(), "beyond") {
+		t.Errorf("clock set by 3 h: %v", err)
+	}
+	set, err := later.SetTerminalTime(ctx, "4401 0001", true)
+	if err != nil || !set.Set || set.After == nil || !set.Corrected || set.Before.ErrorSeconds > -3*3600+120 {
+		t.Errorf("forced clock set: %+v %v", set, err)
+	}
+	if got, want := term.Clock(), later.Now(); got.Sub(want).Abs() > 2*time.Second {
+		t.Errorf("the terminal's clock after the set %s, want %s", got, want)
+	}
+	mu.Lock()
+	if want := []string{"terminal.archive.push 4401 0001 ok", "terminal.time.set 4401 0001 ok",
+		"terminal.time.set 4401 0001 not allowed", "terminal.time.set 4401 0001 not allowed", "terminal.time.set 4401 0001 ok"}; strings.Join(audited, "|") != strings.Join(want, "|") {
+		t.Errorf("audit: %q, want %q", audited, want)
+	}
+	mu.Unlock()
 
 	if _, _, err := run(t, "", "terminal", "time", "--terminal", "4401 0009", "--server", srv.URL); err == nil || !strings.Contains(err.Error(), "4401 0009") {
 		t.Errorf("unknown terminal: %v", err)
