@@ -149,16 +149,7 @@ func (d *Daemon) TerminalArchiveDiff(ctx context.Context, id string) (*ArchiveDi
 	if err != nil {
 		return nil, err
 	}
-	var serials []uint16
-	last := uint16(0)
-	for _, e := range want {
-		serials = append(serials, e.Serial)
-		last = max(last, e.Serial)
-	}
-	for n := last + 1; n <= min(last+DefaultArchiveChunk, 2040); n++ {
-		serials = append(serials, n)
-	}
-	got, err := PullArchive(ctx, s, s.Address(), serials, 0)
+	got, err := PullArchive(ctx, s, s.Address(), archiveSerials(want), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -264,4 +255,62 @@ func (d *Daemon) SetTerminalTime(ctx context.Context, id string, force bool) (re
 		return nil, err
 	}
 	return SetTerminalClock(ctx, s, s.ID(), s.Address(), d.terminalPW(), d.now, d.loc(), d.ClockTolerance, 0, force)
+}
+
+// ArchiveEntry is one entry of a terminal's meter archive as a person
+// reads it; the meter password it holds is never shown.
+type ArchiveEntry struct {
+	Serial    uint16 `json:"serial"`
+	Point     uint16 `json:"point"`
+	Port      uint8  `json:"port"`
+	Baud      int    `json:"baud"`     // 0: the port's default
+	Protocol  uint8  `json:"protocol"` // 1 DL/T 645-1997, 30 DL/T 645-2007
+	Meter     string `json:"meter"`
+	Tariffs   uint8  `json:"tariffs"`
+	Collector string `json:"collector,omitempty"`
+	Class     uint8  `json:"class"`
+	Subclass  uint8  `json:"subclass"`
+}
+
+// TerminalArchivePull reads terminal id's meter archive back (AFN 0A
+// F10): the serials the head-end's archive gives and the
+// DefaultArchiveChunk after them, as TerminalArchiveDiff does.
+func (d *Daemon) TerminalArchivePull(ctx context.Context, id string) ([]ArchiveEntry, error) {
+	s, ix, err := d.terminal(id)
+	if err != nil {
+		return nil, err
+	}
+	want, err := TerminalEntries(ix, id)
+	if err != nil {
+		return nil, err
+	}
+	got, err := PullArchive(ctx, s, s.Address(), archiveSerials(want), 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ArchiveEntry, 0, len(got))
+	for _, e := range got {
+		ae := ArchiveEntry{Serial: e.Serial, Point: e.Point, Port: e.Port, Baud: e.Baud, Protocol: e.Protocol,
+			Meter: e.Address.String(), Tariffs: e.Tariffs, Class: e.Class, Subclass: e.Subclass}
+		if e.Collector != (gdw3761.MeterAddress{}) {
+			ae.Collector = e.Collector.String()
+		}
+		out = append(out, ae)
+	}
+	return out, nil
+}
+
+// archiveSerials are the entry serials to read back for want: its own and
+// the DefaultArchiveChunk after the last.
+func archiveSerials(want []gdw3761.MeterEntry) []uint16 {
+	var serials []uint16
+	last := uint16(0)
+	for _, e := range want {
+		serials = append(serials, e.Serial)
+		last = max(last, e.Serial)
+	}
+	for n := last + 1; n <= min(last+DefaultArchiveChunk, 2040); n++ {
+		serials = append(serials, n)
+	}
+	return serials
 }

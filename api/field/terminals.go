@@ -13,6 +13,7 @@ import (
 // "4401 0001" or "4401-0001"):
 //
 //	GET  /api/v1/terminals                     every terminal's connection and counters
+//	GET  /api/v1/terminals/{id}/archive        its meter archive as it holds it (AFN 0A F10), no meter passwords
 //	GET  /api/v1/terminals/{id}/archive/diff   its meter archive (AFN 0A F10) against the head-end's
 //	POST /api/v1/terminals/{id}/archive/push   download the head-end's archive into it (AFN 04 F10), then diff
 //	GET  /api/v1/terminals/{id}/time           its clock (AFN 0C F2) against the head-end's
@@ -22,6 +23,7 @@ import (
 // in headend serve.
 type TerminalService interface {
 	TerminalStatus(ctx context.Context) ([]terminal.Status, error)
+	TerminalArchivePull(ctx context.Context, id string) ([]fieldops.ArchiveEntry, error)
 	TerminalArchiveDiff(ctx context.Context, id string) (*fieldops.ArchiveDiff, error)
 	TerminalArchivePush(ctx context.Context, id string) (*fieldops.ArchivePush, error)
 	TerminalTime(ctx context.Context, id string) (*fieldops.TerminalClock, error)
@@ -31,9 +33,10 @@ type TerminalService interface {
 // TerminalRoutes are the patterns RegisterTerminals registers: Status
 // needs a reader, the others the operator role.
 var TerminalRoutes = struct {
-	Status, Diff, Push, Time, SetTime string
+	Status, Pull, Diff, Push, Time, SetTime string
 }{
 	Status:  "GET /api/v1/terminals",
+	Pull:    "GET /api/v1/terminals/{id}/archive",
 	Diff:    "GET /api/v1/terminals/{id}/archive/diff",
 	Push:    "POST /api/v1/terminals/{id}/archive/push",
 	Time:    "GET /api/v1/terminals/{id}/time",
@@ -62,6 +65,10 @@ func RegisterTerminals(mux *http.ServeMux, s TerminalService, wrap ...func(patte
 	}{
 		{TerminalRoutes.Status, func(w http.ResponseWriter, r *http.Request) {
 			res, err := s.TerminalStatus(r.Context())
+			reply(w, res, err)
+		}},
+		{TerminalRoutes.Pull, func(w http.ResponseWriter, r *http.Request) {
+			res, err := s.TerminalArchivePull(r.Context(), r.PathValue("id"))
 			reply(w, res, err)
 		}},
 		{TerminalRoutes.Diff, func(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +120,15 @@ func terminalPath(id, rest string) string {
 // TerminalStatus asks the server for its terminals.
 func (c *Client) TerminalStatus(ctx context.Context) ([]terminal.Status, error) {
 	res, err := getJSON[[]terminal.Status](c, ctx, http.MethodGet, "/api/v1/terminals", nil)
+	if err != nil {
+		return nil, err
+	}
+	return *res, nil
+}
+
+// TerminalArchivePull asks the server for terminal id's meter archive.
+func (c *Client) TerminalArchivePull(ctx context.Context, id string) ([]fieldops.ArchiveEntry, error) {
+	res, err := getJSON[[]fieldops.ArchiveEntry](c, ctx, http.MethodGet, terminalPath(id, "/archive"), nil)
 	if err != nil {
 		return nil, err
 	}

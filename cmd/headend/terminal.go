@@ -94,7 +94,32 @@ The archive push and the clock set are audited.`,
 		},
 	}
 
-	archive := &cobra.Command{Use: "archive", Short: "A terminal's meter archive against the head-end's: diff, push"}
+	archive := &cobra.Command{Use: "archive", Short: "A terminal's meter archive against the head-end's: pull, diff, push"}
+	pull := &cobra.Command{
+		Use: "pull", Short: "Read the terminal's meter archive back (AFN 0A F10) as it holds it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			es, err := cl.TerminalArchivePull(ctx, c.terminal)
+			if err != nil {
+				return fieldError(err)
+			}
+			if !c.text {
+				return printJSON(cmd.OutOrStdout(), es)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "terminal %s: %d entries\n", c.terminal, len(es))
+			for _, e := range es {
+				fmt.Fprintf(w, "  entry %4d  point %4d  meter %s  port %d  baud %d  protocol %d  tariffs %d  class %d.%d\n",
+					e.Serial, e.Point, e.Meter, e.Port, e.Baud, e.Protocol, e.Tariffs, e.Class, e.Subclass)
+			}
+			return nil
+		},
+	}
 	diff := &cobra.Command{
 		Use: "diff", Short: "Read the terminal's meter archive back (AFN 0A F10) and compare it with the head-end's", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,7 +160,7 @@ The archive push and the clock set are audited.`,
 			return printJSON(cmd.OutOrStdout(), r)
 		},
 	}
-	archive.AddCommand(diff, push)
+	archive.AddCommand(pull, diff, push)
 
 	var set, force bool
 	tm := &cobra.Command{

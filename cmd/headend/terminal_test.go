@@ -167,6 +167,14 @@ archive:
 	if out := cli("archive", "diff", "--terminal", "4401-0001", "--text"); !strings.Contains(out, "terminal 4401 0001: its meter archive agrees with the head-end's") {
 		t.Errorf("diff after the push:\n%s", out)
 	}
+	out = cli("archive", "pull", "--terminal", "4401 0001")
+	var pulled []fieldops.ArchiveEntry
+	if err := json.Unmarshal([]byte(out), &pulled); err != nil || len(pulled) != n || pulled[2].Point != 3 || pulled[2].Meter == "" || pulled[0].Protocol == 0 {
+		t.Errorf("pull: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "password") {
+		t.Errorf("the pull shows the meter passwords:\n%s", out)
+	}
 	mu.Lock()
 	if len(audited) != 1 || audited[0] != "terminal.archive.push 4401 0001 ok" {
 		t.Errorf("audit: %q", audited)
