@@ -228,3 +228,20 @@ archive:
 		t.Errorf("unknown terminal: %v", err)
 	}
 }
+
+// TestTerminalCommandsNeedServerAndTerminal: the terminal commands say
+// which flag is missing before reaching anything.
+func TestTerminalCommandsNeedServerAndTerminal(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"terminal", "status"}, "--server: required"},
+		{[]string{"terminal", "archive", "diff", "--server", "http://127.0.0.1:1"}, "--terminal: required"},
+		{[]string{"terminal", "time", "--set", "--server", "http://127.0.0.1:1"}, "--terminal: required"},
+	} {
+		if _, _, err := run(t, "", c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}
