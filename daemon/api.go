@@ -153,6 +153,12 @@ func apiHandler(d apiDeps) http.Handler {
 		}
 		return toks.Require(auth.FieldControl)(h) // read, time, sync, scan, relay
 	})
+	apifield.RegisterTerminals(mux, fsvc, func(p string, h http.Handler) http.Handler {
+		if p == apifield.TerminalRoutes.Status {
+			return toks.Require(auth.ReadAll)(h)
+		}
+		return toks.Require(auth.FieldControl)(h) // archive diff and push, time and its set
+	})
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.WriteError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))

@@ -90,6 +90,11 @@ func TestAPIRoles(t *testing.T) {
 		{"GET", "/api/v1/billing/changes", "operator", "", 403},
 		{"POST", "/api/v1/meters/000001000001/relay", "operator", relay, 503}, // allowed; no collector running here
 		{"GET", "/api/v1/status/field", "operator", "", 503},
+		{"GET", "/api/v1/terminals", "billing", "", 403},
+		{"GET", "/api/v1/terminals", "analyst", "", 503}, // a reader may see them; no collector running here
+		{"POST", "/api/v1/terminals/4401-0001/archive/push", "analyst", "", 403},
+		{"POST", "/api/v1/terminals/4401-0001/time", "analyst", "", 403},
+		{"POST", "/api/v1/terminals/4401-0001/time", "operator", "", 503},
 		{"GET", "/api/v1/areas?from=2025-02-30", "analyst", "", 400},
 		{"GET", "/api/v1/billing/changes?cursor=x", "admin", "", 400},
 		{"GET", "/api/v1/audit", "admin", "", 200},

@@ -45,5 +45,6 @@ func newRoot(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	root.AddCommand(newDecodeCmd(), newEncodeCmd(), newServeCmd(), newReadCmd(), newScanCmd(), newTimeCmd(), newRelayCmd(), newStatusCmd(), newArchiveCmd())
 	root.AddCommand(newAnalyseCmd(), newReadsCmd())
 	root.AddCommand(newStorageCmd())
+	root.AddCommand(newTerminalCmd())
 	return root
 }

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	apifield "github.com/headend/headend/api/field"
+	"github.com/headend/headend/fieldops"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// terminalConn is how the terminal commands reach the running daemon.
+type terminalConn struct {
+	fieldConn
+	terminal string
+}
+
+func (c *terminalConn) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.server, "server", "", "URL of the running headend serve, e.g. http://127.0.0.1:8080")
+	fs.StringVar(&c.token, "token", "", "API token for --server (or "+envToken+", or --token-file)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the API token")
+	fs.BoolVar(&c.text, "text", false, "print for a person instead of JSON")
+}
+
+func (c *terminalConn) client(needTerminal bool) (*apifield.Client, error) {
+	if c.server == "" {
+		return nil, errors.New("--server: required: the URL of the running headend serve (the terminals dial in to it)")
+	}
+	if needTerminal && c.terminal == "" {
+		return nil, errors.New(`--terminal: required: the terminal's area code and address, e.g. "4401 0001"`)
+	}
+	tok, err := c.apiToken()
+	if err != nil {
+		return nil, err
+	}
+	return &apifield.Client{URL: c.server, Token: tok}, nil
+}
+
+func newTerminalCmd() *cobra.Command {
+	var c terminalConn
+	cmd := &cobra.Command{
+		Use:   "terminal",
+		Short: "Configure the Q/GDW 1376.1 concentrators that dial in: status, meter archive, clock",
+		Long: `Work on the Q/GDW 1376.1 terminals (concentrators) logged in to the
+running headend serve, through --server: which are online, their meter
+archive (AFN 04 F10 download, AFN 0A F10 read-back and its diff with the
+head-end's archive) and their clock (AFN 0C F2 read, AFN 05 F31 set).
+The archive push and the clock set are audited.`,
+		Example: `  headend terminal status --server http://127.0.0.1:8080 --text
+  headend terminal archive diff --server http://127.0.0.1:8080 --terminal "4401 0001" --text
+  headend terminal archive push --server http://127.0.0.1:8080 --terminal "4401 0001"
+  headend terminal time --server http://127.0.0.1:8080 --terminal "4401 0001" --set`,
+	}
+	c.flags(cmd.PersistentFlags())
+	cmd.PersistentFlags().StringVar(&c.terminal, "terminal", "", `the terminal, its area code and address, e.g. "4401 0001"`)
+
+	status := &cobra.Command{
+		Use: "status", Short: "The terminals, online or not, their last heartbeat and clock", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(false)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			ts, err := cl.TerminalStatus(ctx)
+			if err != nil {
+				return fieldError(err)
+			}
+			if !c.text {
+				return printJSON(cmd.OutOrStdout(), ts)
+			}
+			w := cmd.OutOrStdout()
+			if len(ts) == 0 {
+				fmt.Fprintln(w, "no terminals")
+			}
+			for _, t := range ts {
+				state := "offline"
+				if t.Online {
+					state = "online since " + t.Since.Format("2006-01-02 15:04:05")
+				}
+				fmt.Fprintf(w, "terminal %s: %s", t.ID, state)
+				if !t.LastHeartbeat.IsZero() {
+					fmt.Fprintf(w, ", last heartbeat %s", t.LastHeartbeat.Format("2006-01-02 15:04:05"))
+				}
+				if t.Err != "" {
+					fmt.Fprintf(w, " (%s)", t.Err)
+				}
+				fmt.Fprintln(w)
+			}
+			return nil
+		},
+	}
+
+	archive := &cobra.Command{Use: "archive", Short: "A terminal's meter archive against the head-end's: pull, diff, push"}
+	pull := &cobra.Command{
+		Use: "pull", Short: "Read the terminal's meter archive back (AFN 0A F10) as it holds it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			es, err := cl.TerminalArchivePull(ctx, c.terminal)
+			if err != nil {
+				return fieldError(err)
+			}
+			if !c.text {
+				return printJSON(cmd.OutOrStdout(), es)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "terminal %s: %d entries\n", c.terminal, len(es))
+			for _, e := range es {
+				fmt.Fprintf(w, "  entry %4d  point %4d  meter %s  port %d  baud %d  protocol %d  tariffs %d  class %d.%d\n",
+					e.Serial, e.Point, e.Meter, e.Port, e.Baud, e.Protocol, e.Tariffs, e.Class, e.Subclass)
+			}
+			return nil
+		},
+	}
+	diff := &cobra.Command{
+		Use: "diff", Short: "Read the terminal's meter archive back (AFN 0A F10) and compare it with the head-end's", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			d, err := cl.TerminalArchiveDiff(ctx, c.terminal)
+			if err != nil {
+				return fieldError(err)
+			}
+			if c.text {
+				fmt.Fprintln(cmd.OutOrStdout(), d.Summary)
+				return nil
+			}
+			return printJSON(cmd.OutOrStdout(), d)
+		},
+	}
+	push := &cobra.Command{
+		Use: "push", Short: "Download the head-end's meter archive into the terminal (AFN 04 F10), then diff", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			r, err := cl.TerminalArchivePush(ctx, c.terminal)
+			if err != nil {
+				return fieldError(err)
+			}
+			if c.text {
+				fmt.Fprintf(cmd.OutOrStdout(), "terminal %s: %d of %d entries confirmed\n%s\n", r.Terminal, r.Confirmed, r.Entries, r.After)
+				return nil
+			}
+			return printJSON(cmd.OutOrStdout(), r)
+		},
+	}
+	archive.AddCommand(pull, diff, push)
+
+	var set, force bool
+	tm := &cobra.Command{
+		Use: "time", Short: "Read a terminal's clock (AFN 0C F2); --set sets it to the head-end's (AFN 05 F31)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			w := cmd.OutOrStdout()
+			if !set {
+				r, err := cl.TerminalTime(ctx, c.terminal)
+				if err != nil {
+					return fieldError(err)
+				}
+				if c.text {
+					printTerminalClock(w, "", r)
+					return nil
+				}
+				return printJSON(w, r)
+			}
+			r, err := cl.SetTerminalTime(ctx, c.terminal, force)
+			if err != nil {
+				return fieldError(err)
+			}
+			if !c.text {
+				return printJSON(w, r)
+			}
+			if !r.Set {
+				fmt.Fprintf(w, "terminal %s: %s\n", r.Before.Terminal, r.Note)
+			} else {
+				fmt.Fprintf(w, "terminal %s: clock set\n", r.Before.Terminal)
+			}
+			printTerminalClock(w, "  before: ", &r.Before)
+			if r.After != nil {
+				printTerminalClock(w, "  after:  ", r.After)
+			}
+			return nil
+		},
+	}
+	tm.Flags().BoolVar(&set, "set", false, "set the terminal's clock to the head-end's (audited)")
+	tm.Flags().BoolVar(&force, "force", false, "with --set: set it even within tolerance or beyond the ±5 min correction limit")
+
+	cmd.AddCommand(status, archive, tm)
+	return cmd
+}
+
+func printTerminalClock(w io.Writer, indent string, r *fieldops.TerminalClock) {
+	fmt.Fprintf(w, "%sterminal %s clock %s, head-end %s: %s\n", indent, r.Terminal,
+		r.TerminalTime.Format("2006-01-02 15:04:05"), r.HeadEndTime.Format("2006-01-02 15:04:05"), signed(r.ErrorSeconds))
+}
