@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	apifield "github.com/headend/headend/api/field"
+	"github.com/headend/headend/collector/terminal"
 	"github.com/headend/headend/fieldops"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -59,38 +61,28 @@ The archive push and the clock set are audited.`,
 	status := &cobra.Command{
 		Use: "status", Short: "The terminals, online or not, their last heartbeat and clock", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client(false)
-			if err != nil {
-				return err
-			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			ts, err := cl.TerminalStatus(ctx)
-			if err != nil {
-				return fieldError(err)
-			}
-			if !c.text {
-				return printJSON(cmd.OutOrStdout(), ts)
-			}
-			w := cmd.OutOrStdout()
-			if len(ts) == 0 {
-				fmt.Fprintln(w, "no terminals")
-			}
-			for _, t := range ts {
-				state := "offline"
-				if t.Online {
-					state = "online since " + t.Since.Format("2006-01-02 15:04:05")
-				}
-				fmt.Fprintf(w, "terminal %s: %s", t.ID, state)
-				if !t.LastHeartbeat.IsZero() {
-					fmt.Fprintf(w, ", last heartbeat %s", t.LastHeartbeat.Format("2006-01-02 15:04:05"))
-				}
-				if t.Err != "" {
-					fmt.Fprintf(w, " (%s)", t.Err)
-				}
-				fmt.Fprintln(w)
-			}
-			return nil
+			return terminalRun(cmd, &c, false, func(ctx context.Context, cl *apifield.Client) ([]terminal.Status, error) {
+				return cl.TerminalStatus(ctx)
+			},
+				func(w io.Writer, ts []terminal.Status) {
+					if len(ts) == 0 {
+						fmt.Fprintln(w, "no terminals")
+					}
+					for _, t := range ts {
+						state := "offline"
+						if t.Online {
+							state = "online since " + t.Since.Format("2006-01-02 15:04:05")
+						}
+						fmt.Fprintf(w, "terminal %s: %s", t.ID, state)
+						if !t.LastHeartbeat.IsZero() {
+							fmt.Fprintf(w, ", last heartbeat %s", t.LastHeartbeat.Format("2006-01-02 15:04:05"))
+						}
+						if t.Err != "" {
+							fmt.Fprintf(w, " (%s)", t.Err)
+						}
+						fmt.Fprintln(w)
+					}
+				})
 		},
 	}
 
@@ -98,66 +90,38 @@ The archive push and the clock set are audited.`,
 	pull := &cobra.Command{
 		Use: "pull", Short: "Read the terminal's meter archive back (AFN 0A F10) as it holds it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			es, err := cl.TerminalArchivePull(ctx, c.terminal)
-			if err != nil {
-				return fieldError(err)
-			}
-			if !c.text {
-				return printJSON(cmd.OutOrStdout(), es)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "terminal %s: %d entries\n", c.terminal, len(es))
-			for _, e := range es {
-				fmt.Fprintf(w, "  entry %4d  point %4d  meter %s  port %d  baud %d  protocol %d  tariffs %d  class %d.%d\n",
-					e.Serial, e.Point, e.Meter, e.Port, e.Baud, e.Protocol, e.Tariffs, e.Class, e.Subclass)
-			}
-			return nil
+			return terminalRun(cmd, &c, true, func(ctx context.Context, cl *apifield.Client) ([]fieldops.ArchiveEntry, error) {
+				return cl.TerminalArchivePull(ctx, c.terminal)
+			},
+				func(w io.Writer, es []fieldops.ArchiveEntry) {
+					fmt.Fprintf(w, "terminal %s: %d entries\n", c.terminal, len(es))
+					for _, e := range es {
+						fmt.Fprintf(w, "  entry %4d  point %4d  meter %s  port %d  baud %d  protocol %d  tariffs %d  class %d.%d\n",
+							e.Serial, e.Point, e.Meter, e.Port, e.Baud, e.Protocol, e.Tariffs, e.Class, e.Subclass)
+					}
+				})
 		},
 	}
 	diff := &cobra.Command{
 		Use: "diff", Short: "Read the terminal's meter archive back (AFN 0A F10) and compare it with the head-end's", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			d, err := cl.TerminalArchiveDiff(ctx, c.terminal)
-			if err != nil {
-				return fieldError(err)
-			}
-			if c.text {
-				fmt.Fprintln(cmd.OutOrStdout(), d.Summary)
-				return nil
-			}
-			return printJSON(cmd.OutOrStdout(), d)
+			return terminalRun(cmd, &c, true, func(ctx context.Context, cl *apifield.Client) (*apifield.DiffReply, error) {
+				return cl.TerminalArchiveDiff(ctx, c.terminal)
+			},
+				func(w io.Writer, d *apifield.DiffReply) {
+					fmt.Fprintln(w, d.Summary)
+				})
 		},
 	}
 	push := &cobra.Command{
 		Use: "push", Short: "Download the head-end's meter archive into the terminal (AFN 04 F10), then diff", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			r, err := cl.TerminalArchivePush(ctx, c.terminal)
-			if err != nil {
-				return fieldError(err)
-			}
-			if c.text {
-				fmt.Fprintf(cmd.OutOrStdout(), "terminal %s: %d of %d entries confirmed\n%s\n", r.Terminal, r.Confirmed, r.Entries, r.After)
-				return nil
-			}
-			return printJSON(cmd.OutOrStdout(), r)
+			return terminalRun(cmd, &c, true, func(ctx context.Context, cl *apifield.Client) (*fieldops.ArchivePush, error) {
+				return cl.TerminalArchivePush(ctx, c.terminal)
+			},
+				func(w io.Writer, r *fieldops.ArchivePush) {
+					fmt.Fprintf(w, "terminal %s: %d of %d entries confirmed\n%s\n", r.Terminal, r.Confirmed, r.Entries, r.After)
+				})
 		},
 	}
 	archive.AddCommand(pull, diff, push)
@@ -213,4 +177,25 @@ The archive push and the clock set are audited.`,
 func printTerminalClock(w io.Writer, indent string, r *fieldops.TerminalClock) {
 	fmt.Fprintf(w, "%sterminal %s clock %s, head-end %s: %s\n", indent, r.Terminal,
 		r.TerminalTime.Format("2006-01-02 15:04:05"), r.HeadEndTime.Format("2006-01-02 15:04:05"), signed(r.ErrorSeconds))
+}
+
+// terminalRun is one terminal command: the client (with --terminal when
+// needTerminal), an interruptible context, the operation, and its result
+// as JSON or, with --text, through text for a person.
+func terminalRun[T any](cmd *cobra.Command, c *terminalConn, needTerminal bool, op func(context.Context, *apifield.Client) (T, error), text func(io.Writer, T)) error {
+	cl, err := c.client(needTerminal)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible(cmd)
+	defer stop()
+	v, err := op(ctx, cl)
+	if err != nil {
+		return fieldError(err)
+	}
+	if !c.text {
+		return printJSON(cmd.OutOrStdout(), v)
+	}
+	text(cmd.OutOrStdout(), v)
+	return nil
 }
