@@ -185,7 +185,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		if !ok || x.Quantity != string(reg)+" active energy total" {
 			continue
 		}
-		official = append(official, loss.Reading{Key: loss.Key(x.Key), Register: reg, Value: x.Value, Quality: Quality(x.Quality)})
+		official = append(official, loss.Reading{Key: x.Key, Register: reg, Value: x.Value, Quality: x.Quality})
 	}
 
 	// the flags, from the registers as read
@@ -196,7 +196,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		if r.Status != meter.OK || !ok || r.Quantity != string(reg)+" active energy total" || r.Class != meter.Daily {
 			continue
 		}
-		raw = append(raw, loss.Reading{Key: loss.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: stamp(r)}, Register: reg, Value: r.Value, Quality: loss.Valid})
+		raw = append(raw, loss.Reading{Key: meter.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: stamp(r)}, Register: reg, Value: r.Value, Quality: meter.Valid})
 	}
 	out.MeterLoss = balance(ix, in.Days, loss.NewSet(raw), cfg.Loss)
 	var instant []loss.Reading
@@ -205,7 +205,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		if x.Quality == vee.Failed || x.Text != "" {
 			continue
 		}
-		instant = append(instant, loss.Reading{Key: loss.Key(x.Key), Value: x.Value, Quality: Quality(x.Quality)})
+		instant = append(instant, loss.Reading{Key: x.Key, Value: x.Value, Quality: x.Quality})
 	}
 	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant, Phases: in.Phases}, cfg.Anomaly)
 	loc := cfg.VEE.Location
@@ -302,11 +302,6 @@ func stamp(r *meter.Read) time.Time {
 		return r.MeterTime
 	}
 	return r.ReadAt
-}
-
-// Quality is the line-loss name of a VEE quality.
-func Quality(q vee.Quality) loss.Quality {
-	return loss.Quality(strings.ReplaceAll(string(q), "_", "-"))
 }
 
 // latest keeps the highest version of each key, ordered by meter,

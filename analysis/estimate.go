@@ -128,7 +128,7 @@ func heldFor(mr *loss.MeterResult, byKey map[vee.Key]*vee.Value) int {
 		if x == nil || x.Quality.Usable() {
 			continue
 		}
-		v := byKey[vee.Key(x.Key)]
+		v := byKey[x.Key]
 		switch {
 		case v == nil || v.Text != "":
 			return heldFault

@@ -53,20 +53,20 @@ func (f *estimateField) balances() ([]loss.Result, []vee.Value) {
 	var vals []vee.Value
 	for m, v := range f.reads {
 		for b := range v {
-			k := loss.Key{Meter: m, Class: meter.Daily, Quantity: "forward active energy total", Time: eDay0.AddDate(0, 0, b)}
-			q := loss.Valid
+			k := meter.Key{Meter: m, Class: meter.Daily, Quantity: "forward active energy total", Time: eDay0.AddDate(0, 0, b)}
+			q := meter.Valid
 			if h, ok := f.held[[2]any{m, b}]; ok {
 				if h == nil {
 					continue
 				}
-				h.Key = vee.Key(k)
+				h.Key = k
 				vals = append(vals, *h)
-				q = Quality(h.Quality)
+				q = h.Quality
 			}
 			rs = append(rs, loss.Reading{Key: k, Register: loss.Forward, Value: loss.Decimal{Units: v[b], Scale: 2}, Quality: q})
 			kr := k
 			kr.Quantity = "reverse active energy total"
-			rs = append(rs, loss.Reading{Key: kr, Register: loss.Reverse, Value: loss.Decimal{Scale: 2}, Quality: loss.Valid})
+			rs = append(rs, loss.Reading{Key: kr, Register: loss.Reverse, Value: loss.Decimal{Scale: 2}, Quality: meter.Valid})
 		}
 	}
 	ix, set := f.arch.Index(), loss.NewSet(rs)

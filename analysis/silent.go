@@ -141,7 +141,7 @@ func silent(flags []anomaly.Flag, ix *archive.Index, days []time.Time, regs, ins
 		}
 		f := anomaly.Flag{Kind: anomaly.NoAnswer, Meter: m, Area: mt.Area, Start: from, End: end, Confidence: 0.5, Delay: 1,
 			Summary: fmt.Sprintf("no answer to any of its %d reads of %s nor to its daily read of %s", t.failed, last.Format(time.DateOnly), end.Format(time.DateOnly)),
-			Reads:   []loss.Key{{Meter: m, Class: meter.Daily, Quantity: t.daily.Quantity, Time: end}},
+			Reads:   []meter.Key{{Meter: m, Class: meter.Daily, Quantity: t.daily.Quantity, Time: end}},
 			Figures: []anomaly.Figure{{Name: "failed reads", Value: loss.Decimal{Units: int64(t.failed)}}, {Name: "days", Value: loss.Decimal{Units: 1}, Unit: "d"}},
 		}
 		flags = append(flags, f)

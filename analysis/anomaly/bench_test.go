@@ -19,8 +19,8 @@ func fleet(areas, customers, days int) (*archive.Index, []loss.Reading, []loss.R
 	var a archive.Archive
 	var regs, inst []loss.Reading
 	mk := func(addr string, reg loss.Register, d int, v int64) loss.Reading {
-		return loss.Reading{Key: loss.Key{Meter: addr, Class: meter.Daily, Quantity: string(reg) + " active energy total", Time: day(d)},
-			Register: reg, Value: loss.Decimal{Units: v % 1e8, Scale: 2}, Quality: loss.Valid}
+		return loss.Reading{Key: meter.Key{Meter: addr, Class: meter.Daily, Quantity: string(reg) + " active energy total", Time: day(d)},
+			Register: reg, Value: loss.Decimal{Units: v % 1e8, Scale: 2}, Quality: meter.Valid}
 	}
 	for i := range areas {
 		id := fmt.Sprintf("L-%03d", i+1)
@@ -43,10 +43,10 @@ func fleet(areas, customers, days int) (*archive.Index, []loss.Reading, []loss.R
 				for _, h := range []int{3, 14} {
 					at := day(d).Add(time.Duration(h) * time.Hour)
 					inst = append(inst,
-						loss.Reading{Key: loss.Key{Meter: addr, Class: meter.Instantaneous, Quantity: "phase A voltage", Time: at}, Value: loss.Decimal{Units: 2200 + int64(rng.IntN(100)), Scale: 1}, Quality: loss.Valid},
-						loss.Reading{Key: loss.Key{Meter: addr, Class: meter.Instantaneous, Quantity: "phase A current", Time: at}, Value: loss.Decimal{Units: int64(rng.IntN(20000)), Scale: 3}, Quality: loss.Valid})
+						loss.Reading{Key: meter.Key{Meter: addr, Class: meter.Instantaneous, Quantity: "phase A voltage", Time: at}, Value: loss.Decimal{Units: 2200 + int64(rng.IntN(100)), Scale: 1}, Quality: meter.Valid},
+						loss.Reading{Key: meter.Key{Meter: addr, Class: meter.Instantaneous, Quantity: "phase A current", Time: at}, Value: loss.Decimal{Units: int64(rng.IntN(20000)), Scale: 3}, Quality: meter.Valid})
 				}
-				inst = append(inst, loss.Reading{Key: loss.Key{Meter: addr, Class: meter.Clock, Quantity: QuantityClockError, Time: day(d).Add(3 * time.Hour)}, Value: loss.Decimal{Units: int64(rng.IntN(20) - 10)}, Quality: loss.Valid})
+				inst = append(inst, loss.Reading{Key: meter.Key{Meter: addr, Class: meter.Clock, Quantity: QuantityClockError, Time: day(d).Add(3 * time.Hour)}, Value: loss.Decimal{Units: int64(rng.IntN(20) - 10)}, Quality: meter.Valid})
 			}
 		}
 		reg := int64(1e6)

@@ -3,9 +3,10 @@ package anomaly
 import (
 	"cmp"
 
-	"github.com/headend/headend/analysis/loss"
 	"slices"
 	"strings"
+
+	"github.com/headend/headend/meter"
 )
 
 // Report is what [Detect] found.
@@ -65,11 +66,11 @@ func (a *Analysis) Detect(cfg Config) Report {
 }
 
 // dedupe drops repeated keys (a day's end read is the next day's start).
-func dedupe(ks []loss.Key) []loss.Key {
+func dedupe(ks []meter.Key) []meter.Key {
 	if len(ks) < 2 {
 		return ks
 	}
-	seen := make(map[loss.Key]bool, len(ks))
+	seen := make(map[meter.Key]bool, len(ks))
 	out := ks[:0]
 	for _, k := range ks {
 		if !seen[k] {

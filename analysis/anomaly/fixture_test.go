@@ -68,7 +68,7 @@ func (f *field) instant(addr, quantity string, at time.Time, v string) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.inst = append(f.inst, loss.Reading{Key: loss.Key{Meter: addr, Class: meter.Instantaneous, Quantity: quantity, Time: at}, Value: d, Quality: loss.Valid})
+	f.inst = append(f.inst, loss.Reading{Key: meter.Key{Meter: addr, Class: meter.Instantaneous, Quantity: quantity, Time: at}, Value: d, Quality: meter.Valid})
 }
 
 // input computes the daily balances.
@@ -89,8 +89,8 @@ func (f *field) input() Input {
 				reg loss.Register
 				v   int64
 			}{{loss.Forward, fw}, {loss.Reverse, rv}} {
-				rs = append(rs, loss.Reading{Key: loss.Key{Meter: m.Address, Class: meter.Daily, Quantity: string(x.reg) + " active energy total", Time: day(b)},
-					Register: x.reg, Value: mod(x.v), Quality: loss.Valid})
+				rs = append(rs, loss.Reading{Key: meter.Key{Meter: m.Address, Class: meter.Daily, Quantity: string(x.reg) + " active energy total", Time: day(b)},
+					Register: x.reg, Value: mod(x.v), Quality: meter.Valid})
 			}
 		}
 	}

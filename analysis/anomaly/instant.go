@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/meter"
 )
 
 // phaseOf parses "phase A voltage" (what = "voltage") into phase 0..2.
@@ -51,7 +52,7 @@ func (a *Analysis) clock(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	tol, lim := cfg.ClockTolerance.Seconds(), cfg.ClockLimit.Seconds()
 	type day struct {
 		worst *loss.Reading
-		reads []loss.Key
+		reads []meter.Key
 	}
 	days := map[int]*day{}
 	for i, x := range a.instant[ms.addr] {
@@ -105,7 +106,7 @@ func (a *Analysis) voltage(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	lossV, lo, hi := cfg.PhaseLoss*vn, cfg.VoltageLow*vn, cfg.VoltageHigh*vn
 	type tally struct {
 		n, bad int
-		keys   []loss.Key
+		keys   []meter.Key
 		worst  loss.Decimal
 	}
 	var lost [3]map[int]*tally
@@ -195,7 +196,7 @@ func (a *Analysis) imbalance(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	type tally struct {
 		bad   int
 		worst float64
-		keys  []loss.Key
+		keys  []meter.Key
 	}
 	days := map[int]*tally{}
 	for i := 0; i < len(reads); {
@@ -269,7 +270,7 @@ func (a *Analysis) cover(ms *meterSeries, _ *Config, out []Flag) []Flag {
 				f.Confidence = 0.9
 				f.Summary = fmt.Sprintf("cover opened %s times between %s and %s", rise,
 					prev.Key.Time.Format(time.DateTime), x.Key.Time.Format(time.DateTime))
-				f.Reads = []loss.Key{prev.Key, x.Key}
+				f.Reads = []meter.Key{prev.Key, x.Key}
 				f.Figures = []Figure{fig("count before", prev.Value, ""), fig("count after", x.Value, ""), fig("openings", rise, "")}
 				out = append(out, f)
 			}

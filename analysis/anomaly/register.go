@@ -273,7 +273,7 @@ func (a *Analysis) noAnswer(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 	st := make([]int8, n+1)
 	var keys = make([]*loss.Reading, n+1)
 	mark := func(b int, r *loss.Reading) {
-		if r != nil && r.Quality != loss.FailedQuality && !r.Quality.Estimated() {
+		if r != nil && r.Quality != meter.FailedQuality && !r.Quality.Estimated() {
 			st[b] = 1
 			return
 		}
@@ -315,7 +315,7 @@ func (a *Analysis) noAnswer(ms *meterSeries, cfg *Config, out []Flag) []Flag {
 				if keys[i] != nil {
 					f.Reads = append(f.Reads, keys[i].Key)
 				} else { // the key of the read that is missing
-					f.Reads = append(f.Reads, loss.Key{Meter: ms.addr, Class: meter.Daily, Quantity: "forward active energy total", Time: at(i)})
+					f.Reads = append(f.Reads, meter.Key{Meter: ms.addr, Class: meter.Daily, Quantity: "forward active energy total", Time: at(i)})
 				}
 			}
 			f.Figures = []Figure{figf("days", float64(run), "d")}

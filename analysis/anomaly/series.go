@@ -7,6 +7,7 @@ import (
 
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 )
 
 // Analysis is an Input indexed by meter, area and day. Build it once with
@@ -138,7 +139,7 @@ func New(in Input) *Analysis {
 	}
 	for i := range in.Instant {
 		r := &in.Instant[i]
-		if r.Quality == loss.FailedQuality {
+		if r.Quality == meter.FailedQuality {
 			continue
 		}
 		v := a.instant[r.Key.Meter]
@@ -377,8 +378,8 @@ func (ms *meterSeries) baseline(d, h, minDays int) (float64, bool) {
 	return median(v), true
 }
 
-func keysOf(rs ...*loss.Reading) []loss.Key {
-	var out []loss.Key
+func keysOf(rs ...*loss.Reading) []meter.Key {
+	var out []meter.Key
 	for _, r := range rs {
 		if r != nil {
 			out = append(out, r.Key)

@@ -54,7 +54,7 @@ func simInput(t testing.TB, path string, days int, edit func(string) string) (In
 	}
 	var inst []loss.Reading
 	r := func(m *model.Meter, q string, at time.Time, v loss.Decimal) {
-		inst = append(inst, loss.Reading{Key: loss.Key{Meter: m.Address, Class: meter.Instantaneous, Quantity: q, Time: at}, Value: v, Quality: loss.Valid})
+		inst = append(inst, loss.Reading{Key: meter.Key{Meter: m.Address, Class: meter.Instantaneous, Quantity: q, Time: at}, Value: v, Quality: meter.Valid})
 	}
 	start := fl.Start()
 	for d := range days {
@@ -91,8 +91,8 @@ func simInput(t testing.TB, path string, days int, edit func(string) string) (In
 				reg loss.Register
 				v   int64
 			}{{loss.Forward, fz.Forward[0]}, {loss.Reverse, fz.Reverse[0]}} {
-				rs = append(rs, loss.Reading{Key: loss.Key{Meter: m.Address, Class: meter.Daily, Quantity: string(x.reg) + " active energy total", Time: fz.Time},
-					Register: x.reg, Value: loss.Decimal{Units: x.v, Scale: 2}, Quality: loss.Valid})
+				rs = append(rs, loss.Reading{Key: meter.Key{Meter: m.Address, Class: meter.Daily, Quantity: string(x.reg) + " active energy total", Time: fz.Time},
+					Register: x.reg, Value: loss.Decimal{Units: x.v, Scale: 2}, Quality: meter.Valid})
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 )
 
 // Kind is what a flag says.
@@ -99,7 +100,7 @@ type Flag struct {
 	End        time.Time // 00:00 of the last day it was seen
 	Confidence float64   // in [0, 1]
 	Summary    string
-	Reads      []loss.Key // the reads behind it
+	Reads      []meter.Key // the reads behind it
 	Figures    []Figure
 	// Delay is how many days of reads from the onset its kind needs at
 	// the soonest before it can fire ([Kind.Delay]).

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 )
 
 // Result is an area's balance over one period.
@@ -174,8 +175,8 @@ func list(items []string) string {
 // boundary reads of every usable meter (those it has, for a meter
 // estimated by [Substitute]), area meter first, then customers
 // in archive order.
-func (r *Result) Used() []Key {
-	var out []Key
+func (r *Result) Used() []meter.Key {
+	var out []meter.Key
 	add := func(mr *MeterResult) {
 		if mr.Status == StatusMissing {
 			return

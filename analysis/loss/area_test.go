@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 )
 
 // hand is the worked example of the package's tests:
@@ -84,8 +85,8 @@ func TestNegativeLoss(t *testing.T) {
 
 func TestEstimatedCountedAndReported(t *testing.T) {
 	ix, rs := hand(t)
-	rs[5].Quality = EstimatedInterpolation // c1 forward end
-	rs[0].Quality = EstimatedProfile       // area meter forward start
+	rs[5].Quality = meter.EstimatedInterpolation // c1 forward end
+	rs[0].Quality = meter.EstimatedProfile       // area meter forward start
 	r := Compute(ix, "A1", Day(day1), NewSet(rs), Config{})
 	eqDec(t, "loss", r.Loss, "120.00")
 	if r.Read != 3 || r.Estimated != 1 || r.Missing != 0 || r.Class != High {
@@ -107,7 +108,7 @@ func TestNotComputable(t *testing.T) {
 		want string
 	}{
 		{"area meter read missing", func(rs []Reading) []Reading { return rs[1:] }, "no forward read at the period's start"},
-		{"area meter read failed", func(rs []Reading) []Reading { rs[1].Quality = FailedQuality; return rs }, "is failed"},
+		{"area meter read failed", func(rs []Reading) []Reading { rs[1].Quality = meter.FailedQuality; return rs }, "is failed"},
 		{"supply zero", func(rs []Reading) []Reading {
 			rs[1].Value = rs[0].Value // area forward Δ 0
 			rs[15].Value = rs[14].Value
@@ -229,7 +230,7 @@ func TestRolloverPerEdition(t *testing.T) {
 }
 
 func TestQualityIssues(t *testing.T) {
-	for _, q := range []Quality{Suspect, FailedQuality, "", "bogus"} {
+	for _, q := range []meter.Quality{meter.Suspect, meter.FailedQuality, "", "bogus"} {
 		ix, rs := hand(t)
 		rs[6].Quality = q // c1 reverse start
 		r := Compute(ix, "A1", Day(day1), NewSet(rs), Config{})
@@ -237,7 +238,7 @@ func TestQualityIssues(t *testing.T) {
 			t.Errorf("quality %q: %s %s", q, m.Status, m.Issue)
 		}
 	}
-	for _, q := range []Quality{Valid, Edited} {
+	for _, q := range []meter.Quality{meter.Valid, meter.Edited} {
 		ix, rs := hand(t)
 		rs[6].Quality = q
 		if m := Compute(ix, "A1", Day(day1), NewSet(rs), Config{}).Meters[0]; m.Status != StatusRead {
@@ -359,7 +360,7 @@ func TestMonthlyPeriodAndTolerance(t *testing.T) {
 func TestDuplicateReadsLastWins(t *testing.T) {
 	ix, rs := hand(t)
 	edit := rs[5]
-	edit.Value, edit.Quality = dec(t, "530.00"), Edited
+	edit.Value, edit.Quality = dec(t, "530.00"), meter.Edited
 	rs = append(rs, edit)
 	r := Compute(ix, "A1", Day(day1), NewSet(rs), Config{})
 	eqDec(t, "c1 forward", r.Meters[0].Forward.Energy, "30.00")

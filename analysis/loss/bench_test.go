@@ -24,8 +24,8 @@ func BenchmarkComputeAllDay(b *testing.B) {
 			a.Meters = append(a.Meters, archive.Meter{Address: addr, Edition: archive.Edition2007, Area: id, Role: role, CT: 1, PT: 1})
 			for k, v := range []int64{100000, 100000 + 1000*int64(j+1)} {
 				for _, reg := range []Register{Forward, Reverse} {
-					rs = append(rs, Reading{Key: Key{Meter: addr, Class: meter.Daily, Quantity: string(reg), Time: day1.AddDate(0, 0, k)},
-						Register: reg, Value: Decimal{Units: v, Scale: 2}, Quality: Valid})
+					rs = append(rs, Reading{Key: meter.Key{Meter: addr, Class: meter.Daily, Quantity: string(reg), Time: day1.AddDate(0, 0, k)},
+						Register: reg, Value: Decimal{Units: v, Scale: 2}, Quality: meter.Valid})
 				}
 			}
 		}

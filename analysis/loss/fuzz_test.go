@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/meter"
 )
 
 // FuzzCompute balances an area of arbitrary meters and reads: it never
@@ -32,7 +33,7 @@ func FuzzCompute(f *testing.F) {
 		n := int(next()%6) + 1
 		a := &archive.Archive{Areas: []archive.Area{{ID: "Z"}}}
 		var rs []Reading
-		qs := []Quality{Valid, Valid, Valid, EstimatedProfile, Edited, Suspect, FailedQuality, ""}
+		qs := []meter.Quality{meter.Valid, meter.Valid, meter.Valid, meter.EstimatedProfile, meter.Edited, meter.Suspect, meter.FailedQuality, ""}
 		eds := []archive.Edition{archive.Edition2007, archive.Edition1997, archive.EditionModbus}
 		for i := range n {
 			role := archive.RoleCustomer
@@ -50,7 +51,7 @@ func FuzzCompute(f *testing.F) {
 					if next()%9 == 0 {
 						continue
 					}
-					rs = append(rs, Reading{Key: Key{Meter: addr, Time: day1.AddDate(0, 0, at)}, Register: reg, Value: val(), Quality: qs[next()%8]})
+					rs = append(rs, Reading{Key: meter.Key{Meter: addr, Time: day1.AddDate(0, 0, at)}, Register: reg, Value: val(), Quality: qs[next()%8]})
 				}
 			}
 		}

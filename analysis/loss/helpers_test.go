@@ -32,8 +32,8 @@ func archiveMeter(addr, area string, role archive.Role, ct int) archive.Meter {
 func reads(t testing.TB, addr string, at time.Time, fs, fe, rs, re string) []Reading {
 	t.Helper()
 	mk := func(reg Register, tm time.Time, v string) Reading {
-		return Reading{Key: Key{Meter: addr, Class: meter.Daily, Quantity: string(reg) + " active energy total", Time: tm},
-			Register: reg, Value: dec(t, v), Quality: Valid}
+		return Reading{Key: meter.Key{Meter: addr, Class: meter.Daily, Quantity: string(reg) + " active energy total", Time: tm},
+			Register: reg, Value: dec(t, v), Quality: meter.Valid}
 	}
 	end := at.AddDate(0, 0, 1)
 	return []Reading{mk(Forward, at, fs), mk(Forward, end, fe), mk(Reverse, at, rs), mk(Reverse, end, re)}

@@ -80,7 +80,7 @@ func ReadingsOf(rs []meter.Read) []Reading {
 		if at.IsZero() {
 			at = r.ReadAt
 		}
-		out = append(out, Reading{Key: Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: at}, Register: reg, Value: r.Value, Quality: Valid})
+		out = append(out, Reading{Key: meter.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: at}, Register: reg, Value: r.Value, Quality: meter.Valid})
 	}
 	return out
 }

@@ -157,7 +157,7 @@ func TestReadingsOf(t *testing.T) {
 		{Meter: "1", Class: meter.Interval, Quantity: "active power total", MeterTime: at, Status: meter.OK},
 	}
 	got := ReadingsOf(rs)
-	if len(got) != 2 || got[0].Register != Forward || got[1].Register != Reverse || !got[1].Key.Time.Equal(at) || got[0].Quality != Valid {
+	if len(got) != 2 || got[0].Register != Forward || got[1].Register != Reverse || !got[1].Key.Time.Equal(at) || got[0].Quality != meter.Valid {
 		t.Errorf("%+v", got)
 	}
 }

@@ -8,39 +8,6 @@ import (
 	"github.com/headend/headend/meter"
 )
 
-// Key identifies a read: the meter, the reading class, the quantity and
-// the meter time it stands for (for a daily freeze, 00:00).
-type Key struct {
-	Meter    string      `json:"meter"`
-	Class    meter.Class `json:"class"`
-	Quantity string      `json:"quantity"`
-	Time     time.Time   `json:"time"`
-}
-
-// Quality is what validation said of a value. The names are those of the
-// validation layer; this package only needs to know which are usable.
-type Quality string
-
-// Qualities.
-const (
-	Valid                  Quality = "valid"
-	EstimatedInterpolation Quality = "estimated-interpolation"
-	EstimatedProfile       Quality = "estimated-profile"
-	Edited                 Quality = "edited"
-	Suspect                Quality = "suspect"
-	FailedQuality          Quality = "failed"
-)
-
-// Usable reports whether a value of quality q may enter a balance: valid,
-// edited and estimated values may; suspect, failed and unknown (also
-// empty) ones may not.
-func (q Quality) Usable() bool { return q == Valid || q == Edited || q.Estimated() }
-
-// Estimated reports whether q is an estimate.
-func (q Quality) Estimated() bool {
-	return q == EstimatedInterpolation || q == EstimatedProfile
-}
-
 // Register is the energy register a read is of.
 type Register string
 
@@ -63,12 +30,13 @@ func RegisterOf(quantity string) (Register, bool) {
 	return "", false
 }
 
-// Reading is a register value with its key and quality.
+// Reading is a register value with its key and quality: the time of its
+// key is the meter time it stands for (for a daily freeze, 00:00).
 type Reading struct {
-	Key      Key
+	Key      meter.Key
 	Register Register
 	Value    Decimal
-	Quality  Quality
+	Quality  meter.Quality
 }
 
 // PeriodKind is the length of a balance period.

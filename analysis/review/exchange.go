@@ -23,7 +23,7 @@ func (x *run) exchanges(keep func(time.Time) bool) {
 		for i := range x.in.Values {
 			v := &x.in.Values[i]
 			if v.Meter != e.OldMeter || v.Quantity != Forward || (v.Class != meter.Daily && v.Class != meter.Monthly) ||
-				!usable(v.Quality) || v.Time.After(e.Date) {
+				!v.Quality.Usable() || v.Time.After(e.Date) {
 				continue
 			}
 			if billed == nil || v.Time.After(billed.Time) {

@@ -108,11 +108,6 @@ func daily(values []vee.Value, loc *time.Location, keep func(vee.Quality) bool) 
 	return out
 }
 
-// usable are the qualities a bill may use: valid, edited and estimated.
-func usable(q vee.Quality) bool {
-	return q == vee.Valid || q == vee.Edited || q == vee.EstimatedInterpolation || q == vee.EstimatedProfile
-}
-
 // taken are the qualities of values that were read (not estimated or
 // edited): what the estimated-look rules judge.
 func taken(q vee.Quality) bool { return q == vee.Valid || q == vee.Suspect }

@@ -1,6 +1,10 @@
 package review
 
-import "time"
+import (
+	"time"
+
+	"github.com/headend/headend/meter"
+)
 
 // Report is what the review rules found over a range of days, and the
 // actual-read rates they judged.
@@ -74,7 +78,7 @@ func (x *run) add(f Finding) {
 // usableSeries is the forward series of usable values, built once.
 func (x *run) usableSeries() map[string]*series {
 	if x.fwd == nil {
-		x.fwd = daily(x.in.Values, x.loc, usable)
+		x.fwd = daily(x.in.Values, x.loc, meter.Quality.Usable)
 	}
 	return x.fwd
 }

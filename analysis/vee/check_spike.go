@@ -23,7 +23,7 @@ func (v *Validator) spike(s *series, i int, set *Settings, flag func(Quality, Re
 	scale := p.delta.Scale
 	refs := v.buf[:0]
 	ref := func(r *point) {
-		if r.hole || !good(r.q) || r.from != nanos(r.t.Add(-step)) {
+		if r.hole || !r.q.Usable() || r.from != nanos(r.t.Add(-step)) {
 			return
 		}
 		if u, ok := rescale(r.delta, scale); ok && r.delta.Scale <= scale {

@@ -116,7 +116,7 @@ func missing(v *Value) bool {
 	if v.Text != "" {
 		return false
 	}
-	return estimated(v.Quality) || v.Quality == Failed && (v.Has(CodeReadFailed) || !fromOwnRead(v))
+	return v.Quality.Estimated() || v.Quality == Failed && (v.Has(CodeReadFailed) || !fromOwnRead(v))
 }
 
 // fromOwnRead reports whether a value came from a read of its own key

@@ -115,7 +115,7 @@ func runFuzz(t *testing.T, data []byte) {
 				t.Fatal(err)
 			}
 			for _, e := range est {
-				if negative(e.Delta) && estimated(e.Quality) {
+				if negative(e.Delta) && e.Quality.Estimated() {
 					t.Fatalf("negative estimate %+v", e)
 				}
 			}

@@ -108,8 +108,3 @@ func sameReasons(a, b []Reason) bool {
 	}
 	return true
 }
-
-func estimated(q Quality) bool { return q == EstimatedInterpolation || q == EstimatedProfile }
-
-// good reports whether a value may serve as a reference for others.
-func good(q Quality) bool { return q == Valid || q == Edited || estimated(q) }

@@ -403,7 +403,7 @@ func (v *Validator) place(dst []Value, s *series, p point) []Value {
 		case p.hole:
 			v.stats.FailedRereads++
 			return dst
-		case e.hole || e.fixed && estimated(e.q):
+		case e.hole || e.fixed && e.q.Estimated():
 			// a value for a gap, or for an estimate: the read takes its place
 			p.ver = e.ver + 1
 			s.pts[i] = p

@@ -167,13 +167,13 @@ func (s *Service) compute(ctx context.Context, ix *archive.Index, area, meter st
 		if hasStart {
 			d.Start = ref(b, s.Location)
 			d.Reasons = append(d.Reasons, reasons(b)...)
-			if !billable(d.Quality) || !billable(b.Quality) {
+			if !d.Quality.Usable() || !b.Quality.Usable() {
 				d.Quality = worse(d.Quality, b.Quality)
 			}
 		}
 		why := ""
 		switch {
-		case !billable(d.Quality):
+		case !d.Quality.Usable():
 			why = fmt.Sprintf("a read is %s", d.Quality)
 		case demand:
 			d.Delta = e.Value.String()
@@ -215,10 +215,6 @@ func (s *Service) compute(ctx context.Context, ix *archive.Index, area, meter st
 	slices.SortFunc(dets, order)
 	slices.SortFunc(exc, func(a, b Exception) int { return order(a.Determinant, b.Determinant) })
 	return dets, exc, nil
-}
-
-func billable(q vee.Quality) bool {
-	return q == vee.Valid || q == vee.Edited || q == vee.EstimatedInterpolation || q == vee.EstimatedProfile
 }
 
 func worse(a, b vee.Quality) vee.Quality {
@@ -319,7 +315,7 @@ func ChangeOf(rec store.Record, loc *time.Location) (Change, bool) {
 		return Change{}, false
 	}
 	c := Change{Seq: rec.Seq, Change: "new", Version: rec.Version, Meter: v.Meter, Area: rec.Area, Class: v.Class, Quantity: v.Quantity,
-		Time: v.Time.In(loc).Format(time.RFC3339), Value: v.Value.String(), Quality: v.Quality, Billable: billable(v.Quality),
+		Time: v.Time.In(loc).Format(time.RFC3339), Value: v.Value.String(), Quality: v.Quality, Billable: v.Quality.Usable(),
 		Reasons: reasons(v), Stored: rec.Stored.In(loc).Format(time.RFC3339)}
 	if rec.Version > 1 {
 		c.Change = "revision"
