@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -26,18 +25,7 @@ func FuzzRTUOverTCPAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.line.dial = func(context.Context, string, string) (net.Conn, error) {
-			c, s := net.Pipe()
-			go func() {
-				defer s.Close()
-				req := make([]byte, 8)
-				if _, err := io.ReadFull(s, req); err != nil {
-					return
-				}
-				s.Write(answer)
-			}()
-			return c, nil
-		}
+		pipeTo(p, answer)
 		defer p.Close()
 		rs, err := p.Do(context.Background(), poll.Target{Address: "000000000003", Unit: 3}, poll.Request{DI: 0x00010000}, meter.Read{})
 		switch {
