@@ -10,21 +10,31 @@
 // server or DTU that passes the RTU bytes through.
 //
 // The client is github.com/grid-x/modbus, the maintained fork of
-// goburrow/modbus, for two things goburrow lacks: a context on every
-// request, and an RTU-over-TCP transporter. Read in its source
-// (v0.0.0-20260701064235-82e41c9acfb6): the context ends a dial, the
-// silent period after connecting and the inter-frame wait on a serial
-// port, but not a read or write in progress, which only the handler's
-// Timeout bounds; so on TCP this package dials through its own function
-// and sets a passed deadline on the connection when the context ends
-// (see line), while on a serial port a cancelled transaction still ends
-// within its timeout. Its RTU-over-TCP transporter reads the answer's
-// first bytes with one io.ReadAtLeast and takes an exception reply only
-// whole from that read (it tests the function code with & 0x80 rather
-// than | 0x80), so an exception split across TCP segments fails its CRC;
-// answers that do not check are [ErrBadAnswer], and after any failure
-// but an exception the connection is dropped, so nothing stale or split
-// is left for the next transaction. Handlers are closed by [Protocol.Close].
+// goburrow/modbus (which it replaces: one Modbus library in go.mod), for
+// two things goburrow lacks: a context on every request, and an
+// RTU-over-TCP transporter. What its source
+// (v0.0.0-20260701064235-82e41c9acfb6) was read for:
+//
+//   - The context ends a dial, the silent period after connecting and
+//     the inter-frame wait on a serial port, but not a read or write in
+//     progress, which only the handler's Timeout bounds. So on TCP this
+//     package dials through its own function and sets a passed deadline
+//     on the connection when the context ends or Close is called (see
+//     line); on a serial port a cancelled transaction ends within its
+//     timeout.
+//   - Its RTU-over-TCP transporter frames the answer by the request's
+//     function code, but takes an exception reply only whole from its
+//     first read (it tests the function code with & 0x80, not | 0x80):
+//     an exception split after its fourth byte fails the CRC
+//     (TestSplitAnswers).
+//   - It checks the CRC and unit id in its packager, which this package
+//     wraps to tell a bad answer ([ErrBadAnswer], counted) from a
+//     timeout. After any failure but an exception the connection or
+//     port is dropped, so nothing stale or split is left for the next
+//     transaction.
+//
+// [Protocol.Close] closes the handler; the collector calls it when a
+// reload removes or changes the channel, and at shutdown.
 package modbus
 
 import (
