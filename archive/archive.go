@@ -82,14 +82,19 @@ const (
 	KindMQTT      ChannelKind = "mqtt"       // a gateway on an MQTT broker
 	KindModbusTCP ChannelKind = "modbus-tcp" // Modbus TCP gateway
 	KindModbusRTU ChannelKind = "modbus-rtu" // Modbus RTU on a serial port
-	KindGDW3761   ChannelKind = "gdw3761"    // a Q/GDW 1376.1 concentrator or terminal that dials in and logs in
+	// Modbus RTU frames (CRC and all) through TCP to a serial server or a
+	// DTU in transparent mode
+	KindModbusRTUOverTCP ChannelKind = "modbus-rtu-over-tcp"
+	KindGDW3761          ChannelKind = "gdw3761" // a Q/GDW 1376.1 concentrator or terminal that dials in and logs in
 )
 
 // Kinds lists the channel kinds.
-var Kinds = []ChannelKind{KindSerial, KindTCP, KindDialIn, KindMQTT, KindModbusTCP, KindModbusRTU, KindGDW3761}
+var Kinds = []ChannelKind{KindSerial, KindTCP, KindDialIn, KindMQTT, KindModbusTCP, KindModbusRTU, KindModbusRTUOverTCP, KindGDW3761}
 
 // IsModbus reports whether the channel speaks Modbus rather than DL/T 645.
-func (k ChannelKind) IsModbus() bool { return k == KindModbusTCP || k == KindModbusRTU }
+func (k ChannelKind) IsModbus() bool {
+	return k == KindModbusTCP || k == KindModbusRTU || k == KindModbusRTUOverTCP
+}
 
 // IsSerial reports whether the channel is a local serial port.
 func (k ChannelKind) IsSerial() bool { return k == KindSerial || k == KindModbusRTU }
@@ -119,7 +124,7 @@ type Channel struct {
 	DataBits int    `yaml:"data_bits"` // 7 or 8; default 8
 	StopBits int    `yaml:"stop_bits"` // 1 or 2; default 1
 
-	// tcp, modbus-tcp: host:port to dial
+	// tcp, modbus-tcp, modbus-rtu-over-tcp: host:port to dial
 	Address string `yaml:"address"`
 
 	// dialin: the identity the concentrator registers with ("REG <id>")

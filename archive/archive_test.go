@@ -137,7 +137,14 @@ func TestValidateErrors(t *testing.T) {
 			a.Channels[1] = archive.Channel{ID: "ch2", Kind: "mqtt", Broker: "embedded", Gateway: "G"}
 		}, []string{`channels[1] (ch2): broker: "embedded" is not a broker URL`}},
 		{"unknown kind", func(a *archive.Archive) { a.Channels[1].Kind = "pigeon" },
-			[]string{`channels[1] (ch2): kind: "pigeon" is not one of dialin, gdw3761, modbus-rtu, modbus-tcp, mqtt, serial, tcp`}},
+			[]string{`channels[1] (ch2): kind: "pigeon" is not one of dialin, gdw3761, modbus-rtu, modbus-rtu-over-tcp, modbus-tcp, mqtt, serial, tcp`}},
+		{"modbus rtu over tcp without address, serial settings", func(a *archive.Archive) {
+			a.Channels[2].Kind, a.Channels[2].Address, a.Channels[2].Baud = archive.KindModbusRTUOverTCP, "", 9600
+		}, []string{"channels[2] (mb): address: must be set for kind modbus-rtu-over-tcp",
+			"channels[2] (mb): device: serial settings on a modbus-rtu-over-tcp channel"}},
+		{"modbus rtu with 7 data bits", func(a *archive.Archive) {
+			a.Channels[2] = archive.Channel{ID: "mb", Kind: archive.KindModbusRTU, Device: "/dev/ttyUSB1", DataBits: 7}
+		}, []string{"channels[2] (mb): data_bits: 7: Modbus RTU has 8 data bits"}},
 		{"bad serial settings", func(a *archive.Archive) {
 			c := &a.Channels[0]
 			c.Baud, c.Parity, c.DataBits, c.StopBits, c.Timeout, c.Gap, c.Retries = -1, "X", 9, 3, -1, -1, intp(-1)

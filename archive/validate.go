@@ -219,7 +219,7 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 	switch c.Kind {
 	case KindSerial, KindModbusRTU:
 		need("device", c.Device)
-	case KindTCP, KindModbusTCP:
+	case KindTCP, KindModbusTCP, KindModbusRTUOverTCP:
 		hostport("address", c.Address)
 	case KindDialIn:
 		need("dialin_id", c.DialInID)
@@ -265,6 +265,8 @@ func checkChannel(c *Channel, report func(field, reason string)) {
 	}
 	if c.DataBits != 0 && c.DataBits != 7 && c.DataBits != 8 {
 		report("data_bits", fmt.Sprintf("%d: must be 7 or 8", c.DataBits))
+	} else if c.DataBits == 7 && c.Kind == KindModbusRTU {
+		report("data_bits", "7: Modbus RTU has 8 data bits")
 	}
 	if c.StopBits != 0 && c.StopBits != 1 && c.StopBits != 2 {
 		report("stop_bits", fmt.Sprintf("%d: must be 1 or 2", c.StopBits))

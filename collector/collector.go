@@ -300,14 +300,11 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out := &channel{id: ch.ID, close: func() error { return nil }, done: make(chan struct{})}
 	var proto poll.Protocol
 	switch ch.Kind {
-	case archive.KindModbusTCP, archive.KindModbusRTU:
-		var mp *modbus.Protocol
-		if ch.Kind == archive.KindModbusTCP {
-			mp = modbus.NewTCP(ch.Address, ch.Timeout)
-		} else {
-			mp = modbus.NewRTU(ch.Device, ch.Baud, ch.Parity, ch.Timeout)
+	case archive.KindModbusTCP, archive.KindModbusRTU, archive.KindModbusRTUOverTCP:
+		mp, err := modbus.New(modbusConfig(ch, c.opts.Clock.Now)) // reads are stamped on the collector's clock, as DL/T 645 reads are
+		if err != nil {
+			return nil, err
 		}
-		mp.Now = c.opts.Clock.Now // reads are stamped on the collector's clock, as DL/T 645 reads are
 		out.modbus = mp
 		out.close = mp.Close
 		proto = mp
@@ -327,6 +324,21 @@ func (c *Collector) build(ch *archive.Channel) (*channel, error) {
 	out.proto = proto
 	out.bus = c.newBus(ch, proto)
 	return out, nil
+}
+
+// modbusConfig is how to reach a Modbus channel's meters.
+func modbusConfig(ch *archive.Channel, now func() time.Time) modbus.Config {
+	c := modbus.Config{Channel: ch.ID, Address: ch.Address, Device: ch.Device, Baud: ch.Baud, Parity: ch.Parity,
+		DataBits: ch.DataBits, StopBits: ch.StopBits, Timeout: ch.Timeout, Now: now}
+	switch ch.Kind {
+	case archive.KindModbusTCP:
+		c.Transport = modbus.TCP
+	case archive.KindModbusRTU:
+		c.Transport = modbus.RTU
+	case archive.KindModbusRTUOverTCP:
+		c.Transport = modbus.RTUOverTCP
+	}
+	return c
 }
 
 // newBus puts a bus with the configured retries and breaker on proto.
@@ -419,6 +431,7 @@ func (c *Collector) Status() Status {
 		} else if ch.modbus != nil {
 			ms := ch.modbus.State()
 			cs.Link = LinkStatus{Online: ms.Online, Since: ms.Since}
+			cs.Bad = ch.modbus.BadAnswers()
 			if !ms.Online {
 				cs.Link.Err = ms.LastErr
 			}

@@ -1,9 +1,40 @@
-// Package modbus reads Modbus meters (TCP or RTU, through
-// github.com/goburrow/modbus) and maps their registers to the same
-// readings a DL/T 645 meter gives: a request for DI 00010000 (forward
-// active energy total) reads the import energy register, and so on, so
-// that storage, VEE and billing see one kind of read. The register map is
-// the Eastron SDM630's input registers (float32, high word first).
+// Package modbus reads Modbus meters and maps their registers to the
+// same readings a DL/T 645 meter gives: a request for DI 00010000
+// (forward active energy total) reads the import energy register, and
+// so on, so that storage, VEE and billing see one kind of read. The
+// register map is the Eastron SDM630's input registers (float32, high
+// word first).
+//
+// A channel reaches its meters by one of three transports: Modbus TCP
+// (MBAP), RTU on a local serial port, or RTU over TCP through a serial
+// server or DTU that passes the RTU bytes through.
+//
+// The client is github.com/grid-x/modbus, the maintained fork of
+// goburrow/modbus (which it replaces: one Modbus library in go.mod), for
+// two things goburrow lacks: a context on every request, and an
+// RTU-over-TCP transporter. What its source
+// (v0.0.0-20260701064235-82e41c9acfb6) was read for:
+//
+//   - The context ends a dial, the silent period after connecting and
+//     the inter-frame wait on a serial port, but not a read or write in
+//     progress, which only the handler's Timeout bounds. So on TCP this
+//     package dials through its own function and sets a passed deadline
+//     on the connection when the context ends or Close is called (see
+//     line); on a serial port a cancelled transaction ends within its
+//     timeout.
+//   - Its RTU-over-TCP transporter frames the answer by the request's
+//     function code, but takes an exception reply only whole from its
+//     first read (it tests the function code with & 0x80, not | 0x80):
+//     an exception split after its fourth byte fails the CRC
+//     (TestSplitAnswers).
+//   - It checks the CRC and unit id in its packager, which this package
+//     wraps to tell a bad answer ([ErrBadAnswer], counted) from a
+//     timeout. After any failure but an exception the connection or
+//     port is dropped, so nothing stale or split is left for the next
+//     transaction.
+//
+// [Protocol.Close] closes the handler; the collector calls it when a
+// reload removes or changes the channel, and at shutdown.
 package modbus
 
 import (
@@ -12,10 +43,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	gmodbus "github.com/goburrow/modbus"
+	gmodbus "github.com/grid-x/modbus"
+	"github.com/grid-x/serial"
 
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/meter"
@@ -49,31 +83,26 @@ var sdm630 = map[dlt645.DI][]quantity{
 	0x02800002: {{0x02800002, "grid frequency", "Hz", 0x0046, 2, 1}},
 }
 
-// Client is the part of a goburrow client a reader needs.
-type Client interface {
-	ReadInputRegisters(address, quantity uint16) ([]byte, error)
-}
-
-// Protocol reads SDM630 meters through a Modbus handler; it implements
-// poll.Protocol. Set the unit id per request: goburrow handlers carry it.
+// Protocol reads SDM630 meters through a grid-x/modbus client handler;
+// it implements poll.Protocol. One transaction is on the line at a time;
+// [New] makes one.
 type Protocol struct {
-	Client  Client
-	SetUnit func(id byte) // sets the handler's slave id before each request
-	Now     func() time.Time
-	// Reset, if set, drops the connection after a transport error, so
-	// that the next request connects anew (goburrow keeps a TCP
-	// connection that broke and writes to it for ever otherwise).
-	Reset func() error
-	// Close, if set, releases the connection or the port.
-	Close func() error
+	channel string
+	now     func() time.Time
+	handler handler
+	client  gmodbus.Client
+	line    *line // TCP transports; nil on a serial port
 
-	mu    sync.Mutex
-	state State
+	tx     sync.Mutex // one transaction at a time: the unit id is the handler's
+	mu     sync.Mutex
+	state  State
+	closed bool
+	bad    atomic.Int64
 }
 
 // State is how the line to the meters is: up since the first answer
 // after a failure, down since the first transport error after an answer.
-// Since is on the host's clock (not Protocol.Now, which stamps reads).
+// Since is on the host's clock (not Config.Now, which stamps reads).
 type State struct {
 	Online  bool      `json:"online"`
 	Since   time.Time `json:"since,omitzero"`
@@ -87,6 +116,9 @@ func (p *Protocol) State() State {
 	return p.state
 }
 
+// BadAnswers is how many answers did not check ([ErrBadAnswer]).
+func (p *Protocol) BadAnswers() int64 { return p.bad.Load() }
+
 func (p *Protocol) observe(err error, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -99,32 +131,46 @@ func (p *Protocol) observe(err error, at time.Time) {
 	}
 }
 
-// transport reports whether err is the line's fault (no connection, a
-// timeout, a broken pipe) rather than the meter's answer (a Modbus
-// exception): only then is the connection dropped.
-func transport(err error) bool {
-	var mbErr *gmodbus.ModbusError
-	return err != nil && !errors.As(err, &mbErr)
+// Close releases the connection or the port, cutting a transaction on a
+// TCP transport short (one on a serial port ends within its timeout);
+// later transactions fail with [ErrClosed]. It is safe to call more
+// than once.
+func (p *Protocol) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	if p.line != nil {
+		p.line.close()
+	}
+	p.tx.Lock()
+	defer p.tx.Unlock()
+	return p.handler.Close()
 }
 
-// NewTCP returns a Protocol on a Modbus TCP gateway or meter at address.
-func NewTCP(address string, timeout time.Duration) *Protocol {
-	h := gmodbus.NewTCPClientHandler(address)
-	h.Timeout = timeout
-	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }, Reset: h.Close, Close: h.Close}
+func (p *Protocol) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
-// NewRTU returns a Protocol on an RS-485 line of Modbus RTU meters.
-func NewRTU(device string, baud int, parity string, timeout time.Duration) *Protocol {
-	h := gmodbus.NewRTUClientHandler(device)
-	h.BaudRate, h.DataBits, h.Parity, h.StopBits, h.Timeout = baud, 8, parity, 1, timeout
-	return &Protocol{Client: gmodbus.NewClient(h), SetUnit: func(id byte) { h.SlaveId = id }, Reset: h.Close, Close: h.Close}
+// exception reports whether err is the meter's own answer, a Modbus
+// exception, rather than the line's fault.
+func exception(err error) bool {
+	var ex *gmodbus.Error
+	return errors.As(err, &ex)
+}
+
+// silent reports whether err is a timeout waiting for the answer.
+func silent(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, serial.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Do reads the registers behind rq.DI. A DI the map does not have is "no
-// data", as a DL/T 645 meter would say.
-func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
-	now := p.Now
+// data", as a DL/T 645 meter would say. When ctx ends, the transaction
+// is cut short (on a serial port, within its timeout).
+func (p *Protocol) Do(ctx context.Context, t poll.Target, rq poll.Request, base meter.Read) ([]meter.Read, error) {
+	now := p.now
 	if now == nil {
 		now = time.Now
 	}
@@ -133,27 +179,12 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base me
 		base.Status, base.Err, base.ReadAt = meter.NoData, fmt.Sprintf("the SDM630 map has no %s", rq.DI), now()
 		return []meter.Read{base}, nil
 	}
-	if p.SetUnit != nil {
-		p.SetUnit(t.Unit)
-	}
 	// one request spanning the block's registers
 	lo, hi := qs[0].addr, qs[len(qs)-1].addr+2
-	b, err := p.Client.ReadInputRegisters(lo, hi-lo)
+	b, err := p.transact(ctx, t.Unit, lo, hi-lo)
 	base.ReadAt = now()
-	p.observe(func() error {
-		if transport(err) {
-			return err
-		}
-		return nil
-	}(), time.Now()) // the line's state is on the host's clock, as every link's is
-	if transport(err) && p.Reset != nil {
-		p.Reset() // the next request dials (or opens the port) again
-	}
 	if err != nil {
-		return nil, fmt.Errorf("modbus unit %d registers %04X..%04X: %w", t.Unit, lo, hi-1, err)
-	}
-	if len(b) != int(hi-lo)*2 {
-		return nil, fmt.Errorf("modbus unit %d: %d bytes for %d registers", t.Unit, len(b), hi-lo)
+		return nil, fmt.Errorf("channel %s meter %s (unit %d) registers %04X..%04X: %w", p.channel, t.Address, t.Unit, lo, hi-1, err)
 	}
 	out := make([]meter.Read, 0, len(qs))
 	for _, q := range qs {
@@ -171,6 +202,55 @@ func (p *Protocol) Do(_ context.Context, t poll.Target, rq poll.Request, base me
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// transact reads count input registers from addr of unit: one
+// transaction, the line's state kept. After any failure but an exception
+// the connection (or port) is dropped, so that the next transaction
+// starts clean: no late or garbled answer is left to be taken for its.
+func (p *Protocol) transact(ctx context.Context, unit byte, addr, count uint16) ([]byte, error) {
+	p.tx.Lock()
+	defer p.tx.Unlock()
+	if p.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p.handler.SetSlave(unit)
+	var stop func() bool
+	if p.line != nil {
+		stop = p.line.watch(ctx)
+	}
+	b, err := p.client.ReadInputRegisters(ctx, addr, count)
+	if stop != nil {
+		stop()
+	}
+	var size *gmodbus.DataSizeError
+	switch {
+	case err == nil && len(b) != int(count)*2:
+		err = fmt.Errorf("%w: %d bytes for %d registers", ErrBadAnswer, len(b), count)
+	case errors.As(err, &size):
+		err = fmt.Errorf("%w: %w", ErrBadAnswer, err)
+	}
+	switch {
+	case err == nil || exception(err):
+		p.observe(nil, time.Now()) // the line's state is on the host's clock, as every link's is
+		return b, err
+	case ctx.Err() != nil:
+		// cut short: not the line's fault
+		err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+	case errors.Is(err, ErrBadAnswer):
+		p.bad.Add(1)
+		p.observe(nil, time.Now()) // something answered
+	case silent(err):
+		// the port is open or the connection up, the meter did not
+		// answer: as for a DL/T 645 meter, the line's state stays
+	default:
+		p.observe(err, time.Now())
+	}
+	p.handler.Close() // the next transaction dials (or opens the port) again
+	return nil, err
 }
 
 // resolution is the decimals a float32 register value v (times mult)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // RegisterMap answers register reads for one Modbus meter (unit id).
@@ -67,10 +68,15 @@ type ModbusServer struct {
 	// OnAnswer, when set, is called with each normal (not exception)
 	// response PDU a unit gave, once its line time has passed.
 	OnAnswer func(unit byte, resp []byte)
+	// Mangle, when set, may change each RTU reply frame (unit id, PDU,
+	// CRC) before it is sent, as a noisy line or a garbling DTU would;
+	// an empty frame sends nothing.
+	Mangle func(unit byte, frame []byte) []byte
 
 	mu    sync.RWMutex
 	units map[byte]RegisterMap
 	line  sync.Mutex // one transaction on the line at a time
+	conns atomic.Int64
 }
 
 // NewModbusServer returns a server with no units (as does the zero value).
@@ -175,6 +181,32 @@ func exceptionPDU(fc byte, ex ModbusException) []byte {
 // closes l and every connection and returns nil once they have ended.
 // A request for a unit id with no meter gets exception 0B.
 func (s *ModbusServer) ServeTCP(ctx context.Context, l net.Listener) error {
+	return s.serveConns(ctx, l, "modbus tcp", s.serveTCPConn)
+}
+
+// ServeRTUOverTCP plays a serial server, or a DTU in transparent mode,
+// with the RS-485 line of meters behind it: RTU frames, CRC and all, on
+// every TCP connection accepted on l, framed and answered as ServeRTU
+// does. The line is one: one transaction at a time, whichever connection
+// it came from. It runs until ctx is done, then closes l and every
+// connection and returns nil once they have ended.
+func (s *ModbusServer) ServeRTUOverTCP(ctx context.Context, l net.Listener) error {
+	return s.serveConns(ctx, l, "modbus rtu over tcp", func(ctx context.Context, c net.Conn) error {
+		err := s.ServeRTU(ctx, c)
+		if errors.Is(err, io.EOF) {
+			return nil // the client hung up
+		}
+		return err
+	})
+}
+
+// Connections is the number of TCP connections open now (ServeTCP and
+// ServeRTUOverTCP).
+func (s *ModbusServer) Connections() int { return int(s.conns.Load()) }
+
+// serveConns accepts connections on l and serves each with serve until
+// ctx is done.
+func (s *ModbusServer) serveConns(ctx context.Context, l net.Listener, what string, serve func(context.Context, net.Conn) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(ctx, func() { l.Close() })()
@@ -188,16 +220,18 @@ func (s *ModbusServer) ServeTCP(ctx context.Context, l net.Listener) error {
 			if stopped {
 				return nil
 			}
-			return fmt.Errorf("modbus tcp: accept on %s: %w", l.Addr(), err)
+			return fmt.Errorf("%s: accept on %s: %w", what, l.Addr(), err)
 		}
+		s.conns.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer s.conns.Add(-1)
 			unwatch := context.AfterFunc(ctx, func() { c.Close() })
 			defer unwatch()
 			defer c.Close()
-			if err := s.serveTCPConn(ctx, c); err != nil && ctx.Err() == nil {
-				s.logger().Info("modbus tcp connection ended", "remote", c.RemoteAddr(), "err", err)
+			if err := serve(ctx, c); err != nil && ctx.Err() == nil {
+				s.logger().Info(what+" connection ended", "remote", c.RemoteAddr(), "err", err)
 			}
 		}()
 	}

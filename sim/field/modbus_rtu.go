@@ -68,6 +68,11 @@ func (s *ModbusServer) rtuRequest(ctx context.Context, w io.Writer, adu []byte) 
 	out = append(out, unit)
 	out = append(out, resp...)
 	out = appendCRC16(out)
+	if s.Mangle != nil {
+		if out = s.Mangle(unit, out); len(out) == 0 {
+			return nil
+		}
+	}
 	if _, err := w.Write(out); err != nil {
 		return fmt.Errorf("modbus rtu: write reply to unit %d: %w", unit, err)
 	}

@@ -8,11 +8,13 @@ import (
 	"io"
 	"math"
 	"net"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
-	"github.com/goburrow/modbus"
+	"github.com/grid-x/modbus"
 	"github.com/headend/headend/internal/testenv"
 )
 
@@ -55,7 +57,7 @@ func mbWantFloats(t *testing.T, what string, b []byte, want ...float64) {
 
 func mbWantException(t *testing.T, what string, err error, code byte) {
 	t.Helper()
-	var me *modbus.ModbusError
+	var me *modbus.Error
 	if !errors.As(err, &me) || me.ExceptionCode != code {
 		t.Errorf("%s: %v, want exception %02X", what, err, code)
 	}
@@ -148,37 +150,37 @@ func TestModbusTCP(t *testing.T) {
 	go func() { errc <- srv.ServeTCP(ctx, l) }()
 
 	h := modbus.NewTCPClientHandler(l.Addr().String())
-	h.SlaveId = 1
+	h.SlaveID = 1
 	h.Timeout = 10 * time.Second
-	if err := h.Connect(); err != nil {
+	if err := h.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c := modbus.NewClient(h)
 
-	b, err := c.ReadInputRegisters(0x0000, 6)
+	b, err := c.ReadInputRegisters(ctx, 0x0000, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mbWantFloats(t, "voltage", b, 230.1, 229.5, 231.25)
-	b, err = c.ReadInputRegisters(0x0048, 4)
+	b, err = c.ReadInputRegisters(ctx, 0x0048, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mbWantFloats(t, "import, export", b, 12345.67, 89.5)
 
-	_, err = c.WriteSingleRegister(0x0000, 1)
+	_, err = c.WriteSingleRegister(ctx, 0x0000, 1)
 	mbWantException(t, "write single register", err, 0x01)
-	_, err = c.ReadInputRegisters(0x0200, 2)
+	_, err = c.ReadInputRegisters(ctx, 0x0200, 2)
 	mbWantException(t, "read past the map", err, 0x02)
-	_, err = c.ReadInputRegisters(0x0001, 2)
+	_, err = c.ReadInputRegisters(ctx, 0x0001, 2)
 	mbWantException(t, "read half a float", err, 0x02)
-	_, err = c.ReadInputRegisters(0x0000, 82)
+	_, err = c.ReadInputRegisters(ctx, 0x0000, 82)
 	mbWantException(t, "read 82 registers", err, 0x03)
-	h.SlaveId = 2
-	_, err = c.ReadInputRegisters(0x0000, 2)
+	h.SlaveID = 2
+	_, err = c.ReadInputRegisters(ctx, 0x0000, 2)
 	mbWantException(t, "failing meter", err, 0x04)
-	h.SlaveId = 9
-	_, err = c.ReadInputRegisters(0x0000, 2)
+	h.SlaveID = 9
+	_, err = c.ReadInputRegisters(ctx, 0x0000, 2)
 	mbWantException(t, "unknown unit", err, 0x0B)
 	h.Close()
 
@@ -223,14 +225,14 @@ func TestModbusRTUPty(t *testing.T) {
 
 	h := modbus.NewRTUClientHandler(tty.Name())
 	h.BaudRate, h.DataBits, h.Parity, h.StopBits = 9600, 8, "N", 1
-	h.SlaveId = 1
+	h.SlaveID = 1
 	h.Timeout = 10 * time.Second
-	if err := h.Connect(); err != nil { // puts the line in raw mode
-		t.Fatalf("goburrow RTU client on %s: %v", tty.Name(), err)
+	if err := h.Connect(ctx); err != nil { // puts the line in raw mode
+		t.Fatalf("grid-x RTU client on %s: %v", tty.Name(), err)
 	}
 	c := modbus.NewClient(h)
 
-	b, err := c.ReadInputRegisters(0x0000, 6)
+	b, err := c.ReadInputRegisters(ctx, 0x0000, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,22 +251,22 @@ func TestModbusRTUPty(t *testing.T) {
 	if _, err := tty.Write(mbADU(0x09, 0x04, 0x00, 0x00, 0x00, 0x02)); err != nil {
 		t.Fatal(err)
 	}
-	b, err = c.ReadInputRegisters(0x0048, 4)
+	b, err = c.ReadInputRegisters(ctx, 0x0048, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mbWantFloats(t, "import, export", b, 12345.67, 89.5)
-	b, err = c.ReadInputRegisters(0x0156, 2)
+	b, err = c.ReadInputRegisters(ctx, 0x0156, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mbWantFloats(t, "total", b, 12345.67+89.5)
 
-	_, err = c.WriteSingleRegister(0x0000, 1)
+	_, err = c.WriteSingleRegister(ctx, 0x0000, 1)
 	mbWantException(t, "write single register", err, 0x01)
-	_, err = c.ReadInputRegisters(0x0200, 2)
+	_, err = c.ReadInputRegisters(ctx, 0x0200, 2)
 	mbWantException(t, "read past the map", err, 0x02)
-	_, err = c.ReadInputRegisters(0x0000, 82)
+	_, err = c.ReadInputRegisters(ctx, 0x0000, 82)
 	mbWantException(t, "read 82 registers", err, 0x03)
 
 	cancel()
@@ -349,5 +351,63 @@ func TestModbusRTUFraming(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("ServeRTU: %v", err)
+	}
+}
+
+// A serial server with the RS-485 line behind it: RTU frames over TCP,
+// read with grid-x/modbus's RTU-over-TCP client; a garbled reply is
+// refused by its CRC, and the line answers the next request.
+func TestModbusRTUOverTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := &mqttSleeps{}
+	srv := mbServer(sl)
+	srv.Logger = mqttLogger(t)
+	var garble atomic.Bool
+	srv.Mangle = func(unit byte, frame []byte) []byte {
+		if garble.CompareAndSwap(true, false) {
+			frame[len(frame)-1] ^= 0xFF
+		}
+		return frame
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeRTUOverTCP(ctx, l) }()
+
+	h := modbus.NewRTUOverTCPClientHandler(l.Addr().String())
+	h.SlaveID = 1
+	h.Timeout = 10 * time.Second
+	c := modbus.NewClient(h)
+	b, err := c.ReadInputRegisters(ctx, 0x0000, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbWantFloats(t, "voltage", b, 230.1, 229.5, 231.25)
+	if w := sl.waits(); len(w) != 1 || w[0] != LineTime(9600, 8+17) {
+		t.Errorf("waits %v, want the RTU line time [%v]", w, LineTime(9600, 8+17))
+	}
+	if n := srv.Connections(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+	_, err = c.ReadInputRegisters(ctx, 0x0200, 2)
+	mbWantException(t, "read past the map", err, 0x02)
+
+	garble.Store(true)
+	if _, err := c.ReadInputRegisters(ctx, 0x0048, 4); err == nil || !strings.Contains(err.Error(), "crc") {
+		t.Errorf("garbled reply: %v, want a CRC error", err)
+	}
+	b, err = c.ReadInputRegisters(ctx, 0x0048, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbWantFloats(t, "import, export", b, 12345.67, 89.5)
+
+	h.Close()
+	waitFor(t, "the server sees the client hang up", func() bool { return srv.Connections() == 0 })
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("ServeRTUOverTCP: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/goburrow/modbus"
+	"github.com/grid-x/modbus"
 	"go.bug.st/serial"
 
 	"github.com/headend/headend/protocol/dlt645"
@@ -176,10 +176,10 @@ func TestEveryAccessPath(t *testing.T) {
 		sim.Step()
 		e := endpoint(t, sim, "CMBT")
 		h := modbus.NewTCPClientHandler(e.Address)
-		h.SlaveId = 1 // the area meter
+		h.SlaveID = 1 // the area meter
 		h.Timeout = time.Until(deadline)
 		defer h.Close()
-		b, err := modbus.NewClient(h).ReadInputRegisters(0x0048, 2)
+		b, err := modbus.NewClient(h).ReadInputRegisters(context.Background(), 0x0048, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,13 +194,13 @@ func TestEveryAccessPath(t *testing.T) {
 		e := endpoint(t, sim, "CMBR")
 		h := modbus.NewRTUClientHandler(e.Address)
 		h.BaudRate, h.DataBits, h.Parity, h.StopBits = 9600, 8, "N", 1
-		h.SlaveId = 2
+		h.SlaveID = 2
 		h.Timeout = 5 * time.Second
-		if err := h.Connect(); err != nil {
+		if err := h.Connect(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		defer h.Close()
-		b, err := modbus.NewClient(h).ReadInputRegisters(0x0000, 2)
+		b, err := modbus.NewClient(h).ReadInputRegisters(context.Background(), 0x0000, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
