@@ -76,6 +76,7 @@ type Terminal struct {
 	offset   time.Duration                 // clock set by AFN 05 F31
 	epoch    time.Time                     // simulated instant drift counts from
 	events   eventLog
+	found    map[gdw3761.MeterAddress]bool // unknown meters filed (ERC35)
 	answers  map[string][]TerminalAnswer
 	lastPoll time.Time // simulated instant of the last current-data collection
 	lastDay  time.Time // last day whose freezes were collected

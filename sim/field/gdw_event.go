@@ -158,3 +158,49 @@ func (t *Terminal) watchCover(e gdw3761.MeterEntry, p *pointData, clock time.Tim
 	}
 	p.covers, p.coverSeen = count, true
 }
+
+// FindMeters is the terminal's meter search (搜表) on its port finding
+// meters at addrs: each one its archive does not hold, and not reported
+// before, is filed as ERC35 (unknown meter found: a meter replaced in the
+// field, or one wired here but archived elsewhere), all in one record. It
+// returns how many it filed.
+func (t *Terminal) FindMeters(addrs ...gdw3761.MeterAddress) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	held := map[gdw3761.MeterAddress]bool{}
+	for _, e := range t.archive {
+		held[e.Address] = true
+	}
+	var found []gdw3761.MeterAddress
+	for _, a := range addrs {
+		if !held[a] && !t.found[a] {
+			found = append(found, a)
+		}
+	}
+	if len(found) == 0 {
+		return 0
+	}
+	if t.found == nil {
+		t.found = map[gdw3761.MeterAddress]bool{}
+	}
+	found = found[:min(len(found), 30)] // Le is one byte: 7 + 8 a meter
+	b := appendTime(nil, t.clockLocked(t.opts.Now()))
+	b = append(b, 2, byte(len(found))) // port 2, where the archive puts its meters
+	for _, a := range found {
+		t.found[a] = true
+		for i := 5; i >= 0; i-- { // A.12: low byte first
+			b = append(b, a[i])
+		}
+		b = append(b, 1, 8) // phase A (a single-phase search), good signal
+	}
+	t.events.add(gdw3761.ERCUnknownMeter, b)
+	return len(found)
+}
+
+// paramChangedLocked files ERC3: the master station (A3 master) rewrote
+// the meter archive (p0 F10).
+func (t *Terminal) paramChangedLocked(master uint8) {
+	b := appendTime(nil, t.clockLocked(t.opts.Now()))
+	b = append(b, master, 0, 0, 0x02, 0x01)
+	t.events.add(gdw3761.ERCParamChange, b)
+}
