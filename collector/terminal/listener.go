@@ -42,8 +42,8 @@ type Config struct {
 	// OnEC, if set, gets the event counters of every uplink frame that
 	// carries them (ACD set), the login's included; it runs on the
 	// connection's goroutine and must not block ([Events.Seen] does not).
-	OnEC func(id string, ec gdw3761.EC)
-	Logger   *slog.Logger
+	OnEC   func(id string, ec gdw3761.EC)
+	Logger *slog.Logger
 }
 
 // EventKind says what happened to a terminal.
