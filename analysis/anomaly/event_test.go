@@ -14,7 +14,6 @@ func event(addr, area string, erc uint8, q string, at time.Time, start bool, tex
 	return Event{Key: loss.Key{Meter: addr, Class: meter.Event, Quantity: q, Time: at}, Area: area, ERC: erc, Start: start, Text: text}
 }
 
-
 // A terminal's cover-open record raises the cover flag by itself, a day
 // before the nightly counter read could; when the counter rule raises it
 // too, the record is evidence on that flag and raises no second one.
