@@ -137,3 +137,13 @@ func (c *Collector) ReadTerminalEvents(ctx context.Context, id string) ([]meter.
 	}
 	return w.ReadNow(ctx)
 }
+
+// TerminalEventsRead returns the event reads of terminal id handed on
+// since the collector began (the last terminal.MaxRecent), oldest first.
+func (c *Collector) TerminalEventsRead(id string) ([]meter.Read, error) {
+	w, err := c.terminalEvents(id)
+	if err != nil {
+		return nil, err
+	}
+	return w.Recent(), nil
+}

@@ -43,7 +43,36 @@ type Events struct {
 	again   bool
 	latest  gdw3761.EC
 	mem     map[bool]uint8
+	recent  []meter.Read // the last MaxRecent handed on
 	wg      sync.WaitGroup
+}
+
+// MaxRecent is how many of the event reads it handed on Events keeps for
+// [Events.Recent].
+const MaxRecent = 512
+
+// Recent returns the event reads handed on since the watcher began
+// (the last MaxRecent), oldest first.
+func (w *Events) Recent() []meter.Read {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]meter.Read(nil), w.recent...)
+}
+
+// handOn gives rs to Sink and keeps them for Recent.
+func (w *Events) handOn(rs []meter.Read) {
+	if len(rs) == 0 {
+		return
+	}
+	if w.Sink != nil {
+		w.Sink(rs)
+	}
+	w.mu.Lock()
+	w.recent = append(w.recent, rs...)
+	if n := len(w.recent) - MaxRecent; n > 0 {
+		w.recent = append(w.recent[:0], w.recent[n:]...)
+	}
+	w.mu.Unlock()
 }
 
 func (w *Events) id() string { return w.Reader.Session.ID() }
@@ -174,9 +203,7 @@ func (w *Events) readLog(ctx context.Context, log EventLog, target uint8) ([]met
 				w.Log.Warn("terminal events no longer held: skipped", "terminal", w.id(), "log", log.String(), "from", next, "to", b.Pn)
 			}
 		}
-		if len(b.Reads) > 0 && w.Sink != nil {
-			w.Sink(b.Reads)
-		}
+		w.handOn(b.Reads)
 		all = append(all, b.Reads...)
 		if err := w.setNext(log, b.Pn); err != nil {
 			return all, err
@@ -203,9 +230,7 @@ func (w *Events) Reported(ctx context.Context, f *gdw3761.Frame) error {
 			w.Seen(ctx, b.EC)
 			continue
 		}
-		if len(b.Reads) > 0 && w.Sink != nil {
-			w.Sink(b.Reads)
-		}
+		w.handOn(b.Reads)
 		if err := w.setNext(log, b.Pn); err != nil {
 			return err
 		}
