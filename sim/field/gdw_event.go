@@ -1,8 +1,10 @@
 package field
 
 import (
+	"context"
 	"time"
 
+	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/protocol/gdw3761"
 )
 
@@ -203,4 +205,39 @@ func (t *Terminal) paramChangedLocked(master uint8) {
 	b := appendTime(nil, t.clockLocked(t.opts.Now()))
 	b = append(b, master, 0, 0, 0x02, 0x01)
 	t.events.add(gdw3761.ERCParamChange, b)
+}
+
+// readClock reads a DL/T 645-2007 meter's date and time in one
+// transaction (0400010C: ss mm hh WW DD MM YY, BCD), for ERC12.
+func (t *Terminal) readClock(ctx context.Context, e gdw3761.MeterEntry, loc *time.Location) (time.Time, bool) {
+	const di = dlt645.DI(0x0400010C)
+	req, err := dlt645.DLT2007.ReadRequest(e.Address, di)
+	if err != nil {
+		return time.Time{}, false
+	}
+	wire, err := req.MarshalBinary()
+	if err != nil {
+		return time.Time{}, false
+	}
+	reply := t.exchange(ctx, t.opts.Poll, wire, t.line.opts.Baud)
+	var f dlt645.Frame
+	if _, err := f.Decode(reply); err != nil || !f.Control.Reply() || f.Control.Abnormal() || f.Address != e.Address {
+		return time.Time{}, false
+	}
+	msg, err := dlt645.DLT2007.Decode(&f)
+	if err != nil || msg.DI != di || len(msg.Payload) != 7 {
+		return time.Time{}, false
+	}
+	var v [7]int
+	for i, b := range msg.Payload {
+		if b>>4 > 9 || b&0x0F > 9 {
+			return time.Time{}, false
+		}
+		v[i] = int(b>>4)*10 + int(b&0x0F)
+	}
+	ss, mm, hh, dd, mo, yy := v[0], v[1], v[2], v[4], v[5], v[6]
+	if mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(2000+yy, time.Month(mo), dd, hh, mm, ss, 0, loc), true
 }
