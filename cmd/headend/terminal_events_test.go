@@ -28,6 +28,9 @@ import (
 	"github.com/headend/headend/sim/model"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/results"
+	"github.com/headend/headend/store/sqlite"
 )
 
 // TestTerminalEventsBecomeFlagEvidence: gdw-demo's T4401-0001 dials the
@@ -122,11 +125,26 @@ archive:
 		t.Fatalf("config: %v", err)
 	}
 
-	// one collector run: its event reads, and the terminal online
+	st, err := sqlite.Open(filepath.Join(dir, "headend.db"), sqlite.Options{Location: cfg.Collector.Location()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := results.Open(filepath.Join(dir, "results.db"), results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+
+	// one collector run: its reads stored, its event reads kept, the
+	// terminal online
 	var mu sync.Mutex
 	var events []meter.Read
 	startCollector := func() (*collector.Collector, func()) {
 		c, err := collector.New(&collector.Config{Collector: cfg.Collector, Archive: cfg.Archive}, collector.Options{Sink: func(rs []meter.Read) {
+			if err := st.Write(context.Background(), rs); err != nil {
+				t.Errorf("store: %v", err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			for _, r := range rs {
@@ -185,23 +203,37 @@ archive:
 		t.Errorf("event reads: %+v\n%+v", cover, clock)
 	}
 
-	// the flags: raised by the events alone (no register or counter read
-	// here), each with its event read as evidence
-	ix := c.ArchiveIndex()
-	days := []time.Time{}
-	for d := 1; d <= 3; d++ {
-		days = append(days, time.Date(2025, 6, d, 0, 0, 0, 0, start.Location()))
+	// the analysis run over the stores: the flags, raised by the events
+	// (no counter or clock read here), each with its event read as
+	// evidence, in the results store
+	loc := cfg.Collector.Location()
+	var regs []meter.Read
+	for d := 1; d <= 5; d++ {
+		at := time.Date(2025, 6, d, 0, 0, 0, 0, loc)
+		for _, m := range cfg.Archive.Meters {
+			regs = append(regs, meter.Read{Meter: m.Address, Area: m.Area, Channel: "T1", Class: meter.Daily, DI: 0x05060101, Edition: dlt645.DLT2007,
+				Quantity: "forward active energy total", Value: dlt645.Decimal{Units: int64(1000 + 10*d), Scale: 2}, Unit: "kWh",
+				MeterTime: at, ReadAt: at.Add(time.Hour), Status: meter.OK})
+		}
 	}
-	mu.Lock()
-	in := analysis.Input{Archive: ix, Days: days, Events: append([]meter.Read(nil), events...)}
-	mu.Unlock()
-	out, err := analysis.Compute(in, analysis.DefaultConfig())
+	if err := st.Write(t.Context(), regs); err != nil {
+		t.Fatal(err)
+	}
+	an := analysis.New(st, res, c.ArchiveIndex(), analysis.Options{Location: loc})
+	if _, err := an.Run(t.Context(), time.Date(2025, 6, 5, 10, 0, 0, 0, loc)); err != nil {
+		t.Fatal(err)
+	}
+	flags, err := res.Current(t.Context(), store.RecordQuery{Kind: results.KindFlag})
 	if err != nil {
 		t.Fatal(err)
 	}
 	evidence := func(k anomaly.Kind, addr string, r meter.Read) {
 		t.Helper()
-		for _, f := range out.Report.Flags {
+		for _, rec := range flags {
+			var f anomaly.Flag
+			if err := json.Unmarshal(rec.Body, &f); err != nil {
+				t.Fatal(err)
+			}
 			if f.Kind != k || f.Meter != addr {
 				continue
 			}
@@ -213,10 +245,15 @@ archive:
 			t.Errorf("%s flag on %s without the event read: %+v", k, addr, f)
 			return
 		}
-		t.Errorf("no %s flag on %s among %d flags", k, addr, len(out.Report.Flags))
+		t.Errorf("no %s flag on %s among %d flags", k, addr, len(flags))
 	}
 	evidence(anomaly.CoverOpened, covered, cover)
 	evidence(anomaly.ClockDrift, drifting, clock)
+	// the evidence leads back to the stored read and its frames
+	stored, err := st.Query(t.Context(), store.Query{Meters: []string{covered}, Class: meter.Event})
+	if err != nil || len(stored) != 1 || !stored[0].MeterTime.Equal(cover.MeterTime) || len(stored[0].Frame.Reply) == 0 {
+		t.Errorf("the stored event read of %s: %+v %v", covered, stored, err)
+	}
 
 	// headend terminal events, through the API
 	d := &fieldops.Daemon{Collector: func() *collector.Collector { return c }, Options: fieldops.Options{Location: cfg.Collector.Location()}}
