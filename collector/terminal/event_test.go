@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/headend/headend/collector/ledger"
 	"github.com/headend/headend/meter"
@@ -27,7 +28,7 @@ func (r *eventRing) record(k uint8) []byte {
 	return append(b, byte(pn), byte(pn>>8)|0x80)
 }
 
-func (r *eventRing) answer(t *testing.T) func(req *gdw3761.Frame) [][]byte {
+func (r *eventRing) answer(t testing.TB) func(req *gdw3761.Frame) [][]byte {
 	return func(req *gdw3761.Frame) [][]byte {
 		units, err := req.Units(nil)
 		if err != nil || len(units) != 1 || req.AFN != gdw3761.AFNClass3 {
@@ -54,7 +55,11 @@ func (r *eventRing) answer(t *testing.T) func(req *gdw3761.Frame) [][]byte {
 		d, _ := gdw3761.MakeDADT([]uint16{0}, []uint8{units[0].Fn})
 		f.Data = append(f.Data, d[:]...)
 		f.Data, _ = ev.AppendUnit(f.Data)
-		return [][]byte{wire(t, f)}
+		b, err := f.MarshalBinary()
+		if err != nil {
+			t.Error(err)
+		}
+		return [][]byte{b}
 	}
 }
 
@@ -170,4 +175,35 @@ func TestEventQuantity(t *testing.T) {
 	if _, ok := EventERC("forward active energy total"); ok {
 		t.Error("a register is no event")
 	}
+}
+
+// FuzzEventFrames feeds arbitrary frames to what turns an AFN 0E reply or
+// report into event reads: no panic, every read of class event with an
+// ERC in its quantity, and Pn..Pm holding as many records as it says.
+func FuzzEventFrames(f *testing.F) {
+	ring := &eventRing{count: 3}
+	req := gdw3761.ReadEvents(gdw3761.Address{Area: 4401, Terminal: 1}, 0, true, 0, 3)
+	req.Control = 0x4B
+	for _, b := range ring.answer(f)(&req) {
+		f.Add(b)
+	}
+	s := &Session{id: "4401 0001"}
+	r := &Reader{Session: s, Location: time.UTC}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fr gdw3761.Frame
+		if _, err := fr.Decode(b); err != nil {
+			return
+		}
+		for _, log := range []EventLog{{Important: true}, {Important: false}} {
+			batch, err := r.eventsOf([]gdw3761.Frame{fr}, log, meter.FrameRef{}, eventPoints, Point{Meter: "000000000001"})
+			if err != nil {
+				continue
+			}
+			for _, rd := range batch.Reads {
+				if _, ok := EventERC(rd.Quantity); !ok || rd.Class != meter.Event {
+					t.Fatalf("read %+v", rd)
+				}
+			}
+		}
+	})
 }

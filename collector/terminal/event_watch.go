@@ -118,6 +118,9 @@ func ledgerLog(l EventLog) ledger.EventLog {
 // a log has records past its pointer, a read starts in the background
 // (one at a time; counters seen meanwhile are read after it).
 func (w *Events) Seen(ctx context.Context, ec gdw3761.EC) {
+	if ctx.Err() != nil {
+		return // stopping: Wait may be waiting
+	}
 	w.mu.Lock()
 	w.latest = ec
 	if w.running {
