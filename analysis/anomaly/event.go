@@ -49,16 +49,25 @@ const eventSlack = 2 * 24 * time.Hour
 const EventConfidence = 0.9
 
 // events adds the terminal events to the flags in out, raising those the
-// events alone establish.
-func (a *Analysis) events(out []Flag, evs []Event) []Flag {
+// events alone establish: those of a meter's own condition first (area false:
+// before the theft ranking, which leaves out what they explain), those
+// about an area's meters once every flag is raised.
+func (a *Analysis) events(out []Flag, evs []Event, area bool) []Flag {
 	for i := range evs {
 		e := &evs[i]
 		switch e.ERC {
 		case gdw3761.ERCPowerOnOff:
-			out = attachArea(out, e, NoAnswer, Stopped)
+			if area {
+				out = attachArea(out, e, NoAnswer, Stopped)
+			}
 			continue
 		case gdw3761.ERCUnknownMeter:
-			out = a.unknownMeter(out, e)
+			if area {
+				out = a.unknownMeter(out, e)
+			}
+			continue
+		}
+		if area {
 			continue
 		}
 		k, ok := eventKinds[e.ERC]
