@@ -2,6 +2,7 @@ package field
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/headend/headend/protocol/dlt645"
@@ -15,7 +16,9 @@ import (
 type eventLog struct {
 	records [256]gdw3761.Event
 	count   int   // records ever written
-	read    uint8 // the head-end has read up to here (its last Pn)
+	read    uint8 // the head-end has read up to here (its last Pn), or been sent by a report
+	// notify, when set (ReportEvents), is signalled on each new record
+	notify chan<- struct{}
 }
 
 func (l *eventLog) ec1() uint8 { return uint8(l.count) }
@@ -23,6 +26,53 @@ func (l *eventLog) ec1() uint8 { return uint8(l.count) }
 func (l *eventLog) add(erc uint8, data []byte) {
 	l.records[uint8(l.count)] = gdw3761.Event{ERC: erc, Data: data}
 	l.count++
+	if l.notify != nil {
+		select {
+		case l.notify <- struct{}{}:
+		default: // a report is already due: it takes this record too
+		}
+	}
+}
+
+// sendReport reports the important events not read nor reported yet
+// (AFN 0E F1, PRM set, confirmation asked), at most 32 a frame.
+func (t *Terminal) sendReport(w io.Writer) error {
+	t.mu.Lock()
+	pm := t.events.read
+	ev := gdw3761.Events{EC1: t.events.ec1(), Pm: pm, Pn: pm}
+	oldest := max(t.events.count-256, 0)
+	for k := pm; k != t.events.ec1() && len(ev.Records) < 32; k++ {
+		idx := t.events.count - 1 - int(t.events.ec1()-1-k)
+		if idx < oldest {
+			break
+		}
+		ev.Records = append(ev.Records, t.events.records[k])
+		ev.Pn = k + 1
+	}
+	if len(ev.Records) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	t.events.read = ev.Pn
+	seq := t.pseq
+	t.pseq = (t.pseq + 1) & 0x0F
+	t.mu.Unlock()
+	f := gdw3761.Frame{Protocol: gdw3761.GDW3761, Control: gdw3761.MakeControl(true, true, false, false, gdw3761.FuncUserData),
+		Address: t.opts.Address, AFN: gdw3761.AFNClass3, Seq: gdw3761.Single(seq, true)}
+	var err error
+	if f.Data, err = gdw3761.AppendUnits(f.Data, []uint16{0}, []uint8{1}, nil); err != nil {
+		return err
+	}
+	if f.Data, err = ev.AppendUnit(f.Data); err != nil {
+		return err
+	}
+	t.withEC(&f)
+	b, err := f.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // unread reports events not yet read by the head-end: the ACD bit.

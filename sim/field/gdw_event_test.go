@@ -5,6 +5,7 @@ import (
 
 	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/protocol/gdw3761"
+	"github.com/headend/headend/sim/field"
 )
 
 // A meter search finding an address the archive does not hold files
@@ -50,5 +51,39 @@ func TestTerminalMeterReplacedEvents(t *testing.T) {
 	m.ask(gdw3761.WriteArchive(termAddr, m.seq(), [16]byte{}, &ar))
 	if n := len(r.term.Events()); n != 2 {
 		t.Errorf("%d events after an unchanged download, want 2", n)
+	}
+}
+
+// With ReportEvents the terminal reports each new important event by
+// itself (AFN 0E F1, PRM set, confirmation asked), from where the
+// head-end's reads and its earlier reports left off.
+func TestTerminalReportsEventsByItself(t *testing.T) {
+	r := newTermRig(t, func(o *field.TerminalOptions) { o.ReportEvents = true })
+	r.run()
+	m := r.accept()
+	m.login()
+	r.term.FindMeters(dlt645.MustParseAddress("000009000001"))
+	var rep *gdw3761.Frame
+	for rep == nil {
+		if f := m.next(); f.AFN == gdw3761.AFNClass3 {
+			rep = f
+		}
+	}
+	if !rep.Control.PRM() || !rep.Control.Up() || !rep.Seq.CON() {
+		t.Fatalf("report control %v seq %v: want PRM, up, CON", rep.Control, rep.Seq)
+	}
+	units, err := rep.Units(nil)
+	var ev gdw3761.Events
+	if err != nil || len(units) != 1 || units[0].Fn != 1 || ev.UnmarshalUnit(units[0].Data) != nil {
+		t.Fatalf("report units %v %v", units, err)
+	}
+	if ev.Pm != 0 || ev.Pn != 1 || len(ev.Records) != 1 || ev.Records[0].ERC != gdw3761.ERCUnknownMeter {
+		t.Fatalf("report %+v", ev)
+	}
+	m.send(gdw3761.Confirm(rep), nil)
+	// reported counts as read: no ACD on its next reply
+	f, _ := m.ask(gdw3761.ReadClock(termAddr, m.seq()), nil)
+	if f.Control.ACD() {
+		t.Error("ACD still set after the report")
 	}
 }
