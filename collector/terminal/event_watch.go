@@ -49,7 +49,7 @@ type Events struct {
 
 // MaxRecent is how many of the event reads it handed on Events keeps for
 // [Events.Recent].
-const MaxRecent = 512
+const MaxRecent = 64
 
 // Recent returns the event reads handed on since the watcher began
 // (the last MaxRecent), oldest first.
