@@ -112,3 +112,28 @@ func TestEventUnknownMeter(t *testing.T) {
 	}
 	none(t, rep, MovedMeter)
 }
+
+// FuzzEventEvidence takes arbitrary events (ERC, meter, time, began):
+// no panic, and every flag keeps a confidence in [0, 1] and its evidence.
+func FuzzEventEvidence(f *testing.F) {
+	f.Add([]byte{37, 0, 50, 1, 14, 9, 3, 0, 35, 7, 100, 1})
+	in := simple(f, 10, 5).input()
+	addrs := []string{"000000000001", c0, c1, "000009000001"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var evs []Event
+		for i := 0; i+4 <= len(b) && len(evs) < 32; i += 4 {
+			at := day(0).Add(time.Duration(b[i+2]) * 2 * time.Hour)
+			evs = append(evs, event(addrs[int(b[i+1])%len(addrs)], "A", b[i], quantityOf(b[i]), at, b[i+3]&1 == 1, "voltage loss phases A"))
+		}
+		x := in
+		x.Events = evs
+		for _, fl := range Detect(x, Config{}).Flags {
+			if fl.Confidence < 0 || fl.Confidence > 1 || len(fl.Reads) == 0 {
+				t.Fatalf("flag %+v", fl)
+			}
+		}
+	})
+}
+
+// quantityOf is a quantity for erc, as the collector names them.
+func quantityOf(erc uint8) string { return "event ERC" + string(rune('0'+erc/10%10)) + string(rune('0'+erc%10)) }
