@@ -136,4 +136,6 @@ func FuzzEventEvidence(f *testing.F) {
 }
 
 // quantityOf is a quantity for erc, as the collector names them.
-func quantityOf(erc uint8) string { return "event ERC" + string(rune('0'+erc/10%10)) + string(rune('0'+erc%10)) }
+func quantityOf(erc uint8) string {
+	return "event ERC" + string(rune('0'+erc/10%10)) + string(rune('0'+erc%10))
+}
