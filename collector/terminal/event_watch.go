@@ -45,6 +45,9 @@ type Events struct {
 	mem     map[bool]uint8
 	recent  []meter.Read // the last MaxRecent handed on
 	wg      sync.WaitGroup
+	// reading is held while records are read and handed on, so that a
+	// report and a read never hand on the same records
+	reading sync.Mutex
 }
 
 // MaxRecent is how many of the event reads it handed on Events keeps for
@@ -183,6 +186,8 @@ func (w *Events) ReadNow(ctx context.Context) ([]meter.Read, error) {
 }
 
 func (w *Events) readLog(ctx context.Context, log EventLog, target uint8) ([]meter.Read, error) {
+	w.reading.Lock()
+	defer w.reading.Unlock()
 	var all []meter.Read
 	next, _ := w.next(log)
 	for range 256/MaxEvents + 2 { // a counter running on while we read is caught up, within bounds
@@ -228,13 +233,22 @@ func (w *Events) Reported(ctx context.Context, f *gdw3761.Frame) error {
 		if err != nil {
 			continue // not this log's
 		}
+		// never wait here: a read in progress waits for its reply on
+		// this goroutine; it, or the read after it, takes these records
+		if !w.reading.TryLock() {
+			w.Seen(ctx, b.EC)
+			continue
+		}
 		next, _ := w.next(log)
 		if b.Pm != next {
+			w.reading.Unlock()
 			w.Seen(ctx, b.EC)
 			continue
 		}
 		w.handOn(b.Reads)
-		if err := w.setNext(log, b.Pn); err != nil {
+		err = w.setNext(log, b.Pn)
+		w.reading.Unlock()
+		if err != nil {
 			return err
 		}
 	}
