@@ -43,6 +43,9 @@ type Input struct {
 	// Instant are instantaneous reads (phase voltages and currents),
 	// clock errors and event counters.
 	Instant []meter.Read
+	// Events are the terminals' event records (reads of class event):
+	// evidence on the flags (EventsOf).
+	Events []meter.Read
 	// Phases are the phase counts of meters known from earlier reads (see
 	// anomaly.Input.Phases); Run keeps them from run to run.
 	Phases map[string]int
@@ -207,7 +210,7 @@ func Compute(in Input, cfg Config) (Output, error) {
 		}
 		instant = append(instant, loss.Reading{Key: x.Key, Value: x.Value, Quality: x.Quality})
 	}
-	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant, Phases: in.Phases}, cfg.Anomaly)
+	out.Report = anomaly.Detect(anomaly.Input{Archive: ix, Loss: out.MeterLoss, Instant: instant, Phases: in.Phases, Events: EventsOf(in.Events)}, cfg.Anomaly)
 	loc := cfg.VEE.Location
 	if loc == nil {
 		loc = vee.CST

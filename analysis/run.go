@@ -150,6 +150,7 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	end := today.Add(a.opts.Config.Loss.Tolerance + time.Hour)
 	in.Registers = append(q(meter.Daily, "", from, end), q(meter.Monthly, "", from, end)...)
 	in.Instant = q(meter.Clock, "", from, today.AddDate(0, 0, 1))
+	in.Events = q(meter.Event, "", from, today.AddDate(0, 0, 1))
 	for _, qn := range instantQuantities {
 		in.Instant = append(in.Instant, sample(q(meter.Instantaneous, qn, today.AddDate(0, 0, -3), today.AddDate(0, 0, 1)), 3*time.Hour)...)
 	}

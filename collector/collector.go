@@ -65,6 +65,7 @@ type Collector struct {
 	channels []*channel
 	dialin   *link.Listener
 	gdw      *terminal.Listener // Q/GDW 1376.1 terminals (gdw.go)
+	gdwEv    gdwEvents          // their event logs (gdw_event.go)
 	sched    *schedule.Scheduler
 	state    stateLog
 	clocks   *clockCheck

@@ -59,6 +59,9 @@ func (c *Collector) listenTerminals(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("collector.gdw3761_listen %s: %w", addr, err)
 	}
+	if err := c.openEventPointers(ctx); err != nil {
+		c.log.Warn("terminal event pointers not opened: kept in memory, events read again after a restart", "err", err)
+	}
 	l := terminal.Listen(ctx, ln, terminal.Config{
 		Known: func(id string) (time.Duration, bool) {
 			ch, ok := c.terminalOf(id)
@@ -67,12 +70,10 @@ func (c *Collector) listenTerminals(ctx context.Context) error {
 			}
 			return ch.Heartbeat, true
 		},
-		// events the terminal reports itself (ACD, AFN 0E) are logged
-		// until they become flag evidence (issue 18 item 4)
-		OnUplink: func(id string, f *gdw3761.Frame) {
-			c.log.Info("terminal report", "terminal", id, "afn", f.AFN.String(), "ec1", f.EC.Important, "ec2", f.EC.Normal)
-		},
-		Now: c.opts.Clock.Now, Location: c.config().Collector.Location(),
+		// events: read on the counters, and taken when reported (gdw_event.go)
+		OnEC:     func(id string, ec gdw3761.EC) { c.terminalEventsSeen(ctx, id, ec) },
+		OnUplink: func(id string, f *gdw3761.Frame) { c.terminalReport(ctx, id, f) },
+		Now:      c.opts.Clock.Now, Location: c.config().Collector.Location(),
 		Logger: c.log.With("listener", ln.Addr().String())})
 	c.mu.Lock()
 	c.gdw = l
@@ -123,15 +124,18 @@ func (c *Collector) terminalProtocol(ch *archive.Channel, proto poll.Protocol) p
 	}
 	id := ch.ID
 	return &terminal.Protocol{Reader: &terminal.Reader{Session: s, Location: c.config().Collector.Location(), Now: c.opts.Clock.Now},
-		Mode: ch.TerminalMode(), Forward: proto, Points: func() []terminal.Point {
-			var out []terminal.Point
-			for _, m := range c.index().MetersOnChannel(id) {
-				if m.Point > 0 {
-					out = append(out, terminal.Point{Pn: uint16(m.Point), Meter: m.Address, Area: m.Area, Channel: id})
-				}
-			}
-			return out
-		}}
+		Mode: ch.TerminalMode(), Forward: proto, Points: func() []terminal.Point { return c.terminalPoints(id) }}
+}
+
+// terminalPoints are the measuring points of the meters on channel id.
+func (c *Collector) terminalPoints(id string) []terminal.Point {
+	var out []terminal.Point
+	for _, m := range c.index().MetersOnChannel(id) {
+		if m.Point > 0 {
+			out = append(out, terminal.Point{Pn: uint16(m.Point), Meter: m.Address, Area: m.Area, Channel: id})
+		}
+	}
+	return out
 }
 
 // terminalStatus adds the terminals to s, sorted by id.

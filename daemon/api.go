@@ -159,6 +159,12 @@ func apiHandler(d apiDeps) http.Handler {
 		}
 		return toks.Require(auth.FieldControl)(h) // archive diff and push, time and its set
 	})
+	apifield.RegisterTerminalEvents(mux, fsvc, func(p string, h http.Handler) http.Handler {
+		if p == apifield.TerminalEventRoutes.List {
+			return toks.Require(auth.ReadAll)(h)
+		}
+		return toks.Require(auth.FieldControl)(h) // reading now sends AFN 0E
+	})
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.WriteError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))

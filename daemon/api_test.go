@@ -95,6 +95,10 @@ func TestAPIRoles(t *testing.T) {
 		{"POST", "/api/v1/terminals/4401-0001/archive/push", "analyst", "", 403},
 		{"POST", "/api/v1/terminals/4401-0001/time", "analyst", "", 403},
 		{"POST", "/api/v1/terminals/4401-0001/time", "operator", "", 503},
+		{"GET", "/api/v1/terminals/4401-0001/events", "billing", "", 403},
+		{"GET", "/api/v1/terminals/4401-0001/events", "analyst", "", 503}, // a reader may list them
+		{"POST", "/api/v1/terminals/4401-0001/events/read", "analyst", "", 403},
+		{"POST", "/api/v1/terminals/4401-0001/events/read", "operator", "", 503},
 		{"GET", "/api/v1/areas?from=2025-02-30", "analyst", "", 400},
 		{"GET", "/api/v1/billing/changes?cursor=x", "admin", "", 400},
 		{"GET", "/api/v1/audit", "admin", "", 200},

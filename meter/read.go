@@ -22,6 +22,7 @@ const (
 	Monthly       Class = "monthly"       // settlement-day records
 	Clock         Class = "clock"         // the meter's clock against ours
 	OnDemand      Class = "ondemand"      // asked for by a person
+	Event         Class = "event"         // an event a terminal recorded (Q/GDW 1376.1 ERC)
 )
 
 // Status says how a read went.

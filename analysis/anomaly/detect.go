@@ -32,6 +32,7 @@ func (a *Analysis) Detect(cfg Config) Report {
 			out = rule(ms, &cfg, out)
 		}
 	}
+	out = a.events(out, a.evs, false)
 	// the theft ranking leaves out what these flags explain
 	b := *a
 	b.explained = a.explain(nil, out, cfg.History)
@@ -53,6 +54,7 @@ func (a *Analysis) Detect(cfg Config) Report {
 	}
 	out, stepped := a.movedStep(&cfg, out)
 	out = a.movedLevel(&cfg, stepped, out)
+	out = a.events(out, a.evs, true)
 	slices.SortStableFunc(out, func(x, y Flag) int {
 		return cmp.Or(x.Start.Compare(y.Start), strings.Compare(string(x.Kind), string(y.Kind)),
 			strings.Compare(x.Area, y.Area), strings.Compare(x.Meter, y.Meter), strings.Compare(x.Other, y.Other))

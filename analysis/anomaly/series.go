@@ -29,6 +29,7 @@ type Analysis struct {
 	// upset: per area, the days a customer's register jumped or went
 	// back, whose balance says nothing of theft
 	upset map[string]map[int]bool
+	evs   []Event // terminal events (event.go)
 }
 
 type explainedMeter struct {
@@ -58,7 +59,7 @@ type meterSeries struct {
 // New indexes an input.
 func New(in Input) *Analysis {
 	a := &Analysis{ix: in.Archive, byArea: map[string]*areaSeries{}, meters: map[string]*meterSeries{},
-		instant: map[string][]loss.Reading{}, ratings: in.Ratings, phases: in.Phases, explained: map[string]explainedMeter{}}
+		instant: map[string][]loss.Reading{}, ratings: in.Ratings, phases: in.Phases, explained: map[string]explainedMeter{}, evs: in.Events}
 	if a.ix == nil {
 		a.ix = (&archive.Archive{}).Index()
 	}

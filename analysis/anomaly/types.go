@@ -158,6 +158,9 @@ type Input struct {
 	// hides a thief nor is ranked as one. Detect adds what its own flags
 	// explain.
 	Explained map[string]time.Time
+	// Events are the terminals' event records (any order): evidence on
+	// the flags they speak of, and enough alone for some (event.go).
+	Events []Event
 }
 
 // explains reports whether a flag of kind k accounts for its meter's

@@ -326,6 +326,8 @@ func describeERC(e *gdw3761.Event) string {
 		return fmt.Sprintf("%s p%d %s (start %v, phases %03b)", s, e.Pn, kind, e.Start, e.Flags&7)
 	case gdw3761.ERCInit:
 		return fmt.Sprintf("%s flags %02X version %q → %q", s, e.Flags, e.OldVersion[:], e.NewVersion[:])
+	case gdw3761.ERCUnknownMeter:
+		return s + unknownMeters(e)
 	}
 	return fmt.Sprintf("%s p%d start %v flags %02X", s, e.Pn, e.Start, e.Flags)
 }

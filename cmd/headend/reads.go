@@ -83,7 +83,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 	fs.StringVar(&meterID, "meter", "", "the meter's 12-digit address")
 	fs.StringVar(&from, "from", "", "first day or time (default: the first read)")
 	fs.StringVar(&to, "to", "", "day or time after the last (default: now)")
-	fs.StringVar(&class, "class", "", "only this class: instantaneous, interval, daily, monthly, clock, ondemand")
+	fs.StringVar(&class, "class", "", "only this class: instantaneous, interval, daily, monthly, clock, ondemand, event")
 	fs.StringVar(&quantity, "quantity", "", `only this quantity, e.g. "forward active energy total"`)
 	fs.IntVar(&limit, "limit", 1000, "at most this many reads (0: all)")
 	fs.BoolVar(&asJSON, "json", false, "print JSON lines instead of a table")
@@ -93,7 +93,7 @@ bytes in hex. --from and --to are dates (YYYY-MM-DD) or RFC 3339 times;
 
 func knownClass(c meter.Class) bool {
 	switch c {
-	case meter.Instantaneous, meter.Interval, meter.Daily, meter.Monthly, meter.Clock, meter.OnDemand:
+	case meter.Instantaneous, meter.Interval, meter.Daily, meter.Monthly, meter.Clock, meter.OnDemand, meter.Event:
 		return true
 	}
 	return false

@@ -44,7 +44,7 @@ func newTerminalCmd() *cobra.Command {
 	var c terminalConn
 	cmd := &cobra.Command{
 		Use:   "terminal",
-		Short: "Configure the Q/GDW 1376.1 concentrators that dial in: status, meter archive, clock",
+		Short: "Configure the Q/GDW 1376.1 concentrators that dial in: status, meter archive, clock, events",
 		Long: `Work on the Q/GDW 1376.1 terminals (concentrators) logged in to the
 running headend serve, through --server: which are online, their meter
 archive (AFN 04 F10 download, AFN 0A F10 read-back and its diff with the
@@ -170,7 +170,7 @@ The archive push and the clock set are audited.`,
 	tm.Flags().BoolVar(&set, "set", false, "set the terminal's clock to the head-end's (audited)")
 	tm.Flags().BoolVar(&force, "force", false, "with --set: set it even within tolerance or beyond the ±5 min correction limit")
 
-	cmd.AddCommand(status, archive, tm)
+	cmd.AddCommand(status, archive, tm, newTerminalEventsCmd(&c))
 	return cmd
 }
 

@@ -21,4 +21,9 @@
 // [ReadDaily], [ReadMonthly] and [ReadCurrent] read the terminal's own
 // data (AFN 0D, 0C) for many points per request, as meter.Reads named as
 // the 645 reads of the same registers.
+//
+// [Events] reads a terminal's event logs (AFN 0E F1/F2) when the
+// counters EC of its frames move past the pointer kept in the
+// collector's state file, and takes the records it reports by itself;
+// each record becomes a meter.Read of class event that keeps its frames.
 package terminal

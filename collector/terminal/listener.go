@@ -39,7 +39,11 @@ type Config struct {
 	// link frames (events a terminal reports by itself); it runs on the
 	// connection's goroutine and must not keep f.
 	OnUplink func(id string, f *gdw3761.Frame)
-	Logger   *slog.Logger
+	// OnEC, if set, gets the event counters of every uplink frame that
+	// carries them (ACD set), the login's included; it runs on the
+	// connection's goroutine and must not block ([Events.Seen] does not).
+	OnEC   func(id string, ec gdw3761.EC)
+	Logger *slog.Logger
 }
 
 // EventKind says what happened to a terminal.

@@ -91,6 +91,19 @@ func (s *Session) attach(c *conn, login *gdw3761.Frame) {
 	s.framesIn.Add(1)
 	s.confirm(c, login)
 	l.event(Event{Kind: EventLogin, ID: s.id, Remote: c.remote})
+	if login.HasEC() {
+		s.sawEC(login.EC)
+	}
+}
+
+// sawEC keeps the event counters of an uplink frame and tells OnEC.
+func (s *Session) sawEC(ec gdw3761.EC) {
+	s.mu.Lock()
+	s.st.EC = ec
+	s.mu.Unlock()
+	if s.l.cfg.OnEC != nil {
+		s.l.cfg.OnEC(s.id, ec)
+	}
 }
 
 // drop ends connection c if it is still the terminal's.
@@ -153,9 +166,7 @@ func (s *Session) readLoop(c *conn) {
 			continue
 		}
 		if f.HasEC() {
-			s.mu.Lock()
-			s.st.EC = f.EC
-			s.mu.Unlock()
+			s.sawEC(f.EC)
 		}
 		switch {
 		case !f.Control.PRM():

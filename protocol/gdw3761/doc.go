@@ -45,6 +45,14 @@
 //   - ERC36..ERC41 exist only in 2013. ERC37 (meter cover opened) is
 //     decoded up to its point number only: the C source stops at ERC35 and
 //     the rest of its layout is not confirmed here; Event.Data keeps it.
+//   - No ERC of either edition says "meter replaced". A meter swapped in
+//     the field shows first as ERC35 (unknown meter found: the terminal's
+//     meter search finds an address its archive does not hold), later, once
+//     the archive follows, as ERC3 (parameter change, F10). The head-end
+//     takes ERC35 as the replacement event. The C source decodes ERC35's
+//     time only (Le 5, which decodes); the port, the count n and n blocks
+//     of 8 bytes (address A.12, phases D2..D0, signal quality) follow the
+//     2013 text as remembered, not checked against a source here.
 //   - 130-2005 frames decode at the link layer (header, C, A, SEQ, DA/DT,
 //     auxiliary fields); its data units differ from 376.1 in places and
 //     are decoded with the 376.1 catalogue, which is right for the units

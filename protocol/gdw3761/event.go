@@ -14,7 +14,7 @@ const (
 	ERCMeterFault     = 13 // meter fault information
 	ERCPowerOnOff     = 14 // terminal power off / on
 	ERCEnergyDown     = 27 // meter reading went backwards
-	ERCUnknownMeter   = 35 // unknown meter found (a meter replaced shows here)
+	ERCUnknownMeter   = 35 // unknown meter found: a meter replaced in the field shows here
 	ERCMeterCoverOpen = 37 // meter cover opened (2013)
 )
 
@@ -43,6 +43,25 @@ type Event struct {
 	After      Num      // ERC27: reading after
 	OldVersion [4]byte  // ERC1
 	NewVersion [4]byte  // ERC1
+	// Port and Found are ERC35's: the terminal port the search ran on and
+	// how many unknown meters it found ([Event.UnknownMeter] reads them).
+	Port, Found uint8
+}
+
+// unknownBlock is the size of one found meter in ERC35: address A.12,
+// phase byte, signal quality byte.
+const unknownBlock = 8
+
+// UnknownMeter returns the i-th meter of an ERC35 record (i < Found): its
+// address, the phases it was found on (D2..D0: C, B, A) and the signal
+// quality byte.
+func (e *Event) UnknownMeter(i int) (addr MeterAddress, phases, quality uint8, ok bool) {
+	off := 7 + unknownBlock*i
+	if e.ERC != ERCUnknownMeter || i < 0 || i >= int(e.Found) || off+unknownBlock > len(e.Data) {
+		return addr, 0, 0, false
+	}
+	b := e.Data[off:]
+	return decodeMeterAddress(b), b[6] & 7, b[7], true
 }
 
 // VoltageLoss reports an ERC10 voltage loss (失压); PhaseBreak an ERC10
@@ -57,8 +76,9 @@ var ercLen = map[uint8]int{
 	ERCUnknownMeter: 5, ERCMeterCoverOpen: 7,
 }
 
-// decode fills the ERC-specific fields from e.Data.
-func (e *Event) decode() error {
+// Decode fills the ERC-specific fields from e.ERC and e.Data (as
+// [Events.UnmarshalUnit] does for each record).
+func (e *Event) Decode() error {
 	min, ok := ercLen[e.ERC]
 	if !ok {
 		return nil
@@ -108,6 +128,15 @@ func (e *Event) decode() error {
 		pn()
 		num(A14, 7, &e.Before)
 		num(A14, 12, &e.After)
+	case ERCUnknownMeter:
+		// the time alone (the C source), or with port, count and blocks
+		// (the 2013 text); a count the length does not hold is an error
+		if len(b) > 5 {
+			if len(b) < 7 || len(b) != 7+unknownBlock*int(b[6]) {
+				return layoutErr("ERC35 with %d bytes: want 5, or 7 + 8 per found meter", len(b))
+			}
+			e.Port, e.Found = b[5], b[6]
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("ERC%d: %w", e.ERC, err)
@@ -139,7 +168,7 @@ func (ev *Events) UnmarshalUnit(b []byte) error {
 			return layoutErr("event record %d at byte %d runs past the unit", i, off)
 		}
 		e := Event{ERC: b[off], Data: b[off+2 : off+2+int(b[off+1])]}
-		if err := e.decode(); err != nil {
+		if err := e.Decode(); err != nil {
 			return fmt.Errorf("event record %d: %w", i, err)
 		}
 		ev.Records = append(ev.Records, e)
@@ -170,3 +199,18 @@ func (ev *Events) AppendUnit(b []byte) ([]byte, error) {
 // EventRange is the data of the AFN 0E F1/F2 request: records from
 // pointer Pm up to (not including) Pn.
 type EventRange struct{ Pm, Pn uint8 }
+
+// UnmarshalUnit decodes the request's 2 bytes.
+func (r *EventRange) UnmarshalUnit(b []byte) error {
+	if len(b) != 2 {
+		return layoutErr("AFN 0E request is 2 bytes (Pm, Pn), have %d", len(b))
+	}
+	r.Pm, r.Pn = b[0], b[1]
+	return nil
+}
+
+// AppendUnit appends the request's data.
+func (r *EventRange) AppendUnit(b []byte) ([]byte, error) { return append(b, r.Pm, r.Pn), nil }
+
+// Count is how many records the range asks for (0..255, on the ring of 256).
+func (r EventRange) Count() int { return recordCount(r.Pm, r.Pn) }

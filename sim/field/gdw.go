@@ -51,6 +51,10 @@ type TerminalOptions struct {
 	// MaxFrameData is the most data bytes in one reply frame before it
 	// is split (FIR/FIN); 0 is 2048.
 	MaxFrameData int
+	// ReportEvents makes it report each important event as it records
+	// it (AFN 0E F1 with PRM set, confirmation asked) while logged in,
+	// besides ACD and the counter on its frames.
+	ReportEvents bool
 }
 
 // Terminal is a simulated Q/GDW 1376.1 concentrator: it dials the
@@ -76,6 +80,8 @@ type Terminal struct {
 	offset   time.Duration                 // clock set by AFN 05 F31
 	epoch    time.Time                     // simulated instant drift counts from
 	events   eventLog
+	found    map[gdw3761.MeterAddress]bool // unknown meters filed (ERC35)
+	reports  chan struct{}                 // an event to report (ReportEvents)
 	answers  map[string][]TerminalAnswer
 	lastPoll time.Time // simulated instant of the last current-data collection
 	lastDay  time.Time // last day whose freezes were collected
@@ -147,10 +153,13 @@ func NewTerminal(addr string, opts TerminalOptions) (*Terminal, error) {
 	}
 	t := &Terminal{addr: addr, opts: opts, line: newLine(opts.Poll, opts.Options),
 		archive: map[uint16]gdw3761.MeterEntry{}, points: map[uint16]*pointData{},
-		answers: map[string][]TerminalAnswer{}, epoch: opts.Now()}
+		answers: map[string][]TerminalAnswer{}, epoch: opts.Now(), reports: make(chan struct{}, 1)}
 	t.line.log = t.line.log.With("terminal", opts.Address.String(), "headend", addr)
 	for _, e := range opts.Archive {
 		t.archive[e.Serial] = e
+	}
+	if opts.ReportEvents {
+		t.events.notify = t.reports
 	}
 	return t, nil
 }
@@ -304,6 +313,10 @@ func (t *Terminal) session(ctx context.Context, conn net.Conn) (healthy bool, er
 			return true, orEOF(err)
 		case <-confirms:
 			missed = 0
+		case <-t.reports:
+			if err := t.sendReport(w); err != nil {
+				return true, fmt.Errorf("event report: %w", err)
+			}
 		case <-tick:
 			if missed >= t.opts.MissedBeats {
 				return true, fmt.Errorf("%d heartbeats unconfirmed", missed)

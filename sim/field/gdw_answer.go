@@ -47,7 +47,7 @@ func (t *Terminal) Handle(ctx context.Context, f *gdw3761.Frame) []gdw3761.Frame
 	case gdw3761.AFNTransfer:
 		return t.reply(f, t.forward(ctx, units))
 	case gdw3761.AFNSet:
-		if t.setArchive(units) {
+		if t.setArchive(units, f.Address.Master) {
 			return t.confirm(f)
 		}
 	case gdw3761.AFNControl:
@@ -370,9 +370,10 @@ func (t *Terminal) queryArchive(units []gdw3761.Unit) []piece {
 
 // setArchive takes AFN 04 F10: each entry replaces the one of its serial
 // number; point 0 deletes it.
-func (t *Terminal) setArchive(units []gdw3761.Unit) bool {
+func (t *Terminal) setArchive(units []gdw3761.Unit, master uint8) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	replaced := false
 	for _, u := range units {
 		var ar gdw3761.Archive
 		if u.Fn != 10 || u.Pn != 0 || ar.UnmarshalUnit(u.Data) != nil {
@@ -395,9 +396,13 @@ func (t *Terminal) setArchive(units []gdw3761.Unit) bool {
 			}
 			if old, ok := t.archive[e.Serial]; ok && old.Address != e.Address {
 				delete(t.points, e.Point) // another meter: its data is not this one's
+				replaced = true
 			}
 			t.archive[e.Serial] = e
 		}
+	}
+	if replaced {
+		t.paramChangedLocked(master) // a meter replaced in the archive
 	}
 	return true
 }

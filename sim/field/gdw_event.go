@@ -1,8 +1,11 @@
 package field
 
 import (
+	"context"
+	"io"
 	"time"
 
+	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/protocol/gdw3761"
 )
 
@@ -13,7 +16,9 @@ import (
 type eventLog struct {
 	records [256]gdw3761.Event
 	count   int   // records ever written
-	read    uint8 // the head-end has read up to here (its last Pn)
+	read    uint8 // the head-end has read up to here (its last Pn), or been sent by a report
+	// notify, when set (ReportEvents), is signalled on each new record
+	notify chan<- struct{}
 }
 
 func (l *eventLog) ec1() uint8 { return uint8(l.count) }
@@ -21,6 +26,53 @@ func (l *eventLog) ec1() uint8 { return uint8(l.count) }
 func (l *eventLog) add(erc uint8, data []byte) {
 	l.records[uint8(l.count)] = gdw3761.Event{ERC: erc, Data: data}
 	l.count++
+	if l.notify != nil {
+		select {
+		case l.notify <- struct{}{}:
+		default: // a report is already due: it takes this record too
+		}
+	}
+}
+
+// sendReport reports the important events not read nor reported yet
+// (AFN 0E F1, PRM set, confirmation asked), at most 32 a frame.
+func (t *Terminal) sendReport(w io.Writer) error {
+	t.mu.Lock()
+	pm := t.events.read
+	ev := gdw3761.Events{EC1: t.events.ec1(), Pm: pm, Pn: pm}
+	oldest := max(t.events.count-256, 0)
+	for k := pm; k != t.events.ec1() && len(ev.Records) < 32; k++ {
+		idx := t.events.count - 1 - int(t.events.ec1()-1-k)
+		if idx < oldest {
+			break
+		}
+		ev.Records = append(ev.Records, t.events.records[k])
+		ev.Pn = k + 1
+	}
+	if len(ev.Records) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	t.events.read = ev.Pn
+	seq := t.pseq
+	t.pseq = (t.pseq + 1) & 0x0F
+	t.mu.Unlock()
+	f := gdw3761.Frame{Protocol: gdw3761.GDW3761, Control: gdw3761.MakeControl(true, true, false, false, gdw3761.FuncUserData),
+		Address: t.opts.Address, AFN: gdw3761.AFNClass3, Seq: gdw3761.Single(seq, true)}
+	var err error
+	if f.Data, err = gdw3761.AppendUnits(f.Data, []uint16{0}, []uint8{1}, nil); err != nil {
+		return err
+	}
+	if f.Data, err = ev.AppendUnit(f.Data); err != nil {
+		return err
+	}
+	t.withEC(&f)
+	b, err := f.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // unread reports events not yet read by the head-end: the ACD bit.
@@ -157,4 +209,85 @@ func (t *Terminal) watchCover(e gdw3761.MeterEntry, p *pointData, clock time.Tim
 		t.events.add(gdw3761.ERCMeterCoverOpen, b)
 	}
 	p.covers, p.coverSeen = count, true
+}
+
+// FindMeters is the terminal's meter search (搜表) on its port finding
+// meters at addrs: each one its archive does not hold, and not reported
+// before, is filed as ERC35 (unknown meter found: a meter replaced in the
+// field, or one wired here but archived elsewhere), all in one record. It
+// returns how many it filed.
+func (t *Terminal) FindMeters(addrs ...gdw3761.MeterAddress) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	held := map[gdw3761.MeterAddress]bool{}
+	for _, e := range t.archive {
+		held[e.Address] = true
+	}
+	var found []gdw3761.MeterAddress
+	for _, a := range addrs {
+		if !held[a] && !t.found[a] {
+			found = append(found, a)
+		}
+	}
+	if len(found) == 0 {
+		return 0
+	}
+	if t.found == nil {
+		t.found = map[gdw3761.MeterAddress]bool{}
+	}
+	found = found[:min(len(found), 30)] // Le is one byte: 7 + 8 a meter
+	b := appendTime(nil, t.clockLocked(t.opts.Now()))
+	b = append(b, 2, byte(len(found))) // port 2, where the archive puts its meters
+	for _, a := range found {
+		t.found[a] = true
+		for i := 5; i >= 0; i-- { // A.12: low byte first
+			b = append(b, a[i])
+		}
+		b = append(b, 1, 8) // phase A (a single-phase search), good signal
+	}
+	t.events.add(gdw3761.ERCUnknownMeter, b)
+	return len(found)
+}
+
+// paramChangedLocked files ERC3: the master station (A3 master) rewrote
+// the meter archive (p0 F10).
+func (t *Terminal) paramChangedLocked(master uint8) {
+	b := appendTime(nil, t.clockLocked(t.opts.Now()))
+	b = append(b, master, 0, 0, 0x02, 0x01)
+	t.events.add(gdw3761.ERCParamChange, b)
+}
+
+// readClock reads a DL/T 645-2007 meter's date and time in one
+// transaction (0400010C: ss mm hh WW DD MM YY, BCD), for ERC12.
+func (t *Terminal) readClock(ctx context.Context, e gdw3761.MeterEntry, loc *time.Location) (time.Time, bool) {
+	const di = dlt645.DI(0x0400010C)
+	req, err := dlt645.DLT2007.ReadRequest(e.Address, di)
+	if err != nil {
+		return time.Time{}, false
+	}
+	wire, err := req.MarshalBinary()
+	if err != nil {
+		return time.Time{}, false
+	}
+	reply := t.exchange(ctx, t.opts.Poll, wire, t.line.opts.Baud)
+	var f dlt645.Frame
+	if _, err := f.Decode(reply); err != nil || !f.Control.Reply() || f.Control.Abnormal() || f.Address != e.Address {
+		return time.Time{}, false
+	}
+	msg, err := dlt645.DLT2007.Decode(&f)
+	if err != nil || msg.DI != di || len(msg.Payload) != 7 {
+		return time.Time{}, false
+	}
+	var v [7]int
+	for i, b := range msg.Payload {
+		if b>>4 > 9 || b&0x0F > 9 {
+			return time.Time{}, false
+		}
+		v[i] = int(b>>4)*10 + int(b&0x0F)
+	}
+	ss, mm, hh, dd, mo, yy := v[0], v[1], v[2], v[4], v[5], v[6]
+	if mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(2000+yy, time.Month(mo), dd, hh, mm, ss, 0, loc), true
 }

@@ -293,9 +293,11 @@ func (t *Terminal) collectDaily(ctx context.Context, e gdw3761.MeterEntry, day t
 		fwdV = t.read(ctx, e, 0x901F)
 		revV = t.read(ctx, e, 0x902F)
 	}
-	var clockV, coverV []dlt645.Value
+	var coverV []dlt645.Value
+	var meterClock time.Time
+	clockOK := false
 	if ed == dlt645.DLT2007 {
-		clockV = t.read(ctx, e, 0x0400010C)
+		meterClock, clockOK = t.readClock(ctx, e, day.Location())
 		coverV = t.read(ctx, e, 0x03300D00)
 	}
 	now := t.opts.Now()
@@ -320,10 +322,8 @@ func (t *Terminal) collectDaily(ctx context.Context, e gdw3761.MeterEntry, day t
 			p.putFrozen(&p.monthly, keepMonthly, fm)
 		}
 	}
-	if len(clockV) > 0 && clockV[0].Kind == dlt645.KindTime && !clockV[0].NoData {
-		if mt, err := clockV[0].Time.Time(day.Location()); err == nil {
-			t.watchClock(e, p, clock, mt)
-		}
+	if clockOK {
+		t.watchClock(e, p, clock, meterClock)
 	}
 	if len(coverV) > 0 && coverV[0].Kind == dlt645.KindNumber && !coverV[0].NoData {
 		t.watchCover(e, p, clock, coverV[0].Number.Units)

@@ -44,7 +44,7 @@ type termRig struct {
 	intervals []time.Duration
 }
 
-func newTermRig(t *testing.T) *termRig {
+func newTermRig(t *testing.T, with ...func(*field.TerminalOptions)) *termRig {
 	t.Helper()
 	sc, err := scenario.Parse("gdw.yaml", []byte(gdwScenario))
 	if err != nil {
@@ -76,7 +76,7 @@ func newTermRig(t *testing.T) *termRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.ln.Close() })
-	r.term, err = field.NewTerminal(r.ln.Addr().String(), field.TerminalOptions{
+	opts := field.TerminalOptions{
 		Options: field.Options{Baud: 2400, Sleep: nosleep},
 		Address: termAddr, Archive: ar, Now: r.simNow, Drift: 30,
 		Poll: poll, Forward: r.fwd, Heartbeat: 45 * time.Second, PollEvery: -1,
@@ -88,7 +88,11 @@ func newTermRig(t *testing.T) *termRig {
 			return r.tick, func() {}
 		},
 		Backoff: func(int) time.Duration { return time.Second },
-	})
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	r.term, err = field.NewTerminal(r.ln.Addr().String(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
