@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"github.com/headend/headend/analysis/anomaly"
-	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/collector/terminal"
 	"github.com/headend/headend/meter"
 )
@@ -22,7 +21,7 @@ func EventsOf(reads []meter.Read) []anomaly.Event {
 		if !ok {
 			continue
 		}
-		out = append(out, anomaly.Event{Key: loss.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: stamp(r)},
+		out = append(out, anomaly.Event{Key: meter.Key{Meter: r.Meter, Class: r.Class, Quantity: r.Quantity, Time: stamp(r)},
 			Area: r.Area, ERC: erc, Start: r.Value.Units != 0, Text: r.Text})
 	}
 	return out

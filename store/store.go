@@ -69,14 +69,16 @@ const (
 	// on-demand reads. Kept for Retention.Raw, then downsampled.
 	Raw Kind = iota
 	// Registers: the daily freezes and monthly settlement reads that
-	// billing and line loss are computed from. Kept for Retention.Registers.
+	// billing and line loss are computed from, and the meters' and
+	// terminals' events (the evidence of flags, kept as long as the
+	// readings they explain). Kept for Retention.Registers.
 	Registers
 )
 
 // KindOf returns the retention kind of a class.
 func KindOf(c meter.Class) Kind {
 	switch c {
-	case meter.Daily, meter.Monthly:
+	case meter.Daily, meter.Monthly, meter.Event:
 		return Registers
 	}
 	return Raw

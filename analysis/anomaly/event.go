@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/analysis/loss"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/gdw3761"
 )
 
@@ -14,7 +15,7 @@ import (
 // whose key Key is (meter, "event", "event ERC37 meter cover opened",
 // time of the event).
 type Event struct {
-	Key   loss.Key
+	Key   meter.Key
 	Area  string // the terminal's area
 	ERC   uint8
 	Start bool   // the event began (or happened); false: it ended
@@ -91,7 +92,7 @@ func (a *Analysis) events(out []Flag, evs []Event, area bool) []Flag {
 		f := a.meterFlag(k, ms, d, d)
 		f.Confidence = EventConfidence
 		f.Summary = "the terminal recorded " + describe(e)
-		f.Reads = []loss.Key{e.Key}
+		f.Reads = []meter.Key{e.Key}
 		f.Figures = []Figure{eventFigure(e)}
 		out = append(out, f)
 	}
@@ -122,7 +123,7 @@ func (a *Analysis) unknownMeter(out []Flag, e *Event) []Flag {
 		return out
 	}
 	f := Flag{Kind: MovedMeter, Meter: m.Address, Area: m.Area, Other: e.Area, Start: a.days[d].Start, End: a.days[d].Start,
-		Confidence: EventConfidence, Reads: []loss.Key{e.Key}, Figures: []Figure{eventFigure(e)},
+		Confidence: EventConfidence, Reads: []meter.Key{e.Key}, Figures: []Figure{eventFigure(e)},
 		Summary: fmt.Sprintf("archived in %s, found on the bus of %s's terminal: %s", m.Area, e.Area, describe(e))}
 	return append(out, f)
 }

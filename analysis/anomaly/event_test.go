@@ -5,13 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/headend/headend/analysis/loss"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/protocol/gdw3761"
 )
 
 func event(addr, area string, erc uint8, q string, at time.Time, start bool, text string) Event {
-	return Event{Key: loss.Key{Meter: addr, Class: meter.Event, Quantity: q, Time: at}, Area: area, ERC: erc, Start: start, Text: text}
+	return Event{Key: meter.Key{Meter: addr, Class: meter.Event, Quantity: q, Time: at}, Area: area, ERC: erc, Start: start, Text: text}
 }
 
 // A terminal's cover-open record raises the cover flag by itself, a day
