@@ -94,7 +94,7 @@ func TestFenceDeadlineCountsFromTheRenewalSent(t *testing.T) {
 	a := join(t, srv, proxy.Endpoint, "alpha", all, func(o *Options) { o.Clock = clk; o.Margin = margin })
 	waitFor(t, 10*time.Second, "alpha owns everything", func() bool { return len(a.Owned()) == len(all) })
 	a.stop() // the test reads Changes itself
-	<-a.done
+	a.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := a.Status(ctx)

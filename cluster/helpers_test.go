@@ -25,12 +25,30 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type testNode struct {
 	*Node
 	cli  *clientv3.Client
+	ctx  context.Context // the poller's; kill cancels it
 	stop context.CancelFunc
-	done chan struct{}
+	wg   sync.WaitGroup // its releaser or poller
 	once sync.Once
 }
 
+// goRun runs f (a releaser, a poller) until kill.
+func (tn *testNode) goRun(f func()) {
+	tn.wg.Add(1)
+	go func() {
+		defer tn.wg.Done()
+		f()
+	}()
+}
+
 func join(t *testing.T, srv *etcdtest.Server, endpoint, name string, items []string, mod func(*Options)) *testNode {
+	t.Helper()
+	tn := joinWith(t, srv, endpoint, name, items, mod)
+	tn.goRun(func() { tn.releaser(tn.ctx) })
+	return tn
+}
+
+// joinWith joins without starting a releaser: the caller runs its own.
+func joinWith(t *testing.T, srv *etcdtest.Server, endpoint, name string, items []string, mod func(*Options)) *testNode {
 	t.Helper()
 	cli := srv.Client(t, endpoint)
 	o := Options{Node: name, TTL: ttl, Logger: quiet}
@@ -43,11 +61,11 @@ func join(t *testing.T, srv *etcdtest.Server, endpoint, name string, items []str
 	if err != nil {
 		t.Fatalf("join %s: %v", name, err)
 	}
-	n.SetItems(items)
-	tn := &testNode{Node: n, cli: cli, done: make(chan struct{})}
-	var pctx context.Context
-	pctx, tn.stop = context.WithCancel(context.Background())
-	go tn.releaser(pctx)
+	if items != nil {
+		n.SetItems(items)
+	}
+	tn := &testNode{Node: n, cli: cli}
+	tn.ctx, tn.stop = context.WithCancel(context.Background())
 	t.Cleanup(tn.kill)
 	return tn
 }
@@ -55,7 +73,6 @@ func join(t *testing.T, srv *etcdtest.Server, endpoint, name string, items []str
 // releaser is the collector's side of a handover: at every change (and
 // every 50 ms, its poll cycle) it releases what should be another's.
 func (tn *testNode) releaser(ctx context.Context) {
-	defer close(tn.done)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -76,7 +93,7 @@ func (tn *testNode) releaser(ctx context.Context) {
 func (tn *testNode) kill() {
 	tn.once.Do(func() {
 		tn.stop()
-		<-tn.done
+		tn.wg.Wait()
 		tn.cli.Close()
 		tn.Node.Close()
 	})
@@ -227,3 +244,19 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func isNotOwner(err error) bool { return errors.Is(err, ErrNotOwner) }
+
+// seeMembers waits until every node sees every node as a member.
+func seeMembers(t *testing.T, nodes []*testNode) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "every node sees every member", func() bool {
+		for _, n := range nodes {
+			n.mu.Lock()
+			k := len(n.members)
+			n.mu.Unlock()
+			if k != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
+}

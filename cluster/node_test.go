@@ -130,7 +130,7 @@ func TestLeaveHandsOverAtOnce(t *testing.T) {
 	b := join(t, srv, srv.Endpoint, "bravo", all, nil)
 	waitFor(t, 10*time.Second, "two nodes own the assignment", func() bool { return settled([]*testNode{a, b}, all) == nil })
 	b.stop()
-	<-b.done
+	b.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := b.Leave(ctx); err != nil {

@@ -79,6 +79,8 @@ func Start(t testing.TB) *Server {
 		"--logger", "zap",
 	)
 	s.cmd.Stdout, s.cmd.Stderr = log, log
+	// A test binary that dies (a timeout's panic skips the cleanups) takes its server along.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		log.Close()
 		t.Fatalf("starting %s: %v", bin, err)
