@@ -60,6 +60,9 @@ func (n *Node) DialIn(ctx context.Context, item string) (DialIn, error) {
 	}
 	n.mu.Unlock()
 	d := DecideDialIn(n.opt.Node, cur)
+	if lease == 0 {
+		return d, &ItemError{Node: n.opt.Node, Item: item, Op: "dial in", Err: errNoSession}
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.opt.TTL)
 	defer cancel()
 	if _, err := n.cli.Put(ctx, n.opt.Prefix+dialinDir+item, n.opt.Node, clientv3.WithLease(lease)); err != nil {

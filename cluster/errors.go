@@ -8,6 +8,9 @@ import (
 // ErrNotOwner is the error of an operation only an item's owner may do.
 var ErrNotOwner = errors.New("not its owner")
 
+// errNoSession: the node's lease was lost and a new one not yet granted.
+var errNoSession = errors.New("no lease: rejoining the cluster")
+
 // ItemError is an operation on one item that failed.
 type ItemError struct {
 	Node string // this node

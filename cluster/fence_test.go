@@ -153,3 +153,20 @@ func drain(c <-chan struct{}) {
 		}
 	}
 }
+
+// TestEtcdStoppedStopsEveryNode stops the etcd process (SIGSTOP): no node
+// can renew, so every node owns nothing within a TTL, and after SIGCONT
+// they share the items out again.
+func TestEtcdStoppedStopsEveryNode(t *testing.T) {
+	srv := etcdtest.Start(t)
+	all := items(20)
+	a := join(t, srv, srv.Endpoint, "alpha", all, nil)
+	b := join(t, srv, srv.Endpoint, "bravo", all, nil)
+	nodes := []*testNode{a, b}
+	waitFor(t, 10*time.Second, "two nodes own the assignment", func() bool { return settled(nodes, all) == nil })
+	srv.Pause()
+	stopped := waitFor(t, 2*ttl, "both nodes own nothing", func() bool { return len(a.Owned())+len(b.Owned()) == 0 })
+	srv.Resume()
+	back := waitFor(t, 5*ttl, "the nodes own the assignment again", func() bool { return settled(nodes, all) == nil })
+	t.Logf("etcd stopped: both nodes fenced in %v; continued: back in %v", stopped.Round(time.Millisecond), back.Round(time.Millisecond))
+}
