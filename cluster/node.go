@@ -265,6 +265,7 @@ func (n *Node) endSession(lease clientv3.LeaseID) {
 				delete(n.owners, it)
 			}
 		}
+		n.pruneReleasingLocked()
 	}
 	n.mu.Unlock()
 	n.signal()

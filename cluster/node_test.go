@@ -139,3 +139,26 @@ func TestLeaveHandsOverAtOnce(t *testing.T) {
 	took := waitFor(t, ttl, "alpha owns everything within a TTL", func() bool { return settled([]*testNode{a}, all) == nil })
 	t.Logf("bravo left: alpha owns its items %v later", took.Round(time.Millisecond))
 }
+
+// TestRestartWithinTheTTLWaitsForTheOldLease: a node killed and started
+// again at once, under the same name, cannot claim its items while its old
+// lease still holds them; it gets them once that lease lapses.
+func TestRestartWithinTheTTLWaitsForTheOldLease(t *testing.T) {
+	srv := etcdtest.Start(t)
+	all := items(30)
+	a := join(t, srv, srv.Endpoint, "alpha", all, nil)
+	b := join(t, srv, srv.Endpoint, "bravo", all, nil)
+	waitFor(t, 10*time.Second, "two nodes own the assignment", func() bool { return settled([]*testNode{a, b}, all) == nil })
+	share := len(b.Owned())
+	b.kill()
+	b2 := join(t, srv, srv.Endpoint, "bravo", all, nil)
+	stop := overlaps([]*testNode{a, b2})
+	if got := b2.Owned(); len(got) != 0 {
+		t.Fatalf("restarted bravo owns %v while its old lease holds them", got)
+	}
+	took := waitFor(t, 5*ttl, "bravo owns its share again", func() bool { return settled([]*testNode{a, b2}, all) == nil })
+	if o := stop(); len(o) > 0 {
+		t.Fatalf("owned twice at once: %v", o)
+	}
+	t.Logf("bravo restarted at once: its %d items back %v later, after its old lease lapsed (TTL %v)", share, took.Round(time.Millisecond), ttl)
+}

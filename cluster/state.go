@@ -35,6 +35,7 @@ func (n *Node) sync(ctx context.Context) (int64, error) {
 	for _, kv := range resp.Kvs {
 		n.applyLocked(mvccpb.PUT, kv)
 	}
+	n.pruneReleasingLocked()
 	n.mu.Unlock()
 	n.signal()
 	n.poke()
@@ -76,6 +77,15 @@ func (n *Node) applyLocked(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue) {
 			return
 		}
 		n.dialins[item] = string(kv.Value)
+	}
+}
+
+// pruneReleasingLocked forgets releases whose key is gone or another's.
+func (n *Node) pruneReleasingLocked() {
+	for it := range n.releasing {
+		if o, ok := n.owners[it]; !ok || o.node != n.opt.Node || o.lease != n.lease {
+			delete(n.releasing, it)
+		}
 	}
 }
 
@@ -357,6 +367,7 @@ func (n *Node) claim(ctx context.Context, lease clientv3.LeaseID, items []string
 		n.mu.Lock()
 		for _, it := range items {
 			n.owners[it] = owner{node: n.opt.Node, lease: lease}
+			delete(n.releasing, it)
 		}
 		n.mu.Unlock()
 		n.signal()
