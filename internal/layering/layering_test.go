@@ -20,7 +20,7 @@ const module = "github.com/headend/headend/"
 // rank is each top folder's floor; a package may import its own floor and
 // floors below it.
 var rank = map[string]int{
-	"protocol": 0, "meter": 1, "archive": 2, "store": 3, "collector": 4,
+	"protocol": 0, "meter": 1, "archive": 2, "store": 3, "collector": 4, "cluster": 4,
 	"analysis": 5, "fieldops": 6, "api": 7, "daemon": 8, "cmd": 9,
 }
 
