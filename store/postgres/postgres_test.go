@@ -77,5 +77,24 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func BenchmarkPut(b *testing.B)   { resultstest.BenchPut(b, factory, 500) }
+// durable makes a database per benchmark on a server of its own with
+// fsync and synchronous commit on, as in production.
+func durable(t testing.TB) resultstest.Opener {
+	dsn := pgtest.Start(t, pgtest.Options{Durable: true}).NewDatabase(t)
+	return func(t testing.TB, now func() time.Time) store.Results {
+		s, err := Open(context.Background(), dsn, Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+func BenchmarkPut(b *testing.B) {
+	b.Run("fsync=off", func(b *testing.B) { resultstest.BenchPut(b, factory, 500) })
+	b.Run("fsync=on", func(b *testing.B) { resultstest.BenchPut(b, durable, 500) })
+}
+
+func BenchmarkPutParallel(b *testing.B) { resultstest.BenchPutParallel(b, factory, 500) }
+
 func BenchmarkSince(b *testing.B) { resultstest.BenchSince(b, factory, 20000) }

@@ -11,15 +11,21 @@ import (
 
 // factory makes a results file per test; every open is another Store on
 // it (another process, or the same one restarted).
-func factory(t testing.TB) resultstest.Opener {
-	path := filepath.Join(t.TempDir(), "results.db")
-	return func(t testing.TB, now func() time.Time) store.Results {
-		t.Helper()
-		s, err := Open(path, Options{Now: now})
-		if err != nil {
-			t.Fatal(err)
+func factory(t testing.TB) resultstest.Opener { return factoryOf(false)(t) }
+
+// factoryOf is factory with Options.SyncFull (the daemon's setting
+// under store.outbox.sync: every, the default).
+func factoryOf(syncFull bool) resultstest.Factory {
+	return func(t testing.TB) resultstest.Opener {
+		path := filepath.Join(t.TempDir(), "results.db")
+		return func(t testing.TB, now func() time.Time) store.Results {
+			t.Helper()
+			s, err := Open(path, Options{Now: now, SyncFull: syncFull})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
 		}
-		return s
 	}
 }
 
@@ -33,5 +39,11 @@ func TestOpenRefusesDSN(t *testing.T) {
 	}
 }
 
-func BenchmarkPut(b *testing.B)   { resultstest.BenchPut(b, factory, 500) }
+func BenchmarkPut(b *testing.B) {
+	b.Run("sync=normal", func(b *testing.B) { resultstest.BenchPut(b, factoryOf(false), 500) })
+	b.Run("sync=full", func(b *testing.B) { resultstest.BenchPut(b, factoryOf(true), 500) })
+}
+
+func BenchmarkPutParallel(b *testing.B) { resultstest.BenchPutParallel(b, factory, 500) }
+
 func BenchmarkSince(b *testing.B) { resultstest.BenchSince(b, factory, 20000) }

@@ -3,6 +3,7 @@ package resultstest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,4 +65,26 @@ func BenchSince(b *testing.B, f Factory, n int) {
 		read += len(page)
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchPutParallel is BenchPut from several goroutines (b.RunParallel)
+// through two stores on one database, as two nodes would put.
+func BenchPutParallel(b *testing.B, f Factory, batch int) {
+	ctx := context.Background()
+	o := f(b)
+	nodes := []store.Results{o(b, time.Now), o(b, time.Now)}
+	defer nodes[0].Close()
+	defer nodes[1].Close()
+	var next, worker atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := nodes[worker.Add(1)%2]
+		for pb.Next() {
+			if _, err := s.Put(ctx, values(int(next.Add(1)-1)*batch, batch)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
 }
