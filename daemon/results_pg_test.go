@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,14 +24,16 @@ import (
 	"github.com/headend/headend/store/postgres"
 )
 
-// Two nodes configured with results on one PostgreSQL database (through
-// HEADEND_RESULTS_KIND and HEADEND_RESULTS_DSN): a correction proposed
-// through one node's API is approved through the other's, and billing's
-// change feed shows it once on either.
+// Two nodes configured with results and the audit log on one PostgreSQL
+// database (through HEADEND_RESULTS_KIND, HEADEND_RESULTS_DSN and
+// HEADEND_AUDIT_DSN): a correction proposed through one node's API is
+// approved through the other's, billing's change feed shows it once on
+// either, and either node's audit log holds both nodes' requests.
 func TestResultsOnPostgres(t *testing.T) {
 	dsn := pgtest.Start(t, pgtest.Options{}).NewDatabase(t)
 	t.Setenv("HEADEND_RESULTS_KIND", "postgres")
 	t.Setenv("HEADEND_RESULTS_DSN", dsn)
+	t.Setenv("HEADEND_AUDIT_DSN", dsn)
 	tok := map[string]string{"ana": "analyst-token-0123456789", "appr": "approver-token-0123456789", "bill": "billing-token-0123456789"}
 	toks, err := auth.New([]auth.TokenSpec{
 		{Name: "ana", Roles: []string{"analyst"}, Token: tok["ana"]},
@@ -43,6 +44,7 @@ func TestResultsOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := schedule.RealClock{}
+	var logs []*audit.Log
 	node := func() string {
 		cfg, err := config.Load(daemontest.WriteConfig(t, ""), nil)
 		if err != nil {
@@ -56,11 +58,12 @@ func TestResultsOnPostgres(t *testing.T) {
 		if _, ok := stg.results.(*postgres.Store); !ok {
 			t.Fatalf("results kind postgres opened %T", stg.results)
 		}
-		alog, err := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"), audit.Options{})
+		alog, err := openAudit(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { alog.Close() })
+		logs = append(logs, alog)
 		var current atomic.Pointer[collector.Collector]
 		var arch atomic.Pointer[archive.Index]
 		arch.Store(cfg.Archive.Index())
@@ -102,6 +105,12 @@ func TestResultsOnPostgres(t *testing.T) {
 		}
 		if len(f.Changes) != 1 || f.Changes[0].Change != "correction" || f.Changes[0].Value != "120.5" || f.NextCursor == 0 {
 			t.Fatalf("billing's feed on %s: %+v", url, f)
+		}
+	}
+	for i, l := range logs {
+		es, err := l.List(audit.Filter{Action: "http.post"})
+		if err != nil || len(es) != 3 || es[0].Seq != 1 || es[2].Seq != 3 || es[1].Who != "appr" || !strings.Contains(es[2].Outcome, "409") {
+			t.Fatalf("node %d's audit log: %+v %v", i, es, err)
 		}
 	}
 }
