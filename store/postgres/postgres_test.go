@@ -93,6 +93,7 @@ func durable(t testing.TB) resultstest.Opener {
 func BenchmarkPut(b *testing.B) {
 	b.Run("fsync=off", func(b *testing.B) { resultstest.BenchPut(b, factory, 500) })
 	b.Run("fsync=on", func(b *testing.B) { resultstest.BenchPut(b, durable, 500) })
+	b.Run("fsync=on/batch=1", func(b *testing.B) { resultstest.BenchPut(b, durable, 1) })
 }
 
 func BenchmarkPutParallel(b *testing.B) { resultstest.BenchPutParallel(b, factory, 500) }

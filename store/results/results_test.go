@@ -42,6 +42,7 @@ func TestOpenRefusesDSN(t *testing.T) {
 func BenchmarkPut(b *testing.B) {
 	b.Run("sync=normal", func(b *testing.B) { resultstest.BenchPut(b, factoryOf(false), 500) })
 	b.Run("sync=full", func(b *testing.B) { resultstest.BenchPut(b, factoryOf(true), 500) })
+	b.Run("sync=full/batch=1", func(b *testing.B) { resultstest.BenchPut(b, factoryOf(true), 1) })
 }
 
 func BenchmarkPutParallel(b *testing.B) { resultstest.BenchPutParallel(b, factory, 500) }
