@@ -58,6 +58,9 @@ func TestResultsOnPostgres(t *testing.T) {
 		if _, ok := stg.results.(*postgres.Store); !ok {
 			t.Fatalf("results kind postgres opened %T", stg.results)
 		}
+		if !strings.HasPrefix(stg.resDesc, "postgres 127.0.0.1:") {
+			t.Errorf("the results store is logged as %q", stg.resDesc)
+		}
 		alog, err := openAudit(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)

@@ -27,6 +27,7 @@ type storage struct {
 	outbox  *outbox.Outbox
 	persist *persist.Persister
 	results store.Results // what the analysis derives: values, balances, flags
+	resDesc string        // where results is, for the log
 }
 
 // Retention is store.retention as the read stores take it.
@@ -106,7 +107,11 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 		return nil, err
 	}
 	p := persist.New(ctx, ob, st, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
-	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res}, nil
+	resDesc := "embedded " + filepath.Join(cfg.Store.Path, "results.db")
+	if s, ok := res.(fmt.Stringer); ok {
+		resDesc = "postgres " + s.String()
+	}
+	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res, resDesc: resDesc}, nil
 }
 
 // run delivers the outbox to the store and does the daily upkeep until

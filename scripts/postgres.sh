@@ -57,7 +57,10 @@ start() {
   [ -x "$BIN/postgres" ] || install
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$dir"
+    as test -w "$dir" || { say "$dir: the postgres user cannot reach it (a parent directory is closed to it)"; exit 1; }
+  fi
   if [ -f "$dir/port" ] && as "$BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     say "already running in $dir"
     dsn "$dir"
