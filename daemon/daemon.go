@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 	if d.pub, err = d.startPublish(ctx, cfg); err != nil {
 		return err
 	}
-	log.Info("store", "backend", d.stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync)
+	log.Info("store", "backend", d.stg.desc, "outbox", cfg.Store.Outbox.Dir, "sync", cfg.Store.Outbox.Sync, "results", d.stg.resDesc)
 	if ln != nil {
 		stop, err := d.startHTTP(ctx, cfg, ln)
 		if err != nil {

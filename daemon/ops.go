@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/headend/headend/api/audit"
+	"github.com/headend/headend/api/audit/pgaudit"
 	"github.com/headend/headend/collector"
 	"github.com/headend/headend/collector/metrics"
 	"github.com/headend/headend/collector/poll"
@@ -182,9 +184,24 @@ func serveHTTP(srv *http.Server, ln net.Listener, t config.TLS) error {
 	return nil
 }
 
-// openAudit opens the audit log (audit.file) with the real clock: an
-// entry says when a person acted, whatever clock the collector follows.
+// openAudit opens the audit log (audit.file, or PostgreSQL at audit.dsn)
+// with the real clock: an entry says when a person acted, whatever clock
+// the collector follows.
 func openAudit(cfg *config.Config, log *slog.Logger) (*audit.Log, error) {
+	if cfg.Audit.DSN != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := pgaudit.Open(ctx, cfg.Audit.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("audit.dsn: %w", err)
+		}
+		alog, err := audit.OpenStore(ctx, st, audit.Options{Logger: log.With("component", "audit")})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("audit.dsn: %w", err)
+		}
+		return alog, nil
+	}
 	alog, err := audit.Open(cfg.Audit.File, audit.Options{Logger: log.With("component", "audit")})
 	if err != nil {
 		return nil, fmt.Errorf("audit.file: %w", err)

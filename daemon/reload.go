@@ -32,6 +32,7 @@ var policy = []section{
 	{"collector", collectorSection, false, "applied: the schedules and the reading plan made anew, clock limits, backfill_days; a breaker change rebuilds the buses on the same links (breaker states kept)"},
 	{"archive", func(c *config.Config) any { return []any{c.Archive, c.Sources} }, false, "applied by a diff of the channels: an unchanged channel keeps its connection, its dial-in sessions, its breakers and today's clock syncs; a changed one is reopened, a removed one closed, a new one opened; meters scheduled anew"},
 	{"store", func(c *config.Config) any { return c.Store }, true, "the store and the outbox are open"},
+	{"results", func(c *config.Config) any { return c.Results }, true, "the results store is open"},
 	{"http.tokens", func(c *config.Config) any { return c.HTTP.Tokens }, false, "applied: the token set is swapped; a token removed is refused from the next request on"},
 	{"http.listen", func(c *config.Config) any { return c.HTTP.Listen }, true, "the listener is bound"},
 	{"http.tls", func(c *config.Config) any { return c.HTTP.TLS }, true, "the server's certificate is loaded at start"},

@@ -14,6 +14,7 @@ import (
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/outbox"
 	"github.com/headend/headend/store/persist"
+	"github.com/headend/headend/store/postgres"
 	"github.com/headend/headend/store/results"
 	"github.com/headend/headend/store/sqlite"
 )
@@ -25,7 +26,8 @@ type storage struct {
 	store   store.Store
 	outbox  *outbox.Outbox
 	persist *persist.Persister
-	results *results.Store // what the analysis derives: values, balances, flags
+	results store.Results // what the analysis derives: values, balances, flags
+	resDesc string        // where results is, for the log
 }
 
 // Retention is store.retention as the read stores take it.
@@ -54,6 +56,29 @@ func OpenStore(ctx context.Context, cfg *config.Config, clk schedule.Clock, log 
 	}
 }
 
+// OpenResults opens the configured results store: results.db in
+// store.path, or the PostgreSQL database of results.dsn.
+func OpenResults(ctx context.Context, cfg *config.Config, clk schedule.Clock) (store.Results, error) {
+	if cfg.Results.Kind == "postgres" {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		res, err := postgres.Open(ctx, cfg.Results.DSN, postgres.Options{Now: clk.Now})
+		if err != nil {
+			return nil, fmt.Errorf("results.dsn: %w", err)
+		}
+		return res, nil
+	}
+	if err := os.MkdirAll(cfg.Store.Path, 0o755); err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	rpath := filepath.Join(cfg.Store.Path, "results.db")
+	res, err := results.Open(rpath, results.Options{Now: clk.Now, SyncFull: cfg.Store.Outbox.Sync == "every"})
+	if err != nil {
+		return nil, fmt.Errorf("results (%s): %w", rpath, err)
+	}
+	return res, nil
+}
+
 // openStorage opens the store and the outbox in front of it. ctx bounds
 // how long a bus waits for room in a full outbox.
 func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (*storage, error) {
@@ -75,20 +100,18 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 	if b, n := ob.Backlog(); b > 0 {
 		log.Info("outbox holds reads not yet in the store: delivering them first", "batches", b, "bytes", n)
 	}
-	if err := os.MkdirAll(cfg.Store.Path, 0o755); err != nil {
-		st.Close()
-		ob.Close()
-		return nil, fmt.Errorf("store.path: %w", err)
-	}
-	rpath := filepath.Join(cfg.Store.Path, "results.db")
-	res, err := results.Open(rpath, results.Options{Now: clk.Now, SyncFull: o.Sync == "every"})
+	res, err := OpenResults(ctx, cfg, clk)
 	if err != nil {
 		st.Close()
 		ob.Close()
-		return nil, fmt.Errorf("results (%s): %w", rpath, err)
+		return nil, err
 	}
 	p := persist.New(ctx, ob, st, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
-	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res}, nil
+	resDesc := "embedded " + filepath.Join(cfg.Store.Path, "results.db")
+	if s, ok := res.(fmt.Stringer); ok {
+		resDesc = "postgres " + s.String()
+	}
+	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res, resDesc: resDesc}, nil
 }
 
 // run delivers the outbox to the store and does the daily upkeep until

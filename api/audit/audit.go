@@ -9,6 +9,10 @@
 // torn write at the end after a crash, or damage in the middle) is
 // reported by Damaged and in the log, and skipped; the entries around it
 // are kept. No entry holds a token: Who is the token's name.
+//
+// A Log may keep its entries in a Store instead (OpenStore): a database
+// that several head-end nodes share, such as api/audit/pgaudit's
+// PostgreSQL table.
 package audit
 
 import (
@@ -75,6 +79,8 @@ type Log struct {
 
 	mu      sync.Mutex
 	f       *os.File
+	st      Store // instead of the file, when set
+	closed  bool  // st is closed
 	seq     int64
 	size    int64 // bytes of whole lines written: what List reads
 	broken  error // the last write failed; the next one starts a new line
@@ -136,7 +142,37 @@ func Open(path string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// Path is the log's file.
+// Store keeps the entries of a Log that has no file (OpenStore). Its
+// methods may be called concurrently, from several Logs on one store.
+type Store interface {
+	// Append stores e as the next entry: it sets Seq, one above the last
+	// of the store, and Time, from now, and returns the entry as stored.
+	// Entries are stored, and their Seqs taken, one at a time.
+	Append(ctx context.Context, e Entry, now func() time.Time) (Entry, error)
+	// List returns the entries f selects, in Seq order.
+	List(ctx context.Context, f Filter) ([]Entry, error)
+	// Last returns the Seq of the last entry (0: none).
+	Last(ctx context.Context) (int64, error)
+	Close() error
+	String() string // where the entries are, for errors and logs
+}
+
+// OpenStore returns a log whose entries are in st. Close closes st.
+func OpenStore(ctx context.Context, st Store, opts Options) (*Log, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	seq, err := st.Last(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", st, err)
+	}
+	return &Log{path: st.String(), opts: opts, log: opts.Logger, st: st, seq: seq}, nil
+}
+
+// Path is the log's file (or its Store's String).
 func (l *Log) Path() string { return l.path }
 
 // Damaged returns the lines found damaged when the log was opened.
@@ -187,6 +223,9 @@ func (l *Log) Record(ctx context.Context, e Entry) (Entry, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.st != nil {
+		return l.append(ctx, e)
+	}
 	if l.f == nil {
 		return e, ErrClosed
 	}
@@ -217,10 +256,33 @@ func (l *Log) Record(ctx context.Context, e Entry) (Entry, error) {
 	return e, nil
 }
 
-// Close closes the file.
+// append is Record into l.st (l.mu held).
+func (l *Log) append(ctx context.Context, e Entry) (Entry, error) {
+	if l.closed {
+		return e, ErrClosed
+	}
+	stored, err := l.st.Append(ctx, e, l.opts.Now)
+	if err != nil {
+		l.broken = fmt.Errorf("audit log %s: %w", l.path, err)
+		l.log.Error("audit log: an entry could not be written", "store", l.path, "action", e.Action, "target", e.Target, "who", e.Who, "err", err)
+		return e, l.broken
+	}
+	l.broken = nil
+	l.seq = stored.Seq
+	return stored, nil
+}
+
+// Close closes the file (or the Store).
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.st != nil {
+		if l.closed {
+			return nil
+		}
+		l.closed = true
+		return l.st.Close()
+	}
 	if l.f == nil {
 		return nil
 	}
@@ -240,7 +302,8 @@ type Filter struct {
 	Limit int
 }
 
-func (f *Filter) match(e *Entry) bool {
+// Match reports whether f selects e (Limit aside).
+func (f *Filter) Match(e *Entry) bool {
 	if !f.From.IsZero() && e.Time.Before(f.From) {
 		return false
 	}
@@ -255,6 +318,15 @@ func (f *Filter) match(e *Entry) bool {
 
 // List returns the entries f selects, in order.
 func (l *Log) List(f Filter) ([]Entry, error) {
+	if l.st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := l.st.List(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("audit log %s: %w", l.path, err)
+		}
+		return out, nil
+	}
 	l.mu.Lock()
 	size := l.size
 	l.mu.Unlock()
@@ -265,7 +337,7 @@ func (l *Log) List(f Filter) ([]Entry, error) {
 	defer fh.Close()
 	var out []Entry
 	err = scan(io.LimitReader(fh, size), func(e *Entry, d *Damage, _ int, _ int64) {
-		if d != nil || !f.match(e) {
+		if d != nil || !f.Match(e) {
 			return
 		}
 		out = append(out, *e)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/collector/schedule"
+	"github.com/headend/headend/daemon"
 	"github.com/headend/headend/store/results"
 
 	"github.com/headend/headend/daemon/config"
@@ -161,10 +163,7 @@ func logArchiveChange(ctx context.Context, before *config.Config, cfgPath, sourc
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(after.Store.Path, 0o755); err != nil {
-		return 0, err
-	}
-	res, err := results.Open(filepath.Join(after.Store.Path, "results.db"), results.Options{})
+	res, err := daemon.OpenResults(ctx, after, schedule.RealClock{}) // results.db, or PostgreSQL
 	if err != nil {
 		return 0, err
 	}

@@ -25,6 +25,9 @@ func (t TLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
 // Audit is the audit log of every write and control action.
 type Audit struct {
 	File string `yaml:"file" path:"true" help:"audit log, JSON lines (default <data_dir>/audit.jsonl)"`
+	// DSN puts the log in PostgreSQL instead, one table the nodes of a
+	// cluster share.
+	DSN string `yaml:"dsn" help:"PostgreSQL DSN of the audit log, shared by the nodes of a cluster (prefer HEADEND_AUDIT_DSN); empty: audit.file"`
 }
 
 // isSectionList reports whether a field is a list of sections (such as

@@ -35,6 +35,7 @@ type Config struct {
 	Collector settings.Collector `yaml:"collector"`
 	Sources   ArchiveFiles       `yaml:"archive"` // where the archive's meters come from besides the inline list
 	Store     Store              `yaml:"store"`
+	Results   Results            `yaml:"results"`
 	HTTP      HTTP               `yaml:"http"`
 	Log       Log                `yaml:"log"`
 	Analysis  Analysis           `yaml:"analysis"`
@@ -142,6 +143,16 @@ func (s Store) String() string {
 	return "embedded " + s.Path
 }
 
+// Results is where what the analysis derives is kept: values, balances,
+// flags, corrections, every version, and billing's change feed.
+type Results struct {
+	Kind string `yaml:"kind" help:"embedded (results.db in store.path) or postgres (one database the nodes of a cluster share)"`
+	DSN  string `yaml:"dsn" help:"PostgreSQL connection URL or key=value string (prefer HEADEND_RESULTS_DSN or dsn_file: it may hold a password)"`
+	// DSNFile holds the DSN (a secret mounted as a file); it wins over
+	// DSN when set.
+	DSNFile string `yaml:"dsn_file" path:"true" help:"file holding the PostgreSQL DSN"`
+}
+
 // HTTP is the API and dashboard.
 type HTTP struct {
 	Listen string           `yaml:"listen" help:"address of the HTTP API and dashboard; empty: none"`
@@ -200,6 +211,7 @@ func Default() *Config {
 			Breaker: settings.Breaker{Failures: 5, Cooldown: time.Minute, MaxCooldown: time.Hour},
 			Plan:    settings.DefaultPlan(),
 		},
+		Results: Results{Kind: "embedded"},
 		Store: Store{Kind: "embedded", Outbox: Outbox{Sync: "every", Interval: time.Second, MaxBytes: 1 << 30},
 			Retention: Retention{Raw: Age(90 * day), MaxShare: 0.25}},
 		Analysis: Analysis{History: 35, Settle: 14, Every: 6 * time.Hour, ClockTolerance: 30 * time.Second,
@@ -241,6 +253,15 @@ func (c *Config) check(bad func(key, format string, args ...any)) {
 		}
 	default:
 		bad("store.kind", "%q: want embedded or influxdb", s.Kind)
+	}
+	switch r := c.Results; r.Kind {
+	case "embedded":
+	case "postgres":
+		if r.DSN == "" && r.DSNFile == "" {
+			bad("results.dsn", "must be set for kind postgres (HEADEND_RESULTS_DSN or results.dsn_file)")
+		}
+	default:
+		bad("results.kind", "%q: want embedded or postgres", r.Kind)
 	}
 	switch s.Outbox.Sync {
 	case "every", "none":

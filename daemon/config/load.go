@@ -301,6 +301,18 @@ func (ld *loader) load(data []byte) *Config {
 			cfg.Store.Token = strings.TrimSpace(string(b))
 		}
 	}
+	if f := cfg.Results.DSNFile; f != "" {
+		b, err := os.ReadFile(f)
+		where, _ := ld.origin("results.dsn_file")
+		switch {
+		case err != nil:
+			ld.bad(where, "results.dsn_file", "%v", err)
+		case strings.TrimSpace(string(b)) == "":
+			ld.bad(where, "results.dsn_file", "%s is empty", f)
+		default:
+			cfg.Results.DSN = strings.TrimSpace(string(b))
+		}
+	}
 
 	cfg.Archive = ld.archive(doc, cfg)
 	if cfg.Archive != nil {
