@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: faults run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium eval
+.PHONY: faults run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium nats eval
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -41,7 +41,7 @@ fmt-check:
 ## unit: every package's tests; store/influx runs against a real InfluxDB 1.8.10 that
 ## `make influxd` builds once into ~/.cache/headend (the tests start and stop their own server)
 ## the dashboard's browser tests run Debian's chromium, which `make chromium` installs
-unit: influxd chromium
+unit: influxd chromium nats
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
 	$(GO) test -count=1 ./analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
@@ -53,6 +53,10 @@ influxd:
 
 chromium:
 	@./scripts/chromium.sh install
+
+## nats: Debian's nats-server, which store/jetstream's tests run as a 3-server JetStream cluster
+nats:
+	@./scripts/nats.sh install
 
 ## faults: the fault-injection run of the demo fleet (disk full, SIGKILL, host clock ahead,
 ## every link's far end down and up); prints lost= and duplicated= (root: it mounts a tmpfs)
