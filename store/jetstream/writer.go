@@ -1,0 +1,290 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/headend/headend/meter"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/outbox"
+)
+
+// Writer takes the stream's messages into a store.Store through the
+// shared durable pull consumer Options.Durable: it fetches up to
+// Options.Fetch messages, writes their reads in one store Write and
+// acknowledges each message after the Write returned nil. A failed Write
+// is negatively acknowledged with a delay of Options.Backoff(deliveries),
+// so the messages come back (to this writer or another) until the store
+// takes them: nothing is lost. A message whose bytes do not decode is
+// reported (a *CorruptError naming the stream sequence) and terminated,
+// so it is neither retried forever nor holds up the others.
+//
+// Several Writers, one per node, may run at once: they share the
+// consumer, and JetStream gives each message to one of them at a time.
+// A Writer whose context ends leaves what it holds unacknowledged: it is
+// redelivered after Options.AckWait and written again, which
+// store.Store.Write's idempotence makes harmless.
+type Writer struct {
+	o     Options
+	st    store.Store
+	strm  jetstream.Stream
+	cons  jetstream.Consumer
+	log   *slog.Logger
+	mu    sync.Mutex
+	stats WriterStats
+}
+
+// WriterStats count what a Writer did since it was made.
+type WriterStats struct {
+	Writes      int64 // store Writes that returned nil
+	Messages    int64 // messages written and acknowledged
+	Reads       int64 // reads in them
+	Redelivered int64 // of those, messages delivered more than once
+	Failures    int64 // store Writes that failed (their messages naked)
+	Terminated  int64 // corrupt messages terminated
+	AckErrors   int64 // acknowledgements not confirmed (the message may come again)
+	LastError   string
+	LastSeq     uint64 // stream sequence of the last message acknowledged
+}
+
+// Lag is the consumer's progress as the stream's servers see it: the
+// figures for /status and the metrics.
+type Lag struct {
+	Stream, Consumer string
+	Pending          uint64 // messages in the stream not yet delivered to any writer
+	AckPending       int    // delivered, not yet acknowledged
+	Redelivered      int    // of those, delivered more than once
+	AckFloor         uint64 // stream sequence below which every message is acknowledged
+	Delivered        uint64 // stream sequence of the last message delivered
+	Messages         uint64 // messages the stream holds (work queue: not yet acknowledged)
+	Bytes            uint64
+	LastSeq          uint64 // stream sequence of the last message published
+}
+
+// CorruptError reports a message of the stream whose data is not an
+// encoded batch of reads.
+type CorruptError struct {
+	Stream  string
+	Seq     uint64 // stream sequence
+	Subject string // the publishing node's subject
+	Reason  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("jetstream: stream %s message %d (subject %s): %v; terminated", e.Stream, e.Seq, e.Subject, e.Reason)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Reason }
+
+// NewWriter binds the shared durable consumer on nc (which it does not
+// close), creating the stream and the consumer if they do not exist yet,
+// to write into st. Messages go to log (nil: slog.Default()).
+func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, log *slog.Logger) (*Writer, error) {
+	o = o.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s, err := EnsureStream(ctx, js, o)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cons, err := s.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
+		Durable:       o.Durable,
+		Description:   "head-end storage writers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 64 * o.Fetch,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: consumer %s of stream %s: %w", o.Durable, o.Stream, err)
+	}
+	return &Writer{o: o, st: st, strm: s, cons: cons, log: log.With("stream", o.Stream, "consumer", o.Durable)}, nil
+}
+
+// Run writes the stream's messages into the store until ctx ends, and
+// returns ctx's error. Errors on the way (a NATS server away, a store
+// down) are retried; see Stats.
+func (w *Writer) Run(ctx context.Context) error {
+	fails := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := w.step(ctx)
+		if err == nil {
+			fails = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fails++
+		w.fail(err)
+		if err := sleep(ctx, w.o.Backoff(fails)); err != nil {
+			return err
+		}
+	}
+}
+
+// step fetches and writes one group of messages. An error is a fetch that
+// failed; store failures are naked and counted, not returned.
+func (w *Writer) step(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(ctx, w.o.FetchWait)
+	defer cancel()
+	batch, err := w.cons.Fetch(w.o.Fetch, jetstream.FetchContext(fctx))
+	if err != nil {
+		return fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
+	}
+	var msgs []jetstream.Msg
+	var reads []meter.Read
+	for m := range batch.Messages() {
+		rs, err := outbox.DecodeBatch(m.Data())
+		if err != nil {
+			w.terminate(m, err)
+			continue
+		}
+		msgs = append(msgs, m)
+		reads = append(reads, rs...)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil && len(msgs) == 0 {
+		return fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	werr := w.st.Write(ctx, reads)
+	if ctx.Err() != nil {
+		// Stopping (or killed, as a test does it): no acknowledgement,
+		// the messages are redelivered after AckWait.
+		return nil
+	}
+	if werr != nil {
+		w.nak(msgs, werr)
+		return nil
+	}
+	w.ack(ctx, msgs, len(reads))
+	return nil
+}
+
+func (w *Writer) terminate(m jetstream.Msg, reason error) {
+	cerr := &CorruptError{Stream: w.o.Stream, Subject: m.Subject(), Reason: reason}
+	if md, err := m.Metadata(); err == nil {
+		cerr.Seq = md.Sequence.Stream
+	}
+	if err := m.Term(); err != nil {
+		w.log.Warn("terminating a corrupt message failed; it comes again", "seq", cerr.Seq, "err", err)
+	}
+	w.log.Error(cerr.Error(), "seq", cerr.Seq, "subject", cerr.Subject)
+	w.mu.Lock()
+	w.stats.Terminated++
+	w.stats.LastError = cerr.Error()
+	w.mu.Unlock()
+}
+
+func (w *Writer) nak(msgs []jetstream.Msg, werr error) {
+	var first, last uint64
+	for _, m := range msgs {
+		attempt := 1
+		if md, err := m.Metadata(); err == nil {
+			attempt = int(md.NumDelivered)
+			if first == 0 {
+				first = md.Sequence.Stream
+			}
+			last = md.Sequence.Stream
+		}
+		_ = m.NakWithDelay(w.o.Backoff(attempt))
+	}
+	err := fmt.Errorf("jetstream: writing messages %d..%d of stream %s to the store: %w (redelivered later)", first, last, w.o.Stream, werr)
+	w.log.Warn(err.Error())
+	w.mu.Lock()
+	w.stats.Failures++
+	w.stats.LastError = err.Error()
+	w.mu.Unlock()
+}
+
+func (w *Writer) ack(ctx context.Context, msgs []jetstream.Msg, reads int) {
+	var redelivered, ackErrs int64
+	var last uint64
+	for _, m := range msgs {
+		md, err := m.Metadata()
+		if err == nil {
+			if md.NumDelivered > 1 {
+				redelivered++
+			}
+			last = max(last, md.Sequence.Stream)
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.Timeout)
+		if err := m.DoubleAck(actx); err != nil {
+			ackErrs++
+		}
+		cancel()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stats.Writes++
+	w.stats.Messages += int64(len(msgs))
+	w.stats.Reads += int64(reads)
+	w.stats.Redelivered += redelivered
+	w.stats.AckErrors += ackErrs
+	w.stats.LastSeq = max(w.stats.LastSeq, last)
+}
+
+func (w *Writer) fail(err error) {
+	w.mu.Lock()
+	w.stats.LastError = err.Error()
+	w.mu.Unlock()
+}
+
+// Stats returns the counters since NewWriter.
+func (w *Writer) Stats() WriterStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// Lag asks the stream's servers for the consumer's progress.
+func (w *Writer) Lag(ctx context.Context) (Lag, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
+	defer cancel()
+	ci, err := w.cons.Info(ctx)
+	if err != nil {
+		return Lag{}, fmt.Errorf("jetstream: consumer %s of stream %s: %w", w.o.Durable, w.o.Stream, err)
+	}
+	l := Lag{
+		Stream: w.o.Stream, Consumer: w.o.Durable,
+		Pending: ci.NumPending, AckPending: ci.NumAckPending, Redelivered: ci.NumRedelivered,
+		AckFloor: ci.AckFloor.Stream, Delivered: ci.Delivered.Stream,
+	}
+	si, err := w.strm.Info(ctx)
+	if err != nil {
+		return l, fmt.Errorf("jetstream: stream %s: %w", w.o.Stream, err)
+	}
+	l.Messages, l.Bytes, l.LastSeq = si.State.Msgs, si.State.Bytes, si.State.LastSeq
+	return l, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
