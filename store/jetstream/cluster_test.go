@@ -275,3 +275,71 @@ func TestPublishedTwice(t *testing.T) {
 		t.Fatalf("Query: %v, want ErrNoQuery", err)
 	}
 }
+
+// TestRegrouped publishes a batch, then the same reads with more behind
+// them, as an outbox reopened after a crash regroups what it had not
+// acknowledged: the identical first message is dropped as a duplicate,
+// the rest reaches the store, where the reads sent twice are one point
+// each.
+func TestRegrouped(t *testing.T) {
+	c := natstest.Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := testOptions("node-a")
+	o.Replicas = 1
+	p, err := NewPublisher(ctx, connect(t, c, "node-a"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := testBatch(1, 2500)
+	if err := p.Write(ctx, rs[:1500]); err != nil { // messages [0,1000) [1000,1500)
+		t.Fatal(err)
+	}
+	if err := p.Write(ctx, rs); err != nil { // [0,1000) again, [1000,2000), [2000,2500)
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Messages != 5 || s.Duplicates != 1 {
+		t.Fatalf("publisher %+v: want 5 messages, 1 duplicate", s)
+	}
+	st := newCountingStore(openSQLite(t))
+	w, _ := startWriter(t, ctx, c, st, o, "writer")
+	waitFor(t, 30*time.Second, "every message stored", func() (bool, string) {
+		l, err := w.Lag(ctx)
+		return err == nil && l.Messages == 0 && l.AckPending == 0, fmt.Sprintf("%+v %v", l, err)
+	})
+	want := map[store.Key]bool{}
+	for i := range rs {
+		want[store.KeyOf(&rs[i])] = true
+	}
+	assertExactlyOnce(t, st.Store, want)
+	if n := st.rewritten(); n != 500 {
+		t.Fatalf("%d keys written twice, want the 500 of [1000,1500)", n)
+	}
+	lag, err := StreamLag(ctx, connect(t, c, "status"), o)
+	if err != nil || lag.AckFloor != 4 || lag.LastSeq != 4 {
+		t.Fatalf("StreamLag: %+v, %v: want ack floor and last seq 4", lag, err)
+	}
+}
+
+// TestStreamConflict meets a stream of the same name made otherwise
+// (limits retention): the error names the stream.
+func TestStreamConflict(t *testing.T) {
+	c := natstest.Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := testOptions("node-a")
+	o.Replicas = 1
+	nc := connect(t, c, "node-a")
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: o.Stream, Subjects: []string{o.Subject + ".>"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewPublisher(ctx, nc, o)
+	if err == nil || !strings.Contains(err.Error(), "stream "+o.Stream) {
+		t.Fatalf("NewPublisher over a limits stream: %v", err)
+	}
+	t.Log(err)
+}

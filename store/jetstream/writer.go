@@ -31,6 +31,11 @@ import (
 // A Writer whose context ends leaves what it holds unacknowledged: it is
 // redelivered after Options.AckWait and written again, which
 // store.Store.Write's idempotence makes harmless.
+//
+// Order is kept within a message, not across messages: a naked message
+// comes back after those behind it, and several writers store side by
+// side. Points are keyed, so this matters only for two different values
+// of one key (a re-read that changed), where the later write wins.
 type Writer struct {
 	o     Options
 	st    store.Store
@@ -259,20 +264,46 @@ func (w *Writer) Stats() WriterStats {
 
 // Lag asks the stream's servers for the consumer's progress.
 func (w *Writer) Lag(ctx context.Context) (Lag, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
-	defer cancel()
-	ci, err := w.cons.Info(ctx)
+	return lag(ctx, w.strm, w.cons, w.o)
+}
+
+// StreamLag asks the stream's servers for the writers' progress, from any
+// node (one that only publishes, for its /status): the stream and the
+// durable consumer of o must exist.
+func StreamLag(ctx context.Context, nc *nats.Conn, o Options) (Lag, error) {
+	o = o.withDefaults()
+	js, err := jetstream.New(nc)
 	if err != nil {
-		return Lag{}, fmt.Errorf("jetstream: consumer %s of stream %s: %w", w.o.Durable, w.o.Stream, err)
+		return Lag{}, fmt.Errorf("jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	s, err := js.Stream(ctx, o.Stream)
+	if err != nil {
+		return Lag{}, fmt.Errorf("jetstream: stream %s: %w", o.Stream, err)
+	}
+	c, err := s.Consumer(ctx, o.Durable)
+	if err != nil {
+		return Lag{}, fmt.Errorf("jetstream: consumer %s of stream %s: %w", o.Durable, o.Stream, err)
+	}
+	return lag(ctx, s, c, o)
+}
+
+func lag(ctx context.Context, s jetstream.Stream, c jetstream.Consumer, o Options) (Lag, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	ci, err := c.Info(ctx)
+	if err != nil {
+		return Lag{}, fmt.Errorf("jetstream: consumer %s of stream %s: %w", o.Durable, o.Stream, err)
 	}
 	l := Lag{
-		Stream: w.o.Stream, Consumer: w.o.Durable,
+		Stream: o.Stream, Consumer: o.Durable,
 		Pending: ci.NumPending, AckPending: ci.NumAckPending, Redelivered: ci.NumRedelivered,
 		AckFloor: ci.AckFloor.Stream, Delivered: ci.Delivered.Stream,
 	}
-	si, err := w.strm.Info(ctx)
+	si, err := s.Info(ctx)
 	if err != nil {
-		return l, fmt.Errorf("jetstream: stream %s: %w", w.o.Stream, err)
+		return l, fmt.Errorf("jetstream: stream %s: %w", o.Stream, err)
 	}
 	l.Messages, l.Bytes, l.LastSeq = si.State.Msgs, si.State.Bytes, si.State.LastSeq
 	return l, nil
