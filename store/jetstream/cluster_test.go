@@ -287,6 +287,7 @@ func TestRegrouped(t *testing.T) {
 	defer cancel()
 	o := testOptions("node-a")
 	o.Replicas = 1
+	o.AckWait = time.Minute // no redelivery but the one under test, however slow the machine
 	p, err := NewPublisher(ctx, connect(t, c, "node-a"), o)
 	if err != nil {
 		t.Fatal(err)
@@ -342,4 +343,40 @@ func TestStreamConflict(t *testing.T) {
 		t.Fatalf("NewPublisher over a limits stream: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestSlowStore holds one writer's store write for 2.5 AckWaits while
+// another writer pulls: the slow writer tells the server its messages are
+// in progress, and none of them is redelivered to the other.
+func TestSlowStore(t *testing.T) {
+	c := natstest.Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := testOptions("node-a")
+	o.Replicas, o.AckWait = 1, time.Second
+	n := startNode(t, ctx, c, o)
+	want := map[store.Key]bool{}
+	appendBatches(t, n.ob, want, 0, 40, 50)
+	waitFor(t, 30*time.Second, "the outbox publishing", func() (bool, string) {
+		b, _ := n.ob.Backlog()
+		return b == 0, fmt.Sprint(b, " batches")
+	})
+	st := newCountingStore(openSQLite(t))
+	slowing := make(chan struct{})
+	slow := &countingStore{Store: st, writes: map[store.Key]int{}}
+	slow.before = func(k int) error {
+		if k == 1 {
+			close(slowing)
+			time.Sleep(5 * o.AckWait / 2) // the store is slow, not waited for
+		}
+		return nil
+	}
+	startWriter(t, ctx, c, slow, o, "slow")
+	<-slowing
+	w, _ := startWriter(t, ctx, c, st, o, "fast")
+	waitFor(t, 30*time.Second, "every message stored", drained(n.ob, w))
+	assertExactlyOnce(t, st.Store, want)
+	if s := w.Stats(); s.Redelivered != 0 || st.rewritten() != 0 {
+		t.Fatalf("fast writer %+v, %d keys written twice: the slow write's messages were redelivered", s, st.rewritten())
+	}
 }

@@ -19,7 +19,9 @@ import (
 // Writer takes the stream's messages into a store.Store through the
 // shared durable pull consumer Options.Durable: it fetches up to
 // Options.Fetch messages, writes their reads in one store Write and
-// acknowledges each message after the Write returned nil. A failed Write
+// acknowledges each message after the Write returned nil (while the Write
+// lasts, the messages are marked in progress every half AckWait, so a
+// slow store does not get them redelivered). A failed Write
 // is negatively acknowledged with a delay of Options.Backoff(deliveries),
 // so the messages come back (to this writer or another) until the store
 // takes them: nothing is lost. A message whose bytes do not decode is
@@ -172,7 +174,7 @@ func (w *Writer) step(ctx context.Context) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	werr := w.st.Write(ctx, reads)
+	werr := w.write(ctx, msgs, reads)
 	if ctx.Err() != nil {
 		// Stopping (or killed, as a test does it): no acknowledgement,
 		// the messages are redelivered after AckWait.
@@ -184,6 +186,34 @@ func (w *Writer) step(ctx context.Context) error {
 	}
 	w.ack(ctx, msgs, len(reads))
 	return nil
+}
+
+// write writes reads to the store, telling the server every half AckWait
+// that the messages are in progress, so that a slow store does not get
+// them redelivered to another writer meanwhile.
+func (w *Writer) write(ctx context.Context, msgs []jetstream.Msg, reads []meter.Read) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.o.AckWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	err := w.st.Write(ctx, reads)
+	close(done)
+	wg.Wait()
+	return err
 }
 
 func (w *Writer) terminate(m jetstream.Msg, reason error) {
