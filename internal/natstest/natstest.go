@@ -119,12 +119,15 @@ func Start(t testing.TB, n int) *Cluster {
 
 // URL returns every server's client URL, comma-separated, as nats.Connect
 // takes them.
-func (c *Cluster) URL() string {
+func (c *Cluster) URL() string { return strings.Join(c.URLs(), ",") }
+
+// URLs returns every server's client URL.
+func (c *Cluster) URLs() []string {
 	urls := make([]string, len(c.Servers))
 	for i, s := range c.Servers {
 		urls[i] = s.URL()
 	}
-	return strings.Join(urls, ",")
+	return urls
 }
 
 // Kill sends SIGKILL to server i (0-based) and waits for it to exit.
