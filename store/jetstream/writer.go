@@ -46,6 +46,7 @@ type Writer struct {
 	log   *slog.Logger
 	mu    sync.Mutex
 	stats WriterStats
+	held  map[jetstream.Msg]bool // fetched, not yet acknowledged or naked
 }
 
 // WriterStats count what a Writer did since it was made.
@@ -124,96 +125,148 @@ func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, lo
 }
 
 // Run writes the stream's messages into the store until ctx ends, and
-// returns ctx's error. Errors on the way (a NATS server away, a store
-// down) are retried; see Stats.
+// returns ctx's error. The next group of messages is fetched while one is
+// written. Errors on the way (a NATS server away, a store down) are
+// retried; see Stats.
 func (w *Writer) Run(ctx context.Context) error {
-	fails := 0
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	groups := make(chan group) // unsent: the fetcher holds one group ahead
+	wg.Add(2)
+	go func() { defer wg.Done(); w.fetchLoop(ctx, groups) }()
+	go func() { defer wg.Done(); w.keepAlive(ctx) }()
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := w.step(ctx)
-		if err == nil {
-			fails = 0
-			continue
-		}
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
-		}
-		fails++
-		w.fail(err)
-		if err := sleep(ctx, w.o.Backoff(fails)); err != nil {
-			return err
+		case g := <-groups:
+			w.store(ctx, g)
 		}
 	}
 }
 
-// step fetches and writes one group of messages. An error is a fetch that
-// failed; store failures are naked and counted, not returned.
-func (w *Writer) step(ctx context.Context) error {
-	fctx, cancel := context.WithTimeout(ctx, w.o.FetchWait)
-	defer cancel()
-	batch, err := w.cons.Fetch(w.o.Fetch, jetstream.FetchContext(fctx))
-	if err != nil {
-		return fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
+// group is what one fetch gave: the messages that decoded, and their reads.
+type group struct {
+	msgs  []jetstream.Msg
+	reads []meter.Read
+}
+
+// fetchLoop fetches groups and hands them on until ctx ends.
+func (w *Writer) fetchLoop(ctx context.Context, groups chan<- group) {
+	fails := 0
+	for ctx.Err() == nil {
+		g, err := w.fetch(ctx)
+		if ctx.Err() != nil {
+			return // what it holds is redelivered after AckWait
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			fails++
+			w.fail(err)
+			if sleep(ctx, w.o.Backoff(fails)) != nil {
+				return
+			}
+			continue
+		}
+		fails = 0
+		if len(g.msgs) == 0 {
+			continue
+		}
+		select {
+		case groups <- g:
+		case <-ctx.Done():
+			return // what it holds is redelivered after AckWait
+		}
 	}
-	var msgs []jetstream.Msg
-	var reads []meter.Read
+}
+
+// fetch takes up to Options.Fetch messages, terminating those that do not
+// decode. They are held (see keepAlive) until acknowledged.
+func (w *Writer) fetch(ctx context.Context) (group, error) {
+	// Not FetchContext: with it the client gives the pull request up
+	// only 10 % after the server does, and a message the server sent just
+	// before its expiry, arriving later on a loaded machine, would be
+	// dropped and wait AckWait for its redelivery. With FetchMaxWait the
+	// client waits a second more; ctx is looked at between fetches.
+	batch, err := w.cons.Fetch(w.o.Fetch, jetstream.FetchMaxWait(w.o.FetchWait))
+	if err != nil {
+		return group{}, fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
+	}
+	var g group
 	for m := range batch.Messages() {
 		rs, err := outbox.DecodeBatch(m.Data())
 		if err != nil {
 			w.terminate(m, err)
 			continue
 		}
-		msgs = append(msgs, m)
-		reads = append(reads, rs...)
+		g.msgs = append(g.msgs, m)
+		g.reads = append(g.reads, rs...)
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil && len(msgs) == 0 {
-		return fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
+	w.hold(g.msgs, true)
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil && len(g.msgs) == 0 {
+		return group{}, fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
 	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	werr := w.write(ctx, msgs, reads)
+	return g, nil
+}
+
+// store writes a group to the store and acknowledges it, or naks it.
+func (w *Writer) store(ctx context.Context, g group) {
+	werr := w.st.Write(ctx, g.reads)
 	if ctx.Err() != nil {
 		// Stopping (or killed, as a test does it): no acknowledgement,
 		// the messages are redelivered after AckWait.
-		return nil
+		return
 	}
 	if werr != nil {
-		w.nak(msgs, werr)
-		return nil
+		w.nak(g.msgs, werr)
+	} else {
+		w.ack(ctx, g.msgs, len(g.reads))
 	}
-	w.ack(ctx, msgs, len(reads))
-	return nil
+	w.hold(g.msgs, false)
 }
 
-// write writes reads to the store, telling the server every half AckWait
-// that the messages are in progress, so that a slow store does not get
-// them redelivered to another writer meanwhile.
-func (w *Writer) write(ctx context.Context, msgs []jetstream.Msg, reads []meter.Read) error {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(w.o.AckWait / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, m := range msgs {
-					_ = m.InProgress()
-				}
-			}
+// hold adds msgs to the messages held, or removes them.
+func (w *Writer) hold(msgs []jetstream.Msg, on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held == nil {
+		w.held = map[jetstream.Msg]bool{}
+	}
+	for _, m := range msgs {
+		if on {
+			w.held[m] = true
+		} else {
+			delete(w.held, m)
 		}
-	}()
-	err := w.st.Write(ctx, reads)
-	close(done)
-	wg.Wait()
-	return err
+	}
+}
+
+// keepAlive tells the server every half AckWait that the messages held
+// (waiting for the store or in its Write) are in progress, so that a slow
+// store does not get them redelivered to another writer meanwhile.
+func (w *Writer) keepAlive(ctx context.Context) {
+	t := time.NewTicker(w.o.AckWait / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		msgs := make([]jetstream.Msg, 0, len(w.held))
+		for m := range w.held {
+			msgs = append(msgs, m)
+		}
+		w.mu.Unlock()
+		for _, m := range msgs {
+			_ = m.InProgress()
+		}
+	}
 }
 
 func (w *Writer) terminate(m jetstream.Msg, reason error) {
@@ -252,22 +305,28 @@ func (w *Writer) nak(msgs []jetstream.Msg, werr error) {
 	w.mu.Unlock()
 }
 
+// ack acknowledges msgs, all at once, and waits for the server to
+// confirm each (an unconfirmed ack is counted: the message may come again).
 func (w *Writer) ack(ctx context.Context, msgs []jetstream.Msg, reads int) {
-	var redelivered, ackErrs int64
+	var redelivered int64
 	var last uint64
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.Timeout)
+	defer cancel()
+	errs := make(chan error, len(msgs))
 	for _, m := range msgs {
-		md, err := m.Metadata()
-		if err == nil {
+		if md, err := m.Metadata(); err == nil {
 			if md.NumDelivered > 1 {
 				redelivered++
 			}
 			last = max(last, md.Sequence.Stream)
 		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.Timeout)
-		if err := m.DoubleAck(actx); err != nil {
+		go func() { errs <- m.DoubleAck(actx) }()
+	}
+	var ackErrs int64
+	for range msgs {
+		if err := <-errs; err != nil {
 			ackErrs++
 		}
-		cancel()
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
