@@ -19,10 +19,11 @@ import (
 // Writer takes the stream's messages into a store.Store through the
 // shared durable pull consumer Options.Durable: it fetches up to
 // Options.Fetch messages, writes their reads in one store Write and
-// acknowledges each message after the Write returned nil (while the Write
-// lasts, the messages are marked in progress every half AckWait, so a
-// slow store does not get them redelivered). A failed Write
-// is negatively acknowledged with a delay of Options.Backoff(deliveries),
+// acknowledges each message after the Write returned nil; while it holds
+// messages (the next group is fetched during a Write) it marks them in
+// progress every half AckWait, so a slow store does not get them
+// redelivered. A failed Write is negatively acknowledged with a delay of
+// Options.Backoff(deliveries),
 // so the messages come back (to this writer or another) until the store
 // takes them: nothing is lost. A message whose bytes do not decode is
 // reported (a *CorruptError naming the stream sequence) and terminated,
@@ -125,15 +126,19 @@ func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, lo
 }
 
 // Run writes the stream's messages into the store until ctx ends, and
-// returns ctx's error. The next group of messages is fetched while one is
-// written. Errors on the way (a NATS server away, a store down) are
-// retried; see Stats.
+// returns ctx's error. Errors on the way (a NATS server away, a store
+// down) are retried; see Stats. One Run at a time.
 func (w *Writer) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	groups := make(chan group) // unsent: the fetcher holds one group ahead
+	defer func() {
+		cancel()
+		wg.Wait()
+		w.mu.Lock()
+		w.held = nil // left to their redelivery
+		w.mu.Unlock()
+	}()
+	groups := make(chan group) // unbuffered: the fetcher holds one group ahead
 	wg.Add(2)
 	go func() { defer wg.Done(); w.fetchLoop(ctx, groups) }()
 	go func() { defer wg.Done(); w.keepAlive(ctx) }()
@@ -162,9 +167,6 @@ func (w *Writer) fetchLoop(ctx context.Context, groups chan<- group) {
 			return // what it holds is redelivered after AckWait
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
 			fails++
 			w.fail(err)
 			if sleep(ctx, w.o.Backoff(fails)) != nil {
