@@ -25,13 +25,22 @@ type node struct {
 
 func startNode(t *testing.T, ctx context.Context, c *natstest.Cluster, o Options) *node {
 	t.Helper()
+	return startNodeIn(t, ctx, c, o, t.TempDir())
+}
+
+// startNodeIn is startNode on the outbox in dir.
+func startNodeIn(t *testing.T, ctx context.Context, c *natstest.Cluster, o Options, dir string) *node {
+	t.Helper()
 	pub, err := NewPublisher(ctx, connect(t, c, o.Node), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.Open(t.TempDir(), outbox.Options{Backoff: fastBackoff, DeliverReads: 500})
+	ob, err := outbox.Open(dir, nodeOutbox)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cut := ob.Recovery(); len(cut) > 0 {
+		t.Logf("outbox recovery: %v", cut)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	wait := run(func() { _ = ob.Run(rctx, pub) })
@@ -46,6 +55,9 @@ func startNode(t *testing.T, ctx context.Context, c *natstest.Cluster, o Options
 	t.Cleanup(n.stop)
 	return n
 }
+
+// nodeOutbox are the outbox options of the tests' nodes.
+var nodeOutbox = outbox.Options{Sync: outbox.SyncEvery, Backoff: fastBackoff, DeliverReads: 500}
 
 // startWriter runs a Writer into st until the returned stop is called (or
 // ctx ends).
