@@ -96,6 +96,9 @@ func Start(t testing.TB, n int) *Cluster {
 	if bin == "" {
 		testenv.Skip(t, "nats-server not found (scripts/nats.sh install, or set HEADEND_NATS_SERVER)")
 	}
+	if _, err := os.Stat(bin); err != nil {
+		testenv.Skip(t, "nats-server: %v (scripts/nats.sh install, or set HEADEND_NATS_SERVER)", err)
+	}
 	c := &Cluster{Name: "headend-test", bin: bin, t: t}
 	root := t.TempDir()
 	for i := range n {
