@@ -392,3 +392,46 @@ func TestSlowStore(t *testing.T) {
 		t.Fatalf("fast writer %+v, %d keys written twice: the slow write's messages were redelivered", s, st.rewritten())
 	}
 }
+
+// TestNATSAwayAtStart starts a node and a writer while no NATS server
+// answers: they start, the outbox keeps the reads, and once the server is
+// up the stream and the consumer are made and every read is stored.
+func TestNATSAwayAtStart(t *testing.T) {
+	c := natstest.Start(t, 1)
+	c.Kill(0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := testOptions("node-a")
+	o.Replicas, o.Timeout, o.URLs = 1, time.Second, c.URLs()
+	nc, err := Dial(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	p, err := NewPublisher(ctx, nc, o)
+	if err != nil {
+		t.Fatalf("NewPublisher with NATS away: %v", err)
+	}
+	st := openSQLite(t)
+	w, err := NewWriter(ctx, nc, st, o, nil)
+	if err != nil {
+		t.Fatalf("NewWriter with NATS away: %v", err)
+	}
+	ob, err := outbox.Open(t.TempDir(), nodeOutbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go ob.Run(rctx, p)
+	go w.Run(rctx)
+	want := map[store.Key]bool{}
+	appendBatches(t, ob, want, 0, 10, 20)
+	waitFor(t, 10*time.Second, "a failed publish", func() (bool, string) {
+		return p.Stats().Failures > 0, fmt.Sprintf("%+v", p.Stats())
+	})
+	c.Restart(0)
+	waitFor(t, 30*time.Second, "every message stored", drained(ob, w))
+	assertExactlyOnce(t, st, want)
+}

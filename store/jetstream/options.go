@@ -174,16 +174,17 @@ func (o Options) check() error {
 // subject returns the node's subject.
 func (o Options) subject() string { return o.Subject + "." + o.Node }
 
-// Dial connects to o.URLs with reconnection for as long as the process
-// runs, named after the node: the connection a Publisher and a Writer
-// share.
+// Dial connects to o.URLs, named after the node, and keeps the
+// connection (reconnecting for as long as the process runs, and trying
+// again when no server answers at first): the connection a Publisher and
+// a Writer share. It fails only for URLs it cannot use.
 func Dial(o Options) (*nats.Conn, error) {
 	o = o.withDefaults()
 	nc, err := nats.Connect(strings.Join(o.URLs, ","),
 		nats.Name("headend "+o.Node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(false))
+		nats.RetryOnFailedConnect(true))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", strings.Join(o.URLs, ","), err)
 	}

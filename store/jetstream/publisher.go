@@ -63,6 +63,7 @@ type Publisher struct {
 	mu     sync.Mutex
 	stats  PublisherStats
 	closed bool
+	ready  bool // the stream was created or updated
 }
 
 // PublisherStats count what a Publisher did since it was made.
@@ -77,17 +78,48 @@ type PublisherStats struct {
 }
 
 // NewPublisher makes a Publisher on nc (which it does not close) and
-// creates or updates the stream.
+// creates or updates the stream. When the servers cannot be reached (the
+// connection is still being made, no JetStream answers), that is left to
+// the first Write, so that a node starts and its outbox fills while NATS
+// is away; an error is returned for what the servers refuse (a stream of
+// that name made otherwise, more replicas than servers) and for bad names.
 func NewPublisher(ctx context.Context, nc *nats.Conn, o Options) (*Publisher, error) {
 	o = o.withDefaults()
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(o.Timeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if _, err := EnsureStream(ctx, js, o); err != nil {
+	p := &Publisher{o: o, js: js, nc: nc}
+	if err := p.ensure(ctx); err != nil && refused(err) {
 		return nil, err
 	}
-	return &Publisher{o: o, js: js, nc: nc}, nil
+	return p, nil
+}
+
+// ensure creates or updates the stream, once.
+func (p *Publisher) ensure(ctx context.Context) error {
+	p.mu.Lock()
+	ready := p.ready
+	p.mu.Unlock()
+	if ready {
+		return nil
+	}
+	if _, err := EnsureStream(ctx, p.js, p.o); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ready = true
+	p.mu.Unlock()
+	return nil
+}
+
+// refused reports whether err is the servers' answer, not their absence.
+func refused(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api)
 }
 
 // Subject returns the subject the Publisher publishes to.
@@ -109,8 +141,16 @@ func (p *Publisher) Write(ctx context.Context, reads []meter.Read) error {
 	if closed {
 		return errors.New("jetstream: publisher closed")
 	}
-	msgs := messages(p.o, reads, int(p.nc.MaxPayload())-1024) // room for the headers
-	acks, err := p.publish(ctx, msgs)
+	var acks []*jetstream.PubAck
+	err := p.ensure(ctx)
+	if err == nil {
+		limit := int(p.nc.MaxPayload())
+		if limit <= 0 { // not connected yet
+			limit = 1 << 20 // the servers' default
+		}
+		msgs := messages(p.o, reads, limit-1024) // room for the headers
+		acks, err = p.publish(ctx, msgs)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {

@@ -42,8 +42,9 @@ import (
 type Writer struct {
 	o     Options
 	st    store.Store
-	strm  jetstream.Stream
-	cons  jetstream.Consumer
+	js    jetstream.JetStream
+	strm  jetstream.Stream   // nil until bound
+	cons  jetstream.Consumer // nil until bound
 	log   *slog.Logger
 	mu    sync.Mutex
 	stats WriterStats
@@ -94,9 +95,14 @@ func (e *CorruptError) Unwrap() error { return e.Reason }
 
 // NewWriter binds the shared durable consumer on nc (which it does not
 // close), creating the stream and the consumer if they do not exist yet,
-// to write into st. Messages go to log (nil: slog.Default()).
+// to write into st. Messages go to log (nil: slog.Default()). As with
+// NewPublisher, servers that cannot be reached leave the binding to Run;
+// what they refuse is an error.
 func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, log *slog.Logger) (*Writer, error) {
 	o = o.withDefaults()
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -104,25 +110,43 @@ func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, lo
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	s, err := EnsureStream(ctx, js, o)
-	if err != nil {
+	w := &Writer{o: o, st: st, js: js, log: log.With("stream", o.Stream, "consumer", o.Durable)}
+	if _, _, err := w.bind(ctx); err != nil && refused(err) {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	return w, nil
+}
+
+// bind returns the stream and the consumer, making them the first time.
+func (w *Writer) bind(ctx context.Context) (jetstream.Stream, jetstream.Consumer, error) {
+	w.mu.Lock()
+	s, c := w.strm, w.cons
+	w.mu.Unlock()
+	if c != nil {
+		return s, c, nil
+	}
+	s, err := EnsureStream(ctx, w.js, w.o)
+	if err != nil {
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
 	defer cancel()
-	cons, err := s.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
-		Durable:       o.Durable,
+	c, err = s.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
+		Durable:       w.o.Durable,
 		Description:   "head-end storage writers",
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       o.AckWait,
+		AckWait:       w.o.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: 64 * o.Fetch,
+		MaxAckPending: 64 * w.o.Fetch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: consumer %s of stream %s: %w", o.Durable, o.Stream, err)
+		return nil, nil, fmt.Errorf("jetstream: consumer %s of stream %s: %w", w.o.Durable, w.o.Stream, err)
 	}
-	return &Writer{o: o, st: st, strm: s, cons: cons, log: log.With("stream", o.Stream, "consumer", o.Durable)}, nil
+	w.mu.Lock()
+	w.strm, w.cons = s, c
+	w.mu.Unlock()
+	return s, c, nil
 }
 
 // Run writes the stream's messages into the store until ctx ends, and
@@ -194,7 +218,11 @@ func (w *Writer) fetch(ctx context.Context) (group, error) {
 	// before its expiry, arriving later on a loaded machine, would be
 	// dropped and wait AckWait for its redelivery. With FetchMaxWait the
 	// client waits a second more; ctx is looked at between fetches.
-	batch, err := w.cons.Fetch(w.o.Fetch, jetstream.FetchMaxWait(w.o.FetchWait))
+	_, cons, err := w.bind(ctx)
+	if err != nil {
+		return group{}, err
+	}
+	batch, err := cons.Fetch(w.o.Fetch, jetstream.FetchMaxWait(w.o.FetchWait))
 	if err != nil {
 		return group{}, fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
 	}
@@ -355,7 +383,11 @@ func (w *Writer) Stats() WriterStats {
 
 // Lag asks the stream's servers for the consumer's progress.
 func (w *Writer) Lag(ctx context.Context) (Lag, error) {
-	return lag(ctx, w.strm, w.cons, w.o)
+	s, c, err := w.bind(ctx)
+	if err != nil {
+		return Lag{}, err
+	}
+	return lag(ctx, s, c, w.o)
 }
 
 // StreamLag asks the stream's servers for the writers' progress, from any
