@@ -365,7 +365,7 @@ func TestSlowStore(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	o := testOptions("node-a")
-	o.Replicas, o.AckWait = 1, time.Second
+	o.Replicas, o.AckWait = 1, 1500*time.Millisecond
 	n := startNode(t, ctx, c, o)
 	want := map[store.Key]bool{}
 	appendBatches(t, n.ob, want, 0, 40, 50)

@@ -21,7 +21,7 @@ import (
 // Options.Fetch messages, writes their reads in one store Write and
 // acknowledges each message after the Write returned nil; while it holds
 // messages (the next group is fetched during a Write) it marks them in
-// progress every half AckWait, so a slow store does not get them
+// progress every third of AckWait, so a slow store does not get them
 // redelivered. A failed Write is negatively acknowledged with a delay of
 // Options.Backoff(deliveries),
 // so the messages come back (to this writer or another) until the store
@@ -261,11 +261,11 @@ func (w *Writer) hold(msgs []jetstream.Msg, on bool) {
 	}
 }
 
-// keepAlive tells the server every half AckWait that the messages held
+// keepAlive tells the server every third of AckWait that the messages held
 // (waiting for the store or in its Write) are in progress, so that a slow
 // store does not get them redelivered to another writer meanwhile.
 func (w *Writer) keepAlive(ctx context.Context) {
-	t := time.NewTicker(w.o.AckWait / 2)
+	t := time.NewTicker(w.o.AckWait / 3)
 	defer t.Stop()
 	for {
 		select {
