@@ -8,6 +8,7 @@ import (
 
 	"github.com/headend/headend/internal/natstest"
 	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/influx"
 	"github.com/headend/headend/store/outbox"
 )
 
@@ -22,17 +23,45 @@ import (
 //	go test ./store/jetstream -run '^$' -bench Path -benchtime 1000x
 func BenchmarkPath(b *testing.B) {
 	c := natstest.Start(b, 3)
-	b.Run("direct", func(b *testing.B) { benchPath(b, nil, 0) })
-	b.Run("publish", func(b *testing.B) { benchPath(b, c, 0) })
-	b.Run("writers=1", func(b *testing.B) { benchPath(b, c, 1) })
-	b.Run("writers=2", func(b *testing.B) { benchPath(b, c, 2) })
+	sqlite := func(b *testing.B) store.Store { return openSQLite(b) }
+	b.Run("direct", func(b *testing.B) { benchPath(b, nil, 0, sqlite) })
+	b.Run("publish", func(b *testing.B) { benchPath(b, c, 0, sqlite) })
+	b.Run("writers=1", func(b *testing.B) { benchPath(b, c, 1, sqlite) })
+	b.Run("writers=2", func(b *testing.B) { benchPath(b, c, 2, sqlite) })
 }
 
-func benchPath(b *testing.B, c *natstest.Cluster, writers int) {
+// BenchmarkPathInflux is BenchmarkPath into a private InfluxDB 1.8.10 on
+// the same machine, a fresh database each run.
+//
+//	go test ./store/jetstream -run '^$' -bench PathInflux -benchtime 2000x
+func BenchmarkPathInflux(b *testing.B) {
+	url := startInfluxd(b)
+	c := natstest.Start(b, 3)
+	dbs := 0
+	influxdb := func(b *testing.B) store.Store {
+		dbs++
+		ctx := context.Background()
+		bk, err := influx.Setup(ctx, url, "", fmt.Sprint("bench", dbs), store.Retention{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := influx.Open(ctx, influx.Options{URL: url, Buckets: bk, Location: time.UTC})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return st
+	}
+	b.Run("direct", func(b *testing.B) { benchPath(b, nil, 0, influxdb) })
+	b.Run("writers=1", func(b *testing.B) { benchPath(b, c, 1, influxdb) })
+	b.Run("writers=2", func(b *testing.B) { benchPath(b, c, 2, influxdb) })
+}
+
+func benchPath(b *testing.B, c *natstest.Cluster, writers int, open func(*testing.B) store.Store) {
 	const size = 100
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := openSQLite(b)
+	st := open(b)
 	ob, err := outbox.Open(b.TempDir(), outbox.Options{Sync: outbox.SyncNone, MaxBytes: 1 << 34, Backoff: fastBackoff})
 	if err != nil {
 		b.Fatal(err)

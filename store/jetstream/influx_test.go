@@ -20,7 +20,7 @@ import (
 // startInfluxd starts a private influxd 1.8.10 (the one scripts/influxd.sh
 // builds; HEADEND_INFLUXD overrides it), killed when the test ends, and
 // returns its URL.
-func startInfluxd(t *testing.T) string {
+func startInfluxd(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv("HEADEND_INFLUXD")
 	if bin == "" {
@@ -69,7 +69,7 @@ func startInfluxd(t *testing.T) string {
 	return url
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
