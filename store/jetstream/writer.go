@@ -23,9 +23,8 @@ import (
 // messages (the next group is fetched during a Write) it marks them in
 // progress every third of AckWait, so a slow store does not get them
 // redelivered. A failed Write is negatively acknowledged with a delay of
-// Options.Backoff(deliveries),
-// so the messages come back (to this writer or another) until the store
-// takes them: nothing is lost. A message whose bytes do not decode is
+// Options.Backoff(deliveries), so the messages come back (to this writer
+// or another) until the store takes them: nothing is lost. A message whose bytes do not decode is
 // reported (a *CorruptError naming the stream sequence) and terminated,
 // so it is neither retried forever nor holds up the others.
 //
@@ -199,15 +198,15 @@ func (w *Writer) fetchLoop(ctx context.Context, groups chan<- group) {
 // fetch takes up to Options.Fetch messages, terminating those that do not
 // decode. They are held (see keepAlive) until acknowledged.
 func (w *Writer) fetch(ctx context.Context) (group, error) {
+	_, cons, err := w.bind(ctx)
+	if err != nil {
+		return group{}, err
+	}
 	// Not FetchContext: with it the client gives the pull request up
 	// only 10 % after the server does, and a message the server sent just
 	// before its expiry, arriving later on a loaded machine, would be
 	// dropped and wait AckWait for its redelivery. With FetchMaxWait the
 	// client waits a second more; ctx is looked at between fetches.
-	_, cons, err := w.bind(ctx)
-	if err != nil {
-		return group{}, err
-	}
 	batch, err := cons.Fetch(w.o.Fetch, jetstream.FetchMaxWait(w.o.FetchWait))
 	if err != nil {
 		return group{}, fmt.Errorf("jetstream: fetch from %s/%s: %w", w.o.Stream, w.o.Durable, err)
