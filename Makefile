@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s     # per fuzz target in `make test`
 FUZZLONG  ?= 10m    # per fuzz target in `make fuzz`
 BENCHTIME ?= 1s
 
-.PHONY: faults run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium etcd postgres eval
+.PHONY: faults run frames sim test vet lint fmt-check tidy-check unit fuzz-short fuzz bench build clean influxd chromium etcd postgres nats eval
 
 ## run: the demo: metersim's demo fleet and the collector reading it (Ctrl-C stops both)
 run: build
@@ -43,7 +43,7 @@ fmt-check:
 ## the dashboard's browser tests run Debian's chromium, which `make chromium` installs
 ## cluster/ runs against Debian's etcd-server 3.4, which `make etcd` installs; the PostgreSQL
 ## stores against Debian's postgresql-15, which `make postgres` installs
-unit: influxd chromium etcd postgres
+unit: influxd chromium etcd postgres nats
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
 	$(GO) test -count=1 ./analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
@@ -62,6 +62,10 @@ etcd:
 ## postgres: Debian's postgresql-15 for the PostgreSQL results store's tests (they start their own servers)
 postgres:
 	@./scripts/postgres.sh install
+
+## nats: Debian's nats-server, which store/jetstream's tests run as a 3-server JetStream cluster
+nats:
+	@./scripts/nats.sh install
 
 ## faults: the fault-injection run of the demo fleet (disk full, SIGKILL, host clock ahead,
 ## every link's far end down and up); prints lost= and duplicated= (root: it mounts a tmpfs)
