@@ -52,13 +52,13 @@ type Writer struct {
 
 // WriterStats count what a Writer did since it was made.
 type WriterStats struct {
-	Writes      int64 // store Writes that returned nil
-	Messages    int64 // messages written and acknowledged
-	Reads       int64 // reads in them
-	Redelivered int64 // of those, messages delivered more than once
-	Failures    int64 // store Writes that failed (their messages naked)
-	Terminated  int64 // corrupt messages terminated
-	AckErrors   int64 // acknowledgements not confirmed (the message may come again)
+	Writes      int64  // store Writes that returned nil
+	Messages    int64  // messages written and acknowledged
+	Reads       int64  // reads in them
+	Redelivered int64  // of those, messages delivered more than once
+	Failures    int64  // store Writes that failed (their messages naked)
+	Terminated  int64  // corrupt messages terminated
+	AckErrors   int64  // acknowledgements not confirmed (the message may come again)
 	LastError   string // the last error of any kind
 	LastStore   string // the last store error
 	LastCorrupt string // the last corrupt message (a *CorruptError)
