@@ -15,12 +15,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,18 +108,31 @@ func Start(t testing.TB, n int) *Cluster {
 		if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		s.Port, s.ClusterPort, s.HTTPPort = freePort(t), freePort(t), freePort(t)
 		c.Servers = append(c.Servers, s)
 	}
 	t.Cleanup(c.stopAll)
-	for _, s := range c.Servers {
-		if err := os.WriteFile(filepath.Join(s.Dir, "nats.conf"), []byte(c.conf(s)), 0o644); err != nil {
+	// A port found free can be taken by another process before the server
+	// binds it: then start again on new ports.
+	for attempt := 1; ; attempt++ {
+		for _, s := range c.Servers {
+			s.Port, s.ClusterPort, s.HTTPPort = FreePort(t), FreePort(t), FreePort(t)
+		}
+		for _, s := range c.Servers {
+			if err := os.WriteFile(filepath.Join(s.Dir, "nats.conf"), []byte(c.conf(s)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.start(s)
+		}
+		err := c.waitReady()
+		if err == nil {
+			return c
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatal(err)
 		}
-		c.start(s)
+		t.Logf("natstest: start again on other ports: %v", strings.SplitN(err.Error(), "\n", 2)[0])
+		c.killAll()
 	}
-	c.WaitReady()
-	return c
 }
 
 // URL returns every server's client URL, comma-separated, as nats.Connect
@@ -162,26 +177,44 @@ func (c *Cluster) Restart(i int) {
 // ReadyTimeout.
 func (c *Cluster) WaitReady() {
 	c.t.Helper()
+	if err := c.waitReady(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *Cluster) waitReady() error {
 	deadline := time.Now().Add(ReadyTimeout)
 	for _, s := range c.Servers {
 		if !s.Running() {
 			continue
 		}
-		var why string
 		for {
-			why = c.notReady(s)
+			why := c.notReady(s)
 			if why == "" {
 				break
 			}
 			if !s.Running() {
-				c.t.Fatalf("natstest: %s exited; log:\n%s", s.Name, tail(s))
+				return fmt.Errorf("natstest: %s exited: %s; log:\n%s", s.Name, lastError(s), tail(s))
 			}
 			if time.Now().After(deadline) {
-				c.t.Fatalf("natstest: %s not ready within %s: %s; log:\n%s", s.Name, ReadyTimeout, why, tail(s))
+				return fmt.Errorf("natstest: %s not ready within %s: %s; log:\n%s", s.Name, ReadyTimeout, why, tail(s))
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // polling a starting process: there is nothing to wait on
 		}
 	}
+	return nil
+}
+
+// lastError returns the last [FTL] or [ERR] line of s's log.
+func lastError(s *Server) string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "nats.log"))
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "[FTL]") || strings.Contains(lines[i], "[ERR]") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return "no error logged"
 }
 
 // notReady says why s is not ready yet, or "".
@@ -256,13 +289,19 @@ func (c *Cluster) start(s *Server) {
 	}(s.done)
 }
 
-func (c *Cluster) stopAll() {
+func (c *Cluster) killAll() {
 	for _, s := range c.Servers {
 		if s.Running() {
 			_ = s.cmd.Process.Signal(syscall.SIGKILL)
 			<-s.done
 		}
-		if c.t.Failed() {
+	}
+}
+
+func (c *Cluster) stopAll() {
+	c.killAll()
+	if c.t.Failed() {
+		for _, s := range c.Servers {
 			c.t.Logf("natstest: %s log tail:\n%s", s.Name, tail(s))
 		}
 	}
@@ -275,14 +314,32 @@ func tail(s *Server) string {
 	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
-// freePort returns a loopback port nothing listens on (the kernel's pick,
-// released for the server to take).
-func freePort(t testing.TB) int {
+// FreePort returns a loopback port nothing listens on, from 20000 to
+// 32767: below Linux's ephemeral range, so that no outgoing connection
+// takes it before the server binds it (or when it binds it again on a
+// restart). A port is not handed out twice by one test binary.
+func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		testenv.Skip(t, "loopback TCP: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12768)
+		if portsUsed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsUsed[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	testenv.Skip(t, "no free loopback TCP port from 20000 to 32767")
+	return 0
 }
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)

@@ -220,10 +220,10 @@ func TestCorruptMessage(t *testing.T) {
 		t.Fatalf("terminated %d messages, want 1; stats %+v", s.Terminated, s)
 	}
 	msg := fmt.Sprintf("stream %s message %d (subject %s.node-x)", o.Stream, ack.Sequence, o.Subject)
-	if !strings.Contains(s.LastError, msg) || !strings.Contains(buf.String(), msg) {
-		t.Fatalf("the report does not name %q:\nstats: %s\nlog: %s", msg, s.LastError, buf)
+	if !strings.Contains(s.LastCorrupt, msg) || !strings.Contains(buf.String(), msg) {
+		t.Fatalf("the report does not name %q:\nstats: %s\nlog: %s", msg, s.LastCorrupt, buf)
 	}
-	t.Logf("reported: %s", s.LastError)
+	t.Logf("reported: %s", s.LastCorrupt)
 }
 
 // TestStoreDown fails the store's first writes: the writer naks the
@@ -246,7 +246,7 @@ func TestStoreDown(t *testing.T) {
 	appendBatches(t, n.ob, want, 0, 30, 40)
 	waitFor(t, 60*time.Second, "every message stored", drained(n.ob, w))
 	assertExactlyOnce(t, st.Store, want)
-	if s := w.Stats(); s.Failures != 3 || s.Redelivered == 0 || !strings.Contains(s.LastError, "database is locked") {
+	if s := w.Stats(); s.Failures != 3 || s.Redelivered == 0 || !strings.Contains(s.LastStore, "database is locked") {
 		t.Fatalf("writer stats %+v: want 3 failures, redeliveries, the store's error", s)
 	}
 }

@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,7 +34,7 @@ func startInfluxd(t testing.TB) string {
 		testenv.Skip(t, "no influxd at %s: run scripts/influxd.sh install (make influxd), or set HEADEND_INFLUXD", bin)
 	}
 	dir := t.TempDir()
-	port, rpc := freePort(t), freePort(t)
+	port, rpc := natstest.FreePort(t), natstest.FreePort(t)
 	conf := filepath.Join(dir, "influxd.conf")
 	if err := os.WriteFile(conf, []byte(testenv.InfluxdConf(dir, port, rpc)), 0o644); err != nil {
 		t.Fatal(err)
@@ -67,16 +66,6 @@ func startInfluxd(t testing.TB) string {
 		return resp.StatusCode/100 == 2, resp.Status
 	})
 	return url
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestIntoInfluxDB runs the path into InfluxDB, the production store, with

@@ -52,14 +52,16 @@ type Writer struct {
 
 // WriterStats count what a Writer did since it was made.
 type WriterStats struct {
-	Writes      int64 // store Writes that returned nil
-	Messages    int64 // messages written and acknowledged
-	Reads       int64 // reads in them
-	Redelivered int64 // of those, messages delivered more than once
-	Failures    int64 // store Writes that failed (their messages naked)
-	Terminated  int64 // corrupt messages terminated
-	AckErrors   int64 // acknowledgements not confirmed (the message may come again)
-	LastError   string
+	Writes      int64  // store Writes that returned nil
+	Messages    int64  // messages written and acknowledged
+	Reads       int64  // reads in them
+	Redelivered int64  // of those, messages delivered more than once
+	Failures    int64  // store Writes that failed (their messages naked)
+	Terminated  int64  // corrupt messages terminated
+	AckErrors   int64  // acknowledgements not confirmed (the message may come again)
+	LastError   string // the last error of any kind
+	LastStore   string // the last store error
+	LastCorrupt string // the last corrupt message (a *CorruptError)
 	LastSeq     uint64 // stream sequence of the last message acknowledged
 }
 
@@ -295,7 +297,7 @@ func (w *Writer) terminate(m jetstream.Msg, reason error) {
 	w.log.Error(cerr.Error(), "seq", cerr.Seq, "subject", cerr.Subject)
 	w.mu.Lock()
 	w.stats.Terminated++
-	w.stats.LastError = cerr.Error()
+	w.stats.LastError, w.stats.LastCorrupt = cerr.Error(), cerr.Error()
 	w.mu.Unlock()
 }
 
@@ -316,7 +318,7 @@ func (w *Writer) nak(msgs []jetstream.Msg, werr error) {
 	w.log.Warn(err.Error())
 	w.mu.Lock()
 	w.stats.Failures++
-	w.stats.LastError = err.Error()
+	w.stats.LastError, w.stats.LastStore = err.Error(), err.Error()
 	w.mu.Unlock()
 }
 
