@@ -102,3 +102,23 @@ func TestCompactColumns(t *testing.T) {
 		t.Errorf("%d rows with a text status or ra, want 3 (the status, two far ReadAts)", text)
 	}
 }
+
+// FuzzTimeColumns: the mt and ra columns of any two times decode to those
+// times, and a text ra (any string a file may hold) never panics times.
+func FuzzTimeColumns(f *testing.F) {
+	f.Add(int64(1743523230000000000), int64(1743523500000000000), true, "")
+	f.Add(int64(-1<<63+1), int64(1<<63-1), false, "12x")
+	f.Fuzz(func(t *testing.T, mtNanos, raNanos int64, hasMT bool, text string) {
+		times(0, nil, text, time.UTC)
+		r := meter.Read{ReadAt: time.Unix(0, raNanos).UTC()}
+		if hasMT {
+			r.MeterTime = time.Unix(0, mtNanos).UTC()
+		}
+		tt := store.Time(&r).UnixNano()
+		mt, ra := timeColumns(&r, tt)
+		gotMT, gotRA, err := times(tt, mt, ra, time.UTC)
+		if err != nil || !gotMT.Equal(r.MeterTime) || !gotRA.Equal(r.ReadAt) {
+			t.Fatalf("%v %v: columns %v %v decode to %v %v, %v", r.MeterTime, r.ReadAt, mt, ra, gotMT, gotRA, err)
+		}
+	})
+}
