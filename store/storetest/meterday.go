@@ -50,17 +50,25 @@ areas:
 // "clock error" read).
 func MeterDay(tb testing.TB) [][]meter.Read {
 	tb.Helper()
-	return meterDay(tb, true)
+	return meterDay(tb, true, 1)
+}
+
+// MeterNextDay is MeterDay of the day after, for the growth of a store
+// that already holds a day of the meter.
+func MeterNextDay(tb testing.TB) [][]meter.Read {
+	tb.Helper()
+	return meterDay(tb, true, 2)
 }
 
 // MeterDayPolled is MeterDay without stamp: the reads as poll.DLT645
 // returns them (what the fixtures of store/sqlite's migration tests hold).
 func MeterDayPolled(tb testing.TB) [][]meter.Read {
 	tb.Helper()
-	return meterDay(tb, false)
+	return meterDay(tb, false, 1)
 }
 
-func meterDay(tb testing.TB, stamped bool) [][]meter.Read {
+// meterDay returns the reads of day n after the scenario's start.
+func meterDay(tb testing.TB, stamped bool, n int) [][]meter.Read {
 	tb.Helper()
 	sc, err := scenario.Parse("meterday.yaml", []byte(meterDayScenario))
 	if err != nil {
@@ -72,7 +80,7 @@ func meterDay(tb testing.TB, stamped bool) [][]meter.Read {
 	}
 	area := fleet.Areas()[0]
 	m := area.Customers[0]
-	day := fleet.Start().Add(24 * time.Hour) // a day with a day of records before it
+	day := fleet.Start().Add(time.Duration(n) * 24 * time.Hour) // n ≥ 1: a day with a day of records before it
 	fleet.AdvanceTo(day)
 	mb, err := meterbus.New(fleet, []*model.Meter{m}, meterbus.Options{Seed: 1})
 	if err != nil {
@@ -181,6 +189,21 @@ func MeterDayBytes(b *testing.B, s interface {
 	b.ReportMetric(float64(size()-before), "bytes/meter/day")
 	b.ReportMetric(float64(rows), "reads/meter/day")
 	b.ReportMetric(float64(n), "writes/meter/day")
+}
+
+// MeterNextDayBytes writes MeterNextDay to s, which holds MeterDay, and
+// reports what size grew by: a day of a meter the store already knows
+// (its series made, its tables past their first pages).
+func MeterNextDayBytes(b *testing.B, s interface {
+	Write(context.Context, []meter.Read) error
+}, size func() int64) {
+	before := size()
+	for _, batch := range MeterNextDay(b) {
+		if err := s.Write(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size()-before), "nextday-bytes/meter/day")
 }
 
 // simLink is a link.Link straight onto a simulated bus: Send hands the
