@@ -20,15 +20,16 @@ const measFrames = "frames"
 // point of the frames measurement, which the reads of the transaction
 // refer to by the frame set's hash, the fh of their rec:
 //
-//	frames,meter=M h="H",fr="...",ex="...",dr=Ni T
+//	frames,meter=M fr="...",ex="...",dr=Ni T
 //
-// H is 16 hex digits of the SHA-256 of the frames; fr, ex and dr are as
-// in rec (record). T is the second of the read's ReadAt (store.Time when
-// it has none), plus the hash modulo 10⁹ as nanoseconds: the frames of a
-// meter's transactions in one second are different points (the one
-// series per meter keeps the series count that of the meters), and a
-// read's frames are at a time it knows. Query reads them back by meter
-// and time and checks H. A read whose frames point would fall outside
+// fr, ex and dr are as in rec (record), each left out when empty; the
+// hash is 16 hex digits of the SHA-256 of these fields as written. T is
+// the second of the read's ReadAt (store.Time when it has none), plus the
+// hash modulo 10⁹ as nanoseconds: the frames of a meter's transactions in
+// one second are different points (the one series per meter keeps the
+// series count that of the meters), and a read's frames are at a time it
+// knows. Query reads them back by meter and time and checks the hash of
+// what it found. A read whose frames point would fall outside
 // InfluxDB's time range keeps its frames in rec, as before frames were
 // points of their own (and as points written then still do).
 
@@ -46,10 +47,8 @@ func frameSetOf(r *meter.Read) (frameSet, bool) {
 	if f.Request == nil && f.Reply == nil && f.Earlier == nil && f.Dropped == 0 {
 		return frameSet{}, false
 	}
-	var b []byte
-	b = appendFrameFields(b, f)
-	sum := sha256.Sum256(b)
-	h := binary.BigEndian.Uint64(sum[:8])
+	sum := frameHash(f)
+	h := binary.BigEndian.Uint64(sum[:])
 	anchor := r.ReadAt
 	if anchor.IsZero() {
 		anchor = store.Time(r)
@@ -58,12 +57,19 @@ func frameSetOf(r *meter.Read) (frameSet, bool) {
 	if sec < minTime.Unix()+1 || sec > maxTime.Unix()-1 {
 		return frameSet{}, false
 	}
-	return frameSet{r.Meter, hex.EncodeToString(sum[:8]), sec*1e9 + int64(h%1e9)}, true
+	return frameSet{r.Meter, hex.EncodeToString(sum[:]), sec*1e9 + int64(h%1e9)}, true
 }
 
-// appendFrameFields appends fr, ex and dr of f, as line-protocol fields
-// after h (each with its leading comma); fields that would be empty are
-// left out.
+// frameHash is the first 8 bytes of the SHA-256 of the fields of f's
+// frames point.
+func frameHash(f *meter.FrameRef) [8]byte {
+	sum := sha256.Sum256(appendFrameFields(nil, f))
+	return [8]byte(sum[:8])
+}
+
+// appendFrameFields appends fr, ex and dr of f as line-protocol fields,
+// each with a leading comma; fields that would be empty are left out (one
+// is not, for a FrameRef frameSetOf gives a point).
 func appendFrameFields(b []byte, f *meter.FrameRef) []byte {
 	if f.Request != nil || f.Reply != nil {
 		b = append(b, `,fr="`...)
@@ -87,10 +93,10 @@ func appendFrameFields(b []byte, f *meter.FrameRef) []byte {
 func appendFrameSet(b []byte, r *meter.Read, fs frameSet) []byte {
 	b = append(b, measFrames...)
 	b = appendTag(b, "meter", r.Meter)
-	b = append(b, ` h="`...)
-	b = append(b, fs.hash...)
-	b = append(b, '"')
+	b = append(b, ' ')
+	n := len(b)
 	b = appendFrameFields(b, &r.Frame)
+	b = append(b[:n], b[n+1:]...) // the first field's comma
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, fs.at, 10)
 	return append(b, '\n')

@@ -15,11 +15,11 @@ import (
 	"github.com/headend/headend/store/storetest"
 )
 
-// countFrames is the number of frames points in bucket.
-func countFrames(t *testing.T, st *Store, bucket string) int64 {
+// countFrames is the number of frames points in bucket with field.
+func countFrames(t *testing.T, st *Store, bucket, field string) int64 {
 	t.Helper()
 	rows, err := st.rows(context.Background(), fmt.Sprintf(`from(bucket: %s) |> range(start: 1970-01-01T00:00:00Z) `+
-		`|> filter(fn: (r) => r._measurement == "frames" and r._field == "h") |> group() |> count()`, fluxString(bucket)))
+		`|> filter(fn: (r) => r._measurement == "frames" and r._field == %s) |> group() |> count()`, fluxString(bucket), fluxString(field)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestFramesOncePerTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, want := countFrames(t, st, b.Raw), int64(len(exchanges)+1); n != want {
+	if n, want := countFrames(t, st, b.Raw, "fr"), int64(len(exchanges)+1); n != want {
 		t.Errorf("%d frames points, want %d (%d exchanges of the instantaneous task, 1 of the load profile)", n, want, len(exchanges))
 	}
 	got, err := st.Query(ctx, store.Query{})
@@ -95,8 +95,8 @@ func TestFramesEarlierAndInline(t *testing.T) {
 	if err := st.Write(ctx, []meter.Read{failed, inline}); err != nil {
 		t.Fatal(err)
 	}
-	if n := countFrames(t, st, b.Raw); n != 1 {
-		t.Errorf("%d frames points, want 1", n)
+	if n, fr := countFrames(t, st, b.Raw, "ex"), countFrames(t, st, b.Raw, "fr"); n != 1 || fr != 0 {
+		t.Errorf("%d frames points with earlier exchanges and %d with frames, want 1 and 0", n, fr)
 	}
 	got, err := st.Query(ctx, store.Query{})
 	if err != nil {

@@ -3,6 +3,7 @@ package influx
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -212,34 +213,39 @@ func (s *Store) joinFrames(ctx context.Context, bucket string, reads []meter.Rea
 	if err != nil {
 		return err
 	}
-	type set struct {
-		hash string
-		row  row
-	}
-	points := make(map[frameKey]set, len(rows))
+	points := make(map[frameKey]row, len(rows))
 	for _, r := range rows {
 		t, err := r.time()
 		if err != nil {
 			return err
 		}
-		points[frameKey{r.str("meter"), t.UnixNano()}] = set{r.str("h"), r}
+		points[frameKey{r.str("meter"), t.UnixNano()}] = r
 	}
-	parsed := map[frameKey]meter.FrameRef{}
+	type set struct {
+		hash string
+		fr   meter.FrameRef
+	}
+	parsed := map[frameKey]set{}
 	missing := 0
 	for _, f := range refs {
-		p, ok := points[f.at]
-		if !ok || p.hash != f.hash {
+		p, ok := parsed[f.at]
+		if !ok {
+			pt, found := points[f.at]
+			if found {
+				if p.fr, err = parseFrameSet(pt); err != nil {
+					return fmt.Errorf("meter %s at %d: %w", f.at.meter, f.at.at, err)
+				}
+				h := frameHash(&p.fr)
+				p.hash = hex.EncodeToString(h[:])
+			}
+			parsed[f.at] = p
+		}
+		if p.hash != f.hash {
 			missing++
 			continue
 		}
-		fr, ok := parsed[f.at]
-		if !ok {
-			if fr, err = parseFrameSet(p.row); err != nil {
-				return fmt.Errorf("meter %s at %d: %w", f.at.meter, f.at.at, err)
-			}
-			parsed[f.at] = fr
-		}
 		r := &reads[f.i]
+		fr := p.fr
 		fr.Tries = r.Frame.Tries
 		r.Frame = fr
 	}
