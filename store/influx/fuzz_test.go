@@ -2,6 +2,7 @@ package influx
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -95,6 +96,7 @@ func FuzzRecord(f *testing.F) {
 	f.Add(recField(f, string(appendRead(nil, &r))))
 	f.Add(`{"u":-5,"s":2,"st":"ok","di":65536,"fr":"68|"}`)
 	f.Add(`{"u":01}`)
+	f.Add(`{"u":1,"s":0,"tr":1,"fh":"0123456789abcdef"}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		fast, ok := fastRecord(s)
 		if !ok {
@@ -106,6 +108,31 @@ func FuzzRecord(f *testing.F) {
 		}
 		if fast != slow {
 			t.Fatalf("%q: fast %+v, encoding/json %+v", s, fast, slow)
+		}
+	})
+}
+
+// FuzzFrameSet: the fields of a frames point and a rec's fh never panic
+// their parsers, and frames accepted encode back to what decodes the same.
+func FuzzFrameSet(f *testing.F) {
+	f.Add("fefe6811|6891", "68.6891,.6c696e6b", int64(2), "0123456789abcdef")
+	f.Add("", "", int64(0), "")
+	f.Add("zz", "a.b", int64(-1), "xyz")
+	f.Fuzz(func(t *testing.T, fr, ex string, dr int64, fh string) {
+		at := time.Unix(1743523230, 0)
+		if k, err := frameSetAt("m", fh, at, at); err == nil && (k.at < at.UnixNano() || k.at >= at.UnixNano()+1e9) {
+			t.Fatalf("frame set %q at %d, outside the second of %v", fh, k.at, at)
+		}
+		got, err := parseFrameSet(row{"fr": fr, "ex": ex, "dr": dr})
+		if err != nil {
+			return
+		}
+		again, err := parseFrameSet(row{"fr": string(appendFramesHex(nil, &got)), "ex": string(appendEarlierHex(nil, got.Earlier)), "dr": int64(got.Dropped)})
+		if err != nil {
+			t.Fatalf("re-encoded frames do not parse: %v", err)
+		}
+		if fmt.Sprintf("%X %X %X %d", again.Request, again.Reply, again.Earlier, again.Dropped) != fmt.Sprintf("%X %X %X %d", got.Request, got.Reply, got.Earlier, got.Dropped) {
+			t.Fatalf("round trip changed the frames: %+v, %+v", got, again)
 		}
 	})
 }

@@ -24,7 +24,11 @@ const (
 // Flux and Grafana; units and scale are the exact value; rec is the whole
 // read as JSON (see record), which is what Query reads back, so that a
 // query reads one field a point.
-func appendRead(b []byte, r *meter.Read) []byte {
+func appendRead(b []byte, r *meter.Read) []byte { return appendReadRef(b, r, "") }
+
+// appendReadRef is appendRead with fh, the hash of the read's frames
+// point (frames.go), in rec instead of the frames.
+func appendReadRef(b []byte, r *meter.Read, fh string) []byte {
 	b = append(b, measReads...)
 	b = appendTag(b, "meter", r.Meter)
 	b = appendTag(b, "area", r.Area)
@@ -39,7 +43,7 @@ func appendRead(b []byte, r *meter.Read) []byte {
 	b = append(b, 'i')
 	b = appendStr(b, "status", string(r.Status))
 	b = append(b, `,rec="`...)
-	b = appendRecord(b, r)
+	b = appendRecord(b, r, fh)
 	b = append(b, `" `...)
 	b = strconv.AppendInt(b, store.Time(r).UnixNano(), 10)
 	return append(b, '\n')

@@ -3,6 +3,7 @@ package influx
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -157,17 +158,101 @@ func (s *Store) queryBucket(ctx context.Context, bucket string, kinds []store.Ki
 		return nil, fmt.Errorf("influx %s: bucket %s: query: %w", s.opts.URL, bucket, err)
 	}
 	out := make([]meter.Read, 0, len(rows))
+	var refs []frameRef
 	for _, row := range rows {
-		r, err := parseRead(row)
+		r, fh, err := parseReadRef(row)
 		if err != nil {
 			return nil, fmt.Errorf("influx %s: bucket %s: %w", s.opts.URL, bucket, err)
 		}
 		if s.opts.Retention.Expired(r.Class, store.Time(&r), now) {
 			continue // a bucket shared by kinds kept for different times
 		}
+		if fh != "" {
+			k, err := frameSetAt(r.Meter, fh, r.ReadAt, store.Time(&r))
+			if err != nil {
+				return nil, fmt.Errorf("influx %s: bucket %s: meter %s %s: %w", s.opts.URL, bucket, r.Meter, r.Quantity, err)
+			}
+			refs = append(refs, frameRef{len(out), fh, k})
+		}
 		out = append(out, r)
 	}
+	if err := s.joinFrames(ctx, bucket, out, refs); err != nil {
+		return nil, fmt.Errorf("influx %s: bucket %s: frames: %w", s.opts.URL, bucket, err)
+	}
 	return out, nil
+}
+
+// frameRef is a read of a query (its index) that refers to a frames
+// point.
+type frameRef struct {
+	i    int
+	hash string
+	at   frameKey
+}
+
+// joinFrames fills in the frames of the reads refs name from their
+// frames points in bucket, in one query. A frames point that is not
+// there (gone before its reads: a ReadAt far before the read's time, and
+// a retention between them) leaves the read without frames, and is
+// logged.
+func (s *Store) joinFrames(ctx context.Context, bucket string, reads []meter.Read, refs []frameRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	lo, hi := refs[0].at.at, refs[0].at.at
+	seen := map[string]bool{}
+	var meters []string
+	for _, f := range refs {
+		lo, hi = min(lo, f.at.at), max(hi, f.at.at)
+		if !seen[f.at.meter] {
+			seen[f.at.meter] = true
+			meters = append(meters, f.at.meter)
+		}
+	}
+	rows, err := s.rows(ctx, framesFlux(bucket, meters, lo, hi))
+	if err != nil {
+		return err
+	}
+	points := make(map[frameKey]row, len(rows))
+	for _, r := range rows {
+		t, err := r.time()
+		if err != nil {
+			return err
+		}
+		points[frameKey{r.str("meter"), t.UnixNano()}] = r
+	}
+	type set struct {
+		hash string
+		fr   meter.FrameRef
+	}
+	parsed := map[frameKey]set{}
+	missing := 0
+	for _, f := range refs {
+		p, ok := parsed[f.at]
+		if !ok {
+			pt, found := points[f.at]
+			if found {
+				if p.fr, err = parseFrameSet(pt); err != nil {
+					return fmt.Errorf("meter %s at %d: %w", f.at.meter, f.at.at, err)
+				}
+				h := frameHash(&p.fr)
+				p.hash = hex.EncodeToString(h[:])
+			}
+			parsed[f.at] = p
+		}
+		if p.hash != f.hash {
+			missing++
+			continue
+		}
+		r := &reads[f.i]
+		fr := p.fr
+		fr.Tries = r.Frame.Tries
+		r.Frame = fr
+	}
+	if missing > 0 {
+		s.log.Warn("reads whose frames are not stored, returned without them", "bucket", bucket, "reads", missing)
+	}
+	return nil
 }
 
 // row is one point: column name (or field name) to value.
@@ -255,10 +340,23 @@ func (r row) time() (time.Time, error) {
 // parseRead turns a point back into a read. It refuses a point whose rec
 // field does not parse (a point written by something else).
 func parseRead(r row) (meter.Read, error) {
+	read, _, err := parseReadRef(r)
+	return read, err
+}
+
+// parseReadRef is parseRead that also returns the hash of the read's
+// frames point, if its frames are in one (frames.go).
+func parseReadRef(r row) (meter.Read, string, error) {
 	rec, err := parseRecord(r.str("rec"))
 	if err != nil {
-		return meter.Read{}, fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
+		return meter.Read{}, "", fmt.Errorf("meter %s %s: field rec: %w", r.str("meter"), r.str("quantity"), err)
 	}
+	read, err := readOf(r, &rec)
+	return read, rec.FrameSet, err
+}
+
+// readOf is the read of a point whose rec is rec.
+func readOf(r row, rec *record) (meter.Read, error) {
 	if rec.Scale > 18 {
 		return meter.Read{}, fmt.Errorf("meter %s %s: scale %d out of range", r.str("meter"), r.str("quantity"), rec.Scale)
 	}

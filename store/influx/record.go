@@ -29,12 +29,14 @@ type record struct {
 	Frames    string `json:"fr,omitempty"` // request and replies in hex, "|"-separated
 	Earlier   string `json:"ex,omitempty"` // earlier exchanges, "|"-separated: request "." received ","-separated "." error, all hex
 	Dropped   int    `json:"dr,omitempty"` // earlier exchanges not kept
+	FrameSet  string `json:"fh,omitempty"` // the hash of the frames point that holds fr, ex and dr (frames.go)
 }
 
 // appendRecord appends the JSON of r's record, escaped for a line-protocol
 // string field. It writes what encoding/json would for record, without
-// reflection.
-func appendRecord(b []byte, r *meter.Read) []byte {
+// reflection. With fh, the hash of r's frames point (frames.go), the
+// frames are not in the record.
+func appendRecord(b []byte, r *meter.Read, fh string) []byte {
 	b = append(b, `{\"u\":`...)
 	b = strconv.AppendInt(b, r.Value.Units, 10)
 	b = append(b, `,\"s\":`...)
@@ -49,36 +51,55 @@ func appendRecord(b []byte, r *meter.Read) []byte {
 	b = appendJSONInt(b, "mt", nanos(r.MeterTime))
 	b = appendJSONInt(b, "ra", nanos(r.ReadAt))
 	b = appendJSONInt(b, "tr", int64(r.Frame.Tries))
+	if fh != "" {
+		b = appendJSONStr(b, "fh", fh)
+		return append(b, '}')
+	}
 	if r.Frame.Request != nil || r.Frame.Reply != nil {
 		b = append(b, `,\"fr\":\"`...)
-		b = hex.AppendEncode(b, r.Frame.Request)
-		for _, p := range r.Frame.Reply {
-			b = append(b, '|')
-			b = hex.AppendEncode(b, p)
-		}
+		b = appendFramesHex(b, &r.Frame)
 		b = append(b, `\"`...)
 	}
 	if len(r.Frame.Earlier) > 0 {
 		b = append(b, `,\"ex\":\"`...)
-		for i, x := range r.Frame.Earlier {
-			if i > 0 {
-				b = append(b, '|')
-			}
-			b = hex.AppendEncode(b, x.Request)
-			b = append(b, '.')
-			for j, f := range x.Received {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = hex.AppendEncode(b, f)
-			}
-			b = append(b, '.')
-			b = hex.AppendEncode(b, []byte(x.Err))
-		}
+		b = appendEarlierHex(b, r.Frame.Earlier)
 		b = append(b, `\"`...)
 	}
 	b = appendJSONInt(b, "dr", int64(r.Frame.Dropped))
 	return append(b, '}')
+}
+
+// appendFramesHex appends the request and replies of f in hex,
+// "|"-separated.
+func appendFramesHex(b []byte, f *meter.FrameRef) []byte {
+	b = hex.AppendEncode(b, f.Request)
+	for _, p := range f.Reply {
+		b = append(b, '|')
+		b = hex.AppendEncode(b, p)
+	}
+	return b
+}
+
+// appendEarlierHex appends the ex encoding of earlier exchanges:
+// "|"-separated, each request "." received ","-separated "." error, all
+// in hex.
+func appendEarlierHex(b []byte, earlier []meter.Exchange) []byte {
+	for i, x := range earlier {
+		if i > 0 {
+			b = append(b, '|')
+		}
+		b = hex.AppendEncode(b, x.Request)
+		b = append(b, '.')
+		for j, f := range x.Received {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = hex.AppendEncode(b, f)
+		}
+		b = append(b, '.')
+		b = hex.AppendEncode(b, []byte(x.Err))
+	}
+	return b
 }
 
 func appendJSONInt(b []byte, key string, v int64) []byte {
@@ -225,6 +246,8 @@ func fastRecord(s string) (rec record, ok bool) {
 			rec.Frames = val
 		case key == "ex":
 			rec.Earlier = val
+		case key == "fh":
+			rec.FrameSet = val
 		default:
 			return rec, false
 		}

@@ -83,8 +83,21 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 		}
 	}
 	return s.send(ctx, len(parts), func(i int, b []byte) ([]byte, batch) {
+		// Each frames point goes with the first read of the batch that
+		// refers to it, so that a confirmed batch holds its reads' frames.
+		sets := map[frameSet]bool{}
 		for _, j := range parts[i].idx {
-			b = appendRead(b, &reads[j])
+			r := &reads[j]
+			fs, ok := frameSetOf(r)
+			if !ok {
+				b = appendRead(b, r)
+				continue
+			}
+			b = appendReadRef(b, r, fs.hash)
+			if !sets[fs] {
+				sets[fs] = true
+				b = appendFrameSet(b, r, fs)
+			}
 		}
 		return b, parts[i].batch
 	})

@@ -10,35 +10,42 @@
 //
 // # Schema
 //
-//	series (id INTEGER PRIMARY KEY, meter, class, quantity)  UNIQUE (meter, class, quantity)
-//	reads  (series, t, area, class, channel, di, edition, units, scale,
-//	        text, unit, meter_time, read_at, status, err, tries, frame)
-//	       PRIMARY KEY (series, t)
-//	       INDEX reads_area (area, class, t)
-//	VIEW points: reads joined with series, one row per read
+//	series (id INTEGER PRIMARY KEY, meter, class, quantity, area, channel, di, edition, unit)
+//	       UNIQUE (meter, class, quantity, area, channel, di, edition, unit)
+//	       INDEX series_area (area, class)
+//	reads  (series, t, units, scale, text, status, err, mt, ra, tries, frame)
+//	       PRIMARY KEY (series, t), WITHOUT ROWID
+//	frames (id INTEGER PRIMARY KEY, sum, blob)  INDEX frames_sum (sum)
+//	VIEW points: reads joined with series and frames, one row per read
 //	aggregates (meter, class, quantity, day, area, unit, count, min_units, min_scale,
 //	            max_units, max_scale, first_units, first_scale, last_units, last_scale,
 //	            sum_units, sum_scale)  PRIMARY KEY (meter, class, quantity, day), WITHOUT ROWID
 //	       INDEX aggregates_area (area, class, day), INDEX aggregates_day (day)
 //
-// A series is the (meter, class, quantity) of a store.Key; with t, the
-// time of store.Time in Unix nanoseconds (UTC), it is the primary key of
-// reads, so a Key is one row, compared as store.Key compares, and Write
-// is an upsert (INSERT OR REPLACE). The key index is then two integers a
-// row, and reads is a rowid table: rows go in the order they are written,
-// so a batch touches few pages besides one leaf of the key index per
-// series (with the strings in the key, writes were 1.5 to 1.7 times slower).
-// reads_area serves the line-loss query (one area, one class, a range of
-// time) in time order, and lets Prune and Downsample take one area and
-// class at a time; Query by Meters goes through series to the key index.
-// class is in reads as well as in series, for reads_area.
+// A series is what the reads of one meter's one quantity of one class
+// have alike: area, channel, DI, edition and unit are stored once a
+// series, not once a read (series.go). A meter moved to another area, or
+// read through another channel, starts another series of the same
+// (meter, class, quantity); a store.Key, that triple and t, the time of
+// store.Time in Unix nanoseconds (UTC), is held by one of them: Write
+// is an upsert (INSERT OR REPLACE) that deletes the key from the others.
+// The primary key of reads is two integers, and reads is a WITHOUT ROWID
+// table, so that the key is the table and there is no second copy of it.
+// Every query of an area, class, quantity or meters selects series first
+// (through series_area or the unique index) and then the reads of each
+// by their primary key; so do Prune and Downsample, one area and class at
+// a time.
 //
-// meter_time and read_at are Unix nanoseconds, NULL when zero; day is the
-// start of a day in Options.Location. A Decimal is two integers, units
-// and scale. frame refers to the frames table (id, blob), which holds
-// FrameRef.Request, Reply and Earlier once per distinct blob (framestore.go,
-// the encoding in frames.go); tries is FrameRef.Tries. PRAGMA user_version is the schema
-// version, 2 (a version 1 file is migrated when opened).
+// A row holds the value (units and scale, the Decimal; text) and what
+// differs from read to read, compactly (columns.go): status as a small
+// integer, err NULL when empty, mt and ra the meter time and receipt time
+// as flags and differences from t, frame the small integer id of a row of
+// frames, which holds FrameRef.Request, Reply and Earlier once per
+// distinct blob (framestore.go, the encoding in frames.go); tries is
+// FrameRef.Tries. SQLite stores 0, 1 and NULL in a record's header alone,
+// so a usual read is about 27 bytes. day is the start of a day in
+// Options.Location. PRAGMA user_version is the schema version, 3; a
+// version 1 or 2 file is migrated when opened (migrate.go).
 //
 // # Durability
 //

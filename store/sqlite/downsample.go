@@ -55,7 +55,7 @@ func (s *Store) span(ctx context.Context, pairs []areaClass) (first, last time.T
 	for _, p := range pairs {
 		for _, f := range []string{"min", "max"} {
 			var t sql.NullInt64
-			err := s.r.QueryRowContext(ctx, "SELECT "+f+"(t) FROM reads WHERE area = ? AND class = ?",
+			err := s.r.QueryRowContext(ctx, "SELECT "+f+"(t) FROM reads WHERE "+inPair,
 				p.area, string(p.class)).Scan(&t)
 			if err != nil {
 				return first, last, err
@@ -131,8 +131,8 @@ func (s *Store) downsampleDay(ctx context.Context, pairs []areaClass, day time.T
 	aggs := map[aggKey]*acc{}
 	seen := false // any raw read, counted or not
 	for _, p := range pairs {
-		rows, err := s.r.QueryContext(ctx, "SELECT s.meter, s.quantity, r.t, r.units, r.scale, r.area, r.unit, r.status, r.text "+
-			"FROM reads r JOIN series s ON s.id = r.series WHERE r.area = ? AND r.class = ? AND r.t >= ? AND r.t < ?",
+		rows, err := s.r.QueryContext(ctx, "SELECT s.meter, s.quantity, r.t, r.units, r.scale, s.area, s.unit, r.status, r.text "+
+			"FROM reads r JOIN series s ON s.id = r.series WHERE r."+inPair+" AND r.t >= ? AND r.t < ?",
 			p.area, string(p.class), lo, hi)
 		if err != nil {
 			return err
@@ -140,12 +140,18 @@ func (s *Store) downsampleDay(ctx context.Context, pairs []areaClass, day time.T
 		for rows.Next() {
 			var k aggKey
 			var t, units, scale int64
-			var area, unit, status, text string
+			var area, unit, text string
+			var status any
 			if err := rows.Scan(&k.meter, &k.quantity, &t, &units, &scale, &area, &unit, &status, &text); err != nil {
 				rows.Close()
 				return err
 			}
-			if seen = true; status != string(meter.OK) || text != "" {
+			st, err := statusOf(status)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if seen = true; st != meter.OK || text != "" {
 				continue
 			}
 			k.class = p.class

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -35,7 +34,7 @@ func (s *Store) Prune(ctx context.Context) (store.Pruned, error) {
 	newest[store.Raw], newest[store.Registers] = math.MinInt64, math.MinInt64
 	for i := range pairs {
 		pr := &pairs[i]
-		if err := s.r.QueryRowContext(ctx, "SELECT max(t) FROM reads WHERE area = ? AND class = ?", pr.area, string(pr.class)).Scan(&pr.newest); err != nil {
+		if err := s.r.QueryRowContext(ctx, "SELECT max(t) FROM reads WHERE "+inPair, pr.area, string(pr.class)).Scan(&pr.newest); err != nil {
 			return p, s.errorf("prune: newest read", err)
 		}
 		k := store.KindOf(pr.class)
@@ -74,7 +73,7 @@ func (s *Store) Prune(ctx context.Context) (store.Pruned, error) {
 		if c == math.MinInt64 {
 			continue
 		}
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM reads WHERE area = ? AND class = ? AND t < ?",
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM reads WHERE "+inPair+" AND t < ?",
 			pr.area, string(pr.class), c).Scan(&pr.expired); err != nil {
 			return p, s.errorf("prune: count", err)
 		}
@@ -101,7 +100,7 @@ func (s *Store) Prune(ctx context.Context) (store.Pruned, error) {
 		if pr.expired == 0 {
 			continue
 		}
-		res, err := s.w.ExecContext(ctx, "DELETE FROM reads WHERE area = ? AND class = ? AND t < ?",
+		res, err := s.w.ExecContext(ctx, "DELETE FROM reads WHERE "+inPair+" AND t < ?",
 			pr.area, string(pr.class), cuts[store.KindOf(pr.class)])
 		if err != nil {
 			return done, s.errorf("prune", err)
@@ -159,20 +158,26 @@ type areaClass struct {
 	expired int64 // rows past the cut-off
 }
 
+// inPair is the condition on reads that they are of an area and class,
+// the two arguments.
+const inPair = "series IN (SELECT id FROM series WHERE area = ? AND class = ?)"
+
 // areaClasses returns the distinct (area, class) pairs of the stored
-// reads, in order. It seeks the reads_area index once per pair instead of
-// scanning it.
+// reads, in order, from the series (by series_area).
 func (s *Store) areaClasses(ctx context.Context) ([]areaClass, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT area, class FROM series s WHERE EXISTS (SELECT 1 FROM reads WHERE series = s.id) "+
+		"GROUP BY area, class ORDER BY area, class")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []areaClass
-	var a, c string
-	err := s.r.QueryRowContext(ctx, "SELECT area, class FROM reads ORDER BY area, class LIMIT 1").Scan(&a, &c)
-	for err == nil {
+	for rows.Next() {
+		var a, c string
+		if err := rows.Scan(&a, &c); err != nil {
+			return nil, err
+		}
 		out = append(out, areaClass{area: a, class: meter.Class(c)})
-		err = s.r.QueryRowContext(ctx, "SELECT area, class FROM reads WHERE (area, class) > (?, ?) "+
-			"ORDER BY area, class LIMIT 1", a, c).Scan(&a, &c)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		err = nil
-	}
-	return out, err
+	return out, rows.Err()
 }

@@ -49,7 +49,7 @@ func (s *Store) querySQL(q *store.Query, now time.Time) (string, []any) {
 	if q.Class != "" {
 		lo = cutoff(s.retention(q.Class), now)
 	} else if raw, reg := cutoff(s.ret.Raw, now), cutoff(s.ret.Registers, now); raw > lo || reg > lo {
-		extra = append(extra, "r.t >= CASE WHEN r.class IN "+registersSQL+" THEN ? ELSE ? END")
+		extra = append(extra, "r.t >= CASE WHEN s.class IN "+registersSQL+" THEN ? ELSE ? END")
 		extraArgs = append(extraArgs, reg, raw)
 	}
 	conds, args := readConditions(q, lo)
@@ -59,32 +59,35 @@ func (s *Store) querySQL(q *store.Query, now time.Time) (string, []any) {
 	}
 	args = append(append(args, extraArgs...), limit(q.Limit))
 	return "SELECT " + readColumns + " FROM reads r JOIN series s ON s.id = r.series LEFT JOIN frames f ON f.id = r.frame" + where +
-		" ORDER BY r.t, s.meter, r.class, s.quantity LIMIT ?", args
+		" ORDER BY r.t, s.meter, s.class, s.quantity LIMIT ?", args
 }
 
 // scanRead scans a row of readColumns.
 func (s *Store) scanRead(rows *sql.Rows) (meter.Read, error) {
 	var (
 		r                             meter.Read
-		class, status                 string
+		class                         string
 		t, di, ed, units, scale, trie int64
-		mt, ra                        sql.NullInt64
+		status, mt, ra                any
+		errText                       sql.NullString
 		frames                        []byte
 	)
 	err := rows.Scan(&r.Meter, &class, &r.Quantity, &t, &r.Area, &r.Channel, &di, &ed, &units, &scale,
-		&r.Text, &r.Unit, &mt, &ra, &status, &r.Err, &trie, &frames)
+		&r.Text, &r.Unit, &mt, &ra, &status, &errText, &trie, &frames)
 	if err != nil {
 		return r, err
 	}
-	r.Class, r.Status = meter.Class(class), meter.Status(status)
+	r.Class, r.Err = meter.Class(class), errText.String
 	r.DI, r.Edition = dlt645.DI(di), dlt645.Edition(ed)
 	r.Value = dlt645.Decimal{Units: units, Scale: uint8(scale)}
-	r.MeterTime, r.ReadAt = s.optTime(mt), s.optTime(ra)
 	r.Frame.Tries = int(trie)
-	if frames == nil {
-		return r, nil // no frames
+	if r.Status, err = statusOf(status); err == nil {
+		r.MeterTime, r.ReadAt, err = times(t, mt, ra, s.loc)
 	}
-	if err = decodeFrameRef(frames, &r.Frame); err != nil {
+	if err == nil && frames != nil {
+		err = decodeFrameRef(frames, &r.Frame)
+	}
+	if err != nil {
 		return r, fmt.Errorf("meter %s %s %s at %d: %w", r.Meter, class, r.Quantity, t, err)
 	}
 	return r, nil
@@ -98,37 +101,28 @@ func (s *Store) retention(c meter.Class) time.Duration {
 	return s.ret.Raw
 }
 
-func (s *Store) optTime(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).In(s.loc)
-}
-
 // inlineMeters is the most meters a query lists as parameters; more go
 // in one JSON array.
 const inlineMeters = 500
 
-const readColumns = "s.meter, r.class, s.quantity, r.t, r.area, r.channel, r.di, r.edition, r.units, r.scale, " +
-	"r.text, r.unit, r.meter_time, r.read_at, r.status, r.err, r.tries, f.blob"
+const readColumns = "s.meter, s.class, s.quantity, r.t, s.area, s.channel, s.di, s.edition, r.units, r.scale, " +
+	"r.text, s.unit, r.mt, r.ra, r.status, r.err, r.tries, f.blob"
 
 // readConditions returns the SQL conditions of q on reads r joined with
-// series s, and their arguments; r.t must be at least lo. Meters, or else
-// a Class or Quantity without an Area, select series first, so that the
-// reads are found by their primary key; an Area goes by reads_area.
+// series s, and their arguments; r.t must be at least lo. Meters, an
+// Area, a Class or a Quantity select series first (by their unique index,
+// or series_area), so that the reads are found by their primary key.
 func readConditions(q *store.Query, lo int64) ([]string, []any) {
 	var c []string
 	var args []any
-	if len(q.Meters) > 0 || q.Area == "" && (q.Class != "" || q.Quantity != "") {
+	if len(q.Meters) > 0 || q.Area != "" || q.Class != "" || q.Quantity != "" {
 		var sub []string
 		sub, args = meterIn(sub, args, q.Meters)
+		sub, args = equal(sub, args, "area", q.Area)
 		sub, args = equal(sub, args, "class", string(q.Class))
 		sub, args = equal(sub, args, "quantity", q.Quantity)
 		c = append(c, "r.series IN (SELECT id FROM series WHERE "+strings.Join(sub, " AND ")+")")
 	}
-	c, args = equal(c, args, "r.area", q.Area)
-	c, args = equal(c, args, "r.class", string(q.Class))
-	c, args = equal(c, args, "s.quantity", q.Quantity)
 	return timeRange(c, args, q, "r.t", lo)
 }
 

@@ -47,38 +47,45 @@ type Store struct {
 }
 
 // schemaVersion is PRAGMA user_version of a file with this schema.
-const schemaVersion = 2
+const schemaVersion = 3
 
-const schema = `
+// seriesSchema and readsSchema are the tables of the reads; see the
+// package documentation.
+const (
+	seriesSchema = `
 CREATE TABLE series (
 	id       INTEGER PRIMARY KEY,
 	meter    TEXT    NOT NULL,
 	class    TEXT    NOT NULL,
 	quantity TEXT    NOT NULL,
-	UNIQUE (meter, class, quantity)
+	area     TEXT    NOT NULL,
+	channel  TEXT    NOT NULL,
+	di       INTEGER NOT NULL,
+	edition  INTEGER NOT NULL,
+	unit     TEXT    NOT NULL,
+	UNIQUE (meter, class, quantity, area, channel, di, edition, unit)
 );
+CREATE INDEX series_area ON series (area, class);
+`
+	readsSchema = `
 CREATE TABLE reads (
-	series     INTEGER NOT NULL,
-	t          INTEGER NOT NULL,
-	area       TEXT    NOT NULL,
-	class      TEXT    NOT NULL,
-	channel    TEXT    NOT NULL,
-	di         INTEGER NOT NULL,
-	edition    INTEGER NOT NULL,
-	units      INTEGER NOT NULL,
-	scale      INTEGER NOT NULL,
-	text       TEXT    NOT NULL,
-	unit       TEXT    NOT NULL,
-	meter_time INTEGER,
-	read_at    INTEGER,
-	status     TEXT    NOT NULL,
-	err        TEXT    NOT NULL,
-	tries      INTEGER NOT NULL,
-	frame      INTEGER,
+	series INTEGER NOT NULL,
+	t      INTEGER NOT NULL,
+	units  INTEGER NOT NULL,
+	scale  INTEGER NOT NULL,
+	text   TEXT    NOT NULL,
+	status         NOT NULL,
+	err    TEXT,
+	mt     INTEGER,
+	ra,
+	tries  INTEGER NOT NULL,
+	frame  INTEGER,
 	PRIMARY KEY (series, t)
-);
-CREATE INDEX reads_area ON reads (area, class, t);
-` + framesSchema + pointsView + `
+) WITHOUT ROWID;
+`
+)
+
+const schema = seriesSchema + readsSchema + framesSchema + pointsView + `
 CREATE TABLE aggregates (
 	meter       TEXT    NOT NULL,
 	class       TEXT    NOT NULL,
@@ -169,9 +176,14 @@ func (s *Store) init() error {
 			s.w.ExecContext(ctx, "ROLLBACK")
 			return fmt.Errorf("create schema: %w", err)
 		}
-	case 1:
-		if err := migrate1(ctx, s.w); err != nil {
-			return fmt.Errorf("schema version 1 to %d: %w", schemaVersion, err)
+	case 1, 2:
+		if v == 1 {
+			if err := migrate1(ctx, s.w); err != nil {
+				return fmt.Errorf("schema version 1 to 2: %w", err)
+			}
+		}
+		if err := migrate2(ctx, s.w); err != nil {
+			return fmt.Errorf("schema version 2 to %d: %w", schemaVersion, err)
 		}
 	case schemaVersion:
 	default:

@@ -176,15 +176,15 @@ func TestQueryPlan(t *testing.T) {
 		want []string
 	}{
 		{store.Query{Area: "A", Class: meter.Daily, From: from, To: to},
-			[]string{"SEARCH r USING INDEX reads_area (area=? AND class=? AND t>? AND t<?)"}},
+			[]string{"SEARCH series USING COVERING INDEX series_area (area=? AND class=?)", "SEARCH r USING PRIMARY KEY (series=? AND t>? AND t<?)"}},
 		{store.Query{Area: "A", Class: meter.Daily, Quantity: "q"},
-			[]string{"SEARCH r USING INDEX reads_area (area=? AND class=?"}},
+			[]string{"SEARCH series USING INDEX series_area (area=? AND class=?)", "SEARCH r USING PRIMARY KEY (series=?)"}},
 		{store.Query{Meters: []string{"1", "2"}, Class: meter.Monthly, From: from, To: to},
-			[]string{"sqlite_autoindex_series_1 (meter=? AND class=?)", "SEARCH r USING INDEX sqlite_autoindex_reads_1 (series=? AND t>? AND t<?)"}},
+			[]string{"sqlite_autoindex_series_1 (meter=? AND class=?)", "SEARCH r USING PRIMARY KEY (series=? AND t>? AND t<?)"}},
 		{store.Query{Meters: make([]string, inlineMeters+1)},
-			[]string{"json_each", "SEARCH r USING INDEX sqlite_autoindex_reads_1 (series=?)"}},
+			[]string{"json_each", "SEARCH r USING PRIMARY KEY (series=?"}},
 		{store.Query{Quantity: "q", From: from},
-			[]string{"SEARCH r USING INDEX sqlite_autoindex_reads_1 (series=? AND t>?)"}},
+			[]string{"SEARCH r USING PRIMARY KEY (series=? AND t>?)"}},
 	} {
 		query, args := s.querySQL(&c.q, testNow)
 		plan := explain(t, s, query, args...)
@@ -194,9 +194,9 @@ func TestQueryPlan(t *testing.T) {
 			}
 		}
 	}
-	plan := explain(t, s, "SELECT area, class FROM reads WHERE (area, class) > (?, ?) ORDER BY area, class LIMIT 1", "A", "daily")
-	if !strings.Contains(plan, "SEARCH reads USING COVERING INDEX reads_area ((area,class)>(?,?))") {
-		t.Errorf("the next area and class: %s", plan)
+	plan := explain(t, s, "DELETE FROM reads WHERE "+inPair+" AND t < ?", "A", "daily", 0)
+	if !strings.Contains(plan, "SEARCH reads USING PRIMARY KEY (series=? AND t<?)") || !strings.Contains(plan, "series_area (area=? AND class=?)") {
+		t.Errorf("Prune of an area and class: %s", plan)
 	}
 }
 

@@ -2,10 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/store"
@@ -14,10 +15,9 @@ import (
 // insertRows is how many reads one INSERT statement carries.
 const insertRows = 64
 
-const insertColumns = "series, t, area, class, channel, di, edition, units, scale, " +
-	"text, unit, meter_time, read_at, status, err, tries, frame"
+const insertColumns = "series, t, units, scale, text, status, err, mt, ra, tries, frame"
 
-const nInsertColumns = 17
+const nInsertColumns = 11
 
 // insertSQL returns the upsert of n reads.
 func insertSQL(n int) string {
@@ -51,19 +51,38 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 	if err != nil {
 		return s.errorf("write", err)
 	}
-	ids, fresh, err := s.ids.lookup(ctx, tx, keep, make([]int64, 0, len(keep)))
+	ids, fams, fresh, err := s.ids.lookup(ctx, tx, keep)
 	if err != nil {
 		return errors.Join(s.errorf("write: series", err), tx.Rollback())
 	}
 	insN, ins1 := tx.StmtContext(ctx, s.insN), tx.StmtContext(ctx, s.ins1)
+	var unkey *sql.Stmt // deletes a key from a sibling series
 	fs := frameStore{tx: tx, ids: map[string]int64{}}
 	defer fs.close()
 	args := make([]any, 0, insertRows*nInsertColumns)
 	var blob []byte
 	for len(keep) > 0 {
+		// A read whose family has more than one series goes alone, after
+		// its key is deleted from the siblings.
 		n, st := insertRows, insN
-		if len(keep) < insertRows {
+		if len(keep) < insertRows || slices.ContainsFunc(fams[:insertRows], func(ss []series) bool { return len(ss) > 1 }) {
 			n, st = 1, ins1
+		}
+		if len(fams[0]) > 1 {
+			if unkey == nil {
+				if unkey, err = tx.PrepareContext(ctx, "DELETE FROM reads WHERE series = ? AND t = ?"); err != nil {
+					return errors.Join(s.errorf("write", err), tx.Rollback())
+				}
+				defer unkey.Close()
+			}
+			for _, sib := range fams[0] {
+				if sib.id == ids[0] {
+					continue
+				}
+				if _, err := unkey.ExecContext(ctx, sib.id, store.Time(keep[0]).UnixNano()); err != nil {
+					return errors.Join(s.errorf("write", err), tx.Rollback())
+				}
+			}
 		}
 		args = args[:0]
 		for i, r := range keep[:n] {
@@ -81,7 +100,7 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return errors.Join(s.errorf("write", err), tx.Rollback())
 		}
-		keep, ids = keep[n:], ids[n:]
+		keep, ids, fams = keep[n:], ids[n:], fams[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return s.errorf("write: commit", err)
@@ -92,17 +111,14 @@ func (s *Store) Write(ctx context.Context, reads []meter.Read) error {
 
 // appendArgs appends the column values of r, in insertColumns order.
 func appendArgs(args []any, series int64, r *meter.Read, frame any) []any {
-	return append(args, series, store.Time(r).UnixNano(), r.Area, string(r.Class), r.Channel,
-		int64(r.DI), int64(r.Edition), r.Value.Units, int64(r.Value.Scale), r.Text, r.Unit,
-		optNanos(r.MeterTime), optNanos(r.ReadAt), string(r.Status), r.Err, int64(r.Frame.Tries), frame)
-}
-
-// optNanos is t in Unix nanoseconds, or NULL if t is zero.
-func optNanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
+	t := store.Time(r).UnixNano()
+	mt, ra := timeColumns(r, t)
+	var errText any
+	if r.Err != "" {
+		errText = r.Err
 	}
-	return t.UnixNano()
+	return append(args, series, t, r.Value.Units, int64(r.Value.Scale), r.Text,
+		statusCode(r.Status), errText, mt, ra, int64(r.Frame.Tries), frame)
 }
 
 // validate checks every read of a batch before any is written.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,9 +44,31 @@ areas:
 // plan's instantaneous reads every 15 minutes, the last hour's four
 // load-profile records every hour, the daily freeze after midnight and the
 // clock once a day, each task as poll.DLT645 reads it from the simulated
-// meter through a master (real frames, no retries). The reads come in
-// batches, one per task, as the collector hands them to the store.
+// meter through a master (real frames, no retries), stamped as the
+// collector stamps them (stamp). The reads come in batches, one per task,
+// as the collector hands them to the store (less the clock check's
+// "clock error" read).
 func MeterDay(tb testing.TB) [][]meter.Read {
+	tb.Helper()
+	return meterDay(tb, true, 1)
+}
+
+// MeterNextDay is MeterDay of the day after, for the growth of a store
+// that already holds a day of the meter.
+func MeterNextDay(tb testing.TB) [][]meter.Read {
+	tb.Helper()
+	return meterDay(tb, true, 2)
+}
+
+// MeterDayPolled is MeterDay without stamp: the reads as poll.DLT645
+// returns them (what the fixtures of store/sqlite's migration tests hold).
+func MeterDayPolled(tb testing.TB) [][]meter.Read {
+	tb.Helper()
+	return meterDay(tb, false, 1)
+}
+
+// meterDay returns the reads of day n after the scenario's start.
+func meterDay(tb testing.TB, stamped bool, n int) [][]meter.Read {
 	tb.Helper()
 	sc, err := scenario.Parse("meterday.yaml", []byte(meterDayScenario))
 	if err != nil {
@@ -57,7 +80,7 @@ func MeterDay(tb testing.TB) [][]meter.Read {
 	}
 	area := fleet.Areas()[0]
 	m := area.Customers[0]
-	day := fleet.Start().Add(24 * time.Hour) // a day with a day of records before it
+	day := fleet.Start().Add(time.Duration(n) * 24 * time.Hour) // n ≥ 1: a day with a day of records before it
 	fleet.AdvanceTo(day)
 	mb, err := meterbus.New(fleet, []*model.Meter{m}, meterbus.Options{Seed: 1})
 	if err != nil {
@@ -99,9 +122,50 @@ func MeterDay(tb testing.TB) [][]meter.Read {
 			}
 			batch = append(batch, rs...)
 		}
+		if stamped {
+			batch = stamp(batch, day.Location())
+		}
 		out = append(out, batch)
 	}
 	return out
+}
+
+// stamp does to a task's reads what the collector's sink does
+// (collector/stamp.go: stampFreezes, stampProfile) before the store sees
+// them: the energies of a daily freeze take the freeze's time as their
+// MeterTime and their plain quantity name, and each value of a
+// load-profile read its record's time. Without it the four records of an
+// hourly load-profile read are one key, and the store keeps one of them.
+func stamp(reads []meter.Read, loc *time.Location) []meter.Read {
+	var freeze, record time.Time
+	for _, r := range reads {
+		if r.DI>>8 == 0x050600 && r.Status == meter.OK && r.Text != "" {
+			if t, err := time.ParseInLocation("2006-01-02T15:04", r.Text, loc); err == nil {
+				freeze = t
+			}
+		}
+	}
+	for i := range reads {
+		r := &reads[i]
+		switch {
+		case r.DI>>16 == 0x0506:
+			if _, rest, ok := strings.Cut(r.Quantity, " -"); ok && strings.HasPrefix(r.Quantity, "daily freeze") {
+				if _, name, ok := strings.Cut(rest, " "); ok {
+					r.Quantity = name
+				}
+			}
+			r.MeterTime = freeze
+		case r.DI>>24 == 0x06:
+			if r.Quantity == "record time" {
+				record = time.Time{}
+				if t, err := time.ParseInLocation("2006-01-02T15:04", r.Text, loc); err == nil {
+					record = t
+				}
+			}
+			r.MeterTime = record
+		}
+	}
+	return reads
 }
 
 // MeterDayBytes writes the reads of MeterDay to s, batch by batch, and
@@ -125,6 +189,21 @@ func MeterDayBytes(b *testing.B, s interface {
 	b.ReportMetric(float64(size()-before), "bytes/meter/day")
 	b.ReportMetric(float64(rows), "reads/meter/day")
 	b.ReportMetric(float64(n), "writes/meter/day")
+}
+
+// MeterNextDayBytes writes MeterNextDay to s, which holds MeterDay, and
+// reports what size grew by: a day of a meter the store already knows
+// (its series made, its tables past their first pages).
+func MeterNextDayBytes(b *testing.B, s interface {
+	Write(context.Context, []meter.Read) error
+}, size func() int64) {
+	before := size()
+	for _, batch := range MeterNextDay(b) {
+		if err := s.Write(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size()-before), "nextday-bytes/meter/day")
 }
 
 // simLink is a link.Link straight onto a simulated bus: Send hands the
