@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -59,4 +60,21 @@ type RecordQuery struct {
 	Meter    string
 	From, To time.Time // on Time: [From, To)
 	Limit    int
+}
+
+// ErrConflict is the error (wrapped) of a conditional put that found
+// another current version than the one it was given.
+var ErrConflict = errors.New("the record's current version is not the one expected")
+
+// ConditionalResults is a Results that can put a record only if its
+// current version is a given one: what several nodes numbering or
+// deciding the same records need instead of a lock of their own.
+type ConditionalResults interface {
+	Results
+	// PutIf stores rec as the next version of its Kind and Key if the
+	// current version (retracted or not) is version, 0 meaning there is
+	// none; otherwise it stores nothing and returns an error wrapping
+	// ErrConflict. Like Put it stores nothing when rec says what the
+	// current version says, and returns what it stored.
+	PutIf(ctx context.Context, rec Record, version int) ([]Record, error)
 }

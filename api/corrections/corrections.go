@@ -40,7 +40,9 @@ type Service struct {
 	// daemon reruns the analysis so that billing sees it at once).
 	Decided func()
 
-	mu sync.Mutex // numbers corrections one at a time
+	// mu numbers and decides corrections one at a time in this process;
+	// across nodes a store.ConditionalResults does it (see number).
+	mu sync.Mutex
 }
 
 // New returns a Service on the shared dependencies d; the fields that are
@@ -158,21 +160,60 @@ func (s *Service) propose(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	all, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection})
-	if err != nil {
-		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
-		return
-	}
-	c.No = int64(len(all)) + 1
-	if _, err := s.Results.Put(ctx, []store.Record{c.Record()}); err != nil {
+	if err := s.number(ctx, &c); err != nil {
 		api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/corrections/%d", c.No))
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(c)
+}
+
+// number gives c the next number and stores it. On a conditional store
+// (several nodes on one database) the number is taken by a put if absent,
+// and a number another node took first makes it try the next; otherwise
+// the Service's lock numbers one proposal at a time.
+func (s *Service) number(ctx context.Context, c *results.Correction) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cond, _ := s.Results.(store.ConditionalResults)
+	for tries := 0; ; tries++ {
+		all, err := s.Results.Current(ctx, store.RecordQuery{Kind: results.KindCorrection})
+		if err != nil {
+			return err
+		}
+		c.No = int64(len(all)) + 1
+		for _, rec := range all {
+			var o results.Correction
+			if json.Unmarshal(rec.Body, &o) == nil && o.No >= c.No {
+				c.No = o.No + 1
+			}
+		}
+		if cond == nil {
+			_, err := s.Results.Put(ctx, []store.Record{c.Record()})
+			return err
+		}
+		_, err = cond.PutIf(ctx, c.Record(), 0)
+		if !errors.Is(err, store.ErrConflict) || tries == maxNumberTries {
+			return err
+		}
+	}
+}
+
+// maxNumberTries bounds how often a proposal loses its number to another
+// node's before it gives up.
+const maxNumberTries = 100
+
+// put stores c's decision over version of its record: on a conditional
+// store only if nobody stored another version since, else (in the
+// Service's lock) outright.
+func (s *Service) put(ctx context.Context, c results.Correction, version int) error {
+	if cond, ok := s.Results.(store.ConditionalResults); ok {
+		_, err := cond.PutIf(ctx, c.Record(), version)
+		return err
+	}
+	_, err := s.Results.Put(ctx, []store.Record{c.Record()})
+	return err
 }
 
 func (s *Service) load(ctx context.Context, w http.ResponseWriter, r *http.Request) (results.Correction, int, bool) {
@@ -195,7 +236,7 @@ func (s *Service) load(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		api.Error(w, http.StatusInternalServerError, "correction %d: %s", no, err)
 		return c, 0, false
 	}
-	return c, len(h), true
+	return c, h[len(h)-1].Version, true
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +283,7 @@ func (s *Service) decide(status string) http.HandlerFunc {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		c, _, ok := s.load(r.Context(), w, r)
+		c, version, ok := s.load(r.Context(), w, r)
 		if !ok {
 			return
 		}
@@ -255,7 +296,10 @@ func (s *Service) decide(status string) http.HandlerFunc {
 			return
 		}
 		c.Status, c.DecidedBy, c.DecidedAt, c.Decision = status, who.Name, s.Now(), strings.TrimSpace(body.Reason)
-		if _, err := s.Results.Put(r.Context(), []store.Record{c.Record()}); err != nil {
+		if err := s.put(r.Context(), c, version); errors.Is(err, store.ErrConflict) {
+			api.Error(w, http.StatusConflict, "correction %d was decided meanwhile (on another node)", c.No)
+			return
+		} else if err != nil {
 			api.Error(w, http.StatusInternalServerError, "results store: %s", err)
 			return
 		}

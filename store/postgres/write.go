@@ -14,7 +14,12 @@ import (
 
 // Put implements store.Results.
 func (s *Store) Put(ctx context.Context, recs []store.Record) ([]store.Record, error) {
-	return s.write(ctx, recs, nil)
+	return s.write(ctx, recs, nil, nil)
+}
+
+// PutIf implements store.ConditionalResults.
+func (s *Store) PutIf(ctx context.Context, rec store.Record, version int) ([]store.Record, error) {
+	return s.write(ctx, []store.Record{rec}, nil, &version)
 }
 
 // Sync implements store.Results.
@@ -24,7 +29,7 @@ func (s *Store) Sync(ctx context.Context, kind, area string, from, to time.Time,
 			return nil, s.errorf("sync "+kind, fmt.Errorf("record %d is of kind %q", i, recs[i].Kind))
 		}
 	}
-	return s.write(ctx, recs, &span{kind: kind, area: area, from: from, to: to})
+	return s.write(ctx, recs, &span{kind: kind, area: area, from: from, to: to}, nil)
 }
 
 type span struct {
@@ -51,8 +56,9 @@ func hashOf(body []byte, retracted bool) int64 {
 }
 
 // write stores recs (and, for a Sync, the retractions of sp) in one
-// transaction under the feed lock.
-func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) ([]store.Record, error) {
+// transaction under the feed lock; with expect, only if the one record's
+// current version is *expect.
+func (s *Store) write(ctx context.Context, recs []store.Record, sp *span, expect *int) ([]store.Record, error) {
 	for i := range recs {
 		if err := check(&recs[i]); err != nil {
 			return nil, s.errorf("put", fmt.Errorf("record %d: %w", i, err))
@@ -74,6 +80,12 @@ func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) ([]sto
 		held, err := heldOf(ctx, tx, recs)
 		if err != nil {
 			return err
+		}
+		if expect != nil {
+			r := recs[0]
+			if cur := held[ck{r.Kind, r.Key}].version; cur != *expect {
+				return fmt.Errorf("%s %s: version %d, want %d: %w", r.Kind, r.Key, cur, *expect, store.ErrConflict)
+			}
 		}
 		now := s.now()
 		seen := make(map[string]bool, len(recs))
@@ -249,3 +261,5 @@ func insert(ctx context.Context, tx pgx.Tx, recs []store.Record) error {
 	}
 	return nil
 }
+
+var _ store.ConditionalResults = (*Store)(nil)

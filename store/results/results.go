@@ -75,7 +75,7 @@ type Store struct {
 	mu   sync.Mutex
 }
 
-var _ store.Results = (*Store)(nil)
+var _ store.ConditionalResults = (*Store)(nil)
 
 // Open opens the file at path, creating it if need be.
 func Open(path string, opts Options) (*Store, error) {
@@ -154,7 +154,12 @@ func check(r *store.Record) error {
 
 // Put implements store.Results.
 func (s *Store) Put(ctx context.Context, recs []store.Record) ([]store.Record, error) {
-	return s.write(ctx, recs, nil)
+	return s.write(ctx, recs, nil, nil)
+}
+
+// PutIf implements store.ConditionalResults.
+func (s *Store) PutIf(ctx context.Context, rec store.Record, version int) ([]store.Record, error) {
+	return s.write(ctx, []store.Record{rec}, nil, &version)
 }
 
 // Sync implements store.Results.
@@ -164,7 +169,7 @@ func (s *Store) Sync(ctx context.Context, kind, area string, from, to time.Time,
 			return nil, s.errorf("sync "+kind, fmt.Errorf("record %d is of kind %q", i, recs[i].Kind))
 		}
 	}
-	return s.write(ctx, recs, &span{kind: kind, area: area, from: from, to: to})
+	return s.write(ctx, recs, &span{kind: kind, area: area, from: from, to: to}, nil)
 }
 
 type span struct {
@@ -172,7 +177,9 @@ type span struct {
 	from, to   time.Time
 }
 
-func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) (out []store.Record, err error) {
+// write stores recs (and, for a Sync, the retractions of sp); with expect,
+// only if the one record's current version is *expect.
+func (s *Store) write(ctx context.Context, recs []store.Record, sp *span, expect *int) (out []store.Record, err error) {
 	for i := range recs {
 		if err := check(&recs[i]); err != nil {
 			return nil, s.errorf("put", fmt.Errorf("record %d: %w", i, err))
@@ -192,6 +199,11 @@ func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) (out [
 	held, err := s.held(ctx, tx, recs)
 	if err != nil {
 		return nil, s.errorf("put", err)
+	}
+	if expect != nil {
+		if err := conflict(recs[0], held, *expect); err != nil {
+			return nil, s.errorf("put", err)
+		}
 	}
 	now := s.now()
 	seen := make(map[string]bool, len(recs))
@@ -236,6 +248,15 @@ func (s *Store) write(ctx context.Context, recs []store.Record, sp *span) (out [
 }
 
 type ck struct{ kind, key string }
+
+// conflict reports a wrapped store.ErrConflict unless r's current version
+// in held is version (0: none).
+func conflict(r store.Record, held map[ck]current, version int) error {
+	if cur := held[ck{r.Kind, r.Key}].version; cur != version {
+		return fmt.Errorf("%s %s: version %d, want %d: %w", r.Kind, r.Key, cur, version, store.ErrConflict)
+	}
+	return nil
+}
 
 type current struct {
 	version   int

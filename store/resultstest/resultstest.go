@@ -27,6 +27,9 @@
 //     Key, or an empty Body (unless Retracted), and stores nothing of it.
 //   - Two records of one Kind and Key in one batch are two versions, the
 //     later one current.
+//   - A store.ConditionalResults puts a record only at the version it
+//     is given, across Store values on one database: of several nodes
+//     putting one new key at once, exactly one wins.
 //   - Every field round-trips exactly: Body byte for byte, Time and
 //     Stored to the nanosecond as instants (their zone may differ).
 package resultstest
@@ -60,6 +63,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("History", func(t *testing.T) { testHistory(t, f) })
 	t.Run("Since", func(t *testing.T) { testSince(t, f) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, f) })
+	t.Run("PutIf", func(t *testing.T) { testPutIf(t, f) })
 }
 
 // Clock is a clock for the stores of one test: each reading is a second
