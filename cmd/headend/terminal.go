@@ -170,7 +170,7 @@ The archive push and the clock set are audited.`,
 	tm.Flags().BoolVar(&set, "set", false, "set the terminal's clock to the head-end's (audited)")
 	tm.Flags().BoolVar(&force, "force", false, "with --set: set it even within tolerance or beyond the ±5 min correction limit")
 
-	cmd.AddCommand(status, archive, tm)
+	cmd.AddCommand(status, archive, tm, newTerminalHeartbeatCmd(&c), newTerminalReadCmd(&c)) // terminal_ops.go
 	return cmd
 }
 
