@@ -221,6 +221,9 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 		}
 		protos[i] = fleetProtocol(s, i+1, day.AddDate(0, 0, 1))
 	}
+	// no deadline, as the daemon's buses: each Exchange gets Config.Timeout (30 s)
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
 	var ok, reads atomic.Int64
 	var wg sync.WaitGroup
 	start = time.Now()
@@ -228,7 +231,7 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 		wg.Go(func() {
 			for pn := 1; pn <= fleetPoints; pn++ {
 				tgt := poll.Target{Address: fleetMeter(i+1, pn)}
-				got, err := p.Do(ctx, tgt, poll.Request{DI: 0x05060101}, meter.Read{Meter: tgt.Address, Class: meter.Daily})
+				got, err := p.Do(rctx, tgt, poll.Request{DI: 0x05060101}, meter.Read{Meter: tgt.Address, Class: meter.Daily})
 				if err != nil {
 					t.Errorf("terminal %d p%d: %v", i+1, pn, err)
 					return
