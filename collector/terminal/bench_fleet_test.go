@@ -224,7 +224,8 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 	// no deadline, as the daemon's buses: each Exchange gets Config.Timeout (30 s)
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
-	var ok, reads atomic.Int64
+	var ok, reads, failed atomic.Int64
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start = time.Now()
 	for i, p := range protos {
@@ -233,7 +234,9 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 				tgt := poll.Target{Address: fleetMeter(i+1, pn)}
 				got, err := p.Do(rctx, tgt, poll.Request{DI: 0x05060101}, meter.Read{Meter: tgt.Address, Class: meter.Daily})
 				if err != nil {
-					t.Errorf("terminal %d p%d: %v", i+1, pn, err)
+					if failed.Add(1) == 1 {
+						firstErr.Store(fmt.Errorf("terminal %d p%d: %w", i+1, pn, err))
+					}
 					return
 				}
 				reads.Add(int64(len(got)))
@@ -248,6 +251,9 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 	}
 	wg.Wait()
 	r.read = time.Since(start)
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d terminals' reads failed; the first: %v", n, firstErr.Load())
+	}
 	r.ok, r.reads = int(ok.Load()), int(reads.Load())
 	for _, p := range protos {
 		r.requests += p.Requests()
