@@ -125,6 +125,9 @@ func TestFleetDailyReads(t *testing.T) {
 		if r.requests != int64(n) {
 			t.Errorf("%d read requests, want %d (one per terminal of %d points)", r.requests, n, fleetPoints)
 		}
+		if h >= hb && r.heldBeats < int64(n) {
+			t.Errorf("%d heartbeats in a hold of %v, want one from each of %d terminals at least", r.heldBeats, h, n)
+		}
 		if r.online != n {
 			t.Errorf("%d terminals online after the reads, want %d", r.online, n)
 		}
