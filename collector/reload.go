@@ -173,7 +173,8 @@ func Restart(old, cfg *Config) []string {
 // connection, its dial-in sessions) and the breakers, collection rates
 // and today's clock syncs stay. The schedules are made anew from cfg
 // for every meter (collector.instantaneous ... plan, and meters added,
-// moved or removed), and new channels' meters are backfilled. Keys in
+// moved or removed), and new channels' meters are backfilled. The first
+// dial-in or gdw3761 channel starts its listener. Keys in
 // [Restart] are refused, and so is an Apply before Run has opened the
 // channels ([ErrNotRunning]): nothing is changed then. A channel that
 // cannot be opened is in the error; the rest is applied.
@@ -228,6 +229,11 @@ func (c *Collector) Apply(cfg *Config) (Changes, error) {
 	var errs []error
 	if c.dialin == nil && c.dialInCount() > 0 {
 		if err := c.listenDialIn(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Terminals() == nil && c.hasTerminals() { // the first gdw3761 channel
+		if err := c.listenTerminals(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -165,6 +165,9 @@ func apiHandler(d apiDeps) http.Handler {
 		}
 		return toks.Require(auth.FieldControl)(h) // reading now sends AFN 0E
 	})
+	apifield.RegisterTerminalOps(mux, fsvc, func(p string, h http.Handler) http.Handler {
+		return toks.Require(auth.FieldControl)(h) // heartbeat and its set, a point's data
+	})
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.WriteError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))

@@ -170,7 +170,7 @@ The archive push and the clock set are audited.`,
 	tm.Flags().BoolVar(&set, "set", false, "set the terminal's clock to the head-end's (audited)")
 	tm.Flags().BoolVar(&force, "force", false, "with --set: set it even within tolerance or beyond the ±5 min correction limit")
 
-	cmd.AddCommand(status, archive, tm, newTerminalEventsCmd(&c))
+	cmd.AddCommand(status, archive, tm, newTerminalEventsCmd(&c), newTerminalHeartbeatCmd(&c), newTerminalReadCmd(&c)) // terminal_events.go, terminal_ops.go
 	return cmd
 }
 

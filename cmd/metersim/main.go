@@ -89,6 +89,7 @@ Same seed, same scenario: the same bytes on the wire.`,
 	fl.BoolVar(&f.check, "check", false, "load and check the scenario, print its size, and exit")
 	fl.BoolVar(&f.verbose, "verbose", false, "log every transaction")
 	fl.DurationVar(&f.duration, "for", 0, "stop after this much real time (0: until interrupted)")
+	cmd.AddCommand(newGDWFleetCmd(out)) // gdw_fleet.go
 	return cmd
 }
 

@@ -93,6 +93,9 @@ func UnitLen(afn AFN, fn uint8, up bool, b []byte) (n int, known bool, err error
 			return len(b), true, nil
 		}
 	case AFNSet:
+		if fn == 1 && !up {
+			return commParamsLen, true, nil // comm.go
+		}
 		if fn == 10 && !up {
 			if err := need(2); err != nil {
 				return 0, true, err
@@ -104,6 +107,12 @@ func UnitLen(afn AFN, fn uint8, up bool, b []byte) (n int, known bool, err error
 			return 6, true, nil
 		}
 	case AFNQuery:
+		if fn == 1 {
+			if up {
+				return commParamsLen, true, nil
+			}
+			return 0, true, nil
+		}
 		if fn == 10 {
 			if err := need(2); err != nil {
 				return 0, true, err

@@ -90,6 +90,7 @@ type Terminal struct {
 	pseq     uint8
 	online   bool
 	stats    TerminalStats
+	comm     commState // gdw_comm.go
 }
 
 // TerminalStats counts a terminal's link.
@@ -302,11 +303,15 @@ func (t *Terminal) session(ctx context.Context, conn net.Conn) (healthy bool, er
 	t.mu.Unlock()
 	t.line.log.Info("logged in")
 
-	tick, stop := t.opts.NewTicker(t.opts.Heartbeat)
-	defer stop()
+	tick, stop := t.opts.NewTicker(t.HeartbeatInterval())
+	defer func() { stop() }()
+	rebeat := t.heartbeatChanged()
 	missed := 0
 	for {
 		select {
+		case <-rebeat: // AFN 04 F1 set another heartbeat period
+			stop()
+			tick, stop = t.opts.NewTicker(t.HeartbeatInterval())
 		case <-ctx.Done():
 			return true, nil
 		case err := <-readErr:

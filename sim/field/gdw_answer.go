@@ -43,11 +43,11 @@ func (t *Terminal) Handle(ctx context.Context, f *gdw3761.Frame) []gdw3761.Frame
 	case gdw3761.AFNClass3:
 		return t.reply(f, t.eventsReply(units))
 	case gdw3761.AFNQuery:
-		return t.reply(f, t.queryArchive(units))
+		return t.reply(f, append(t.queryArchive(units), t.queryComm(units)...))
 	case gdw3761.AFNTransfer:
 		return t.reply(f, t.forward(ctx, units))
 	case gdw3761.AFNSet:
-		if t.setArchive(units, f.Address.Master) {
+		if t.setComm(units) || t.setArchive(units, f.Address.Master) { // gdw_comm.go: F1
 			return t.confirm(f)
 		}
 	case gdw3761.AFNControl:
