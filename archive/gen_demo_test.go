@@ -78,7 +78,7 @@ func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 // demoModes are how the demo's head-end reads each area behind a Q/GDW
 // 1376.1 concentrator (archive.Channel.Mode); the others are frozen.
-var demoModes = map[string]string{"D08": archive.ModeCurrent, "D09": archive.ModeForward}
+var demoModes = map[string]string{"D09": archive.ModeForward}
 
 // demoVerification are the area meters' verification records: D03's is
 // due within a month of the demo's June 2025, D04's is overdue.
