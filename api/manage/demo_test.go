@@ -26,7 +26,6 @@ import (
 	"github.com/headend/headend/store/results"
 )
 
-
 // demo analyses the demo scenario's first 20 days as a head-end would
 // have: a run on the 8th (storing June 1..7) and one on the 21st, with
 // the demo's targets and responsible persons.
