@@ -71,16 +71,22 @@ func findFrozen(list []frozen, d gdw3761.DateTime) (frozen, bool) {
 
 // freezeDelay is how long after midnight a terminal starts collecting
 // the daily freezes: the meters' clocks are a little off, and a meter
-// asked too soon still gives the freeze of the day before.
-const freezeDelay = 5 * time.Minute
+// asked too soon still gives the freeze of the day before. The points
+// still without the day's freeze are asked again every retryEvery until
+// retryUntil.
+const (
+	freezeDelay = 5 * time.Minute
+	retryEvery  = 2 * time.Minute
+	retryUntil  = 6 * time.Hour
+)
 
 // Collect runs the collections due at the simulated time now: current
 // data (energies, voltages, currents, power) every 15 minutes, and from
 // 00:05 the meters' last daily freezes with their clocks and cover
-// counts, the points still without the day's freeze again at every
-// quarter hour (补抄: a meter that did not answer, or gave the freeze of
-// the day before; a 1997 meter, read for its registers, only until
-// 03:00). It returns when the line has carried them; Run calls it on its
+// counts, the points still without the day's freeze again every 2
+// minutes until 06:00 (补抄: a meter that did not answer, or gave the
+// freeze of the day before; a 1997 meter, read for its registers, only
+// until 03:00). It returns when the line has carried them; Run calls it on its
 // own schedule, tests directly.
 func (t *Terminal) Collect(ctx context.Context) {
 	now := t.opts.Now()
@@ -89,10 +95,10 @@ func (t *Terminal) Collect(ctx context.Context) {
 	t.mu.Lock()
 	current := t.lastPoll.IsZero() || slot.After(t.lastPoll)
 	daily := (t.lastDay.IsZero() || day.After(t.lastDay)) && now.Sub(day) >= freezeDelay
-	retry := !daily && current && day.Equal(t.lastDay)
+	retry := !daily && day.Equal(t.lastDay) && now.Sub(t.retried) >= retryEvery && now.Sub(day) < retryUntil
 	entries := t.entriesLocked()
 	t.mu.Unlock()
-	if !current && !daily {
+	if !current && !daily && !retry {
 		return
 	}
 	// the day's freezes first: they are what the head-end reads
@@ -120,6 +126,9 @@ func (t *Terminal) Collect(ctx context.Context) {
 	}
 	if daily {
 		t.lastDay = day
+	}
+	if daily || retry {
+		t.retried = now
 	}
 	t.stats.Polls++
 	t.mu.Unlock()
