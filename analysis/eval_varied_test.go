@@ -50,6 +50,7 @@ func TestVariedEval(t *testing.T) {
 	t0 := time.Now()
 	var total analysistest.Score
 	meters := 0
+	var areas, through, frozenMeters, frozenRequests int
 	for _, seed := range seeds[:n] {
 		v, err := model.Varied(model.VariedOptions{Seed: seed})
 		if err != nil {
@@ -60,8 +61,15 @@ func TestVariedEval(t *testing.T) {
 		desc := ""
 		for _, a := range v.Areas {
 			desc += fmt.Sprintf(" %s %s %d", a.ID, a.Mix, a.Customers)
+			if ms.Through3761[a.ID] {
+				desc += " (376.1)"
+				through++
+			}
 			meters += a.Customers + 1
+			areas++
 		}
+		frozenMeters += ms.FrozenMeters
+		frozenRequests += ms.FrozenRequests
 		t.Logf("seed %d (from %s,%s): %d misses", seed, v.Config.Start.Format(time.DateOnly), desc, len(s.Misses))
 		for _, m := range s.Misses {
 			t.Logf("  seed %d: %s", seed, m)
@@ -72,8 +80,12 @@ func TestVariedEval(t *testing.T) {
 	if os.Getenv("EVAL_SEEDS") == "tuning" {
 		set = "tuning"
 	}
-	fmt.Printf("\n%d varied scenarios (%s seeds %d..%d, %d meters, 30 days, one analysis run each morning) in %s\n\n%s\n",
-		n, set, seeds[0], seeds[n-1], meters, time.Since(t0).Round(time.Second), total.Table())
+	via := "every area read directly (EVAL_3761=0)"
+	if through > 0 {
+		via = fmt.Sprintf("%d of %d areas behind Q/GDW 1376.1 concentrators, read from their daily freezes: %d meters' in %d AFN 0D requests", through, areas, frozenMeters, frozenRequests)
+	}
+	fmt.Printf("\n%d varied scenarios (%s seeds %d..%d, %d meters, 30 days, one analysis run each morning; %s) in %s\n\n%s\n",
+		n, set, seeds[0], seeds[n-1], meters, via, time.Since(t0).Round(time.Second), total.Table())
 }
 
 // One small varied fleet run as the daemon runs and scored: the harness
@@ -88,6 +100,12 @@ func TestVariedScenario(t *testing.T) {
 	ms := analysistest.RunMornings(t, v.Config, v.Days)
 	if len(ms.Mornings) != v.Days {
 		t.Fatalf("%d mornings, want %d", len(ms.Mornings), v.Days)
+	}
+	// the daily reads came through 376.1 concentrators: an area's day of
+	// freezes in one AFN 0D request, not one a meter
+	if days := v.Days; os.Getenv("EVAL_3761") != "0" &&
+		(len(ms.Through3761) == 0 || ms.FrozenRequests == 0 || ms.FrozenRequests > len(ms.Through3761)*days) {
+		t.Errorf("%v areas through 376.1: %d AFN 0D requests for %d meters' %d days", ms.Through3761, ms.FrozenRequests, ms.FrozenMeters, days)
 	}
 	s := analysistest.Grade(analysistest.TruthOf(v, ms.Fleet), ms.Mornings, ms.Final)
 	t.Logf("\n%s", s.Table())

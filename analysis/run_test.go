@@ -66,7 +66,7 @@ func TestRunStoresAndRevises(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("first run: %+v", s)
-	if s.Balances != 5*14 || s.Stored == 0 || s.Revised != 0 {
+	if s.Balances != len(fl.Areas())*14 || s.Stored == 0 || s.Revised != 0 {
 		t.Fatalf("first run: %+v", s)
 	}
 	key := results.LossKey("D01", string(loss.Daily), loss.Day(lateDay).Start)

@@ -21,6 +21,10 @@ import (
 // after the flags' 14-day history has built up.
 func seeded(t testing.TB, seed int64) model.Config {
 	cfg := analysistest.LoadConfig(t, "../testdata/scenarios/demo.yaml")
+	// the demo's first five areas, D01..D05, which these scenarios (and
+	// BENCHMARKS.md's figures of them) were drawn on: D06..D09, added with
+	// the 376.1 concentrators, would change every seed's draws
+	cfg.Areas = cfg.Areas[:5]
 	cfg.Seed = seed
 	rng := rand.New(rand.NewPCG(uint64(seed), 645))
 	type slot struct{ a, c int }

@@ -76,6 +76,10 @@ func meterPlace(area, i int) (lat, lon float64) {
 
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
+// demoModes are how the demo's head-end reads each area behind a Q/GDW
+// 1376.1 concentrator (archive.Channel.Mode); the others are frozen.
+var demoModes = map[string]string{"D09": archive.ModeForward}
+
 // demoVerification are the area meters' verification records: D03's is
 // due within a month of the demo's June 2025, D04's is overdue.
 var demoVerification = map[string]struct {
@@ -106,6 +110,14 @@ func FromScenario(s *scenario.Scenario) *archive.Archive {
 			ch.Kind, ch.Address = archive.KindTCP, acc.Listen
 		case model.AccessTCPDialIn:
 			ch.Kind, ch.DialInID = archive.KindDialIn, c.ID
+			if t, ok := s.Terminals[c.ID]; ok {
+				// a Q/GDW 1376.1 concentrator: read as the demo reads it
+				ch.Kind, ch.DialInID, ch.Terminal = archive.KindGDW3761, "", t.Address.String()
+				ch.Mode = archive.ModeFrozen
+				if m, ok := demoModes[ac.ID]; ok && demo {
+					ch.Mode = m
+				}
+			}
 		case model.AccessMQTT:
 			exp := strings.NewReplacer("{concentrator}", c.ID, "{id}", c.ID)
 			ch.Kind, ch.Broker, ch.Gateway = archive.KindMQTT, acc.Broker, c.ID
@@ -134,11 +146,15 @@ func FromScenario(s *scenario.Scenario) *archive.Archive {
 		a.Concentrators = append(a.Concentrators, archive.Concentrator{ID: c.ID, Area: ac.ID, Channels: []string{ch.ID}})
 
 		modbus := ch.Kind.IsModbus()
+		terminal := ch.Kind == archive.KindGDW3761
 		meter := func(i int, mc model.MeterConfig) archive.Meter {
 			m := archive.Meter{Address: mc.Address, Edition: archive.Edition(fmt.Sprint(mc.Edition)),
 				Channel: ch.ID, Area: ac.ID, Role: archive.RoleCustomer, CT: max(mc.CT, 1), PT: max(mc.PT, 1)}
 			if modbus {
 				m.Edition, m.Unit = archive.EditionModbus, i+1 // unit ids in line order, area meter first
+			}
+			if terminal {
+				m.Point = i + 1 // the concentrator's archive: the area meter point 1, customers 2.. (sim/simulator)
 			}
 			if demo {
 				m.Lat, m.Lon = meterPlace(ai, i)

@@ -131,7 +131,9 @@ func (c *Collector) terminalProtocol(ch *archive.Channel, proto poll.Protocol) p
 func (c *Collector) terminalPoints(id string) []terminal.Point {
 	var out []terminal.Point
 	for _, m := range c.index().MetersOnChannel(id) {
-		if m.Point > 0 {
+		// a 1997 meter's reads are named in 1997 DIs: forwarded (AFN 10),
+		// so its points are not asked for
+		if m.Point > 0 && m.Edition != archive.Edition1997 {
 			out = append(out, terminal.Point{Pn: uint16(m.Point), Meter: m.Address, Area: m.Area, Channel: id})
 		}
 	}

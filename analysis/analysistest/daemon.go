@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -37,11 +38,18 @@ type Mornings struct {
 	Fleet    *model.Fleet
 	Mornings []Morning     // day 1 on
 	Final    []loss.Result // every balance as it stood after the last run
+	// Through3761 are the areas read through Q/GDW 1376.1 concentrators
+	// ([Through3761]); FrozenRequests the AFN 0D requests that read their
+	// daily freezes, FrozenMeters the 2007 meters in them.
+	Through3761                  map[string]bool
+	FrozenRequests, FrozenMeters int
 }
 
 // RunMornings simulates days days of cfg, read as [Simulate] reads it
-// (but a freeze a meter holds is read even before the model's step ends),
-// and runs the analysis as the daemon's Serve does: the reads go into an
+// (but a freeze a meter holds is read even before the model's step ends)
+// except that most areas ([Through3761]) are read through simulated
+// Q/GDW 1376.1 concentrators, as a gdw3761 channel in frozen mode reads
+// them (gdw.go), and runs the analysis as the daemon's Serve does: the reads go into an
 // embedded read store as they arrive, and at 01:30 of every day from day
 // 1 to day days the same [analysis.Analyzer.Run] the daemon calls runs
 // over what the store holds then, into a results store. After each run
@@ -49,7 +57,8 @@ type Mornings struct {
 // of the day before and the theft rankings.
 func RunMornings(t testing.TB, cfg model.Config, days int) *Mornings {
 	t.Helper()
-	in, fl := simulate(t, cfg, days, true)
+	// EVAL_3761=0: every area read directly, as before the concentrators
+	in, fl, g := simulate(t, cfg, days, true, os.Getenv("EVAL_3761") != "0")
 	all := append(append([]meter.Read(nil), in.Registers...), in.Instant...)
 	slices.SortStableFunc(all, func(a, b meter.Read) int { return a.ReadAt.Compare(b.ReadAt) })
 	dir := t.TempDir()
@@ -68,6 +77,12 @@ func RunMornings(t testing.TB, cfg model.Config, days int) *Mornings {
 	a := analysis.New(reads, res, in.Archive, opts)
 	ctx := context.Background()
 	out := &Mornings{Fleet: fl}
+	if g != nil {
+		out.Through3761, out.FrozenRequests = Through3761(fl), g.requests
+		for _, ga := range g.areas {
+			out.FrozenMeters += len(ga.points)
+		}
+	}
 	next := 0
 	for d := 1; d <= days; d++ {
 		today := fl.Start().AddDate(0, 0, d)

@@ -4,6 +4,7 @@
 package analysistest
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -71,7 +72,8 @@ func offset(meter, class string, max time.Duration) time.Duration {
 type event struct {
 	at   time.Time
 	m    *model.Meter
-	what string // "daily1997", "instant", "clock"
+	what string // "daily", "instant", "clock"; "collect", "frozen" (an area's 376.1 concentrator)
+	area string // of "collect" and "frozen"
 }
 
 // Simulate runs a fleet for days days and reads it as the collector's
@@ -87,10 +89,14 @@ type event struct {
 // [RunMornings] reads what such a meter holds ([model.Meter.DailyFreezesAt]).
 func Simulate(t testing.TB, cfg model.Config, days int) (analysis.Input, *model.Fleet) {
 	t.Helper()
-	return simulate(t, cfg, days, false)
+	in, fl, _ := simulate(t, cfg, days, false, false)
+	return in, fl
 }
 
-func simulate(t testing.TB, cfg model.Config, days int, held bool) (analysis.Input, *model.Fleet) {
+// simulate is [Simulate]; held reads the freezes meters hold before the
+// model's step ends, gdw reads the areas of [Through3761] through 376.1
+// concentrators (gdw.go).
+func simulate(t testing.TB, cfg model.Config, days int, held, gdw bool) (analysis.Input, *model.Fleet, *gdwFleet) {
 	t.Helper()
 	fl, err := model.New(cfg)
 	if err != nil {
@@ -99,6 +105,13 @@ func simulate(t testing.TB, cfg model.Config, days int, held bool) (analysis.Inp
 	var in analysis.Input
 	in.Archive = ArchiveOf(fl)
 	start := fl.Start()
+	var g *gdwFleet
+	through := map[string]bool{}
+	clock := &gdwClock{now: start}
+	if gdw {
+		through = Through3761(fl)
+		g = startGDW(t, fl, through, clock)
+	}
 	failed := func(m *model.Meter, class meter.Class, q string, at time.Time) {
 		r := meter.Read{Meter: m.Address, Area: m.Area.ID, Class: class, Quantity: q, ReadAt: at, Status: meter.Failed, Err: "timeout"}
 		if class == meter.Daily {
@@ -111,20 +124,45 @@ func simulate(t testing.TB, cfg model.Config, days int, held bool) (analysis.Inp
 		day := start.AddDate(0, 0, d)
 		var evs []event
 		for _, m := range fl.Meters() {
-			if d > 0 || m.Edition == 1997 {
-				evs = append(evs, event{day.Add(5*time.Minute + offset(m.Address, "daily", time.Hour)), m, "daily"})
+			if (d > 0 || m.Edition == 1997) && (!through[m.Area.ID] || m.Edition == 1997) {
+				evs = append(evs, event{at: day.Add(5*time.Minute + offset(m.Address, "daily", time.Hour)), m: m, what: "daily"})
 			}
 			if d < days {
 				for _, h := range []int{3, 9, 14, 20} {
-					evs = append(evs, event{day.Add(time.Duration(h)*time.Hour + offset(m.Address, "instant", 10*time.Minute)), m, "instant"})
+					evs = append(evs, event{at: day.Add(time.Duration(h)*time.Hour + offset(m.Address, "instant", 10*time.Minute)), m: m, what: "instant"})
 				}
-				evs = append(evs, event{day.Add(3*time.Hour + offset(m.Address, "clock", time.Hour)), m, "clock"})
+				evs = append(evs, event{at: day.Add(3*time.Hour + offset(m.Address, "clock", time.Hour)), m: m, what: "clock"})
+			}
+		}
+		for _, a := range fl.Areas() {
+			if !through[a.ID] {
+				continue
+			}
+			for _, c := range gdwCollections {
+				evs = append(evs, event{at: day.Add(c), what: "collect", area: a.ID})
+			}
+			if d > 0 {
+				evs = append(evs, event{at: day.Add(gdwFrozenRead + offset(a.ID, "frozen", gdwFrozenJitter)), what: "frozen", area: a.ID})
 			}
 		}
 		slices.SortStableFunc(evs, func(a, b event) int { return a.at.Compare(b.at) })
 		for _, ev := range evs {
 			fl.AdvanceTo(ev.at)
+			clock.set(ev.at)
 			m, at := ev.m, ev.at
+			switch ev.what {
+			case "collect":
+				g.areas[ev.area].term.Collect(context.Background())
+				continue
+			case "frozen":
+				in.Registers = append(in.Registers, g.frozen(t, ev.area, day)...)
+				continue
+			case "daily":
+				if through[m.Area.ID] { // a 1997 meter: forwarded by AFN 10
+					in.Registers = append(in.Registers, g.forwarded(m, at)...)
+					continue
+				}
+			}
 			silent := m.Behaviour(at).Silent
 			switch ev.what {
 			case "daily":
@@ -186,5 +224,5 @@ func simulate(t testing.TB, cfg model.Config, days int, held bool) (analysis.Inp
 			in.Days = append(in.Days, day)
 		}
 	}
-	return in, fl
+	return in, fl, g
 }

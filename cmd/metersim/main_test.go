@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/headend/headend/sim/scenario"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, error) {
@@ -18,16 +21,23 @@ func runCmd(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
+// --check prints each scenario's areas and meters, as the scenario
+// file has them.
 func TestCheckEveryScenario(t *testing.T) {
-	want := map[string]string{
-		"tiny.yaml":  "tiny.yaml: 2 areas, 10 meters",
-		"demo.yaml":  "demo.yaml: 5 areas, 331 meters",
-		"large.yaml": "large.yaml: 100 areas, 20100 meters",
-	}
-	for name, prefix := range want {
-		out, _, err := runCmd(t, "--check", "--scenario", filepath.Join("../../testdata/scenarios", name))
+	for _, name := range []string{"tiny.yaml", "demo.yaml", "large.yaml", "gdw-demo.yaml"} {
+		path := filepath.Join("../../testdata/scenarios", name)
+		sc, err := scenario.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meters := 0
+		for _, a := range sc.Config.Areas {
+			meters += 1 + len(a.Customers)
+		}
+		prefix := fmt.Sprintf("%s: %d areas, %d meters", name, len(sc.Config.Areas), meters)
+		out, _, err := runCmd(t, "--check", "--scenario", path)
 		if err != nil || !strings.HasPrefix(out, prefix) {
-			t.Errorf("%s: %q, %v", name, out, err)
+			t.Errorf("%s: %q, %v; want %q", name, out, err, prefix)
 		}
 	}
 }

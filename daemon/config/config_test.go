@@ -361,6 +361,9 @@ func TestDemo(t *testing.T) {
 		switch acc.Kind {
 		case model.AccessTCPDialIn:
 			ok2 = ch.Kind == archive.KindDialIn && ch.DialInID == k.ID && c.Collector.DialInListen == acc.Dial
+			if term, ok := s.Terminals[k.ID]; ok { // a Q/GDW 1376.1 concentrator logs in with its address
+				ok2 = ch.Kind == archive.KindGDW3761 && ch.Terminal == term.Address.String() && c.Collector.GDW3761Listen == acc.Dial
+			}
 		case model.AccessTCPListen:
 			ok2 = ch.Kind == archive.KindTCP && ch.Address == acc.Listen
 		case model.AccessMQTT:

@@ -107,12 +107,12 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	port := freePorts(t, 6)
+	port := freePorts(t, 7)
 	simHTTP, headHTTP := port[0], port[1]
 	device := filepath.Join(work, "c0105")
 	addrs := strings.NewReplacer(
 		"127.0.0.1:9001", port[2], "127.0.0.1:17102", port[3], "127.0.0.1:18830", port[4],
-		"127.0.0.1:15020", port[5], "/tmp/metersim-c0105", device)
+		"127.0.0.1:15020", port[5], "/tmp/metersim-c0105", device, "127.0.0.1:9761", port[6])
 	scenarioFile := filepath.Join(work, "demo.yaml")
 	writeFile(t, scenarioFile, addrs.Replace(readFile(t, filepath.Join(root, "testdata/scenarios/demo.yaml"))))
 	cfg := addrs.Replace(readFile(t, filepath.Join(root, "configs/headend.yaml")))
@@ -153,7 +153,9 @@ func TestFaults(t *testing.T) {
 
 	// each link's far end stopped and restarted at the same address
 	ups := map[string]time.Time{}
-	for _, c := range []string{"C0101", "C0102", "C0103", "C0104", "C0105"} {
+	// (C0102, C0108, C0109: Q/GDW 1376.1 concentrators read from their
+	// freezes and by forwarding, which log in again)
+	for _, c := range []string{"C0101", "C0102", "C0103", "C0104", "C0105", "C0108", "C0109"} {
 		if !faults["links"] {
 			break
 		}
@@ -248,7 +250,7 @@ func TestFaults(t *testing.T) {
 				near[fmt.Sprintf("%s %s %s", rd.Class, rd.DI, rd.Status)]++
 			}
 		}
-		t.Logf("lost answer: meter %s DI %s simulated %s, %.1fs into the run; stored within 30 simulated minutes: %v", l.meter, l.a.DI, l.a.Sim,
+		t.Logf("lost answer: meter %s DI %s%s simulated %s, %.1fs into the run; stored within 30 simulated minutes: %v", l.meter, l.a.DI, l.a.Unit, l.a.Sim,
 			time.Unix(0, l.a.At).Sub(begin).Seconds(), near)
 
 	}
@@ -534,12 +536,20 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 	}
 	stored := map[mh]bool{}
 	intervals := map[string][]*meter.Read{} // each meter's stored load-profile records
+	freezes := map[string][]*meter.Read{}   // each meter's stored daily freeze energies
+	instants := map[string][]*meter.Read{}  // each meter's stored instantaneous reads with a meter time
 	keys := map[store.Key]int{}
 	var r result
 	for i := range reads {
 		rd := &reads[i]
 		if rd.Class == meter.Interval && rd.Quantity == "record time" && rd.Status == meter.OK {
 			intervals[rd.Meter] = append(intervals[rd.Meter], rd)
+		}
+		if rd.Class == meter.Daily && rd.DI>>16 == 0x0506 && rd.DI>>8&0xFF != 0 && rd.Status == meter.OK {
+			freezes[rd.Meter] = append(freezes[rd.Meter], rd)
+		}
+		if rd.Class == meter.Instantaneous && rd.Status == meter.OK && !rd.MeterTime.IsZero() {
+			instants[rd.Meter] = append(instants[rd.Meter], rd)
 		}
 		keys[store.KeyOf(rd)]++
 		if keys[store.KeyOf(rd)] == 2 {
@@ -595,6 +605,10 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 				r.excludedStop++
 			case a.DI == "06000001" && rereadLater(intervals[m.Meter], a.Sim):
 				r.superseded++
+			case strings.HasPrefix(a.Unit, "AFN 0D F16") && terminalRereadLater(freezes[m.Meter], a.Sim, 4*24*time.Hour):
+				r.superseded++
+			case strings.HasPrefix(a.Unit, "AFN 0C") && terminalRereadLater(instants[m.Meter], a.Sim, time.Hour):
+				r.superseded++
 			default:
 				r.lost++
 				r.lostAnswers = append(r.lostAnswers, lostAnswer{m.Meter, a})
@@ -624,12 +638,35 @@ func rereadLater(records []*meter.Read, sim string) bool {
 	return false
 }
 
+// terminalRereadLater reports whether a 376.1 concentrator's answer from
+// its own data given at sim was superseded: the store holds a read of the
+// meter of what the concentrator held then (meter time at or before sim,
+// within back: the freezes of the days a backfill asks, the current data
+// of its last collection) read after it, by a later request (a backfill
+// after a restart; current data read again before the concentrator
+// collected anew), whose frames replaced the first's under the same keys.
+func terminalRereadLater(reads []*meter.Read, sim string, back time.Duration) bool {
+	at, err := time.Parse(time.RFC3339Nano, sim)
+	if err != nil {
+		return false
+	}
+	for _, r := range reads {
+		if r.ReadAt.After(at) && !r.MeterTime.After(at) && r.MeterTime.After(at.Add(-back)) {
+			return true
+		}
+	}
+	return false
+}
+
 // lostBy summarises the lost answers by data identifier.
 func (r result) lostBy() []string {
 	n := map[string]int{}
 	for _, l := range r.lostAnswers {
 		di := l.a.DI
-		if di == "" {
+		switch {
+		case di == "" && l.a.Unit != "":
+			di = l.a.Unit // a 376.1 concentrator's own data
+		case di == "":
 			di = "modbus"
 		}
 		n[di]++

@@ -85,6 +85,7 @@ type Terminal struct {
 	answers  map[string][]TerminalAnswer
 	lastPoll time.Time // simulated instant of the last current-data collection
 	lastDay  time.Time // last day whose freezes were collected
+	retried  time.Time // simulated instant the missing freezes were last asked again
 	lastSeen time.Time // terminal clock when it last ran (for power off/on)
 	ran      bool
 	pseq     uint8

@@ -133,12 +133,35 @@ func (t *Terminal) reply(f *gdw3761.Frame, ps []piece) []gdw3761.Frame {
 		h := frameHash(wire)
 		unit := fmt.Sprintf("AFN %02X", byte(f.AFN))
 		for _, p := range inFrame[i] {
-			if addr, ok := t.meterOfLocked(p.pn); ok && f.AFN != gdw3761.AFNTransfer && f.AFN != gdw3761.AFNQuery {
+			if addr, ok := t.meterOfLocked(p.pn); ok && f.AFN != gdw3761.AFNTransfer && f.AFN != gdw3761.AFNQuery && t.holdsLocked(f.AFN, p) {
 				t.answers[addr] = append(t.answers[addr], TerminalAnswer{At: time.Now(), Sim: sim, Unit: fmt.Sprintf("%s F%d", unit, p.fn), Hash: h})
 			}
 		}
 	}
 	return frames
+}
+
+// holdsLocked reports whether piece p of an AFN 0C or 0D reply carries
+// data the terminal collected: a point it has nothing of (EE) is not an
+// answer about its meter, which the head-end need not keep.
+func (t *Terminal) holdsLocked(afn gdw3761.AFN, p piece) bool {
+	pd := t.points[p.pn]
+	if pd == nil {
+		return false
+	}
+	switch {
+	case afn == gdw3761.AFNClass1:
+		return pd.have
+	case afn == gdw3761.AFNClass2 && (p.fn == 161 || p.fn == 163):
+		d, err := gdw3761.A20.Decode(p.data[:min(len(p.data), gdw3761.A20.Size())])
+		_, ok := findFrozen(pd.daily, d)
+		return err == nil && ok
+	case afn == gdw3761.AFNClass2 && (p.fn == 177 || p.fn == 179):
+		d, err := gdw3761.A21.Decode(p.data[:min(len(p.data), gdw3761.A21.Size())])
+		_, ok := findFrozen(pd.monthly, d)
+		return err == nil && ok
+	}
+	return true
 }
 
 func (t *Terminal) meterOfLocked(pn uint16) (string, bool) {

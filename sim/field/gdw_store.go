@@ -69,26 +69,46 @@ func findFrozen(list []frozen, d gdw3761.DateTime) (frozen, bool) {
 	return frozen{}, false
 }
 
+// freezeDelay is how long after midnight a terminal starts collecting
+// the daily freezes: the meters' clocks are a little off, and a meter
+// asked too soon still gives the freeze of the day before. The points
+// still without the day's freeze are asked again every retryEvery until
+// retryUntil.
+const (
+	freezeDelay = 5 * time.Minute
+	retryEvery  = 2 * time.Minute
+	retryUntil  = 6 * time.Hour
+)
+
 // Collect runs the collections due at the simulated time now: current
-// data (energies, voltages, currents, power) every 15 minutes, and once
-// a day after midnight the meters' last daily freezes with their clocks
-// and cover counts. It returns when the line has carried them; Run calls
-// it on its own schedule, tests directly.
+// data (energies, voltages, currents, power) every 15 minutes, and from
+// 00:05 the meters' last daily freezes with their clocks and cover
+// counts, the points still without the day's freeze again every 2
+// minutes until 06:00 (补抄: a meter that did not answer, or gave the
+// freeze of the day before; a 1997 meter, read for its registers, only
+// until 03:00). It returns when the line has carried them; Run calls it on its
+// own schedule, tests directly.
 func (t *Terminal) Collect(ctx context.Context) {
 	now := t.opts.Now()
 	slot := now.Truncate(curveStep)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 	t.mu.Lock()
 	current := t.lastPoll.IsZero() || slot.After(t.lastPoll)
-	daily := t.lastDay.IsZero() || day.After(t.lastDay)
+	daily := (t.lastDay.IsZero() || day.After(t.lastDay)) && now.Sub(day) >= freezeDelay
+	retry := !daily && day.Equal(t.lastDay) && now.Sub(t.retried) >= retryEvery && now.Sub(day) < retryUntil
 	entries := t.entriesLocked()
 	t.mu.Unlock()
-	if !current && !daily {
+	if !current && !daily && !retry {
 		return
 	}
 	// the day's freezes first: they are what the head-end reads
+	want := gdw3761.DateTimeOf(day.AddDate(0, 0, -1))
+	want.Hour, want.Minute, want.Second, want.Weekday = 0, 0, 0, 0
 	for _, e := range entries {
-		if daily && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			break
+		}
+		if daily || retry && t.lacksDaily(e, want, now.Sub(day)) {
 			t.collectDaily(ctx, e, day)
 		}
 	}
@@ -107,8 +127,27 @@ func (t *Terminal) Collect(ctx context.Context) {
 	if daily {
 		t.lastDay = day
 	}
+	if daily || retry {
+		t.retried = now
+	}
 	t.stats.Polls++
 	t.mu.Unlock()
+}
+
+// lacksDaily reports whether point e has no daily freeze of day d yet
+// and is still worth asking, since midnight elapsed ago.
+func (t *Terminal) lacksDaily(e gdw3761.MeterEntry, d gdw3761.DateTime, elapsed time.Duration) bool {
+	if edition(e) == dlt645.DLT1997 && elapsed > 3*time.Hour {
+		return false // its registers now are not the day's end
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.points[e.Point]
+	if p == nil {
+		return true
+	}
+	_, ok := findFrozen(p.daily, d)
+	return !ok
 }
 
 func (t *Terminal) entriesLocked() []gdw3761.MeterEntry {

@@ -346,6 +346,15 @@ func TestTerminalDailyFreezes32Points(t *testing.T) {
 	if len(units) != 1 || e.UnmarshalUnit(gdw3761.AFNClass2, 161, units[0].Data) != nil || !e.Total.Missing {
 		t.Errorf("uncollected day: %v %v", units, e.Total)
 	}
+	// nothing of the meter in it: not an answer /counts counts (the
+	// head-end keeps one row of an empty transaction, not one a meter);
+	// nor is the dead meter's EE
+	if n := len(r.term.Answers()[r.meters[0].Address]); n != 2 {
+		t.Errorf("area meter answered %d units with data, want 2 (the EE of an uncollected day counted)", n)
+	}
+	if n := len(r.term.Answers()[r.meters[7].Address]); n != 0 {
+		t.Errorf("dead meter answered %d units, want 0", n)
+	}
 }
 
 func freezeAt(m *model.Meter, s string) (model.Freeze, bool) {

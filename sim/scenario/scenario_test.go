@@ -26,7 +26,7 @@ func TestLoadFiles(t *testing.T) {
 		faults             []model.FaultKind
 	}{
 		{"tiny.yaml", 2, 2, 8, 12, []model.FaultKind{model.FaultTheft, model.FaultStopped}},
-		{"demo.yaml", 4, 6, 200, 600, []model.FaultKind{model.FaultTheft, model.FaultStopped, model.FaultReverseWiring, model.WireNoAnswer, model.FaultMoved}},
+		{"demo.yaml", 4, 12, 200, 600, []model.FaultKind{model.FaultTheft, model.FaultStopped, model.FaultReverseWiring, model.WireNoAnswer, model.FaultMoved}},
 		{"large.yaml", 100, 10000, 20000, 1 << 30, nil},
 	} {
 		s, err := Load(dir + tc.file)
@@ -81,10 +81,59 @@ func TestAddressesDeterministic(t *testing.T) {
 	if got := a.Config.Areas[1].Customers[0].Address; got != "000002000001" {
 		t.Errorf("second area's first customer %s", got)
 	}
+	// repeat counts up the area id, the address prefix, the port and a
+	// 376.1 terminal's address
 	l, _ := Load(dir + "large.yaml")
-	last := l.Config.Areas[99]
-	if last.ID != "L-100" || last.AreaMeter.Address != "100100000000" || last.Concentrator.Access.Listen != "127.0.0.1:21100" {
-		t.Errorf("repeat: %s %s %s", last.ID, last.AreaMeter.Address, last.Concentrator.Access.Listen)
+	for _, tc := range []struct{ area, meter, listen, terminal string }{
+		{"L-080", "100080000000", "", "4401 0050"},
+		{"T-020", "100100000000", "127.0.0.1:21020", ""},
+	} {
+		var got *model.AreaConfig
+		for i := range l.Config.Areas {
+			if l.Config.Areas[i].ID == tc.area {
+				got = &l.Config.Areas[i]
+			}
+		}
+		if got == nil {
+			t.Errorf("large.yaml: no area %s", tc.area)
+			continue
+		}
+		term := ""
+		if tm, ok := l.Terminals[got.Concentrator.ID]; ok {
+			term = tm.Address.String()
+		}
+		if got.AreaMeter.Address != tc.meter || got.Concentrator.Access.Listen != tc.listen || term != tc.terminal {
+			t.Errorf("repeat: %s %s %q %q, want %+v", got.ID, got.AreaMeter.Address, got.Concentrator.Access.Listen, term, tc)
+		}
+	}
+}
+
+// As in the field, most areas of the demo and of the large scenario are
+// behind Q/GDW 1376.1 concentrators; the demo keeps one area on each other
+// path (a DTU dialling in, an MQTT gateway, Modbus, an RS-485 line).
+func TestMostAreasBehind3761(t *testing.T) {
+	for _, name := range []string{"demo.yaml", "large.yaml"} {
+		s, err := Load(dir + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, a := range s.Config.Areas {
+			if _, ok := s.Terminals[a.Concentrator.ID]; !ok {
+				kinds[a.Concentrator.Access.Kind]++
+			}
+		}
+		if n := len(s.Terminals); 2*n <= len(s.Config.Areas) {
+			t.Errorf("%s: %d of %d areas behind 376.1 concentrators, want most", name, n, len(s.Config.Areas))
+		}
+		if name != "demo.yaml" {
+			continue
+		}
+		for _, k := range []string{model.AccessTCPDialIn, model.AccessMQTT, model.AccessModbusTCP, model.AccessSerial} {
+			if kinds[k] != 1 {
+				t.Errorf("demo.yaml: %d areas reached by %s, want 1 (%v)", kinds[k], k, kinds)
+			}
+		}
 	}
 }
 
