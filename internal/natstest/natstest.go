@@ -239,6 +239,24 @@ func (c *Cluster) notReady(s *Server) string {
 		if jsz.Meta == nil || jsz.Meta.Leader == "" {
 			return "no meta leader"
 		}
+		// every running server routed to every other: nats-server 2.9 can
+		// close a duplicate route at start and leave two servers unrouted,
+		// without quorum once a third is killed
+		resp, err = cl.Get(base + "/routez")
+		if err != nil {
+			return err.Error()
+		}
+		var rz struct {
+			NumRoutes int `json:"num_routes"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&rz)
+		resp.Body.Close()
+		if err != nil {
+			return "/routez: " + err.Error()
+		}
+		if want := c.running() - 1; rz.NumRoutes < want {
+			return fmt.Sprintf("%d routes of %d", rz.NumRoutes, want)
+		}
 	}
 	resp, err := cl.Get(base + "/healthz")
 	if err != nil {
@@ -343,3 +361,14 @@ var (
 	portsMu   sync.Mutex
 	portsUsed = map[int]bool{}
 )
+
+// running counts the servers running.
+func (c *Cluster) running() int {
+	n := 0
+	for _, s := range c.Servers {
+		if s.Running() {
+			n++
+		}
+	}
+	return n
+}
