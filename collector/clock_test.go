@@ -65,8 +65,11 @@ func TestClockSyncOnTheWire(t *testing.T) {
 	tasks := make(chan []meter.Read, 100)
 	c, _ := New(&Config{Collector: cfg.Collector, Archive: cfg.Archive}, Options{Clock: clock, Sink: func(rs []meter.Read) { tasks <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	// the collector writes its state under the test's temporary
+	// directory: wait for it to stop before that is removed
+	defer func() { cancel(); <-done }()
 	sim.Fleet.AdvanceTo(start.Add(24*time.Hour + 30*time.Minute))
 	clock.Set(start.Add(24*time.Hour + 30*time.Minute))
 	fast, far := sim.Fleet.Area("TCP").Customers[0], sim.Fleet.Area("TCP").Customers[1]
