@@ -252,6 +252,14 @@ func TestFaults(t *testing.T) {
 		}
 		t.Logf("lost answer: meter %s DI %s%s simulated %s, %.1fs into the run; stored within 30 simulated minutes: %v", l.meter, l.a.DI, l.a.Unit, l.a.Sim,
 			time.Unix(0, l.a.At).Sub(begin).Seconds(), near)
+		if strings.HasPrefix(l.a.DI, "0506") {
+			for _, rd := range reads {
+				if rd.Meter == l.meter && rd.Class == meter.Daily && rd.MeterTime.Sub(sim).Abs() < 4*24*time.Hour {
+					t.Logf("  stored daily read: DI %s %s %s meter time %s read at %s", rd.DI, rd.Quantity, rd.Status,
+						rd.MeterTime.Format(time.RFC3339), rd.ReadAt.Format(time.RFC3339))
+				}
+			}
+		}
 
 	}
 	// a link whose far end came back must be collected again: a channel
@@ -538,6 +546,7 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 	intervals := map[string][]*meter.Read{} // each meter's stored load-profile records
 	freezes := map[string][]*meter.Read{}   // each meter's stored daily freeze energies
 	instants := map[string][]*meter.Read{}  // each meter's stored instantaneous reads with a meter time
+	daily := map[string][]*meter.Read{}     // each meter's stored daily freeze reads (times and energies)
 	keys := map[store.Key]int{}
 	var r result
 	for i := range reads {
@@ -547,6 +556,9 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 		}
 		if rd.Class == meter.Daily && rd.DI>>16 == 0x0506 && rd.DI>>8&0xFF != 0 && rd.Status == meter.OK {
 			freezes[rd.Meter] = append(freezes[rd.Meter], rd)
+		}
+		if rd.Class == meter.Daily && rd.DI>>16 == 0x0506 && rd.Status == meter.OK && !rd.MeterTime.IsZero() {
+			daily[rd.Meter] = append(daily[rd.Meter], rd)
 		}
 		if rd.Class == meter.Instantaneous && rd.Status == meter.OK && !rd.MeterTime.IsZero() {
 			instants[rd.Meter] = append(instants[rd.Meter], rd)
@@ -605,6 +617,8 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 				r.excludedStop++
 			case a.DI == "06000001" && rereadLater(intervals[m.Meter], a.Sim):
 				r.superseded++
+			case strings.HasPrefix(a.DI, "0506") && freezeRereadLater(daily[m.Meter], a.DI, a.Sim):
+				r.superseded++
 			case strings.HasPrefix(a.Unit, "AFN 0D F16") && terminalRereadLater(freezes[m.Meter], a.Sim, 4*24*time.Hour):
 				r.superseded++
 			case strings.HasPrefix(a.Unit, "AFN 0C") && terminalRereadLater(instants[m.Meter], a.Sim, time.Hour):
@@ -652,6 +666,30 @@ func terminalRereadLater(reads []*meter.Read, sim string, back time.Duration) bo
 	}
 	for _, r := range reads {
 		if r.ReadAt.After(at) && !r.MeterTime.After(at) && r.MeterTime.After(at.Add(-back)) {
+			return true
+		}
+	}
+	return false
+}
+
+// freezeRereadLater reports whether a DL/T 645 daily freeze answer (DI
+// 0506xxkk: the freeze k days back, its time or an energy) given at sim
+// was superseded: the store holds the same register of the same freeze
+// (its meter time in the k-th day before sim) read after it, by another
+// index (a read that failed in the freeze's task leaves the day to be read
+// again, and after the meter's next midnight the same day is freeze k+1),
+// whose frames replaced the first's under the same key.
+func freezeRereadLater(reads []*meter.Read, di, sim string) bool {
+	at, err := time.Parse(time.RFC3339Nano, sim)
+	v, derr := strconv.ParseUint(di, 16, 32)
+	if err != nil || derr != nil || v&0xFF == 0 {
+		return false
+	}
+	k := time.Duration(v & 0xFF)
+	// the meter's clock may be off the simulated time by a few minutes
+	from, to := at.Add(-k*24*time.Hour-time.Hour), at.Add(-(k-1)*24*time.Hour+time.Hour)
+	for _, r := range reads {
+		if uint64(r.DI)&^0xFF == v&^0xFF && r.ReadAt.After(at) && r.MeterTime.After(from) && r.MeterTime.Before(to) {
 			return true
 		}
 	}
