@@ -86,34 +86,42 @@ type Listener struct {
 	conns    map[net.Conn]struct{} // not yet logged in
 	closed   bool
 
+	stop  chan struct{} // closed by Close: the sweep ends
+	swept chan struct{} // closed when the sweep has ended
+
 	logins, refused, heartbeats, bad atomic.Int64
 	wg                               sync.WaitGroup
 }
 
 // Listen serves terminals on ln until ctx is done or Close is called.
 func Listen(ctx context.Context, ln net.Listener, cfg Config) *Listener {
-	l := &Listener{cfg: cfg, ln: ln, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{}}
+	l := &Listener{cfg: cfg, ln: ln, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
+		stop: make(chan struct{}), swept: make(chan struct{})}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	l.wg.Add(2)
 	go func() { defer l.wg.Done(); l.accept() }()
-	go func() {
-		defer l.wg.Done()
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		done := make(chan struct{})
-		go func() { <-ctx.Done(); l.Close(); close(done) }()
-		for {
-			select {
-			case <-t.C:
-				l.Sweep()
-			case <-done:
-				return
-			}
-		}
-	}()
+	go func() { defer l.wg.Done(); defer close(l.swept); l.sweepLoop(ctx) }()
 	return l
+}
+
+// sweepLoop runs Sweep every 5 s until Close, or until ctx is done
+// (which closes the listener).
+func (l *Listener) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.Sweep()
+		case <-l.stop:
+			return
+		case <-ctx.Done():
+			l.shut()
+			return
+		}
+	}
 }
 
 // Addr is the address listened on.
@@ -228,14 +236,24 @@ func (l *Listener) Sweep() {
 
 var errSilent = errors.New("terminal: silent past its heartbeats")
 
-// Close stops listening and closes every connection.
+// Close stops listening, closes every connection, and stops the sweep,
+// returning once it has ended.
 func (l *Listener) Close() error {
+	err := l.shut()
+	<-l.swept
+	return err
+}
+
+// shut is Close without waiting for the sweep (which calls it when its
+// context ends).
+func (l *Listener) shut() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
+	close(l.stop)
 	err := l.ln.Close()
 	for c := range l.conns {
 		c.Close()

@@ -222,3 +222,30 @@ func TestSilenceIsOffline(t *testing.T) {
 		t.Fatalf("Exchange offline: %v", err)
 	}
 }
+
+// TestCloseStopsTheSweep: Close ends the offline sweep (its goroutine,
+// of a context never cancelled) before it returns.
+func TestCloseStopsTheSweep(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Listen(context.Background(), ln, Config{})
+	select {
+	case <-l.swept:
+		t.Fatal("the sweep ended before Close")
+	default:
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.swept:
+	default:
+		t.Fatal("Close returned with the sweep still running")
+	}
+	if err := l.Close(); err != nil { // a second Close returns at once
+		t.Fatal(err)
+	}
+	l.wg.Wait() // the accept loop ended too
+}
