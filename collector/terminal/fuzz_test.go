@@ -28,13 +28,21 @@ func FuzzReplies(f *testing.F) {
 		frames := []gdw3761.Frame{fr}
 		forwarded(frames)
 		isLink(&fr, 3)
-		reads := r.readsOf(frames, batch, meter.Daily, time.Unix(0, 0), meter.FrameRef{})
-		seen := map[string]bool{}
-		for _, rd := range reads {
-			seen[rd.Meter] = true
-		}
-		if len(seen) != 2 {
-			t.Fatalf("reads of %d points, want 2: %+v", len(seen), reads)
+		rp := replyOf(s.ID(), meter.Daily, time.Unix(0, 0), time.Unix(0, 0), meter.FrameRef{Reply: [][]byte{b}}, batch)
+		for _, p := range batch {
+			reads := r.pointReads(rp, p)
+			// the time, forward and reverse freezes, each with data or not
+			dis := map[uint32]bool{}
+			for _, rd := range reads {
+				dis[uint32(rd.DI)] = true
+				if rd.Meter != p.Meter || rd.Status == meter.Failed && rd.Err == "" {
+					t.Fatalf("point %d: %+v", p.Pn, rd)
+				}
+			}
+			if len(dis) != 3 {
+				t.Fatalf("point %d: reads of %d identifiers, want 3: %+v", p.Pn, len(dis), reads)
+			}
+			rp.empty(p)
 		}
 	})
 }

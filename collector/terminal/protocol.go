@@ -31,6 +31,10 @@ type Protocol struct {
 	// Fresh is how long a current-data batch serves other meters; 0 is
 	// 5 minutes.
 	Fresh time.Duration
+	// Again is how long after a freeze's read its points without data
+	// are asked again, when one of their meters is asked; 0 is 15
+	// minutes.
+	Again time.Duration
 
 	mu      sync.Mutex
 	batches map[batchKey]*batch
@@ -42,9 +46,22 @@ type batchKey struct {
 	day   time.Time // the freeze's day or month; zero for current data
 }
 
+// batch is what one read of every point gave: the replies, by meter. A
+// freeze's meter is dropped once each of its identifiers has been handed
+// over with data; one without data stays, to be asked again.
 type batch struct {
-	at    time.Time
-	reads map[string][]meter.Read // by meter
+	at    time.Time // read
+	tried time.Time // its points without data last asked
+	// collected is set once a reply of the batch held data
+	collected bool
+	meters    map[string]*held
+}
+
+// held is one meter's point in a batch.
+type held struct {
+	p      Point
+	reply  *reply
+	served uint8 // the identifiers handed over (bits of servedBit)
 }
 
 // Requests returns the AFN 0C/0D read requests made so far.
@@ -103,24 +120,36 @@ func (p *Protocol) Do(ctx context.Context, t poll.Target, rq poll.Request, base 
 		}
 		return p.Forward.Do(ctx, t, rq, base)
 	}
-	b, err := p.batch(ctx, k, now)
+	h, err := p.held(ctx, k, t.Address, now)
 	if err != nil {
 		return nil, err
 	}
 	var out []meter.Read
+	if h != nil {
+		out = p.answer(k, h, rq, base)
+		p.served(k, t.Address, h, rq.DI)
+	}
+	if len(out) == 0 {
+		base.Status, base.ReadAt = meter.NoData, now
+		base.Err = fmt.Sprintf("terminal %s has no %s of meter %s (no measuring point?)", p.Reader.Session.ID(), k.class, t.Address)
+		out = append(out, base)
+	}
+	return out, nil
+}
+
+// answer is the reads of h that answer rq, on base.
+func (p *Protocol) answer(k batchKey, h *held, rq poll.Request, base meter.Read) []meter.Read {
+	var out []meter.Read
 	n := rq.DI & 0xFF
-	for _, r := range b.reads[t.Address] {
+	for _, r := range p.Reader.pointReads(h.reply, h.p) {
 		match := r.DI == rq.DI
 		if k.class == meter.Daily {
 			match = r.DI&^0xFF == rq.DI&^0xFF // the reads carry DI0 01
 		}
-		if r.DI == 0 {
-			match = true // the terminal sent nothing for the point
-		}
 		if !match {
 			continue
 		}
-		if k.class == meter.Daily && r.DI != 0 && r.DI&0xFF != n {
+		if k.class == meter.Daily && r.DI&0xFF != n {
 			r.DI = r.DI&^0xFF | n
 			r.Quantity = strings.Replace(r.Quantity, "daily freeze -1 ", fmt.Sprintf("daily freeze -%d ", n), 1)
 		}
@@ -132,52 +161,128 @@ func (p *Protocol) Do(ctx context.Context, t poll.Target, rq poll.Request, base 
 		}
 		out = append(out, o)
 	}
-	if len(out) == 0 {
-		base.Status, base.ReadAt = meter.NoData, now
-		base.Err = fmt.Sprintf("terminal %s has no %s of meter %s (no measuring point?)", p.Reader.Session.ID(), k.class, t.Address)
-		out = append(out, base)
-	}
-	return out, nil
+	return out
 }
 
-func (p *Protocol) batch(ctx context.Context, k batchKey, now time.Time) (*batch, error) {
+// servedBit is the bit of a freeze's identifier di, and all the bits of
+// its class.
+func servedBit(class meter.Class, di dlt645.DI) (bit, all uint8) {
+	switch class {
+	case meter.Daily:
+		switch di &^ 0xFF {
+		case 0x05060000:
+			return 1, 7
+		case 0x05060100:
+			return 2, 7
+		}
+		return 4, 7
+	case meter.Monthly:
+		if di == 0x0001FF01 {
+			return 1, 3
+		}
+		return 2, 3
+	}
+	return 0, 0xFF
+}
+
+// served notes that di of meter m was handed over, and drops the meter
+// from a freeze's batch once all of its identifiers have been, with
+// data: its reads are in the store, the frames with them.
+func (p *Protocol) served(k batchKey, m string, h *held, di dlt645.DI) {
+	bit, all := servedBit(k.class, di)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.served |= bit
+	if h.served == all && !h.reply.empty(h.p) {
+		if b := p.batches[k]; b != nil && b.meters[m] == h {
+			delete(b.meters, m)
+		}
+	}
+}
+
+// held returns meter m's point in batch k, reading the batch when it has
+// not been read (or its current data is stale), the meter's point alone
+// when the batch does not hold it (it was handed over, or is new), and
+// the batch's points without data again after Again; nil when the
+// channel has no point for m.
+func (p *Protocol) held(ctx context.Context, k batchKey, m string, now time.Time) (*held, error) {
 	p.mu.Lock()
 	b := p.batches[k]
-	if b != nil && (k.class != meter.Instantaneous || now.Sub(b.at) < p.fresh()) {
-		p.mu.Unlock()
-		return b, nil
+	if b != nil && k.class == meter.Instantaneous && now.Sub(b.at) >= p.fresh() {
+		b = nil
+	}
+	var ask []Point
+	var h *held
+	switch {
+	case b == nil:
+		ask = p.Points()
+	default:
+		h = b.meters[m]
+		switch {
+		case h == nil:
+			for _, pt := range p.Points() {
+				if pt.Meter == m {
+					ask = []Point{pt}
+				}
+			}
+			if ask == nil {
+				p.mu.Unlock()
+				return nil, nil
+			}
+		case k.class != meter.Instantaneous && h.reply.empty(h.p) && now.Sub(b.tried) >= p.again():
+			for _, x := range b.meters {
+				if x.reply.empty(x.p) {
+					ask = append(ask, x.p)
+				}
+			}
+			b.tried = now
+		default:
+			p.mu.Unlock()
+			return h, nil
+		}
 	}
 	p.mu.Unlock()
-	points := p.Points()
-	var reads []meter.Read
-	var n int
-	var err error
-	switch k.class {
-	case meter.Daily:
-		reads, n, err = p.Reader.ReadDaily(ctx, k.day, points)
-	case meter.Monthly:
-		reads, n, err = p.Reader.ReadMonthly(ctx, k.day, points)
-	default:
-		reads, n, err = p.Reader.ReadCurrent(ctx, points)
-	}
+	reps, n, err := p.Reader.fetch(ctx, ask, k.class, k.day)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reqs += int64(n)
-	if err != nil {
+	if err != nil && (b == nil || len(reps) == 0) {
 		return nil, err
 	}
-	b = &batch{at: now, reads: map[string][]meter.Read{}}
-	for _, r := range reads {
-		b.reads[r.Meter] = append(b.reads[r.Meter], r)
+	if b == nil {
+		b = &batch{at: now, tried: now, meters: map[string]*held{}}
+		p.keep(k, b)
 	}
+	for _, f := range reps {
+		// the terminal has collected when an earlier read of the
+		// batch had data: a point asked again alone is not "nothing
+		// collected yet"
+		f.reply.collected = f.reply.collected || b.collected
+		b.collected = b.collected || f.reply.collected
+		for _, pt := range f.points {
+			b.meters[pt.Meter] = &held{p: pt, reply: f.reply}
+		}
+	}
+	return b.meters[m], nil
+}
+
+// keep files batch b under k, dropping a class's batches more than 3
+// days older (the backfill walks back one day at a time).
+func (p *Protocol) keep(k batchKey, b *batch) {
 	if p.batches == nil {
 		p.batches = map[batchKey]*batch{}
 	}
-	for old := range p.batches { // keep a few days: backfill walks back one day at a time
+	for old := range p.batches {
 		if old.class == k.class && k.day.Sub(old.day) > 3*24*time.Hour {
 			delete(p.batches, old)
 		}
 	}
 	p.batches[k] = b
-	return b, nil
+}
+
+func (p *Protocol) again() time.Duration {
+	if p.Again > 0 {
+		return p.Again
+	}
+	return 15 * time.Minute
 }

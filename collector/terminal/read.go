@@ -2,7 +2,6 @@ package terminal
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/headend/headend/meter"
@@ -87,6 +86,10 @@ type Reader struct {
 	Session  *Session
 	Location *time.Location   // zone of the terminal's time labels; nil: time.Local
 	Now      func() time.Time // stamps ReadAt; nil: time.Now
+	// CollectBy is how long after a freeze (the day's or month's end) the
+	// terminal has surely collected it: a point without data after that
+	// is a failed read even when no other point has data; 0 is 6 h.
+	CollectBy time.Duration
 }
 
 func (r *Reader) now() time.Time {
@@ -105,34 +108,45 @@ func (r *Reader) loc() *time.Location {
 
 // ReadDaily reads the daily freezes (F161 forward, F163 reverse active
 // energy) of the day of d for points, in requests of up to MaxPoints
-// points. It returns one read per value and point, a failed read for a
-// point the terminal sent nothing for, and the number of requests made.
+// points. It returns the reads of every point (see pointReads for a
+// point without data) and the number of requests made.
 func (r *Reader) ReadDaily(ctx context.Context, d time.Time, points []Point) ([]meter.Read, int, error) {
-	day := gdw3761.DateTimeOf(d)
-	return r.read(ctx, points, meter.Daily, func(pns []uint16) (gdw3761.Frame, error) {
-		return gdw3761.ReadDaily(gdw3761.Address{}, 0, day, pns, []uint8{161, 163})
-	})
+	return r.read(ctx, points, meter.Daily, d)
 }
 
 // ReadMonthly reads the monthly freezes (F177 forward, F179 reverse
 // active energy) of the month of m.
 func (r *Reader) ReadMonthly(ctx context.Context, m time.Time, points []Point) ([]meter.Read, int, error) {
-	mon := gdw3761.DateTimeOf(m)
-	return r.read(ctx, points, meter.Monthly, func(pns []uint16) (gdw3761.Frame, error) {
-		return gdw3761.ReadMonthly(gdw3761.Address{}, 0, mon, pns, []uint8{177, 179})
-	})
+	return r.read(ctx, points, meter.Monthly, m)
 }
 
 // ReadCurrent reads the current registers (F129, F131) and instantaneous
 // values (F25) of points.
 func (r *Reader) ReadCurrent(ctx context.Context, points []Point) ([]meter.Read, int, error) {
-	return r.read(ctx, points, meter.Instantaneous, func(pns []uint16) (gdw3761.Frame, error) {
-		return gdw3761.ReadCurrent(gdw3761.Address{}, 0, pns, []uint8{25, 129, 131})
-	})
+	return r.read(ctx, points, meter.Instantaneous, time.Time{})
 }
 
-func (r *Reader) read(ctx context.Context, points []Point, class meter.Class, build func([]uint16) (gdw3761.Frame, error)) ([]meter.Read, int, error) {
+func (r *Reader) read(ctx context.Context, points []Point, class meter.Class, day time.Time) ([]meter.Read, int, error) {
 	var out []meter.Read
+	reps, n, err := r.fetch(ctx, points, class, day)
+	for _, rp := range reps {
+		for _, p := range rp.points {
+			out = append(out, r.pointReads(rp.reply, p)...)
+		}
+	}
+	return out, n, err
+}
+
+// fetched is one request's reply and the points it asked.
+type fetched struct {
+	reply  *reply
+	points []Point
+}
+
+// fetch reads points in requests of up to MaxPoints; a request that
+// fails ends it, its points in a failed reply.
+func (r *Reader) fetch(ctx context.Context, points []Point, class meter.Class, day time.Time) ([]fetched, int, error) {
+	var out []fetched
 	requests := 0
 	for start := 0; start < len(points); start += MaxPoints {
 		batch := points[start:min(start+MaxPoints, len(points))]
@@ -140,13 +154,13 @@ func (r *Reader) read(ctx context.Context, points []Point, class meter.Class, bu
 		for i, p := range batch {
 			pns[i] = p.Pn
 		}
-		req, err := build(pns)
+		req, err := r.build(class, day, pns)
 		if err != nil {
 			return out, requests, err
 		}
 		requests++
-		reads, err := r.exchange(ctx, &req, batch, class)
-		out = append(out, reads...)
+		rp, err := r.exchange(ctx, &req, batch, class, day)
+		out = append(out, fetched{rp, batch})
 		if err != nil {
 			return out, requests, err
 		}
@@ -154,99 +168,54 @@ func (r *Reader) read(ctx context.Context, points []Point, class meter.Class, bu
 	return out, requests, nil
 }
 
-// exchange sends one read and turns its reply into reads of batch.
-func (r *Reader) exchange(ctx context.Context, req *gdw3761.Frame, batch []Point, class meter.Class) ([]meter.Read, error) {
+func (r *Reader) build(class meter.Class, day time.Time, pns []uint16) (gdw3761.Frame, error) {
+	_, fns := request(class)
+	switch class {
+	case meter.Daily:
+		return gdw3761.ReadDaily(gdw3761.Address{}, 0, gdw3761.DateTimeOf(day), pns, fns)
+	case meter.Monthly:
+		return gdw3761.ReadMonthly(gdw3761.Address{}, 0, gdw3761.DateTimeOf(day), pns, fns)
+	}
+	return gdw3761.ReadCurrent(gdw3761.Address{}, 0, pns, fns)
+}
+
+// exchange sends one read and keeps its reply.
+func (r *Reader) exchange(ctx context.Context, req *gdw3761.Frame, batch []Point, class meter.Class, day time.Time) (*reply, error) {
 	frames, err := r.Session.Exchange(ctx, req)
 	at := r.now()
 	ref := meter.FrameRef{Tries: 1}
 	ref.Request, _ = req.MarshalBinary()
-	fail := func(err error) []meter.Read {
-		out := make([]meter.Read, len(batch))
-		for i, p := range batch {
-			out[i] = base(p, class, at, ref)
-			out[i].Status, out[i].Err = meter.Failed, err.Error()
-		}
-		return out
-	}
 	if err != nil {
-		return fail(err), err
+		rp := replyOf(r.Session.ID(), class, day, at, ref, nil)
+		rp.err = err
+		return rp, err
 	}
 	for i := range frames {
 		b, _ := frames[i].MarshalBinary()
 		ref.Reply = append(ref.Reply, b)
 	}
-	return r.readsOf(frames, batch, class, at, ref), nil
+	rp := replyOf(r.Session.ID(), class, day, at, ref, batch)
+	rp.late = r.late(class, day, at)
+	return rp, nil
 }
 
-// readsOf turns the frames of a reply into reads of batch.
-func (r *Reader) readsOf(frames []gdw3761.Frame, batch []Point, class meter.Class, at time.Time, ref meter.FrameRef) []meter.Read {
-	fail := func(err error) []meter.Read {
-		out := make([]meter.Read, len(batch))
-		for i, p := range batch {
-			out[i] = base(p, class, at, ref)
-			out[i].Status, out[i].Err = meter.Failed, err.Error()
-		}
-		return out
+// late reports whether at is CollectBy past the freeze of day (the
+// day's end, or the month's).
+func (r *Reader) late(class meter.Class, day, at time.Time) bool {
+	by := r.CollectBy
+	if by <= 0 {
+		by = 6 * time.Hour
 	}
-	if len(frames) > 0 && frames[0].AFN == gdw3761.AFNConfirm {
-		err := gdw3761.Acknowledged(&frames[0])
-		if err == nil {
-			err = fmt.Errorf("terminal %s confirmed a read without data", r.Session.ID())
-		}
-		return fail(err)
+	d := day.In(r.loc())
+	switch class {
+	case meter.Daily:
+		d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, r.loc())
+	case meter.Monthly:
+		d = time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, r.loc())
+	default:
+		return false
 	}
-	var units []gdw3761.Unit
-	for i := range frames {
-		var err error
-		if units, err = frames[i].Units(units); err != nil {
-			return fail(fmt.Errorf("terminal %s reply frame %d: %w", r.Session.ID(), i+1, err))
-		}
-	}
-	byPn := map[uint16]Point{}
-	for _, p := range batch {
-		byPn[p.Pn] = p
-	}
-	got := map[uint16]bool{}
-	var out []meter.Read
-	var e gdw3761.Energy
-	for _, u := range units {
-		p, ok := byPn[u.Pn]
-		if !ok || u.Unknown {
-			continue
-		}
-		b := base(p, class, at, ref)
-		switch {
-		case u.Fn == 25 && frames[0].AFN == gdw3761.AFNClass1:
-			var v gdw3761.Instant
-			if err := v.UnmarshalUnit(u.Data); err != nil {
-				b.Status, b.Err = meter.Failed, fmt.Sprintf("p%d F25: %v", u.Pn, err)
-				out = append(out, b)
-				continue
-			}
-			got[u.Pn] = true
-			out = append(out, instant(b, &v, r.loc())...)
-		default:
-			di, _, ok := frozenDI(frames[0].AFN, u.Fn)
-			if !ok {
-				continue
-			}
-			if err := e.UnmarshalUnit(frames[0].AFN, u.Fn, u.Data); err != nil {
-				b.Status, b.Err = meter.Failed, fmt.Sprintf("p%d F%d: %v", u.Pn, u.Fn, err)
-				out = append(out, b)
-				continue
-			}
-			got[u.Pn] = true
-			out = append(out, energy(b, di, &e, r.loc())...)
-		}
-	}
-	for _, p := range batch {
-		if !got[p.Pn] {
-			b := base(p, class, at, ref)
-			b.Status, b.Err = meter.NoData, fmt.Sprintf("terminal %s sent no data for p%d", r.Session.ID(), p.Pn)
-			out = append(out, b)
-		}
-	}
-	return out
+	return !at.Before(d.Add(by))
 }
 
 func base(p Point, class meter.Class, at time.Time, ref meter.FrameRef) meter.Read {
