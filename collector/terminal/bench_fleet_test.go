@@ -18,6 +18,7 @@ import (
 
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/meter"
+	"github.com/headend/headend/protocol/dlt645"
 	"github.com/headend/headend/sim/field"
 )
 
@@ -86,8 +87,9 @@ type fleetRound struct {
 	fds               int     // open descriptors with the fleet online
 	read              time.Duration
 	requests          int64
-	reads, ok         int // reads returned, forward totals correct
-	cachedPer         float64
+	reads, ok         int     // reads returned, forward totals correct
+	cachedPer         float64 // the batches' heap after every meter's 05060101
+	handedPer         float64 // after its 05060001 and 05060201 too (the daily task's three)
 	heartbeats        int64
 	heldBeats         int64 // during the hold
 	online            int
@@ -117,8 +119,8 @@ func TestFleetDailyReads(t *testing.T) {
 		r := fleetRun(t, n, delay, hb, h)
 		t.Logf("%d terminals, %v answer delay: logins %v; per online terminal: heap %.0f B, stack %.0f B, %.2f goroutines, RSS %.0f B; %d fds open",
 			r.n, r.delay, r.login.Round(time.Millisecond), r.heapPer, r.stackPer, r.goroutinesPer, r.rssPer, r.fds)
-		t.Logf("  daily freezes of %d terminals x %d points: %v, %d requests, %d reads (%d forward totals right); batches cached %.0f B/terminal; %d heartbeats (%d in the hold), %d online after; fleet: %s",
-			r.n, fleetPoints, r.read.Round(time.Millisecond), r.requests, r.reads, r.ok, r.cachedPer, r.heartbeats, r.heldBeats, r.online, r.childStats)
+		t.Logf("  daily freezes of %d terminals x %d points: %v, %d requests, %d reads (%d forward totals right); batches cached %.0f B/terminal, %.0f B once every freeze is handed over; %d heartbeats (%d in the hold), %d online after; fleet: %s",
+			r.n, fleetPoints, r.read.Round(time.Millisecond), r.requests, r.reads, r.ok, r.cachedPer, r.handedPer, r.heartbeats, r.heldBeats, r.online, r.childStats)
 		if r.ok != n*fleetPoints {
 			t.Errorf("%d forward totals right, want %d (every point of every terminal)", r.ok, n*fleetPoints)
 		}
@@ -149,7 +151,7 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 	runtime.ReadMemStats(&m0)
 	g0, rss0 := runtime.NumGoroutine(), rss(t)
 	var logins atomic.Int64
-	lctx, stop := context.WithCancel(ctx) // Close alone leaves the sweep running
+	lctx, stop := context.WithCancel(ctx)
 	l := Listen(lctx, ln, Config{Known: func(string) (time.Duration, bool) { return hb, true }, Location: time.UTC,
 		OnEvent: func(e Event) {
 			if e.Kind == EventLogin {
@@ -258,13 +260,35 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 		t.Errorf("%d terminals' reads failed; the first: %v", n, firstErr.Load())
 	}
 	r.ok, r.reads = int(ok.Load()), int(reads.Load())
-	for _, p := range protos {
-		r.requests += p.Requests()
-	}
 	runtime.GC()
 	var m2 runtime.MemStats
 	runtime.ReadMemStats(&m2)
 	r.cachedPer = float64(int64(m2.HeapInuse)-int64(m1.HeapInuse)) / float64(n)
+	// the rest of the daily task (the freeze time, the reverse energy):
+	// from the batches, which then let go of each meter handed over
+	for i, p := range protos {
+		wg.Go(func() {
+			for pn := 1; pn <= fleetPoints; pn++ {
+				tgt := poll.Target{Address: fleetMeter(i+1, pn)}
+				for _, di := range []dlt645.DI{0x05060001, 0x05060201} {
+					if _, err := p.Do(rctx, tgt, poll.Request{DI: di}, meter.Read{Meter: tgt.Address, Class: meter.Daily}); err != nil {
+						failed.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	runtime.GC()
+	var m3 runtime.MemStats
+	runtime.ReadMemStats(&m3)
+	r.handedPer = float64(int64(m3.HeapInuse)-int64(m1.HeapInuse)) / float64(n)
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d reads of the freeze time and reverse energy failed", n)
+	}
+	for _, p := range protos {
+		r.requests += p.Requests()
+	}
 	runtime.KeepAlive(protos)
 	st := l.Stats()
 	r.heartbeats, r.online = st.Heartbeats, st.Online
