@@ -90,6 +90,7 @@ type fleetRound struct {
 	reads, ok         int     // reads returned, forward totals correct
 	cachedPer         float64 // the batches' heap after every meter's 05060101
 	handedPer         float64 // after its 05060001 and 05060201 too (the daily task's three)
+	restPer           float64 // with the batches then dropped: what is not the cache
 	heartbeats        int64
 	heldBeats         int64 // during the hold
 	online            int
@@ -119,8 +120,8 @@ func TestFleetDailyReads(t *testing.T) {
 		r := fleetRun(t, n, delay, hb, h)
 		t.Logf("%d terminals, %v answer delay: logins %v; per online terminal: heap %.0f B, stack %.0f B, %.2f goroutines, RSS %.0f B; %d fds open",
 			r.n, r.delay, r.login.Round(time.Millisecond), r.heapPer, r.stackPer, r.goroutinesPer, r.rssPer, r.fds)
-		t.Logf("  daily freezes of %d terminals x %d points: %v, %d requests, %d reads (%d forward totals right); batches cached %.0f B/terminal, %.0f B once every freeze is handed over; %d heartbeats (%d in the hold), %d online after; fleet: %s",
-			r.n, fleetPoints, r.read.Round(time.Millisecond), r.requests, r.reads, r.ok, r.cachedPer, r.handedPer, r.heartbeats, r.heldBeats, r.online, r.childStats)
+		t.Logf("  daily freezes of %d terminals x %d points: %v, %d requests, %d reads (%d forward totals right); batches cached %.0f B/terminal, %.0f B once every freeze is handed over (%.0f B of it not the batches); %d heartbeats (%d in the hold), %d online after; fleet: %s",
+			r.n, fleetPoints, r.read.Round(time.Millisecond), r.requests, r.reads, r.ok, r.cachedPer, r.handedPer, r.restPer, r.heartbeats, r.heldBeats, r.online, r.childStats)
 		if r.ok != n*fleetPoints {
 			t.Errorf("%d forward totals right, want %d (every point of every terminal)", r.ok, n*fleetPoints)
 		}
@@ -283,6 +284,15 @@ func fleetRun(t *testing.T, n int, delay, hb, hold time.Duration) fleetRound {
 	var m3 runtime.MemStats
 	runtime.ReadMemStats(&m3)
 	r.handedPer = float64(int64(m3.HeapInuse)-int64(m1.HeapInuse)) / float64(n)
+	for _, p := range protos {
+		p.mu.Lock()
+		p.batches = nil
+		p.mu.Unlock()
+	}
+	runtime.GC()
+	var m4 runtime.MemStats
+	runtime.ReadMemStats(&m4)
+	r.restPer = float64(int64(m4.HeapInuse)-int64(m1.HeapInuse)) / float64(n)
 	if n := failed.Load(); n > 0 {
 		t.Errorf("%d reads of the freeze time and reverse energy failed", n)
 	}

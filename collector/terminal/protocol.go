@@ -196,6 +196,9 @@ func (p *Protocol) served(k batchKey, m string, h *held, di dlt645.DI) {
 	if h.served == all && !h.reply.empty(h.p) {
 		if b := p.batches[k]; b != nil && b.meters[m] == h {
 			delete(b.meters, m)
+			if len(b.meters) == 0 {
+				b.meters = map[string]*held{} // a map keeps its buckets
+			}
 		}
 	}
 }
