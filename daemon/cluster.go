@@ -209,6 +209,8 @@ type clusterStatus struct {
 
 // status is the cluster as etcd has it and this node's part.
 func (r *clusterRun) status(ctx context.Context) *clusterStatus {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // etcd down: answer with what the node knows
+	defer cancel()
 	st, err := r.node.Status(ctx)
 	cs := &clusterStatus{Status: st, Node: r.node.Name(), Owned: r.node.Owned()}
 	if err != nil {

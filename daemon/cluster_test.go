@@ -332,3 +332,70 @@ func TestClusterSharesAndTakesOverChannels(t *testing.T) {
 	}
 	t.Logf("a took b's channels in %v after b left", took)
 }
+
+// TestClusterFenceStopsPolling: when etcd stops answering, each node's
+// fence falls before its lease could lapse and its collector polls
+// nothing; when etcd is back, the channels are shared out again.
+func TestClusterFenceStopsPolling(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	sim := clusterField(t)
+	var all []string
+	for _, e := range sim.Endpoints {
+		all = append(all, e.Concentrator)
+	}
+	sort.Strings(all)
+	a := startClusterNode(t, "node-a", etcd.Endpoint, sim, false)
+	b := startClusterNode(t, "node-b", etcd.Endpoint, sim, false)
+	waitShared(t, all, a, b)
+
+	etcd.Pause()
+	pausedAt := time.Now()
+	paused := true
+	defer func() {
+		if paused {
+			etcd.Resume()
+		}
+	}()
+	// /status waits for etcd up to 2 s: the nodes' logs tell when each
+	// collector closed its last channel
+	for _, n := range []*clusterNode{a, b} {
+		var at time.Time
+		eventually(t, clusterTTL+5*time.Second, n.name+" fenced", func() (bool, string) {
+			at = lastDrop(t, n.logs.String(), pausedAt)
+			return !at.IsZero(), "no channel ownership line with polled=0"
+		})
+		if st := n.status(); len(st.polled()) != 0 || len(st.owned()) != 0 {
+			t.Errorf("%s fenced owns %v polls %v", n.name, st.owned(), st.polled())
+		}
+		// the fence falls ttl − margin after the last renewal, at most
+		// one renewal (ttl/6) before the pause
+		if d := at.Sub(pausedAt); d > clusterTTL {
+			t.Errorf("%s stopped polling %v after etcd stopped answering: later than its lease could lapse", n.name, d)
+		} else {
+			t.Logf("%s stopped polling %v after etcd stopped answering (ttl %v)", n.name, d.Round(time.Millisecond), clusterTTL)
+		}
+	}
+	etcd.Resume()
+	paused = false
+	waitShared(t, all, a, b)
+}
+
+// lastDrop is the time of the first log line after since in which the
+// collector closed its last channel.
+func lastDrop(t *testing.T, log string, since time.Time) time.Time {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="channel ownership"`) || !strings.Contains(line, " polled=0") {
+			continue
+		}
+		f := strings.Fields(line)
+		at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time="))
+		if err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if at.After(since) {
+			return at
+		}
+	}
+	return time.Time{}
+}
