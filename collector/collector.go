@@ -52,6 +52,9 @@ type Options struct {
 	// ObserveTransaction, if set, is told of every transaction on every
 	// bus (poll.Options.Observe): metrics.Metrics.ObserveTransaction.
 	ObserveTransaction func(channel string, d time.Duration, err error)
+	// Ownership, if set, is which channels this collector polls when
+	// head-ends share them (cluster.go); nil: all of them.
+	Ownership Ownership
 }
 
 // Collector is a running set of channels, buses and schedules.
@@ -216,6 +219,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.backfillAtStart(channels)
 	c.readMissedBoundary(channels)
 	c.startSchedule(ctx)
+	c.followOwnership(ctx)
 	c.log.Info("collector running", "channels", len(channels), "meters", len(c.members()), "now", c.opts.Clock.Now().Format(time.DateTime))
 	select {
 	case <-ctx.Done():
@@ -260,8 +264,12 @@ func (c *Collector) open(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	own := c.owned(c.config())
 	for i := range a.Channels {
 		ch := &a.Channels[i]
+		if !own[ch.ID] {
+			continue // another node's (cluster.go)
+		}
 		built, err := c.build(ch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", ch.ID, err))

@@ -145,6 +145,19 @@ type Changes struct {
 	// (collector.breaker changed): the connection stays, the queue is
 	// scheduled anew.
 	Rebused []string
+	// Taken are channels opened because this node now owns them, Dropped
+	// those closed because it no longer does (Options.Ownership).
+	Taken, Dropped []string
+}
+
+// has reports whether id was changed (closed to be opened again).
+func (ch Changes) has(id string) bool {
+	for _, c := range ch.Changed {
+		if c == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Restart names the keys Apply cannot change on a running collector:
@@ -179,16 +192,26 @@ func Restart(old, cfg *Config) []string {
 // channels ([ErrNotRunning]): nothing is changed then. A channel that
 // cannot be opened is in the error; the rest is applied.
 func (c *Collector) Apply(cfg *Config) (Changes, error) {
-	var ch Changes
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	if c.run.ctx == nil || c.run.stopped {
-		return ch, ErrNotRunning
+		return Changes{}, ErrNotRunning
 	}
+	if keys := Restart(c.config(), cfg); len(keys) > 0 {
+		return Changes{}, fmt.Errorf("collector: %v changed: restart to apply", keys)
+	}
+	ch, err := c.applyLocked(cfg, c.owned(cfg))
+	c.log.Info("collector reloaded", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "kept", len(ch.Kept),
+		"meters", len(cfg.Archive.Meters))
+	return ch, err
+}
+
+// applyLocked makes the running collector poll the channels of cfg that
+// own names (Apply, and an ownership change: cluster.go); c.run.mu is
+// held.
+func (c *Collector) applyLocked(cfg *Config, own map[string]bool) (Changes, error) {
+	var ch Changes
 	old := c.config()
-	if keys := Restart(old, cfg); len(keys) > 0 {
-		return ch, fmt.Errorf("collector: %v changed: restart to apply", keys)
-	}
 	ctx := c.run.ctx
 	oldChs, newChs := channelsByID(old.Archive), channelsByID(cfg.Archive)
 	rebus := old.Collector.Breaker != cfg.Collector.Breaker
@@ -200,6 +223,9 @@ func (c *Collector) Apply(cfg *Config) (Changes, error) {
 		switch {
 		case !ok:
 			ch.Removed = append(ch.Removed, live.id)
+			c.closeChannel(live)
+		case !own[live.id]:
+			ch.Dropped = append(ch.Dropped, live.id)
 			c.closeChannel(live)
 		case !reflect.DeepEqual(oldChs[live.id], nc):
 			ch.Changed = append(ch.Changed, live.id)
@@ -258,8 +284,13 @@ func (c *Collector) Apply(cfg *Config) (Changes, error) {
 			all = append(all, live)
 			continue
 		}
+		if !own[a.ID] {
+			continue // another node's (cluster.go)
+		}
 		if _, was := oldChs[a.ID]; !was {
 			ch.Added = append(ch.Added, a.ID)
+		} else if !ch.has(a.ID) {
+			ch.Taken = append(ch.Taken, a.ID)
 		}
 		built, err := c.build(a)
 		if err != nil {
@@ -275,8 +306,11 @@ func (c *Collector) Apply(cfg *Config) (Changes, error) {
 	c.mu.Unlock()
 	c.backfillAtStart(opened)
 	c.startSchedule(ctx)
-	c.log.Info("collector reloaded", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "kept", len(ch.Kept),
-		"meters", len(cfg.Archive.Meters))
+	live := map[string]bool{}
+	for _, l := range all {
+		live[l.id] = true
+	}
+	c.idle(cfg, ch.Removed, live)
 	return ch, errors.Join(errs...)
 }
 

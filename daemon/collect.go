@@ -88,13 +88,15 @@ func reportRates(ctx context.Context, log *slog.Logger, current *atomic.Pointer[
 	}
 }
 
-// status is GET /status: the collector's health and the store's.
+// status is GET /status: the collector's health and the store's, and
+// the cluster's under serve --cluster.
 type status struct {
 	collector.Status
-	Storage storageStatus `json:"storage"`
+	Storage storageStatus  `json:"storage"`
+	Cluster *clusterStatus `json:"cluster,omitempty"`
 }
 
-func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m *metrics.Metrics) http.Handler {
+func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m *metrics.Metrics, cl *clusterRun) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		c := current.Load()
@@ -105,7 +107,11 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
-		enc.Encode(status{Status: c.Status(), Storage: stg.status()})
+		st := status{Status: c.Status(), Storage: stg.status()}
+		if cl != nil {
+			st.Cluster = cl.status(r.Context())
+		}
+		enc.Encode(st)
 	})
 	mountOps(mux, current, stg, m) // /healthz, /readyz, /metrics (ops.go)
 	return mux

@@ -2,7 +2,8 @@
 // a configuration reload changes. [Run] opens the store and its outbox
 // (store.go), the analysis (analysis.go), the billing publisher
 // (publish.go), the HTTP API (http.go, api.go, ops.go) and the collector
-// (collect.go), and applies every reload section by section (reload.go,
+// (collect.go), under --cluster after joining the cluster (cluster.go),
+// and applies every reload section by section (reload.go,
 // docs/reload.md): each section is applied, or the reload is refused as
 // a whole, naming the section that needs a restart.
 package daemon
@@ -47,6 +48,12 @@ type Options struct {
 	// Settle is how quiet the files must be after a change before the
 	// reload; 0: 200ms.
 	Settle time.Duration
+	// Cluster joins the cluster of the configuration's cluster section
+	// and polls only the channels this node owns (serve --cluster,
+	// cluster.go); false: a single node polling every channel.
+	Cluster bool
+
+	crash bool // tests: stop without leaving the cluster, as a crash would
 }
 
 // daemon is one Run: what a reload may change.
@@ -66,6 +73,7 @@ type daemon struct {
 	pub       *publisher
 	toks      *auth.Tokens // nil without http.listen
 	reanalyse chan struct{}
+	cl        *clusterRun // nil without --cluster
 }
 
 // Run runs the daemon on cfg (loaded from cfg.File) until ctx ends or
@@ -91,6 +99,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 	}
 	if ln != nil {
 		defer ln.Close()
+	}
+	if opts.Cluster {
+		if d.cl, err = joinCluster(ctx, cfg, log); err != nil {
+			return err
+		}
+		defer d.cl.close(!opts.crash) // on an early return; after the collector stopped otherwise
+	} else if cfg.Cluster.Enabled() {
+		log.Info("cluster section ignored: a single node without serve --cluster", "etcd", cfg.Cluster.Etcd)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -149,7 +165,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 	}
 	reloads := d.watch(ctx)
 	go reportRates(ctx, log, &d.current, d.stg, opts.Report)
-	return d.collect(ctx, reloads)
+	err = d.collect(ctx, reloads)
+	if d.cl != nil {
+		d.cl.close(!opts.crash) // the collector stopped: hand its channels on now
+	}
+	return err
 }
 
 // collectorOptions are the collector's options of this run: the rates,
@@ -157,6 +177,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 func (d *daemon) collectorOptions() collector.Options {
 	opts := collector.Options{Logger: d.log, Health: health.New(nil), Breakers: &poll.Breakers{},
 		ObserveTransaction: d.m.ObserveTransaction, Clock: d.opts.Clock}
+	if d.cl != nil {
+		opts.Ownership = d.cl
+	}
 	sink := observed(d.m, d.stg.persist.Accept)
 	// a day's freezes in: the analysis runs once they stop coming
 	opts.Sink = func(rs []meter.Read) { sink(rs); d.an.get().Notify(rs) }

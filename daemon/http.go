@@ -34,7 +34,7 @@ func (d *daemon) startHTTP(ctx context.Context, cfg *config.Config, ln net.Liste
 	h := audit.Writes(alog)(apiHandler(apiDeps{
 		Deps: api.Deps{Results: d.stg.results, Reads: d.stg.store, Archive: d.archive.Load,
 			Location: cfg.Collector.Location(), Now: d.clk.Now, Logger: log},
-		Base: statusHandler(&d.current, d.stg, d.m), Tokens: toks, Audit: alog, Analyzer: d.an.get,
+		Base: statusHandler(&d.current, d.stg, d.m, d.cl), Tokens: toks, Audit: alog, Analyzer: d.an.get,
 		Collector: &d.current, Clock: d.clk, Reanalyse: reanalyse, TileURL: cfg.HTTP.TileURL,
 		Targets: d.an.Targets, Rules: d.an.Rules, Loss: cfg.Analysis.Loss}))
 	hc := cfg.HTTP

@@ -45,6 +45,7 @@ var policy = []section{
 	{"analysis", analysisSection, false, "applied: the analysis is restarted on the new settings (a run under way is cut short and run again)"},
 	{"publish", func(c *config.Config) any { return c.Publish }, false, "applied: the publisher is restarted on the new settings; its cursor carries on"},
 	{"audit", func(c *config.Config) any { return c.Audit }, true, "the audit log is open"},
+	{"cluster", func(c *config.Config) any { return c.Cluster }, true, "the node joined etcd with it (serve --cluster)"},
 }
 
 func collectorSection(c *config.Config) any {
@@ -117,6 +118,9 @@ func (d *daemon) reload(ctx context.Context, c *collector.Collector, nc *config.
 		return
 	}
 	if changed("collector") || changed("archive") {
+		if d.cl != nil {
+			d.cl.setArchive(nc.Archive) // the channels shared out before the collector opens any
+		}
 		ch, err := c.Apply(collectorConfig(nc))
 		switch {
 		case errors.Is(err, collector.ErrNotRunning):

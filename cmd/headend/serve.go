@@ -16,6 +16,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var cfgPath, follow string
 	var report time.Duration
+	var clustered bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the collector: read every meter of the archive on schedule",
@@ -30,16 +31,25 @@ the configuration: each section is applied, or the reload is refused
 naming the section that needs a restart (docs/reload.md).
 
 --follow makes the collector run on a metersim's clock (its simulated time
-and speed), so that a demo shows days of reads in minutes.`,
+and speed), so that a demo shows days of reads in minutes.
+
+--cluster shares the channels with the other head-ends of the cluster
+named in the configuration's cluster section (etcd): this node polls only
+the channels it owns, takes over a dead node's a lease TTL later, and
+hands its own on when it stops (docs/cluster.md).`,
 		Example: `  headend serve --config configs/headend.yaml
-  headend serve --config configs/headend.yaml --follow http://127.0.0.1:8090`,
+  headend serve --config configs/headend.yaml --follow http://127.0.0.1:8090
+  headend serve --config node1.yaml --cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cfgPath, cmd.Flags())
 			if err != nil {
 				return err
 			}
-			opts := daemon.Options{Log: cmd.ErrOrStderr(), Report: report, Flags: cmd.Flags()}
+			if clustered && !cfg.Cluster.Enabled() {
+				return fmt.Errorf("serve --cluster: %s names no etcd: set cluster.etcd (docs/cluster.md)", cfgPath)
+			}
+			opts := daemon.Options{Log: cmd.ErrOrStderr(), Report: report, Flags: cmd.Flags(), Cluster: clustered}
 			if follow != "" {
 				clk, err := followClock(follow)
 				if err != nil {
@@ -52,6 +62,7 @@ and speed), so that a demo shows days of reads in minutes.`,
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "configs/headend.yaml", "configuration file")
 	cmd.Flags().StringVar(&follow, "follow", "", "run on the clock of the metersim at this URL (demo)")
+	cmd.Flags().BoolVar(&clustered, "cluster", false, "share the channels with the cluster's other nodes through etcd (the cluster section)")
 	cmd.Flags().DurationVar(&report, "report", 10*time.Second, "how often to log the collection rates (real time)")
 	config.RegisterFlags(cmd.Flags())
 	return cmd

@@ -26,6 +26,7 @@ import (
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/archive"
+	"github.com/headend/headend/cluster"
 	"github.com/headend/headend/collector/settings"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	Analysis  Analysis           `yaml:"analysis"`
 	Publish   Publish            `yaml:"publish"`
 	Audit     Audit              `yaml:"audit"` // access.go
+	// Cluster is how serve --cluster shares the channels with other
+	// head-ends through etcd (docs/cluster.md); unused without --cluster.
+	Cluster cluster.Config `yaml:"cluster"`
 
 	// Archive is the archive: the inline lists plus the meters of the
 	// CSV files, validated, with channel defaults applied.
@@ -226,6 +230,7 @@ func Default() *Config {
 // check validates the section values; bad(key, reason) reports one.
 func (c *Config) check(bad func(key, format string, args ...any)) {
 	c.Collector.Check(bad)
+	c.Cluster.Check(bad)
 	if c.Collector.DialInListen != "" {
 		listenAddr(bad, "collector.dialin_listen", c.Collector.DialInListen)
 	}

@@ -683,6 +683,21 @@ func convert(raw any, v reflect.Value) error {
 		default:
 			return fmt.Errorf("%v is not an integer", raw)
 		}
+	case reflect.Float64:
+		switch x := raw.(type) {
+		case int:
+			v.SetFloat(float64(x))
+		case float64:
+			v.SetFloat(x)
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", x)
+			}
+			v.SetFloat(f)
+		default:
+			return fmt.Errorf("%v is not a number", raw)
+		}
 	case reflect.Slice:
 		var items []string
 		switch x := raw.(type) {
