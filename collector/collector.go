@@ -233,6 +233,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		}
 	}
 	c.run.wg.Wait()
+	c.handOverBatches()
 	return nil
 }
 

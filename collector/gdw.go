@@ -151,3 +151,29 @@ func (c *Collector) terminalStatus(s *Status) {
 	st := g.Stats()
 	s.TerminalCounts = &st
 }
+
+// handOverBatches hands on, once the buses have stopped, what the 376.1
+// terminals' freeze batches hold that no meter's task asked for yet (see
+// terminal.Protocol.Unserved): read from the terminal, they are as good
+// as any task's reads, and they go the same way (stamped, stored, marked
+// held in the freeze ledger).
+func (c *Collector) handOverBatches() {
+	n := 0
+	for _, ch := range c.channelList() {
+		fi, ok := ch.proto.(freezeIndex)
+		if !ok {
+			continue
+		}
+		tp, ok := fi.Protocol.(*terminal.Protocol)
+		if !ok {
+			continue
+		}
+		for _, reads := range tp.Unserved() {
+			c.sink(reads)
+			n += len(reads)
+		}
+	}
+	if n > 0 {
+		c.log.Info("stopping: handed on the concentrators' freezes read for meters not yet asked", "reads", n)
+	}
+}

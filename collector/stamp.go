@@ -33,7 +33,11 @@ func stampFreezes(reads []meter.Read, loc *time.Location) []meter.Read {
 				r.Quantity = name
 			}
 		}
-		r.MeterTime = at
+		if !at.IsZero() {
+			// (without the freeze's time read, a concentrator's
+			// freeze keeps the day its reply named)
+			r.MeterTime = at
+		}
 	}
 	return reads
 }

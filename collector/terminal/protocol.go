@@ -289,3 +289,57 @@ func (p *Protocol) again() time.Duration {
 	}
 	return 15 * time.Minute
 }
+
+// Unserved takes out what the freezes' batches hold that no meter's task
+// has asked for yet: for each meter with data, the reads of the
+// identifiers not yet handed over, as its daily (or monthly) task would
+// have had them, one slice per meter and freeze. The collector hands them
+// on when it stops: they were read from the terminal, and a stop that
+// dropped them would read them again after the restart at best.
+func (p *Protocol) Unserved() [][]meter.Read {
+	now := p.Reader.now()
+	loc := p.Reader.loc()
+	today := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out [][]meter.Read
+	for k, b := range p.batches {
+		var dis []dlt645.DI
+		switch k.class {
+		case meter.Daily:
+			n := 0
+			for d := k.day; d.Before(today); d = d.AddDate(0, 0, 1) {
+				n++
+			}
+			if n < 1 || n > 62 {
+				continue // no longer a day the meter's index names
+			}
+			dis = []dlt645.DI{0x05060000 | dlt645.DI(n), 0x05060100 | dlt645.DI(n), 0x05060200 | dlt645.DI(n)}
+		case meter.Monthly:
+			dis = []dlt645.DI{0x0001FF01, 0x0002FF01}
+		default:
+			continue // current data is read again at the next start
+		}
+		for m, h := range b.meters {
+			if h.reply.empty(h.p) {
+				continue
+			}
+			var reads []meter.Read
+			for _, di := range dis {
+				bit, _ := servedBit(k.class, di)
+				if h.served&bit != 0 {
+					continue
+				}
+				base := meter.Read{Meter: m, Area: h.p.Area, Channel: h.p.Channel, Class: k.class,
+					DI: di, Edition: dlt645.DLT2007, Quantity: poll.Asked(dlt645.DLT2007, di)}
+				reads = append(reads, p.answer(k, h, poll.Request{DI: di}, base)...)
+				h.served |= bit
+			}
+			if len(reads) > 0 {
+				out = append(out, reads)
+			}
+			delete(b.meters, m)
+		}
+	}
+	return out
+}

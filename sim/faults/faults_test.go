@@ -165,6 +165,7 @@ func TestFaults(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		post(t, simURL+"/endpoints/"+c+"/up")
 		ups[c] = time.Now()
+		ev.ups = append(ev.ups, ups[c])
 		time.Sleep(4 * time.Second)
 	}
 
@@ -511,6 +512,7 @@ type events struct {
 	// request of the killed process (still on the line when it died)
 	revived []time.Time
 	downs   []time.Time // a far end stopped
+	ups     []time.Time // ... and started again (ups[i] after downs[i])
 	stops   []time.Time // SIGTERM
 	full    []period    // data dir full
 	phases  []mark      // what the test was doing from when
@@ -579,6 +581,17 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 		}
 		return false
 	}
+	// a reply given while its far end was down (a concentrator that
+	// goes on with a forwarded read after its link dropped) cannot reach
+	// the head-end
+	down := func(at time.Time) bool {
+		for i, d := range ev.downs {
+			if i < len(ev.ups) && at.After(d) && !at.After(ev.ups[i]) {
+				return true
+			}
+		}
+		return false
+	}
 	// a kill while the disk is full loses what was held in memory since
 	// the disk filled
 	killed := func(at time.Time) bool {
@@ -611,7 +624,7 @@ func account(counts []simulator.MeterCount, reads []meter.Read, ev *events) resu
 			switch {
 			case killed(at):
 				r.excludedKill++
-			case within(at, ev.downs):
+			case within(at, ev.downs) || down(at):
 				r.excludedDown++
 			case within(at, ev.stops) || within(at.Add(-txWindow), ev.stops):
 				r.excludedStop++
