@@ -212,13 +212,18 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.mu.Lock()
 	channels := c.channels
 	c.mu.Unlock()
-	c.run.start(ctx)
+	// an Apply may come as soon as the run's context is set: it waits
+	// until the buses and the schedule are started, so that it stops
+	// this schedule and never starts a second one beside it
+	c.run.mu.Lock()
+	c.run.ctx = ctx
 	for _, ch := range channels {
 		c.startBus(ctx, ch)
 	}
 	c.backfillAtStart(channels)
 	c.readMissedBoundary(channels)
 	c.startSchedule(ctx)
+	c.run.mu.Unlock()
 	c.followOwnership(ctx)
 	c.log.Info("collector running", "channels", len(channels), "meters", len(c.members()), "now", c.opts.Clock.Now().Format(time.DateTime))
 	select {
@@ -227,7 +232,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	case <-c.drain:
 		// a graceful stop: no new tasks, the transactions in flight finish
 		c.run.stop()
+		c.run.mu.Lock()
 		c.stopSchedule()
+		c.run.mu.Unlock()
 		for _, ch := range c.channelList() {
 			ch.bus.Stop()
 		}

@@ -36,12 +36,6 @@ type dialInSet struct {
 	reg *dtu.Registry // their configured packets
 }
 
-func (r *runState) start(ctx context.Context) {
-	r.mu.Lock()
-	r.ctx = ctx
-	r.mu.Unlock()
-}
-
 // stop refuses later Applies and waits for one under way.
 func (r *runState) stop() {
 	r.mu.Lock()
