@@ -101,6 +101,17 @@ faults:
 	return a
 }
 
+// collected has the concentrator collect its first day's freeze (at
+// 00:10 of the next day) and returns a frozen-mode Protocol on it, 30
+// minutes later.
+func (a *simArea) collected() *Protocol {
+	day := a.clock.t
+	a.clock.t = day.Add(24*time.Hour + 10*time.Minute)
+	a.term.Collect(context.Background())
+	a.clock.t = day.Add(24*time.Hour + 40*time.Minute)
+	return &Protocol{Reader: a.reader(), Mode: "frozen", Points: func() []Point { return a.points }}
+}
+
 func (a *simArea) reader() *Reader {
 	return &Reader{Session: a.s, Location: a.clock.t.Location(), Now: a.clock.Now}
 }
@@ -180,11 +191,8 @@ func TestDeadMeterBehindTheConcentratorIsAFailedRead(t *testing.T) {
 func TestDeadMeterThroughProtocol(t *testing.T) {
 	a := startSimArea(t)
 	day := a.clock.t
-	a.clock.t = day.Add(24*time.Hour + 10*time.Minute)
+	p := a.collected()
 	ctx := context.Background()
-	a.term.Collect(ctx)
-	a.clock.t = day.Add(24*time.Hour + 40*time.Minute)
-	p := &Protocol{Reader: a.reader(), Mode: "frozen", Points: func() []Point { return a.points }}
 	ask := func(pt Point) []meter.Read {
 		var out []meter.Read
 		for _, di := range []dlt645.DI{0x05060001, 0x05060101, 0x05060201} {

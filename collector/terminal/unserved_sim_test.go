@@ -3,7 +3,6 @@ package terminal
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/headend/headend/collector/poll"
 	"github.com/headend/headend/meter"
@@ -18,11 +17,8 @@ import (
 func TestUnservedHandsOverTheBatch(t *testing.T) {
 	a := startSimArea(t)
 	day := a.clock.t
-	a.clock.t = day.Add(24*time.Hour + 10*time.Minute)
+	p := a.collected()
 	ctx := context.Background()
-	a.term.Collect(ctx)
-	a.clock.t = day.Add(24*time.Hour + 40*time.Minute)
-	p := &Protocol{Reader: a.reader(), Mode: "frozen", Points: func() []Point { return a.points }}
 	first := a.points[0]
 	tg := poll.Target{Address: first.Meter, Edition: dlt645.DLT2007, Area: "D1"}
 	if _, err := p.Do(ctx, tg, poll.Request{DI: 0x05060101}, meter.Read{Meter: first.Meter, Area: "D1", Class: meter.Daily, DI: 0x05060101}); err != nil {
