@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,69 +15,12 @@ import (
 	"time"
 
 	"github.com/headend/headend/daemon/daemontest"
-	"github.com/headend/headend/internal/testenv"
+	"github.com/headend/headend/internal/influxtest"
 )
 
-// startInfluxd starts a private InfluxDB 1.8 (the binary scripts/influxd.sh
-// install builds, or HEADEND_INFLUXD) for one test and returns its URL;
-// it is stopped when the test ends.
-func startInfluxd(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("HEADEND_INFLUXD")
-	if bin == "" {
-		cache := os.Getenv("HEADEND_CACHE")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache", "headend")
-		}
-		bin = filepath.Join(cache, "influxd-1.8.10", "influxd")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		testenv.Skip(t, "no influxd at %s: run scripts/influxd.sh install, or set HEADEND_INFLUXD", bin)
-	}
-	port := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	dir, httpPort, rpcPort := t.TempDir(), port(), port()
-	conf := testenv.InfluxdConf(dir, httpPort, rpcPort)
-	if err := os.WriteFile(filepath.Join(dir, "influxd.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "-config", filepath.Join(dir, "influxd.conf"))
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	u := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		select {
-		case err := <-exited:
-			t.Fatalf("influxd exited: %v\n%s", err, log.String())
-		default:
-		}
-		if resp, err := http.Get(u + "/ping"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return u
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling a starting process: there is nothing to wait on
-	}
-	t.Fatal("influxd did not answer /ping within 30 s")
-	return ""
-}
+// startInfluxd starts a private InfluxDB 1.8 for one test and returns its
+// URL; it is stopped when the test ends.
+func startInfluxd(t *testing.T) string { return influxtest.Start(t) }
 
 // influxConfig writes daemontest.OpsConfig with an InfluxDB 1.8 store at u, the
 // buckets influx-setup makes, and no store.path.

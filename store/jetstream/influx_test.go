@@ -2,71 +2,18 @@ package jetstream
 
 import (
 	"context"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/headend/headend/internal/influxtest"
 	"github.com/headend/headend/internal/natstest"
-	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/store"
 	"github.com/headend/headend/store/influx"
 )
 
-// startInfluxd starts a private influxd 1.8.10 (the one scripts/influxd.sh
-// builds; HEADEND_INFLUXD overrides it), killed when the test ends, and
-// returns its URL.
-func startInfluxd(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("HEADEND_INFLUXD")
-	if bin == "" {
-		cache := os.Getenv("HEADEND_CACHE")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache", "headend")
-		}
-		bin = filepath.Join(cache, "influxd-1.8.10", "influxd")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		testenv.Skip(t, "no influxd at %s: run scripts/influxd.sh install (make influxd), or set HEADEND_INFLUXD", bin)
-	}
-	dir := t.TempDir()
-	port, rpc := natstest.FreePort(t), natstest.FreePort(t)
-	conf := filepath.Join(dir, "influxd.conf")
-	if err := os.WriteFile(conf, []byte(testenv.InfluxdConf(dir, port, rpc)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log, err := os.Create(filepath.Join(dir, "influxd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "-config", conf)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); log.Close(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitFor(t, 60*time.Second, "influxd answering /ping", func() (bool, string) {
-		select {
-		case <-exited:
-			t.Fatalf("influxd exited; see %s", log.Name())
-		default:
-		}
-		resp, err := http.Get(url + "/ping")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode/100 == 2, resp.Status
-	})
-	return url
-}
+// startInfluxd starts a private influxd 1.8.10, killed when the test
+// ends, and returns its URL.
+func startInfluxd(t testing.TB) string { return influxtest.Start(t) }
 
 // TestIntoInfluxDB runs the path into InfluxDB, the production store, with
 // a writer stopped before its acknowledgement: the redelivered messages

@@ -1,0 +1,17 @@
+// Package failover holds the cluster's end-to-end test (issue 19): three
+// real `headend serve --cluster` processes share the simulated field of
+// the large scenario's TCP concentrators through a real etcd, send their
+// reads through a real three-server NATS JetStream cluster into a real
+// InfluxDB, and the test kills a node and a NATS server with SIGKILL,
+// restarts them, and counts at the simulator every meter's requests in
+// every schedule slot:
+//
+//	go test -run TestClusterFailover -v ./sim/failover/
+//
+// It fails on a meter not read in a slot, a meter read twice in a slot, a
+// read answered but not stored, a read stored twice, or a fail-over that
+// took longer than one schedule interval. Without etcd, nats-server or
+// influxd it skips (fails under HEADEND_REQUIRE_ALL). It is skipped with
+// -short and under the race detector (real processes, timed faults);
+// make unit runs it.
+package failover

@@ -1,0 +1,351 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/headend/headend/meter"
+	"github.com/headend/headend/sim/meterbus"
+	"github.com/headend/headend/store"
+	"github.com/headend/headend/store/influx"
+)
+
+// tokAdmin is the nodes' API token.
+const tokAdmin = "failover-admin-0123456789"
+
+// clusterRun is the three head-end processes and what they share.
+type clusterRun struct {
+	t                     *testing.T
+	bin, work, follow     string
+	field                 *field
+	etcd, influx          string
+	nats                  []string
+	configs, https, datas []string
+	procs                 []*proc
+}
+
+func (r *clusterRun) name(i int) string { return fmt.Sprintf("he%d", i+1) }
+
+func (r *clusterRun) names() []string {
+	var out []string
+	for i := range nodes {
+		out = append(out, r.name(i))
+	}
+	return out
+}
+
+func buildHeadend(t *testing.T, root, work string) string {
+	t.Helper()
+	bin := filepath.Join(work, "bin", "headend")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/headend")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/headend: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// archive is the configuration's archive section: the field's areas,
+// channels and meters.
+func (r *clusterRun) archive() string {
+	var b strings.Builder
+	b.WriteString("archive:\n  areas:\n")
+	seen := map[string]bool{}
+	for _, e := range r.field.sim.Endpoints {
+		if !seen[e.Area] {
+			seen[e.Area] = true
+			fmt.Fprintf(&b, "    - {id: %s, name: %s}\n", e.Area, e.Area)
+		}
+	}
+	b.WriteString("  channels:\n")
+	for _, e := range r.field.sim.Endpoints {
+		fmt.Fprintf(&b, "    - {id: %s, kind: tcp, address: %q, timeout: 500ms, gap: 1ms, retries: 1}\n", e.Concentrator, e.Address)
+	}
+	b.WriteString("  meters:\n")
+	for _, e := range r.field.sim.Endpoints {
+		for _, addr := range e.Meters {
+			fmt.Fprintf(&b, "    - {address: %q, edition: %q, channel: %s, area: %s, ct: 1, pt: 1}\n",
+				addr, fmt.Sprint(r.field.sim.Fleet.Meter(addr).Edition), e.Concentrator, e.Area)
+		}
+	}
+	return b.String()
+}
+
+// writeConfigs writes each node's configuration: its own data dir and
+// HTTP port; the same etcd, NATS servers, InfluxDB and archive.
+func (r *clusterRun) writeConfigs() {
+	arch := r.archive()
+	for i := range nodes {
+		dir := filepath.Join(r.work, r.name(i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		http := freeAddr(r.t)
+		cfg := fmt.Sprintf(`collector:
+  data_dir: %[1]s/data
+  instantaneous: {enabled: true, spec: every 1m, jitter: 0s}
+  interval: {enabled: false}
+  daily: {enabled: false}
+  monthly: {enabled: false}
+  clock: {enabled: false}
+  backfill_days: 0
+  plan:
+    instantaneous:
+      "2007": ["00010000"]
+      "1997": ["9010"]
+store:
+  kind: influxdb
+  path: %[1]s/store
+  url: %[2]s
+  org: "-"
+  token: "headend:secret"
+  bucket: headend/registers
+  bucket_raw: headend/raw
+  bucket_aggregates: headend/aggregates
+  retention: {raw: 0, registers: 0, aggregates: 0} # the field's 2025 is older than 30 days
+http:
+  listen: %[3]s
+  tokens: [{name: admin, roles: [admin], token: %[4]s}]
+cluster:
+  etcd: [%[5]q]
+  node: %[6]s
+  ttl: %[7]s
+  margin: 1500ms
+%[8]s%[9]s`, dir, r.influx, http, tokAdmin, r.etcd, r.name(i), ttl, r.natsSection(), arch)
+		path := filepath.Join(dir, "headend.yaml")
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+		r.configs = append(r.configs, path)
+		r.https = append(r.https, http)
+		r.procs = append(r.procs, nil)
+	}
+}
+
+// natsSection is the cluster's nats part: every node publishes its reads
+// to the stream and runs a storage writer.
+func (r *clusterRun) natsSection() string {
+	if !useNATS {
+		return ""
+	}
+	return fmt.Sprintf("  nats: {urls: [%s], writer: true, replicas: 3}\n", strings.Join(r.nats, ", "))
+}
+
+// setupInflux makes the database and its retention policies.
+func (r *clusterRun) setupInflux() {
+	out, err := exec.Command(r.bin, "storage", "influx-setup", "--config", r.configs[0]).CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("headend storage influx-setup: %v\n%s", err, out)
+	}
+}
+
+// start starts node i and waits until its HTTP server answers.
+func (r *clusterRun) start(ctx context.Context, i int) {
+	r.t.Helper()
+	r.procs[i] = startProc(r.t, ctx, r.work, r.name(i), r.bin,
+		"serve", "--cluster", "--config", r.configs[i], "--follow", r.follow)
+	waitHTTP(r.t, "http://"+r.https[i]+"/healthz", r.procs[i])
+}
+
+// kill ends node i with SIGKILL: no leave, nothing flushed.
+func (r *clusterRun) kill(i int) {
+	r.procs[i].stop(r.t, syscall.SIGKILL)
+	r.procs[i] = nil
+}
+
+func (r *clusterRun) stopAll() {
+	for i, p := range r.procs {
+		if p != nil {
+			p.stop(r.t, syscall.SIGTERM)
+			r.procs[i] = nil
+		}
+	}
+}
+
+// storeCount is how the answers of the slots checked are in storage.
+type storeCount struct {
+	answers, reads  int
+	lost, doubled   int
+	examples        []string
+	waited          time.Duration
+	stored, unasked int
+}
+
+func (s storeCount) String() string {
+	return fmt.Sprintf("%d answers, %d reads stored from them; %d answers not stored, %d stored under two keys (after %.1f s)",
+		s.answers, s.reads, s.lost, s.doubled, s.waited.Seconds())
+}
+
+// waitStored queries InfluxDB until every answer of [from, to) is stored
+// (the writers drain the stream behind the nodes) or within passes, and
+// counts.
+func (r *clusterRun) waitStored(ctx context.Context, f *field, from, to time.Time, within time.Duration) storeCount {
+	r.t.Helper()
+	st, err := influx.Open(ctx, influx.Options{URL: r.influx, Org: "-",
+		Buckets: influx.Buckets{Raw: "headend/raw", Registers: "headend/registers", Aggregates: "headend/aggregates"}})
+	if err != nil {
+		r.t.Fatalf("influx: %v", err)
+	}
+	defer st.Close()
+	start := time.Now()
+	for {
+		reads, err := st.Query(ctx, store.Query{Class: meter.Instantaneous, From: from, To: to.Add(interval)})
+		if err != nil {
+			r.t.Fatalf("influx query: %v", err)
+		}
+		c := account(f, reads, from, to)
+		c.waited = time.Since(start)
+		if c.lost == 0 || time.Since(start) > within {
+			return c
+		}
+		time.Sleep(2 * time.Second) // the writers are other processes: poll storage
+	}
+}
+
+// account matches each answer the simulator gave in [from, to) to the
+// reads stored from its reply (by meter and the reply's hash).
+func account(f *field, reads []meter.Read, from, to time.Time) storeCount {
+	type mh struct{ meter, hash string }
+	keysOf := map[mh]map[store.Key]bool{}
+	for i := range reads {
+		rd := &reads[i]
+		for _, fr := range rd.Frame.Reply {
+			k := mh{rd.Meter, fmt.Sprintf("%016x", meterbus.ReplyHash(fr))}
+			if keysOf[k] == nil {
+				keysOf[k] = map[store.Key]bool{}
+			}
+			keysOf[k][store.KeyOf(rd)] = true
+		}
+	}
+	var c storeCount
+	note := func(format string, args ...any) {
+		if len(c.examples) < 20 {
+			c.examples = append(c.examples, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, m := range f.sim.Counts() {
+		for _, a := range m.Answers {
+			at, _ := time.Parse(time.RFC3339Nano, a.Sim)
+			if at.Before(from) || !at.Before(to) {
+				continue
+			}
+			c.answers++
+			keys := keysOf[mh{m.Meter, a.Hash}]
+			if len(keys) == 0 {
+				c.lost++
+				note("meter %s DI %s answered at %s: not stored", m.Meter, a.DI, a.Sim)
+				continue
+			}
+			// one reply gives one read per quantity of its identifier, at
+			// the time it came (milliseconds after the simulator's answer);
+			// the same reply stored at two times near it is a double (a
+			// meter that used nothing answers the same bytes in the next
+			// slot: those reads are a slot away)
+			times := map[time.Time]bool{}
+			for k := range keys {
+				if d := k.Time.Sub(at); d > -time.Second && d < time.Second {
+					times[k.Time] = true
+					c.reads++
+				}
+			}
+			if len(times) == 0 {
+				c.lost++
+				note("meter %s DI %s answered at %s: not stored (the same reply stored at %v)", m.Meter, a.DI, a.Sim, keys)
+				continue
+			}
+			if len(times) > 1 {
+				c.doubled++
+				note("meter %s DI %s answered at %s: stored at %d times: %v", m.Meter, a.DI, a.Sim, len(times), keys)
+			}
+		}
+	}
+	return c
+}
+
+// proc is a process of the test, its output in work/<name>.log.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it exited
+	err  error         // how, once done is closed
+}
+
+func startProc(t *testing.T, ctx context.Context, dir, name, bin string, args ...string) *proc {
+	t.Helper()
+	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(log, "=== %s %s\n", bin, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a test that dies takes it along
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); log.Close(); close(p.done) }()
+	return p
+}
+
+// stop sends sig and waits for the process to end (a minute at most,
+// then SIGKILL).
+func (p *proc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+		if sig != syscall.SIGKILL && p.err != nil {
+			t.Errorf("%s stopped with %v on %v", p.name, p.err, sig)
+		}
+	case <-time.After(time.Minute):
+		t.Errorf("%s did not stop within a minute of %v", p.name, sig)
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// waitHTTP waits until url answers (any status), 60 s at most, failing at
+// once if p exits.
+func waitHTTP(t *testing.T, url string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited before it answered %s: %v (see %s.log)", p.name, url, p.err, p.name)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer within 60 s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond) // a starting process: nothing to wait on
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// useNATS sends the reads through JetStream (cluster.nats).
+var useNATS = false
