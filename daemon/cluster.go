@@ -76,7 +76,8 @@ func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cl
 
 // setArchive shares out the archive's channels: one cluster item each,
 // but for dial-in and 1376.1 channels, whose links arrive at whichever
-// node the field dials: every node keeps those open.
+// node the field dials: every node keeps those open. Its areas are items
+// too, for the analysis.
 func (r *clusterRun) setArchive(a *archive.Archive) {
 	shared := map[string]bool{}
 	var items []string
@@ -87,6 +88,7 @@ func (r *clusterRun) setArchive(a *archive.Archive) {
 		shared[ch.ID] = true
 		items = append(items, cluster.ChannelItem(ch.ID))
 	}
+	items = append(items, areaItems(a)...) // the analysis's (areas.go)
 	r.mu.Lock()
 	r.shared = shared
 	r.mu.Unlock()

@@ -74,6 +74,7 @@ type daemon struct {
 	toks      *auth.Tokens // nil without http.listen
 	reanalyse chan struct{}
 	cl        *clusterRun // nil without --cluster
+	areas     *areaShare  // the analysis's share of the areas; nil without --cluster
 }
 
 // Run runs the daemon on cfg (loaded from cfg.File) until ctx ends or
