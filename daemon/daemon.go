@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 		defer ln.Close()
 	}
 	if opts.Cluster {
-		if d.cl, err = joinCluster(ctx, cfg, log); err != nil {
+		if d.cl, err = joinCluster(ctx, cfg, log, advertiseURL(cfg, ln)); err != nil {
 			return err
 		}
 		defer d.cl.close(!opts.crash) // on an early return; after the collector stopped otherwise
