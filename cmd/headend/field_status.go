@@ -26,7 +26,7 @@ leases and API URLs, how many channels, areas and terminals each owns,
 the answering node's fence, and with --items every item and its owner.`,
 		Example: `  headend status --server http://127.0.0.1:8080 --text
   headend status --server http://127.0.0.1:8080 --text --items`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.server == "" {
 				return errors.New("--server is required: the status comes from the running headend serve")
