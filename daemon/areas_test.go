@@ -15,6 +15,7 @@ import (
 
 	"github.com/headend/headend/analysis"
 	"github.com/headend/headend/analysis/analysistest"
+	"github.com/headend/headend/cluster"
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/internal/etcdtest"
 	"github.com/headend/headend/internal/pgtest"
@@ -100,12 +101,27 @@ func TestClusterSharesTheAnalysisByArea(t *testing.T) {
 	a := startClusterNodeWith(t, "node-a", etcd.Endpoint, sim, true, seed)
 	b := startClusterNodeWith(t, "node-b", etcd.Endpoint, sim, false, seed)
 
+	// the assignment's share of each node: once each owns exactly it, no
+	// area is waiting to be handed on
+	var items []string
+	for _, id := range all {
+		items = append(items, cluster.AreaItem(id))
+	}
+	want := map[string][]string{}
+	for it, n := range cluster.Assign([]cluster.Member{{Name: "node-a"}, {Name: "node-b"}}, items) {
+		want[n] = append(want[n], strings.TrimPrefix(it, "area:"))
+	}
+	slices.Sort(want["node-a"])
+	slices.Sort(want["node-b"])
+	if len(want["node-a"]) == 0 || len(want["node-b"]) == 0 {
+		t.Fatalf("the assignment gives a node no area: %v", want)
+	}
 	var sa, sb nodeStatus
 	eventually(t, 20*time.Second, "areas shared out", func() (bool, string) {
 		sa, sb = a.status(), b.status()
 		oa, ob := sa.areas(), sb.areas()
-		union := slices.Sorted(slices.Values(append(slices.Clone(oa), ob...)))
-		return len(oa) > 0 && len(ob) > 0 && slices.Equal(union, all), fmt.Sprintf("a owns %v, b owns %v", oa, ob)
+		return slices.Equal(oa, want["node-a"]) && slices.Equal(ob, want["node-b"]),
+			fmt.Sprintf("a owns %v, b owns %v; the assignment: %v", oa, ob, want)
 	})
 	// a run on each: each analyses its own areas, together all, once
 	var ra, rb analysis.Summary
