@@ -2,7 +2,8 @@
 // a configuration reload changes. [Run] opens the store and its outbox
 // (store.go), the analysis (analysis.go), the billing publisher
 // (publish.go), the HTTP API (http.go, api.go, ops.go) and the collector
-// (collect.go), under --cluster after joining the cluster (cluster.go),
+// (collect.go), under --cluster after joining the cluster (cluster.go;
+// the analysis by area, areas.go; field operations forwarded, route.go),
 // and applies every reload section by section (reload.go,
 // docs/reload.md): each section is applied, or the reload is refused as
 // a whole, naming the section that needs a restart.
