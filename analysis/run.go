@@ -38,6 +38,10 @@ type Options struct {
 	// A steady stream of them (a backfill) runs it at most every ten
 	// Quiet.
 	Quiet time.Duration
+	// Areas, when set, is the node's share of the areas (serve
+	// --cluster): a run analyses and stores only the areas it takes.
+	// Nil: every area, as a single node.
+	Areas Areas
 }
 
 // Analyzer runs the analysis over a read store into a results store.
@@ -69,7 +73,10 @@ type Summary struct {
 	Flags    int       `json:"flags"`
 	Stored   int       `json:"stored"` // records stored (new or revised)
 	Revised  int       `json:"revised"`
-	Err      string    `json:"error,omitempty"`
+	// Areas are the areas the run analysed when the node has a share of
+	// them (Options.Areas); empty for a single node, which analyses all.
+	Areas []string `json:"areas,omitempty"`
+	Err   string   `json:"error,omitempty"`
 }
 
 // New returns an Analyzer.
@@ -134,7 +141,20 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	today := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
 	from := today.AddDate(0, 0, -a.opts.History)
 	sum := Summary{Today: today, Ran: now}
-	in := Input{Archive: ix}
+	var sh share // nil: every area
+	if a.opts.Areas != nil {
+		sh = share{}
+		for _, id := range a.opts.Areas.Take() {
+			sh[id] = true
+		}
+		defer a.opts.Areas.Done()
+		sum.Areas = sh.sorted()
+		if len(sh) == 0 {
+			sum.Took = time.Since(began).Round(time.Millisecond).String()
+			return a.done(sum, nil) // no area of this node's to analyse
+		}
+	}
+	in := Input{Archive: sh.archive(ix)}
 	for d := from; d.Before(today); d = d.AddDate(0, 0, 1) {
 		in.Days = append(in.Days, d)
 	}
@@ -193,6 +213,8 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	} else {
 		in.Days = nil
 	}
+	// a share's reads, once the days are those of the whole store's
+	in.Registers, in.Instant, in.Events = sh.reads(ix, in.Registers), sh.reads(ix, in.Instant), sh.reads(ix, in.Events)
 	sum.Reads = len(in.Registers) + len(in.Instant)
 	out, err := Compute(in, a.opts.Config)
 	if err != nil {
@@ -239,13 +261,17 @@ func (a *Analyzer) Run(ctx context.Context, now time.Time) (Summary, error) {
 	for i := range out.Report.Theft {
 		theft = append(theft, theftRecord(&out.Report.Theft[i]))
 	}
+	// a node stores only the areas it still holds: one cut off from the
+	// cluster mid-run leaves them to their next owner
+	held := sh.still(a.opts.Areas)
+	vals, bal, flags, theft = held.records(vals), held.records(bal), held.records(flags), held.records(theft)
 	sum.Values, sum.Balances, sum.Flags = len(vals), len(bal), len(flags)
 	var stored []store.Record
 	for _, step := range []func() ([]store.Record, error){
 		func() ([]store.Record, error) { return a.results.Put(ctx, vals) },
-		func() ([]store.Record, error) { return a.results.Sync(ctx, results.KindLoss, "", settle, today, bal) },
+		func() ([]store.Record, error) { return held.sync(ctx, a.results, results.KindLoss, settle, today, bal) },
 		func() ([]store.Record, error) {
-			return a.results.Sync(ctx, results.KindFlag, "", time.Unix(0, 0), today.AddDate(0, 0, 1), flags)
+			return held.sync(ctx, a.results, results.KindFlag, time.Unix(0, 0), today.AddDate(0, 0, 1), flags)
 		},
 		func() ([]store.Record, error) { return a.results.Put(ctx, theft) },
 	} {

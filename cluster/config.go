@@ -18,6 +18,8 @@ type Config struct {
 	TTL    time.Duration `yaml:"ttl" help:"lease time to live, whole seconds: how long a dead node's work waits (default 10s)"`
 	Margin time.Duration `yaml:"margin" help:"how long before its lease can lapse a node cut off from etcd stops; more than the longest transaction (default ttl/3)"`
 	Weight float64       `yaml:"weight" help:"this node's share of the work relative to the others (default 1)"`
+	// Advertise is where the other nodes reach this node's API.
+	Advertise string `yaml:"advertise" help:"URL of this node's HTTP API as the other nodes reach it, for forwarded field operations (default: from http.listen, the host name for an unspecified address)"`
 }
 
 // Enabled reports whether the section names an etcd.
@@ -40,6 +42,11 @@ func (c Config) Check(bad func(key, format string, args ...any)) {
 	if err := o.fill(); err != nil {
 		bad("cluster", "%v", err)
 	}
+	if c.Advertise != "" {
+		if u, err := url.Parse(c.Advertise); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("cluster.advertise", "%q is not an http(s)://host:port URL", c.Advertise)
+		}
+	}
 	if c.Weight < 0 {
 		bad("cluster.weight", "%v is negative", c.Weight)
 	}
@@ -48,7 +55,7 @@ func (c Config) Check(bad func(key, format string, args ...any)) {
 // Options are the section's Options for Join (Node as configured: the
 // caller fills in a default).
 func (c Config) Options() Options {
-	return Options{Node: c.Node, Prefix: c.Prefix, TTL: c.TTL, Margin: c.Margin, Weight: c.Weight}
+	return Options{Node: c.Node, Prefix: c.Prefix, TTL: c.TTL, Margin: c.Margin, Weight: c.Weight, Advertise: c.Advertise}
 }
 
 // Client connects to the section's etcd.

@@ -20,6 +20,10 @@ type Options struct {
 	Node   string  // this node's name, unique in the cluster
 	Weight float64 // its share of the work relative to the others; 0 is 1
 	Prefix string  // where the cluster's keys live in etcd; "/headend/cluster/"
+	// Advertise is the URL of the node's HTTP API as the other nodes
+	// reach it (http://host:port), put in its member record: where they
+	// forward the field operations on its channels. Empty: none.
+	Advertise string
 
 	// TTL is the lease's time to live (etcd counts whole seconds, at least
 	// 2): how long a node that stops renewing keeps its work. 10 s.
@@ -85,9 +89,10 @@ const (
 
 // memberRecord is the value of a members/ key.
 type memberRecord struct {
-	Node   string    `json:"node"`
-	Weight float64   `json:"weight,omitempty"`
-	Joined time.Time `json:"joined"`
+	Node      string    `json:"node"`
+	Weight    float64   `json:"weight,omitempty"`
+	Joined    time.Time `json:"joined"`
+	Advertise string    `json:"advertise,omitempty"` // the node's API URL
 }
 
 type member struct {
@@ -178,7 +183,7 @@ func (n *Node) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: node %s: granting a lease: %w", n.opt.Node, err)
 	}
-	rec := memberRecord{Node: n.opt.Node, Weight: n.opt.Weight, Joined: n.opt.Clock.Now().UTC()}
+	rec := memberRecord{Node: n.opt.Node, Weight: n.opt.Weight, Joined: n.opt.Clock.Now().UTC(), Advertise: n.opt.Advertise}
 	b, _ := json.Marshal(rec)
 	if _, err := n.cli.Put(ctx, n.opt.Prefix+membersDir+n.opt.Node, string(b), clientv3.WithLease(g.ID)); err != nil {
 		return fmt.Errorf("cluster: node %s: registering: %w", n.opt.Node, err)

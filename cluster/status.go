@@ -28,6 +28,8 @@ type MemberStatus struct {
 	Lease  string        `json:"lease"`  // hex, as etcdctl prints it
 	TTL    time.Duration `json:"ttl_ns"` // left on the lease when read; -1 when unknown
 	Owns   int           `json:"owns"`
+	// Advertise is the node's API URL (Options.Advertise); empty: none.
+	Advertise string `json:"advertise,omitempty"`
 }
 
 // SelfStatus is what only the node itself knows.
@@ -62,7 +64,7 @@ func ReadStatus(ctx context.Context, cli *clientv3.Client, prefix string) (Statu
 				return Status{}, fmt.Errorf("cluster: status: key %s: %w", kv.Key, err)
 			}
 			ms := MemberStatus{Node: strings.TrimPrefix(rel, membersDir), Weight: rec.Weight, Joined: rec.Joined,
-				Lease: fmt.Sprintf("%x", kv.Lease), TTL: -1}
+				Lease: fmt.Sprintf("%x", kv.Lease), TTL: -1, Advertise: rec.Advertise}
 			if ttl, err := cli.TimeToLive(ctx, clientv3.LeaseID(kv.Lease)); err == nil && ttl.TTL >= 0 {
 				ms.TTL = time.Duration(ttl.TTL) * time.Second
 			}

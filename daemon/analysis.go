@@ -53,6 +53,7 @@ func (d *daemon) startAnalysis(ctx context.Context, cfg *config.Config) (*analys
 	if err := r.swap(cfg); err != nil {
 		return nil, err
 	}
+	d.shareAreas(ctx)
 	d.serveAnalysis(ctx, r, cfg)
 	return r, nil
 }
@@ -87,9 +88,13 @@ func (r *analysisRun) take(t assess.Targets, rules *review.Config) {
 }
 
 func (d *daemon) serveAnalysis(ctx context.Context, r *analysisRun, cfg *config.Config) {
-	an := analysis.New(d.stg.store, d.stg.results, d.archive.Load(), analysis.Options{Config: analysisConfig(cfg),
+	opts := analysis.Options{Config: analysisConfig(cfg),
 		Location: cfg.Collector.Location(), History: cfg.Analysis.History, Settle: cfg.Analysis.Settle,
-		Logger: d.log.With("component", "analysis"), Observe: func(q vee.Quality, n int) { d.m.VEE(string(q), n) }, Balanced: d.m.Loss})
+		Logger: d.log.With("component", "analysis"), Observe: func(q vee.Quality, n int) { d.m.VEE(string(q), n) }, Balanced: d.m.Loss}
+	if d.areas != nil {
+		opts.Areas = d.areas
+	}
+	an := analysis.New(d.stg.store, d.stg.results, d.archive.Load(), opts)
 	r.cur.Store(an)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

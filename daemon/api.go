@@ -83,6 +83,9 @@ type apiDeps struct {
 	Targets   func() assess.Targets // nil: none
 	Rules     func() *review.Config // the review rules in force
 	Loss      lossrules.Config
+	// Route wraps a field route's handler by its pattern (serve
+	// --cluster: forwarding to the channel's owner, route.go); nil: none.
+	Route func(pattern string, h http.Handler) http.Handler
 }
 
 // apiHandler puts the HTTP API and the dashboard in front of d.Base (the
@@ -145,6 +148,9 @@ func apiHandler(d apiDeps) http.Handler {
 			}},
 	}
 	apifield.Register(mux, rsvc.KeepScans(fsvc), func(p string, h http.Handler) http.Handler {
+		if d.Route != nil {
+			h = d.Route(p, h)
+		}
 		if p == apifield.Routes.Status {
 			return toks.Require(auth.ReadAll)(h)
 		}

@@ -42,8 +42,9 @@ type clusterRun struct {
 }
 
 // joinCluster joins the cluster of cfg's cluster section and shares the
-// archive's channels out.
-func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*clusterRun, error) {
+// archive's channels out; advertise is the API URL put in the member
+// record when cluster.advertise is empty (route.go).
+func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, advertise string) (*clusterRun, error) {
 	cc := cfg.Cluster
 	if !cc.Enabled() {
 		return nil, errors.New("serve --cluster: the configuration's cluster section names no etcd (cluster.etcd)")
@@ -57,6 +58,9 @@ func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cl
 		opt.Node = h
 	}
 	opt.Logger = log
+	if opt.Advertise == "" {
+		opt.Advertise = advertise
+	}
 	cli, err := cc.Client()
 	if err != nil {
 		return nil, err
@@ -76,7 +80,8 @@ func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cl
 
 // setArchive shares out the archive's channels: one cluster item each,
 // but for dial-in and 1376.1 channels, whose links arrive at whichever
-// node the field dials: every node keeps those open.
+// node the field dials: every node keeps those open. Its areas are items
+// too, for the analysis.
 func (r *clusterRun) setArchive(a *archive.Archive) {
 	shared := map[string]bool{}
 	var items []string
@@ -87,6 +92,7 @@ func (r *clusterRun) setArchive(a *archive.Archive) {
 		shared[ch.ID] = true
 		items = append(items, cluster.ChannelItem(ch.ID))
 	}
+	items = append(items, areaItems(a)...) // the analysis's (areas.go)
 	r.mu.Lock()
 	r.shared = shared
 	r.mu.Unlock()

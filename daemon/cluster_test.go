@@ -34,6 +34,22 @@ const clusterTTL = 3 * time.Second
 // channel each.
 func clusterField(t *testing.T) *simulator.Simulator {
 	t.Helper()
+	sc := clusterScenario(t)
+	noSleep := func(context.Context, time.Duration) error { return nil }
+	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.Fleet.AdvanceTo(sim.Fleet.Start().Add(2 * time.Hour))
+	sim.Step()
+	return sim
+}
+
+// clusterScenario is clusterField's scenario: six areas A1..A6 of an
+// area meter and two customers, from 2025-05-01 00:00 +08:00.
+func clusterScenario(t *testing.T) *scenario.Scenario {
+	t.Helper()
 	var areas strings.Builder
 	for i := 1; i <= 6; i++ {
 		fmt.Fprintf(&areas, `
@@ -51,15 +67,7 @@ func clusterField(t *testing.T) *simulator.Simulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noSleep := func(context.Context, time.Duration) error { return nil }
-	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Tick: -1, Sleep: noSleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.Fleet.AdvanceTo(sim.Fleet.Start().Add(2 * time.Hour))
-	sim.Step()
-	return sim
+	return sc
 }
 
 // clusterNode is one head-end of the cluster, run in this process.
@@ -75,6 +83,13 @@ type clusterNode struct {
 // startClusterNode runs serve --cluster as node name on the field's
 // channels, reading every meter every simulated minute (a second here).
 func startClusterNode(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool) *clusterNode {
+	t.Helper()
+	return startClusterNodeWith(t, name, etcd, sim, crash, nil)
+}
+
+// startClusterNodeWith is startClusterNode; prepare, if set, is given
+// the node's configuration before it starts.
+func startClusterNodeWith(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool, prepare func(*config.Config)) *clusterNode {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
@@ -113,6 +128,9 @@ archive:
 	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, b.String())
+	}
+	if prepare != nil {
+		prepare(cfg)
 	}
 	n := &clusterNode{t: t, name: name, logs: daemontest.NewLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,7 +228,9 @@ func (st nodeStatus) polled() map[string]int64 {
 func (st nodeStatus) owned() []string {
 	var out []string
 	for _, it := range st.Cluster.Owned {
-		out = append(out, strings.TrimPrefix(it, "channel:"))
+		if ch, ok := strings.CutPrefix(it, "channel:"); ok {
+			out = append(out, ch)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -2,7 +2,8 @@
 // a configuration reload changes. [Run] opens the store and its outbox
 // (store.go), the analysis (analysis.go), the billing publisher
 // (publish.go), the HTTP API (http.go, api.go, ops.go) and the collector
-// (collect.go), under --cluster after joining the cluster (cluster.go),
+// (collect.go), under --cluster after joining the cluster (cluster.go;
+// the analysis by area, areas.go; field operations forwarded, route.go),
 // and applies every reload section by section (reload.go,
 // docs/reload.md): each section is applied, or the reload is refused as
 // a whole, naming the section that needs a restart.
@@ -74,6 +75,7 @@ type daemon struct {
 	toks      *auth.Tokens // nil without http.listen
 	reanalyse chan struct{}
 	cl        *clusterRun // nil without --cluster
+	areas     *areaShare  // the analysis's share of the areas; nil without --cluster
 }
 
 // Run runs the daemon on cfg (loaded from cfg.File) until ctx ends or
@@ -101,7 +103,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 		defer ln.Close()
 	}
 	if opts.Cluster {
-		if d.cl, err = joinCluster(ctx, cfg, log); err != nil {
+		if d.cl, err = joinCluster(ctx, cfg, log, advertiseURL(cfg, ln)); err != nil {
 			return err
 		}
 		defer d.cl.close(!opts.crash) // on an early return; after the collector stopped otherwise

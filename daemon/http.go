@@ -36,7 +36,7 @@ func (d *daemon) startHTTP(ctx context.Context, cfg *config.Config, ln net.Liste
 			Location: cfg.Collector.Location(), Now: d.clk.Now, Logger: log},
 		Base: statusHandler(&d.current, d.stg, d.m, d.cl), Tokens: toks, Audit: alog, Analyzer: d.an.get,
 		Collector: &d.current, Clock: d.clk, Reanalyse: reanalyse, TileURL: cfg.HTTP.TileURL,
-		Targets: d.an.Targets, Rules: d.an.Rules, Loss: cfg.Analysis.Loss}))
+		Targets: d.an.Targets, Rules: d.an.Rules, Loss: cfg.Analysis.Loss, Route: d.route}))
 	hc := cfg.HTTP
 	srv := api.NewServer(h, api.ServerOptions{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout,
 		WriteTimeout: hc.WriteTimeout, IdleTimeout: hc.IdleTimeout, Logger: log.With("component", "http")})

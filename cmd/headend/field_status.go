@@ -13,14 +13,20 @@ import (
 
 func newStatusCmd() *cobra.Command {
 	var c fieldConn
+	var items bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Channels, concentrators and per-area collection rates of the running daemon",
 		Long: `Show what the running collector (--server) knows: every channel with its
 link state and bus counters, every concentrator (online when all its
-channels are), and each area's collection rate per reading class.`,
-		Example: `  headend status --server http://127.0.0.1:8080 --text`,
-		Args:    cobra.NoArgs,
+channels are), and each area's collection rate per reading class.
+
+A daemon run with serve --cluster adds the cluster: the nodes, their
+leases and API URLs, how many channels, areas and terminals each owns,
+the answering node's fence, and with --items every item and its owner.`,
+		Example: `  headend status --server http://127.0.0.1:8080 --text
+  headend status --server http://127.0.0.1:8080 --text --items`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.server == "" {
 				return errors.New("--server is required: the status comes from the running headend serve")
@@ -36,18 +42,25 @@ channels are), and each area's collection rate per reading class.`,
 			if err != nil {
 				return fieldError(err)
 			}
+			tok, _ := c.apiToken() // the service above had it
+			cp, err := fetchCluster(ctx, c.server, tok)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "headend status: no cluster part: %v\n", err)
+			}
 			if c.text {
-				printStatus(cmd.OutOrStdout(), st)
+				printStatus(cmd.OutOrStdout(), st, cp, items)
 				return nil
 			}
-			return printJSON(cmd.OutOrStdout(), st)
+			return printJSON(cmd.OutOrStdout(), statusWithCluster{Status: st, Cluster: cp})
 		},
 	}
 	c.flags(cmd.Flags())
+	cmd.Flags().BoolVar(&items, "items", false, "with --text under serve --cluster: list every cluster item and its owner")
 	return cmd
 }
 
-func printStatus(out io.Writer, st *fieldops.Status) {
+// printStatus prints st, and the cluster part cp unless nil.
+func printStatus(out io.Writer, st *fieldops.Status, cp *clusterPart, items bool) {
 	fmt.Fprintf(out, "status at %s\n\n", st.Now.Format("2006-01-02 15:04:05"))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	defer w.Flush()
@@ -77,5 +90,8 @@ func printStatus(out io.Writer, st *fieldops.Status) {
 			rates = []string{"nothing collected yet"}
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", a.ID, a.Name, a.Meters, strings.Join(rates, ", "))
+	}
+	if cp != nil {
+		printCluster(w, cp, items)
 	}
 }

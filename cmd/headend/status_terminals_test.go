@@ -16,7 +16,7 @@ func TestStatusListsTerminals(t *testing.T) {
 		{ID: "4401 0002", Err: "terminal: silent past its heartbeats"},
 	}}
 	var b strings.Builder
-	printStatus(&b, st)
+	printStatus(&b, st, nil, false)
 	out := b.String()
 	for _, want := range []string{"TERMINAL", "4401 0001  yes", "09:59:30 (-30s)", "12/11", "4401 0002  no (terminal: silent past its heartbeats)"} {
 		if !strings.Contains(out, want) {
