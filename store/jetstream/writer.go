@@ -48,6 +48,9 @@ type Writer struct {
 	mu    sync.Mutex
 	stats WriterStats
 	held  map[jetstream.Msg]bool // fetched, not yet acknowledged or naked
+	stop  chan struct{}          // closed by Stop
+	once  sync.Once
+	done  chan struct{} // closed when Run returns; nil while it does not run
 }
 
 // WriterStats count what a Writer did since it was made.
@@ -97,7 +100,7 @@ func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, lo
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	w := &Writer{o: o, st: st, js: js, log: log.With("stream", o.Stream, "consumer", o.Durable)}
+	w := &Writer{o: o, st: st, js: js, log: log.With("stream", o.Stream, "consumer", o.Durable), stop: make(chan struct{})}
 	if _, _, err := w.bind(ctx); err != nil && refused(err) {
 		return nil, err
 	}
@@ -137,17 +140,30 @@ func (w *Writer) bind(ctx context.Context) (jetstream.Stream, jetstream.Consumer
 }
 
 // Run writes the stream's messages into the store until ctx ends, and
-// returns ctx's error. Errors on the way (a NATS server away, a store
-// down) are retried; see Stats. One Run at a time.
+// returns ctx's error, or until Stop, and returns nil. Errors on the way
+// (a NATS server away, a store down) are retried; see Stats. One Run at
+// a time.
 func (w *Writer) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.Lock()
+	w.done = done
+	w.mu.Unlock()
+	defer close(done)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	stopped := false
 	defer func() {
 		cancel()
 		wg.Wait()
 		w.mu.Lock()
+		held := w.held
 		w.held = nil // left to their redelivery
 		w.mu.Unlock()
+		if stopped {
+			for m := range held {
+				_ = m.Nak() // to another writer now, not after AckWait
+			}
+		}
 	}()
 	groups := make(chan group) // unbuffered: the fetcher holds one group ahead
 	wg.Add(2)
@@ -157,9 +173,33 @@ func (w *Writer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-w.stop:
+			stopped = true
+			return nil
 		case g := <-groups:
 			w.store(ctx, g)
 		}
+	}
+}
+
+// Stop ends Run cleanly: the store Write in flight, if any, completes and
+// is acknowledged, and the messages fetched but not written are
+// negatively acknowledged at once, so that another writer takes them
+// without waiting for AckWait. It waits for Run to return (a fetch in
+// flight ends within FetchWait and a second) or for ctx to end.
+func (w *Writer) Stop(ctx context.Context) error {
+	w.once.Do(func() { close(w.stop) })
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("jetstream: writer of %s/%s: stopping: %w", w.o.Stream, w.o.Durable, ctx.Err())
 	}
 }
 
