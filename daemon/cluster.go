@@ -204,6 +204,8 @@ type clusterStatus struct {
 	cluster.Status
 	Node  string   `json:"node"`
 	Owned []string `json:"owned"` // the items this node owns now
+	// Stream is the reads stream with cluster.nats (jetstream.go).
+	Stream *streamStatus `json:"stream,omitempty"`
 	Err   string   `json:"error,omitempty"`
 }
 

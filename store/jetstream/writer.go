@@ -55,17 +55,17 @@ type Writer struct {
 
 // WriterStats count what a Writer did since it was made.
 type WriterStats struct {
-	Writes      int64  // store Writes that returned nil
-	Messages    int64  // messages written and acknowledged
-	Reads       int64  // reads in them
-	Redelivered int64  // of those, messages delivered more than once
-	Failures    int64  // store Writes that failed (their messages naked)
-	Terminated  int64  // corrupt messages terminated
-	AckErrors   int64  // acknowledgements not confirmed (the message may come again)
-	LastError   string // the last error of any kind
-	LastStore   string // the last store error
-	LastCorrupt string // the last corrupt message (a *CorruptError)
-	LastSeq     uint64 // stream sequence of the last message acknowledged
+	Writes      int64  `json:"writes"`       // store Writes that returned nil
+	Messages    int64  `json:"messages"`     // messages written and acknowledged
+	Reads       int64  `json:"reads"`        // reads in them
+	Redelivered int64  `json:"redelivered"`  // of those, messages delivered more than once
+	Failures    int64  `json:"failures"`     // store Writes that failed (their messages naked)
+	Terminated  int64  `json:"terminated"`   // corrupt messages terminated
+	AckErrors   int64  `json:"ack_errors"`   // acknowledgements not confirmed (the message may come again)
+	LastError   string `json:"last_error"`   // the last error of any kind
+	LastStore   string `json:"last_store"`   // the last store error
+	LastCorrupt string `json:"last_corrupt"` // the last corrupt message (a *CorruptError)
+	LastSeq     uint64 `json:"last_seq"`     // stream sequence of the last message acknowledged
 }
 
 // CorruptError reports a message of the stream whose data is not an
