@@ -206,7 +206,7 @@ type clusterStatus struct {
 	Owned []string `json:"owned"` // the items this node owns now
 	// Stream is the reads stream with cluster.nats (jetstream.go).
 	Stream *streamStatus `json:"stream,omitempty"`
-	Err   string   `json:"error,omitempty"`
+	Err    string        `json:"error,omitempty"`
 }
 
 // status is the cluster as etcd has it and this node's part.
