@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -203,6 +205,15 @@ func TestClusterReadsThroughStream(t *testing.T) {
 	progress("reads through the stream with its leader dead", 30*time.Second)
 	nc3.Restart(leader)
 	progress("reads through the stream after the restart", 15*time.Second)
+	for _, m := range []struct {
+		n    *clusterNode
+		name string
+	}{{a, "headend_stream_published_reads_total"}, {b, "headend_stream_published_reads_total"},
+		{a, "headend_stream_stored_reads_total"}, {a, "headend_stream_pending_messages"}} {
+		if v, ok := metric(t, m.n, m.name); !ok || (v <= 0 && !strings.HasSuffix(m.name, "_messages")) {
+			t.Errorf("%s: metric %s{node=%q} = %v (found %t)", m.n.name, m.name, m.n.name, v, ok)
+		}
+	}
 
 	// a clean stop: each outbox flushes into the stream; node-a's writer
 	// stops after its write in flight
@@ -271,12 +282,31 @@ func TestClusterReadsThroughStream(t *testing.T) {
 	}
 	sort.Strings(lost)
 	if len(acc.keys) == 0 || len(lost)+len(doubled)+len(extra) > 0 {
-		t.Fatalf("store holds %d reads for %d keys taken by the outboxes: %d lost (%.3v), %d doubled (%.3v), %d never taken (%.3v)",
-			len(got), len(acc.keys), len(lost), lost, len(doubled), doubled, len(extra), extra)
+		t.Fatalf("store holds %d reads for %d keys taken by the outboxes: %d lost (%v), %d doubled (%v), %d never taken (%v)",
+			len(got), len(acc.keys), len(lost), lost[:min(3, len(lost))], len(doubled), doubled[:min(3, len(doubled))], len(extra), extra[:min(3, len(extra))])
 	}
 	took := time.Since(started)
 	t.Logf("store holds each of the %d keys the outboxes took (%d reads) exactly once; the test writer stored %d more; %v in all",
 		acc.len(), acc.n, w.Stats().Reads, took.Round(time.Millisecond))
+}
+
+// metric is the value of the node's metric name{node="<node>"} in GET /metrics.
+func metric(t *testing.T, n *clusterNode, name string) (float64, bool) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.http+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+tokAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: /metrics: %v", n.name, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + `\{node="` + n.name + `"\} (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	return v, err == nil
 }
 
 // streamLeader is the index of the server leading the reads stream.
