@@ -132,6 +132,14 @@ archive:
 // streamOf is the stream part of the node's GET /status.
 func streamOf(t *testing.T, n *clusterNode) streamStatus {
 	t.Helper()
+	st, _ := streamAndBacklog(t, n)
+	return st
+}
+
+// streamAndBacklog is the stream part of the node's GET /status and the
+// batches its outbox holds.
+func streamAndBacklog(t *testing.T, n *clusterNode) (streamStatus, int64) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", n.http+"/status", nil)
 	req.Header.Set("Authorization", "Bearer "+tokAdmin)
 	resp, err := http.DefaultClient.Do(req)
@@ -140,6 +148,9 @@ func streamOf(t *testing.T, n *clusterNode) streamStatus {
 	}
 	defer resp.Body.Close()
 	var st struct {
+		Storage struct {
+			Backlog int64 `json:"backlog_batches"`
+		} `json:"storage"`
 		Cluster *struct {
 			Stream *streamStatus `json:"stream"`
 		} `json:"cluster"`
@@ -150,7 +161,7 @@ func streamOf(t *testing.T, n *clusterNode) streamStatus {
 	if st.Cluster == nil || st.Cluster.Stream == nil {
 		t.Fatalf("%s: /status has no cluster.stream", n.name)
 	}
-	return *st.Cluster.Stream
+	return *st.Cluster.Stream, st.Storage.Backlog
 }
 
 // TestClusterReadsThroughStream runs two head-ends (etcd shares the
@@ -224,7 +235,17 @@ func TestClusterReadsThroughStream(t *testing.T) {
 			t.Errorf("%s's stop:\n%s", n.name, l)
 		}
 	}
-	for _, dir := range []string{dirA, dirB} {
+	assertStoredOnce(t, nc, dirA, acc, dirA, dirB)
+	t.Logf("%v in all", time.Since(started).Round(time.Millisecond))
+}
+
+// assertStoredOnce checks that the nodes' outboxes (in their dirs) are
+// empty, takes what the stream still holds into the SQLite store in
+// storeDir, and checks that the store holds each key acc has exactly
+// once and nothing else.
+func assertStoredOnce(t *testing.T, nc *nats.Conn, storeDir string, acc *acceptedKeys, dirs ...string) {
+	t.Helper()
+	for _, dir := range dirs {
 		ob, err := outbox.Open(filepath.Join(dir, "data", "outbox"), outbox.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +257,7 @@ func TestClusterReadsThroughStream(t *testing.T) {
 	}
 
 	// what the last flushes published: a writer takes it into node-a's store
-	st, err := sqlite.Open(filepath.Join(dirA, "data", "store", "headend.db"), sqlite.Options{})
+	st, err := sqlite.Open(filepath.Join(storeDir, "data", "store", "headend.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,9 +306,8 @@ func TestClusterReadsThroughStream(t *testing.T) {
 		t.Fatalf("store holds %d reads for %d keys taken by the outboxes: %d lost (%v), %d doubled (%v), %d never taken (%v)",
 			len(got), len(acc.keys), len(lost), lost[:min(3, len(lost))], len(doubled), doubled[:min(3, len(doubled))], len(extra), extra[:min(3, len(extra))])
 	}
-	took := time.Since(started)
-	t.Logf("store holds each of the %d keys the outboxes took (%d reads) exactly once; the test writer stored %d more; %v in all",
-		acc.len(), acc.n, w.Stats().Reads, took.Round(time.Millisecond))
+	t.Logf("store holds each of the %d keys the outboxes took (%d reads) exactly once; the test writer stored %d more",
+		acc.len(), acc.n, w.Stats().Reads)
 }
 
 // metric is the value of the node's metric name{node="<node>"} in GET /metrics.
@@ -338,4 +358,47 @@ func streamLeader(t *testing.T, c *natstest.Cluster, nc *nats.Conn) int {
 	}
 	t.Fatalf("stream leader %q is none of the servers", name)
 	return -1
+}
+
+// TestClusterStreamQuorumLost kills two of the three nats-servers while a
+// node polls: the stream has no quorum, the node's deliveries fail and
+// its reads wait in the outbox (polling goes on); once the servers are
+// back the outbox empties into the stream, and the store ends up with
+// every read the outbox took, exactly once.
+func TestClusterStreamQuorumLost(t *testing.T) {
+	started := time.Now()
+	etcd := etcdtest.Start(t)
+	nc3 := natstest.Start(t, 3)
+	sim := clusterField(t)
+	acc := &acceptedKeys{keys: map[store.Key]bool{}}
+	a, dirA := startStreamNode(t, "node-a", etcd.Endpoint, nc3.URLs(), true, sim, acc)
+	eventually(t, 20*time.Second, "reads through the stream", func() (bool, string) {
+		st := streamOf(t, a)
+		return st.Publisher.Messages > 0 && st.Writer.Messages > 0, fmt.Sprintf("%+v", st)
+	})
+	nc3.Kill(0)
+	nc3.Kill(1)
+	before := acc.len()
+	eventually(t, 30*time.Second, "reads waiting in the outbox", func() (bool, string) {
+		st, backlog := streamAndBacklog(t, a)
+		return st.Publisher.Failures > 0 && backlog > 1 && acc.len() > before,
+			fmt.Sprintf("publisher %+v, outbox backlog %d batches, %d keys taken (%d before)", st.Publisher, backlog, acc.len(), before)
+	})
+	st, backlog := streamAndBacklog(t, a)
+	t.Logf("without quorum: %d publish failures (%s), %d batches in the outbox", st.Publisher.Failures, st.Publisher.LastError, backlog)
+	nc3.Restart(0)
+	nc3.Restart(1)
+	published := st.Publisher.Messages
+	eventually(t, 30*time.Second, "the outbox delivered into the stream", func() (bool, string) {
+		st, backlog := streamAndBacklog(t, a)
+		return backlog <= 1 && st.Publisher.Messages > published, fmt.Sprintf("publisher %+v, outbox backlog %d", st.Publisher, backlog)
+	})
+	a.stop()
+	nc, err := nats.Connect(nc3.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	assertStoredOnce(t, nc, dirA, acc, dirA)
+	t.Logf("%v in all", time.Since(started).Round(time.Millisecond))
 }
