@@ -32,7 +32,8 @@ import (
 // consumer, and JetStream gives each message to one of them at a time.
 // A Writer whose context ends leaves what it holds unacknowledged: it is
 // redelivered after Options.AckWait and written again, which
-// store.Store.Write's idempotence makes harmless.
+// store.Store.Write's idempotence makes harmless. Stop is the clean end:
+// after the write in flight, giving back what it fetched at once.
 //
 // Order is kept within a message, not across messages: a naked message
 // comes back after those behind it, and several writers store side by
