@@ -211,6 +211,9 @@ type clusterStatus struct {
 	Node  string   `json:"node"`
 	Owned []string `json:"owned"` // the items this node owns now
 	Err   string   `json:"error,omitempty"`
+
+	// Stream is the reads stream with cluster.nats (jetstream.go).
+	Stream *streamStatus `json:"stream,omitempty"`
 }
 
 // status is the cluster as etcd has it and this node's part.

@@ -110,6 +110,9 @@ func statusHandler(current *atomic.Pointer[collector.Collector], stg *storage, m
 		st := status{Status: c.Status(), Storage: stg.status()}
 		if cl != nil {
 			st.Cluster = cl.status(r.Context())
+			if stg.stream != nil {
+				st.Cluster.Stream = stg.stream.status()
+			}
 		}
 		enc.Encode(st)
 	})

@@ -54,7 +54,8 @@ type Options struct {
 	// cluster.go); false: a single node polling every channel.
 	Cluster bool
 
-	crash bool // tests: stop without leaving the cluster, as a crash would
+	crash    bool               // tests: stop without leaving the cluster, as a crash would
+	accepted func([]meter.Read) // tests: each batch once the outbox took it
 }
 
 // daemon is one Run: what a reload may change.
@@ -138,9 +139,12 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 			log.Info("following the simulator's clock", "now", sc.Now().Format(time.DateTime), "speed", sc.Speed)
 		}
 	}
-	d.stg, err = openStorage(ctx, cfg, d.clk, log)
+	d.stg, err = openStorageFor(ctx, cfg, d.clk, log, streamNode(cfg, d.cl))
 	if err != nil {
 		return err
+	}
+	if d.stg.stream != nil {
+		d.stg.stream.register(d.m.Registry())
 	}
 	defer d.stg.Close()
 	defer d.stg.flush(log) // after the collector stopped, before the store closes
@@ -184,6 +188,12 @@ func (d *daemon) collectorOptions() collector.Options {
 	}
 	sink := observed(d.m, d.stg.persist.Accept)
 	// a day's freezes in: the analysis runs once they stop coming
-	opts.Sink = func(rs []meter.Read) { sink(rs); d.an.get().Notify(rs) }
+	opts.Sink = func(rs []meter.Read) {
+		sink(rs)
+		d.an.get().Notify(rs)
+		if d.opts.accepted != nil {
+			d.opts.accepted(rs)
+		}
+	}
 	return opts
 }

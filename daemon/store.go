@@ -28,6 +28,7 @@ type storage struct {
 	persist *persist.Persister
 	results store.Results // what the analysis derives: values, balances, flags
 	resDesc string        // where results is, for the log
+	stream  *streamRun    // serve --cluster with cluster.nats: the outbox delivers to it (jetstream.go)
 }
 
 // Retention is store.retention as the read stores take it.
@@ -82,16 +83,38 @@ func OpenResults(ctx context.Context, cfg *config.Config, clk schedule.Clock) (s
 // openStorage opens the store and the outbox in front of it. ctx bounds
 // how long a bus waits for room in a full outbox.
 func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger) (*storage, error) {
+	return openStorageFor(ctx, cfg, clk, log, "")
+}
+
+// openStorageFor is openStorage for a node of a cluster with cluster.nats
+// (node: its name, see streamNode): the outbox delivers to the stream,
+// and a writer node fills the store from it. node "": to the store.
+func openStorageFor(ctx context.Context, cfg *config.Config, clk schedule.Clock, log *slog.Logger, node string) (*storage, error) {
 	st, err := OpenStore(ctx, cfg, clk, log)
 	if err != nil {
 		return nil, err
+	}
+	deliver := st
+	var stream *streamRun
+	if node != "" {
+		if stream, err = openStream(ctx, cfg.Cluster.NATS, node, st, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+		deliver = stream.pub
+	}
+	closeAll := func() {
+		if stream != nil {
+			stream.close()
+		}
+		st.Close()
 	}
 	o := cfg.Store.Outbox
 	sync := map[string]outbox.SyncPolicy{"every": outbox.SyncEvery, "interval": outbox.SyncInterval, "none": outbox.SyncNone}[o.Sync]
 	ob, err := outbox.Open(o.Dir, outbox.Options{Sync: sync, Interval: o.Interval, MaxBytes: int64(o.MaxBytes),
 		SegmentBytes: min(16<<20, int64(o.MaxBytes)/8), Reserve: int64(o.ReserveBytes)})
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, fmt.Errorf("store.outbox.dir %s: %w", o.Dir, err)
 	}
 	for _, cut := range ob.Recovery() {
@@ -102,16 +125,20 @@ func openStorage(ctx context.Context, cfg *config.Config, clk schedule.Clock, lo
 	}
 	res, err := OpenResults(ctx, cfg, clk)
 	if err != nil {
-		st.Close()
 		ob.Close()
+		closeAll()
 		return nil, err
 	}
-	p := persist.New(ctx, ob, st, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
+	p := persist.New(ctx, ob, deliver, persist.Options{Logger: log.With("component", "outbox"), Now: clk.Now})
 	resDesc := "embedded " + filepath.Join(cfg.Store.Path, "results.db")
 	if s, ok := res.(fmt.Stringer); ok {
 		resDesc = "postgres " + s.String()
 	}
-	return &storage{desc: cfg.Store.String(), store: st, outbox: ob, persist: p, results: res, resDesc: resDesc}, nil
+	desc := cfg.Store.String()
+	if stream != nil {
+		desc = fmt.Sprintf("%s, reads through stream %s (subject %s, writer %t)", desc, stream.o.Stream, stream.pub.Subject(), stream.w != nil)
+	}
+	return &storage{desc: desc, store: st, outbox: ob, persist: p, results: res, resDesc: resDesc, stream: stream}, nil
 }
 
 // run delivers the outbox to the store and does the daily upkeep until
@@ -123,6 +150,9 @@ func (s *storage) run(ctx context.Context, clk schedule.Clock, loc *time.Locatio
 		}
 	}()
 	go s.upkeep(ctx, clk, loc, log)
+	if s.stream != nil {
+		s.stream.start()
+	}
 }
 
 // upkeep downsamples each finished day's raw reads into daily aggregates
@@ -183,9 +213,14 @@ func prune(ctx context.Context, pass func(context.Context) (store.Pruned, error)
 	}
 }
 
-// Close closes the outbox (what is in it stays on disk) and the store.
+// Close closes the outbox (what is in it stays on disk), then the stream
+// (its writer stops after its write in flight) and the store.
 func (s *storage) Close() error {
-	return errors.Join(s.outbox.Close(), s.store.Close(), s.results.Close())
+	err := s.outbox.Close()
+	if s.stream != nil {
+		err = errors.Join(err, s.stream.close())
+	}
+	return errors.Join(err, s.store.Close(), s.results.Close())
 }
 
 // storageStatus is the store's part of /status.

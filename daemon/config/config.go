@@ -26,7 +26,6 @@ import (
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/auth"
 	"github.com/headend/headend/archive"
-	"github.com/headend/headend/cluster"
 	"github.com/headend/headend/collector/settings"
 )
 
@@ -43,8 +42,10 @@ type Config struct {
 	Publish   Publish            `yaml:"publish"`
 	Audit     Audit              `yaml:"audit"` // access.go
 	// Cluster is how serve --cluster shares the channels with other
-	// head-ends through etcd (docs/cluster.md); unused without --cluster.
-	Cluster cluster.Config `yaml:"cluster"`
+	// head-ends through etcd and carries their reads to storage through
+	// NATS JetStream (cluster.go, docs/cluster.md); unused without
+	// --cluster.
+	Cluster Cluster `yaml:"cluster"`
 
 	// Archive is the archive: the inline lists plus the meters of the
 	// CSV files, validated, with channel defaults applied.

@@ -663,7 +663,7 @@ func convert(raw any, v reflect.Value) error {
 		default:
 			return fmt.Errorf("%v is not true or false", raw)
 		}
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		switch x := raw.(type) {
 		case int:
 			v.SetInt(int64(x))

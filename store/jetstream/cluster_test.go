@@ -435,3 +435,72 @@ func TestNATSAwayAtStart(t *testing.T) {
 	waitFor(t, 30*time.Second, "every message stored", drained(ob, w))
 	assertExactlyOnce(t, st, want)
 }
+
+// TestWriterStop stops a writer during a slow store write: Stop waits for
+// the write, which is acknowledged (no key reaches the store twice), and
+// the messages fetched meanwhile go back to the stream at once, so a
+// second writer stores everything long before the ack wait.
+func TestWriterStop(t *testing.T) {
+	c := natstest.Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := testOptions("node-a")
+	o.Replicas, o.AckWait, o.Fetch, o.MessageReads = 1, 30*time.Second, 2, 50
+	n := startNode(t, ctx, c, o)
+	want := map[store.Key]bool{}
+	appendBatches(t, n.ob, want, 0, 40, 50)
+	waitFor(t, 30*time.Second, "the outbox publishing", func() (bool, string) {
+		b, _ := n.ob.Backlog()
+		return b == 0, fmt.Sprint(b, " batches")
+	})
+	st := newCountingStore(openSQLite(t))
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	slow := &countingStore{Store: st, writes: map[store.Key]int{}}
+	slow.before = func(k int) error {
+		if k == 1 {
+			close(inWrite)
+			<-release
+		}
+		return nil
+	}
+	a, err := NewWriter(ctx, connect(t, c, "a"), slow, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := run(func() {
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("Run after Stop: %v", err)
+		}
+	})
+	<-inWrite
+	stopped := make(chan error, 1)
+	go func() { stopped <- a.Stop(ctx) }()
+	// the fetcher holds the next group meanwhile
+	waitFor(t, 10*time.Second, "a fetching ahead", func() (bool, string) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.held) > o.Fetch, fmt.Sprint(len(a.held), " messages held")
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) during the store write", err)
+	default:
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	ran()
+	if s := a.Stats(); s.Writes != 1 || s.Messages == 0 || s.AckErrors != 0 {
+		t.Fatalf("a after Stop: %+v", s)
+	}
+	start := time.Now()
+	b, _ := startWriter(t, ctx, c, st, o, "b")
+	waitFor(t, o.AckWait/2, "b storing the rest", drained(n.ob, b))
+	assertExactlyOnce(t, st.Store, want)
+	if r := st.rewritten(); r != 0 || b.Stats().Redelivered == 0 {
+		t.Fatalf("%d keys written twice, b %+v: want a's write acknowledged and its held messages given back", r, b.Stats())
+	}
+	t.Logf("a stored %d messages before it stopped; b took the rest, %d of them given back by a, in %v",
+		a.Stats().Messages, b.Stats().Redelivered, time.Since(start).Round(time.Millisecond))
+}

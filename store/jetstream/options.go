@@ -155,18 +155,25 @@ func (o Options) withDefaults() Options {
 
 // check refuses names NATS would refuse, saying which.
 func (o Options) check() error {
-	for _, c := range []struct{ what, v, bad string }{
-		{"stream", o.Stream, " \t.*>/\\"},
-		{"durable", o.Durable, " \t.*>/\\"},
-		{"node", o.Node, " \t.*>"},
-		{"subject", o.Subject, " \t*>"},
+	for _, c := range []struct{ what, v string }{
+		{"stream", o.Stream}, {"durable", o.Durable}, {"node", o.Node}, {"subject", o.Subject},
 	} {
-		if i := strings.IndexAny(c.v, c.bad); i >= 0 {
-			return fmt.Errorf("jetstream: %s name %q: %q not allowed", c.what, c.v, c.v[i])
+		if err := checkName(c.what, c.v); err != nil {
+			return fmt.Errorf("jetstream: %w", err)
 		}
 	}
-	if strings.HasPrefix(o.Subject, ".") || strings.HasSuffix(o.Subject, ".") || strings.Contains(o.Subject, "..") {
-		return fmt.Errorf("jetstream: subject %q: empty token", o.Subject)
+	return nil
+}
+
+// checkName says why v cannot be the name of what (stream, durable, node,
+// subject).
+func checkName(what, v string) error {
+	bad := map[string]string{"stream": " \t.*>/\\", "durable": " \t.*>/\\", "node": " \t.*>", "subject": " \t*>"}[what]
+	if i := strings.IndexAny(v, bad); i >= 0 {
+		return fmt.Errorf("%s name %q: %q not allowed", what, v, v[i])
+	}
+	if what == "subject" && (strings.HasPrefix(v, ".") || strings.HasSuffix(v, ".") || strings.Contains(v, "..")) {
+		return fmt.Errorf("subject %q: empty token", v)
 	}
 	return nil
 }

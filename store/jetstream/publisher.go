@@ -68,13 +68,13 @@ type Publisher struct {
 
 // PublisherStats count what a Publisher did since it was made.
 type PublisherStats struct {
-	Writes     int64 // Write calls that returned nil
-	Reads      int64 // reads in them
-	Messages   int64 // messages stored (PubAcks)
-	Duplicates int64 // of those, dropped by the stream as already held (a batch sent again)
-	Failures   int64 // Write calls that returned an error (the outbox retries them)
-	LastError  string
-	LastSeq    uint64 // stream sequence of the last stored message
+	Writes     int64  `json:"writes"`     // Write calls that returned nil
+	Reads      int64  `json:"reads"`      // reads in them
+	Messages   int64  `json:"messages"`   // messages stored (PubAcks)
+	Duplicates int64  `json:"duplicates"` // of those, dropped by the stream as already held (a batch sent again)
+	Failures   int64  `json:"failures"`   // Write calls that returned an error (the outbox retries them)
+	LastError  string `json:"last_error"`
+	LastSeq    uint64 `json:"last_seq"` // stream sequence of the last stored message
 }
 
 // NewPublisher makes a Publisher on nc (which it does not close) and

@@ -1,6 +1,12 @@
 package jetstream
 
-import "time"
+import (
+	"fmt"
+	"net/url"
+	"reflect"
+	"slices"
+	"time"
+)
 
 // Settings is the configuration section cluster.nats: what a node needs
 // to publish its reads to the stream and, when it runs a storage writer,
@@ -42,3 +48,46 @@ func (s Settings) Options(node string) Options {
 		MessageReads: s.MessageReads, Durable: s.Durable, AckWait: s.AckWait, Fetch: s.Fetch,
 	}
 }
+
+// Enabled reports whether any key of the section is set: a node with
+// cluster.nats publishes its reads to the stream (with urls unset, to the
+// default server).
+func (s Settings) Enabled() bool { return !reflect.ValueOf(s).IsZero() }
+
+// Check reports each bad key to bad, named as in the file
+// (cluster.nats.stream).
+func (s Settings) Check(bad func(key, format string, args ...any)) {
+	const p = "cluster.nats."
+	for i, u := range s.URLs {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, pu.Scheme) {
+			bad(fmt.Sprintf(p+"urls[%d]", i), "%q is not a nats://host:port (tls://, ws://, wss://) URL", u)
+		}
+	}
+	for _, c := range []struct{ key, what, v string }{
+		{"stream", "stream", s.Stream}, {"subject", "subject", s.Subject}, {"durable", "durable", s.Durable},
+	} {
+		if err := checkName(c.what, c.v); c.v != "" && err != nil {
+			bad(p+c.key, "%v", err)
+		}
+	}
+	if s.Replicas < 0 || s.Replicas > 5 {
+		bad(p+"replicas", "%d: want 1 to 5 (0: the default, 3)", s.Replicas)
+	}
+	for _, c := range []struct {
+		key string
+		v   int64
+	}{{"max_bytes", s.MaxBytes}, {"duplicates", int64(s.Duplicates)}, {"message_reads", int64(s.MessageReads)},
+		{"ack_wait", int64(s.AckWait)}, {"fetch", int64(s.Fetch)}} {
+		if c.v < 0 {
+			bad(p+c.key, "is negative (0: the default)")
+		}
+	}
+	if s.AckWait > 0 && s.AckWait < time.Second {
+		bad(p+"ack_wait", "%s: at least 1s (a writer marks what it holds in progress every third of it)", s.AckWait)
+	}
+}
+
+// CheckNode reports whether node can name a node in the stream's
+// subjects and message ids.
+func CheckNode(node string) error { return checkName("node", node) }

@@ -11,15 +11,16 @@ import (
 // Lag is the consumer's progress as the stream's servers see it: the
 // figures for /status and the metrics.
 type Lag struct {
-	Stream, Consumer string
-	Pending          uint64 // messages in the stream not yet delivered to any writer
-	AckPending       int    // delivered, not yet acknowledged
-	Redelivered      int    // of those, delivered more than once
-	AckFloor         uint64 // stream sequence below which every message is acknowledged
-	Delivered        uint64 // stream sequence of the last message delivered
-	Messages         uint64 // messages the stream holds (work queue: not yet acknowledged)
-	Bytes            uint64
-	LastSeq          uint64 // stream sequence of the last message published
+	Stream      string `json:"stream"`
+	Consumer    string `json:"consumer"`
+	Pending     uint64 `json:"pending"`     // messages in the stream not yet delivered to any writer
+	AckPending  int    `json:"ack_pending"` // delivered, not yet acknowledged
+	Redelivered int    `json:"redelivered"` // of those, delivered more than once
+	AckFloor    uint64 `json:"ack_floor"`   // stream sequence below which every message is acknowledged
+	Delivered   uint64 `json:"delivered"`   // stream sequence of the last message delivered
+	Messages    uint64 `json:"messages"`    // messages the stream holds (work queue: not yet acknowledged)
+	Bytes       uint64 `json:"bytes"`
+	LastSeq     uint64 `json:"last_seq"` // stream sequence of the last message published
 }
 
 // Lag asks the stream's servers for the consumer's progress.

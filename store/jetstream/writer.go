@@ -32,7 +32,8 @@ import (
 // consumer, and JetStream gives each message to one of them at a time.
 // A Writer whose context ends leaves what it holds unacknowledged: it is
 // redelivered after Options.AckWait and written again, which
-// store.Store.Write's idempotence makes harmless.
+// store.Store.Write's idempotence makes harmless. Stop is the clean end:
+// after the write in flight, giving back what it fetched at once.
 //
 // Order is kept within a message, not across messages: a naked message
 // comes back after those behind it, and several writers store side by
@@ -48,21 +49,24 @@ type Writer struct {
 	mu    sync.Mutex
 	stats WriterStats
 	held  map[jetstream.Msg]bool // fetched, not yet acknowledged or naked
+	stop  chan struct{}          // closed by Stop
+	once  sync.Once
+	done  chan struct{} // closed when Run returns; nil while it does not run
 }
 
 // WriterStats count what a Writer did since it was made.
 type WriterStats struct {
-	Writes      int64  // store Writes that returned nil
-	Messages    int64  // messages written and acknowledged
-	Reads       int64  // reads in them
-	Redelivered int64  // of those, messages delivered more than once
-	Failures    int64  // store Writes that failed (their messages naked)
-	Terminated  int64  // corrupt messages terminated
-	AckErrors   int64  // acknowledgements not confirmed (the message may come again)
-	LastError   string // the last error of any kind
-	LastStore   string // the last store error
-	LastCorrupt string // the last corrupt message (a *CorruptError)
-	LastSeq     uint64 // stream sequence of the last message acknowledged
+	Writes      int64  `json:"writes"`       // store Writes that returned nil
+	Messages    int64  `json:"messages"`     // messages written and acknowledged
+	Reads       int64  `json:"reads"`        // reads in them
+	Redelivered int64  `json:"redelivered"`  // of those, messages delivered more than once
+	Failures    int64  `json:"failures"`     // store Writes that failed (their messages naked)
+	Terminated  int64  `json:"terminated"`   // corrupt messages terminated
+	AckErrors   int64  `json:"ack_errors"`   // acknowledgements not confirmed (the message may come again)
+	LastError   string `json:"last_error"`   // the last error of any kind
+	LastStore   string `json:"last_store"`   // the last store error
+	LastCorrupt string `json:"last_corrupt"` // the last corrupt message (a *CorruptError)
+	LastSeq     uint64 `json:"last_seq"`     // stream sequence of the last message acknowledged
 }
 
 // CorruptError reports a message of the stream whose data is not an
@@ -97,7 +101,7 @@ func NewWriter(ctx context.Context, nc *nats.Conn, st store.Store, o Options, lo
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	w := &Writer{o: o, st: st, js: js, log: log.With("stream", o.Stream, "consumer", o.Durable)}
+	w := &Writer{o: o, st: st, js: js, log: log.With("stream", o.Stream, "consumer", o.Durable), stop: make(chan struct{})}
 	if _, _, err := w.bind(ctx); err != nil && refused(err) {
 		return nil, err
 	}
@@ -137,17 +141,30 @@ func (w *Writer) bind(ctx context.Context) (jetstream.Stream, jetstream.Consumer
 }
 
 // Run writes the stream's messages into the store until ctx ends, and
-// returns ctx's error. Errors on the way (a NATS server away, a store
-// down) are retried; see Stats. One Run at a time.
+// returns ctx's error, or until Stop, and returns nil. Errors on the way
+// (a NATS server away, a store down) are retried; see Stats. One Run at
+// a time.
 func (w *Writer) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.Lock()
+	w.done = done
+	w.mu.Unlock()
+	defer close(done)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	stopped := false
 	defer func() {
 		cancel()
 		wg.Wait()
 		w.mu.Lock()
+		held := w.held
 		w.held = nil // left to their redelivery
 		w.mu.Unlock()
+		if stopped {
+			for m := range held {
+				_ = m.Nak() // to another writer now, not after AckWait
+			}
+		}
 	}()
 	groups := make(chan group) // unbuffered: the fetcher holds one group ahead
 	wg.Add(2)
@@ -157,9 +174,33 @@ func (w *Writer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-w.stop:
+			stopped = true
+			return nil
 		case g := <-groups:
 			w.store(ctx, g)
 		}
+	}
+}
+
+// Stop ends Run cleanly: the store Write in flight, if any, completes and
+// is acknowledged, and the messages fetched but not written are
+// negatively acknowledged at once, so that another writer takes them
+// without waiting for AckWait. It waits for Run to return (a fetch in
+// flight ends within FetchWait and a second) or for ctx to end.
+func (w *Writer) Stop(ctx context.Context) error {
+	w.once.Do(func() { close(w.stop) })
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("jetstream: writer of %s/%s: stopping: %w", w.o.Stream, w.o.Durable, ctx.Err())
 	}
 }
 
