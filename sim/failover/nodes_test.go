@@ -348,4 +348,4 @@ func freeAddr(t *testing.T) string {
 }
 
 // useNATS sends the reads through JetStream (cluster.nats).
-var useNATS = false
+var useNATS = true
