@@ -178,6 +178,13 @@ func (w *Writer) Run(ctx context.Context) error {
 			stopped = true
 			return nil
 		case g := <-groups:
+			select {
+			case <-w.stop: // Stop came during the write before: g is not written
+				w.hold(g.msgs, true)
+				stopped = true
+				return nil
+			default:
+			}
 			w.store(ctx, g)
 		}
 	}
