@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -65,12 +66,14 @@ func (n *Node) DialIn(ctx context.Context, item string) (DialIn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.opt.TTL)
 	defer cancel()
-	if _, err := n.cli.Put(ctx, n.opt.Prefix+dialinDir+item, n.opt.Node, clientv3.WithLease(lease)); err != nil {
+	resp, err := n.cli.Put(ctx, n.opt.Prefix+dialinDir+item, n.opt.Node, clientv3.WithLease(lease))
+	if err != nil {
 		return d, &ItemError{Node: n.opt.Node, Item: item, Op: "dial in", Err: err}
 	}
 	n.mu.Lock()
 	n.dialed[item] = true
 	n.dialins[item] = n.opt.Node
+	n.dialRev[item] = resp.Header.Revision
 	n.mu.Unlock()
 	n.poke()
 	return d, nil
@@ -95,4 +98,26 @@ func (n *Node) HangUp(ctx context.Context, item string) error {
 	}
 	n.poke()
 	return nil
+}
+
+// DialInHolder is the node whose dial-in key names terminal item now ("" for
+// none), as this node's watch has it: a node that dialled item in and
+// finds another here holds an older link than that node's.
+func (n *Node) DialInHolder(item string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dialins[item]
+}
+
+// DialledIn returns the items this node's links hold (DialIn, not yet
+// HangUp), sorted.
+func (n *Node) DialledIn() []string {
+	n.mu.Lock()
+	out := make([]string, 0, len(n.dialed))
+	for it := range n.dialed {
+		out = append(out, it)
+	}
+	n.mu.Unlock()
+	slices.Sort(out)
+	return out
 }

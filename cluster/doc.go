@@ -15,7 +15,7 @@
 //
 // # Assignment
 //
-// Every work item (ChannelItem, TerminalItem) has one desired owner,
+// Every work item (ChannelItem, AreaItem) has one desired owner,
 // computed alike on every node from the live members: weighted rendezvous
 // hashing (Owner). It is balanced (each member gets its weight's share) and
 // moves little: when a node joins, only the items it now wins move, about

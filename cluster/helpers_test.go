@@ -103,7 +103,7 @@ func items(n int) []string {
 	out := make([]string, n)
 	for i := range out {
 		if i%3 == 2 {
-			out[i] = TerminalItem(fmt.Sprintf("4401%05d", i))
+			out[i] = ChannelItem(fmt.Sprintf("T4401%05d", i))
 		} else {
 			out[i] = ChannelItem(fmt.Sprintf("bus-%02d", i))
 		}

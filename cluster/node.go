@@ -120,6 +120,7 @@ type Node struct {
 	owners    map[string]owner
 	dialins   map[string]string // item → node
 	dialed    map[string]bool   // this node's dial-ins, put again in a new session
+	dialRev   map[string]int64  // the revision of this node's last dial-in put, per item
 	releasing map[string]bool   // released here, the delete not yet seen
 	lastOwned map[string]bool   // Owned() when last signalled
 
@@ -147,6 +148,7 @@ func Join(ctx context.Context, cli *clientv3.Client, opt Options) (*Node, error)
 		owners:    map[string]owner{},
 		dialins:   map[string]string{},
 		dialed:    map[string]bool{},
+		dialRev:   map[string]int64{},
 		releasing: map[string]bool{},
 		lastOwned: map[string]bool{},
 		changes:   make(chan struct{}, 1),
@@ -197,9 +199,18 @@ func (n *Node) session(ctx context.Context) error {
 		dialed = append(dialed, it)
 	}
 	n.mu.Unlock()
-	for _, it := range dialed {
-		if _, err := n.cli.Put(ctx, n.opt.Prefix+dialinDir+it, n.opt.Node, clientv3.WithLease(g.ID)); err != nil {
+	for _, it := range dialed { // unless a newer link elsewhere put its own meanwhile
+		key := n.opt.Prefix + dialinDir + it
+		resp, err := n.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, n.opt.Node, clientv3.WithLease(g.ID))).Commit()
+		if err != nil {
 			n.opt.Logger.Warn("cluster: dial-in again", "node", n.opt.Node, "item", it, "err", err)
+			continue
+		}
+		if resp.Succeeded {
+			n.mu.Lock()
+			n.dialRev[it] = resp.Header.Revision
+			n.mu.Unlock()
 		}
 	}
 	n.opt.Logger.Info("cluster: joined", "node", n.opt.Node, "lease", fmt.Sprintf("%x", int64(g.ID)), "ttl", g.TTL)

@@ -72,6 +72,9 @@ func (n *Node) applyLocked(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue) {
 		}
 	case strings.HasPrefix(rel, dialinDir):
 		item := strings.TrimPrefix(rel, dialinDir)
+		if kv.ModRevision < n.dialRev[item] {
+			return // older than this node's own put, which DialIn applied already
+		}
 		if typ == mvccpb.DELETE {
 			delete(n.dialins, item)
 			return
@@ -196,8 +199,8 @@ func (n *Node) ownsLocked(item string) bool {
 		!n.releasing[item] && n.opt.Clock.Now().Before(n.deadline)
 }
 
-// SetItems sets the work items there are (channel and terminal items, see
-// ChannelItem and TerminalItem); every node is given the same list, from
+// SetItems sets the work items there are (channel and area items, see
+// ChannelItem and AreaItem); every node is given the same list, from
 // the same configuration.
 func (n *Node) SetItems(items []string) {
 	n.mu.Lock()
@@ -211,9 +214,6 @@ func (n *Node) SetItems(items []string) {
 
 // ChannelItem is the work item of a polled channel (a bus).
 func ChannelItem(name string) string { return "channel:" + name }
-
-// TerminalItem is the work item of a 376.1 terminal, by its address.
-func TerminalItem(addr string) string { return "terminal:" + addr }
 
 // membersLocked lists the live members for the assignment.
 func (n *Node) membersLocked() []Member {

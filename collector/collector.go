@@ -55,6 +55,9 @@ type Options struct {
 	// Ownership, if set, is which channels this collector polls when
 	// head-ends share them (cluster.go); nil: all of them.
 	Ownership Ownership
+	// Links, if set, is told when a dial-in channel's link came or went
+	// (dialled.go).
+	Links LinkWatcher
 }
 
 // Collector is a running set of channels, buses and schedules.
@@ -300,6 +303,7 @@ func (c *Collector) listenDialIn(ctx context.Context) error {
 	}
 	c.dialin = link.Listen(ctx, ln, link.DialInConfig{Known: c.dialInKnown, Registry: c.dialInRegistry,
 		Logger: c.log.With("listener", ln.Addr().String()), OnEvent: func(e link.DialInEvent) {
+			c.dialInChanged(e)
 			if e.Kind != link.EventHeartbeat {
 				c.log.Info("dial-in", "event", e.Kind, "concentrator", e.ID, "remote", e.Remote, "err", e.Err)
 				if c.opts.OnDialIn != nil {

@@ -73,6 +73,7 @@ func (c *Collector) listenTerminals(ctx context.Context) error {
 		// events: read on the counters, and taken when reported (gdw_event.go)
 		OnEC:     func(id string, ec gdw3761.EC) { c.terminalEventsSeen(ctx, id, ec) },
 		OnUplink: func(id string, f *gdw3761.Frame) { c.terminalReport(ctx, id, f) },
+		OnEvent:  func(e terminal.Event) { c.terminalChanged(e.ID) },
 		Now:      c.opts.Clock.Now, Location: c.config().Collector.Location(),
 		Logger: c.log.With("listener", ln.Addr().String())})
 	c.mu.Lock()

@@ -34,8 +34,9 @@ type clusterRun struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	shared  map[string]bool // the channels shared out; dial-in kinds are not
+	shared  map[string]bool // the channels shared out: all of the archive's
 	changes chan struct{}
+	links   *dialLinks // the dial-in channels' links (cluster_dialin.go)
 	stop    context.CancelFunc
 	done    chan struct{}
 	once    sync.Once
@@ -70,25 +71,24 @@ func joinCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, adve
 		cli.Close()
 		return nil, fmt.Errorf("serve --cluster: etcd %v: %w", cc.Etcd, err)
 	}
-	r := &clusterRun{cli: cli, node: node, log: log, changes: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &clusterRun{cli: cli, node: node, log: log, changes: make(chan struct{}, 1), done: make(chan struct{}),
+		links: newDialLinks(node, log)}
 	r.setArchive(cfg.Archive)
 	var fctx context.Context
 	fctx, r.stop = context.WithCancel(context.Background())
 	go r.forward(fctx)
+	go r.links.follow(fctx)
 	return r, nil
 }
 
-// setArchive shares out the archive's channels: one cluster item each,
-// but for dial-in and 1376.1 channels, whose links arrive at whichever
-// node the field dials: every node keeps those open. Its areas are items
-// too, for the analysis.
+// setArchive shares out the archive's channels: one cluster item each.
+// A dial-in or 1376.1 channel goes to the node its link arrived at
+// (cluster_dialin.go), and by the assignment while it has none. Its areas
+// are items too, for the analysis.
 func (r *clusterRun) setArchive(a *archive.Archive) {
 	shared := map[string]bool{}
 	var items []string
 	for _, ch := range a.Channels {
-		if ch.Kind == archive.KindDialIn || ch.Kind == archive.KindGDW3761 {
-			continue
-		}
 		shared[ch.ID] = true
 		items = append(items, cluster.ChannelItem(ch.ID))
 	}
@@ -174,6 +174,7 @@ func (r *clusterRun) forward(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.node.Changes():
+			r.links.poke() // a newer link elsewhere, maybe
 		case <-t.C:
 		}
 		if now := r.polled(); !slices.Equal(now, last) {
@@ -210,7 +211,9 @@ type clusterStatus struct {
 	cluster.Status
 	Node  string   `json:"node"`
 	Owned []string `json:"owned"` // the items this node owns now
-	Err   string   `json:"error,omitempty"`
+	// Dialled is the dial-in channels whose link this node holds.
+	Dialled []string `json:"dialled,omitempty"`
+	Err     string   `json:"error,omitempty"`
 
 	// Stream is the reads stream with cluster.nats (jetstream.go).
 	Stream *streamStatus `json:"stream,omitempty"`
@@ -221,7 +224,7 @@ func (r *clusterRun) status(ctx context.Context) *clusterStatus {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // etcd down: answer with what the node knows
 	defer cancel()
 	st, err := r.node.Status(ctx)
-	cs := &clusterStatus{Status: st, Node: r.node.Name(), Owned: r.node.Owned()}
+	cs := &clusterStatus{Status: st, Node: r.node.Name(), Owned: r.node.Owned(), Dialled: r.links.held()}
 	if err != nil {
 		cs.Err = err.Error()
 	}

@@ -91,6 +91,13 @@ func startClusterNode(t *testing.T, name, etcd string, sim *simulator.Simulator,
 // the node's configuration before it starts.
 func startClusterNodeWith(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool, prepare func(*config.Config)) *clusterNode {
 	t.Helper()
+	return startClusterNodeOn(t, name, etcd, sim, crash, "", prepare)
+}
+
+// startClusterNodeOn is startClusterNodeWith with listen, lines added to
+// the collector section (the dial-in listeners).
+func startClusterNodeOn(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool, listen string, prepare func(*config.Config)) *clusterNode {
+	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
 	fmt.Fprintf(&b, `collector:
@@ -100,19 +107,26 @@ func startClusterNodeWith(t *testing.T, name, etcd string, sim *simulator.Simula
   daily: {enabled: false}
   monthly: {enabled: false}
   clock: {enabled: false}
-http:
+%shttp:
   listen: 127.0.0.1:0
   tokens: [{name: admin, roles: [admin], token: %s}]
 cluster: {etcd: [%q], node: %s, ttl: %s, margin: 1500ms}
 archive:
   areas:
-`, dir, tokAdmin, etcd, name, clusterTTL)
+`, dir, listen, tokAdmin, etcd, name, clusterTTL)
 	for _, a := range sim.Fleet.Areas() {
 		fmt.Fprintf(&b, "    - {id: %s, name: %s}\n", a.ID, a.ID)
 	}
 	b.WriteString("  channels:\n")
 	for _, e := range sim.Endpoints {
-		fmt.Fprintf(&b, "    - {id: %s, kind: tcp, address: %q, timeout: 300ms, gap: 0s, retries: 0}\n", e.Concentrator, e.Address)
+		switch e.Kind {
+		case "gdw3761":
+			fmt.Fprintf(&b, "    - {id: %s, kind: gdw3761, terminal: %q, timeout: 1s, gap: 0s, retries: 0}\n", e.Concentrator, e.Terminal)
+		case "tcp-dialin":
+			fmt.Fprintf(&b, "    - {id: %s, kind: dialin, dialin_id: %s, timeout: 1s, gap: 0s, retries: 0}\n", e.Concentrator, e.Concentrator)
+		default:
+			fmt.Fprintf(&b, "    - {id: %s, kind: tcp, address: %q, timeout: 300ms, gap: 0s, retries: 0}\n", e.Concentrator, e.Address)
+		}
 	}
 	b.WriteString("  meters:\n")
 	for _, e := range sim.Endpoints {
@@ -184,6 +198,7 @@ type nodeStatus struct {
 	Cluster *struct {
 		Node    string                  `json:"node"`
 		Owned   []string                `json:"owned"`
+		Dialled []string                `json:"dialled"`
 		Members []struct{ Node string } `json:"members"`
 		Self    *struct {
 			Fenced   bool      `json:"fenced"`

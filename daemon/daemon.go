@@ -185,6 +185,8 @@ func (d *daemon) collectorOptions() collector.Options {
 		ObserveTransaction: d.m.ObserveTransaction, Clock: d.opts.Clock}
 	if d.cl != nil {
 		opts.Ownership = d.cl
+		opts.Links = d.cl
+		d.cl.watchLinks(&d.current)
 	}
 	sink := observed(d.m, d.stg.persist.Accept)
 	// a day's freezes in: the analysis runs once they stop coming

@@ -86,7 +86,7 @@ func (d *daemon) route(pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ch := channelOf(d, r)
 		if ch == "" || !d.cl.isShared(ch) {
-			h.ServeHTTP(w, r) // unknown here, or a dial-in link: whoever holds it
+			h.ServeHTTP(w, r) // not a channel of the archive here
 			return
 		}
 		owner, to, ok := d.cl.node.OwnerOf(cluster.ChannelItem(ch))

@@ -182,6 +182,38 @@ func (l *Listener) linkLocked(id string) *dialLink {
 	return d
 }
 
+// Connected reports whether concentrator id has a registered connection
+// to this listener now.
+func (l *Listener) Connected(id string) bool {
+	l.mu.Lock()
+	d := l.links[id]
+	l.mu.Unlock()
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sess != nil
+}
+
+// HangUp closes concentrator id's connection, if it has one, for why
+// (its link goes offline with why and an EventDisconnected); the link
+// stays, and the concentrator may dial again.
+func (l *Listener) HangUp(id string, why error) {
+	l.mu.Lock()
+	d := l.links[id]
+	l.mu.Unlock()
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	if s != nil {
+		d.drop(s, why)
+	}
+}
+
 // Close stops accepting, closes every connection and waits for their
 // goroutines. Links then fail with ErrClosed.
 func (l *Listener) Close() error {

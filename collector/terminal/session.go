@@ -123,6 +123,14 @@ func (s *Session) drop(c *conn, why error) {
 	s.l.event(Event{Kind: EventOffline, ID: s.id, Remote: c.remote, Err: why})
 }
 
+// HangUp closes the terminal's connection, if it has one, for why: the
+// terminal goes offline (EventOffline) and may log in again.
+func (s *Session) HangUp(why error) {
+	if c := s.current(); c != nil {
+		s.drop(c, why)
+	}
+}
+
 func (s *Session) write(c *conn, f *gdw3761.Frame) error {
 	b, err := f.MarshalBinary()
 	if err != nil {
