@@ -32,7 +32,7 @@ func TestDialInTakesTheTerminalOver(t *testing.T) {
 	waitFor(t, 10*time.Second, "two nodes own the assignment", func() bool { return settled([]*testNode{a, b}, all) == nil })
 	term := ""
 	for _, it := range a.Owned() {
-		if strings.HasPrefix(it, "terminal:") {
+		if strings.HasPrefix(it, "channel:T") { // a 1376.1 terminal's channel
 			term = it
 			break
 		}
