@@ -19,6 +19,7 @@ import (
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/daemon/daemontest"
 	"github.com/headend/headend/internal/etcdtest"
+	"github.com/headend/headend/meter"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
 )
@@ -91,15 +92,39 @@ func startClusterNode(t *testing.T, name, etcd string, sim *simulator.Simulator,
 // the node's configuration before it starts.
 func startClusterNodeWith(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool, prepare func(*config.Config)) *clusterNode {
 	t.Helper()
-	return startClusterNodeOn(t, name, etcd, sim, crash, "", prepare)
+	n, _ := startNode(t, name, etcd, sim, nodeSpec{crash: crash, prepare: prepare})
+	return n
 }
 
 // startClusterNodeOn is startClusterNodeWith with listen, lines added to
 // the collector section (the dial-in listeners).
 func startClusterNodeOn(t *testing.T, name, etcd string, sim *simulator.Simulator, crash bool, listen string, prepare func(*config.Config)) *clusterNode {
 	t.Helper()
+	n, _ := startNode(t, name, etcd, sim, nodeSpec{crash: crash, collector: listen, prepare: prepare})
+	return n
+}
+
+// nodeSpec is what a test's node has beyond the configuration every
+// node of these tests shares.
+type nodeSpec struct {
+	crash     bool                 // stop without leaving the cluster, as a crash
+	collector string               // lines added to the collector section
+	top       string               // top-level lines (a store section)
+	cluster   string               // keys added to the cluster section
+	prepare   func(*config.Config) // given the configuration before the node starts
+	accepted  func([]meter.Read)   // told of the reads its outbox takes
+}
+
+// startNode runs serve --cluster as node name on the field's channels,
+// reading every meter every simulated minute (a second here); it returns
+// the node and its directory.
+func startNode(t *testing.T, name, etcd string, sim *simulator.Simulator, spec nodeSpec) (*clusterNode, string) {
+	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
+	if spec.cluster != "" {
+		spec.cluster = ", " + spec.cluster
+	}
 	fmt.Fprintf(&b, `collector:
   data_dir: %s/data
   instantaneous: {enabled: true, spec: every 1m, jitter: 0s}
@@ -107,13 +132,13 @@ func startClusterNodeOn(t *testing.T, name, etcd string, sim *simulator.Simulato
   daily: {enabled: false}
   monthly: {enabled: false}
   clock: {enabled: false}
-%shttp:
+%s%shttp:
   listen: 127.0.0.1:0
   tokens: [{name: admin, roles: [admin], token: %s}]
-cluster: {etcd: [%q], node: %s, ttl: %s, margin: 1500ms}
+cluster: {etcd: [%q], node: %s, ttl: %s, margin: 1500ms%s}
 archive:
   areas:
-`, dir, listen, tokAdmin, etcd, name, clusterTTL)
+`, dir, spec.collector, spec.top, tokAdmin, etcd, name, clusterTTL, spec.cluster)
 	for _, a := range sim.Fleet.Areas() {
 		fmt.Fprintf(&b, "    - {id: %s, name: %s}\n", a.ID, a.ID)
 	}
@@ -143,8 +168,8 @@ archive:
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, b.String())
 	}
-	if prepare != nil {
-		prepare(cfg)
+	if spec.prepare != nil {
+		spec.prepare(cfg)
 	}
 	n := &clusterNode{t: t, name: name, logs: daemontest.NewLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -152,7 +177,7 @@ archive:
 	// a simulated minute a second: the instantaneous reads come every second
 	clk := schedule.ScaledClock{Start: sim.Fleet.Start().Add(2 * time.Hour), RealStart: time.Now(), Speed: 60}
 	go func() {
-		n.done <- Run(ctx, cfg, Options{Log: n.logs, Clock: clk, Cluster: true, crash: crash, Signals: make(chan os.Signal)})
+		n.done <- Run(ctx, cfg, Options{Log: n.logs, Clock: clk, Cluster: true, crash: spec.crash, accepted: spec.accepted, Signals: make(chan os.Signal)})
 	}()
 	t.Cleanup(func() {
 		n.stop()
@@ -167,7 +192,7 @@ archive:
 		t.Fatalf("%s: no http address:\n%s", name, n.logs.String())
 	}
 	n.http = "http://" + m[1]
-	return n
+	return n, dir
 }
 
 // stop stops the node (idempotent) and checks Run returned nil.

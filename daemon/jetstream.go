@@ -200,18 +200,18 @@ func (r *streamRun) register(reg prometheus.Registerer) {
 				return v(*r.lag)
 			})
 	}
-	pub := func(f func(jetstream.PublisherStats) int64) func() int64 {
-		return func() int64 { return f(r.pub.Stats()) }
+	for _, c := range []struct {
+		name, help string
+		v          func(jetstream.PublisherStats) int64
+	}{
+		{"published_reads_total", "reads this node's outbox delivered to the stream (PubAcks received)", func(s jetstream.PublisherStats) int64 { return s.Reads }},
+		{"published_messages_total", "messages this node published that the stream stored", func(s jetstream.PublisherStats) int64 { return s.Messages }},
+		{"publish_duplicates_total", "messages the stream dropped as already held (a batch sent again)", func(s jetstream.PublisherStats) int64 { return s.Duplicates }},
+		{"publish_failures_total", "deliveries to the stream that failed (the outbox retries them)", func(s jetstream.PublisherStats) int64 { return s.Failures }},
+	} {
+		reg.MustRegister(counter(c.name, c.help, func() int64 { return c.v(r.pub.Stats()) }))
 	}
 	reg.MustRegister(
-		counter("published_reads_total", "reads this node's outbox delivered to the stream (PubAcks received)",
-			pub(func(s jetstream.PublisherStats) int64 { return s.Reads })),
-		counter("published_messages_total", "messages this node published that the stream stored",
-			pub(func(s jetstream.PublisherStats) int64 { return s.Messages })),
-		counter("publish_duplicates_total", "messages the stream dropped as already held (a batch sent again)",
-			pub(func(s jetstream.PublisherStats) int64 { return s.Duplicates })),
-		counter("publish_failures_total", "deliveries to the stream that failed (the outbox retries them)",
-			pub(func(s jetstream.PublisherStats) int64 { return s.Failures })),
 		gauge("pending_messages", "messages in the stream not yet delivered to a writer",
 			func(l jetstream.Lag) float64 { return float64(l.Pending) }),
 		gauge("ack_pending_messages", "messages delivered to a writer, not yet acknowledged",
@@ -222,15 +222,15 @@ func (r *streamRun) register(reg prometheus.Registerer) {
 	if r.w == nil {
 		return
 	}
-	wr := func(f func(jetstream.WriterStats) int64) func() int64 { return func() int64 { return f(r.w.Stats()) } }
-	reg.MustRegister(
-		counter("stored_reads_total", "reads this node's writer stored and acknowledged",
-			wr(func(s jetstream.WriterStats) int64 { return s.Reads })),
-		counter("stored_messages_total", "messages this node's writer stored and acknowledged",
-			wr(func(s jetstream.WriterStats) int64 { return s.Messages })),
-		counter("redelivered_messages_total", "of those, messages delivered more than once",
-			wr(func(s jetstream.WriterStats) int64 { return s.Redelivered })),
-		counter("store_failures_total", "store writes of this node's writer that failed (their messages come again)",
-			wr(func(s jetstream.WriterStats) int64 { return s.Failures })),
-	)
+	for _, c := range []struct {
+		name, help string
+		v          func(jetstream.WriterStats) int64
+	}{
+		{"stored_reads_total", "reads this node's writer stored and acknowledged", func(s jetstream.WriterStats) int64 { return s.Reads }},
+		{"stored_messages_total", "messages this node's writer stored and acknowledged", func(s jetstream.WriterStats) int64 { return s.Messages }},
+		{"redelivered_messages_total", "of those, messages delivered more than once", func(s jetstream.WriterStats) int64 { return s.Redelivered }},
+		{"store_failures_total", "store writes of this node's writer that failed (their messages come again)", func(s jetstream.WriterStats) int64 { return s.Failures }},
+	} {
+		reg.MustRegister(counter(c.name, c.help, func() int64 { return c.v(r.w.Stats()) }))
+	}
 }

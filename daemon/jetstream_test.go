@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -19,9 +18,6 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/headend/headend/collector/schedule"
-	"github.com/headend/headend/daemon/config"
-	"github.com/headend/headend/daemon/daemontest"
 	"github.com/headend/headend/internal/etcdtest"
 	"github.com/headend/headend/internal/natstest"
 	"github.com/headend/headend/meter"
@@ -67,66 +63,7 @@ func streamNodeConf(urls []string, writer bool) string {
 // acc. It returns the node and its data directory.
 func startStreamNode(t *testing.T, name, etcd string, urls []string, writer bool, sim *simulator.Simulator, acc *acceptedKeys) (*clusterNode, string) {
 	t.Helper()
-	dir := t.TempDir()
-	var b strings.Builder
-	fmt.Fprintf(&b, `collector:
-  data_dir: %s/data
-  instantaneous: {enabled: true, spec: every 1m, jitter: 0s}
-  interval: {enabled: false}
-  daily: {enabled: false}
-  monthly: {enabled: false}
-  clock: {enabled: false}
-store: {outbox: {sync: none}}
-http:
-  listen: 127.0.0.1:0
-  tokens: [{name: admin, roles: [admin], token: %s}]
-cluster: {etcd: [%q], node: %s, ttl: %s, margin: 1500ms, %s}
-archive:
-  areas:
-`, dir, tokAdmin, etcd, name, clusterTTL, streamNodeConf(urls, writer))
-	for _, a := range sim.Fleet.Areas() {
-		fmt.Fprintf(&b, "    - {id: %s, name: %s}\n", a.ID, a.ID)
-	}
-	b.WriteString("  channels:\n")
-	for _, e := range sim.Endpoints {
-		fmt.Fprintf(&b, "    - {id: %s, kind: tcp, address: %q, timeout: 300ms, gap: 0s, retries: 0}\n", e.Concentrator, e.Address)
-	}
-	b.WriteString("  meters:\n")
-	for _, e := range sim.Endpoints {
-		for _, addr := range e.Meters {
-			fmt.Fprintf(&b, "    - {address: %q, edition: %q, channel: %s, area: %s, ct: 1, pt: 1}\n",
-				addr, fmt.Sprint(sim.Fleet.Meter(addr).Edition), e.Concentrator, e.Area)
-		}
-	}
-	path := filepath.Join(dir, "headend.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, b.String())
-	}
-	n := &clusterNode{t: t, name: name, logs: daemontest.NewLogSignal("collector running", "msg=http "), done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	clk := schedule.ScaledClock{Start: sim.Fleet.Start().Add(2 * time.Hour), RealStart: time.Now(), Speed: 60}
-	go func() {
-		n.done <- Run(ctx, cfg, Options{Log: n.logs, Clock: clk, Cluster: true, accepted: acc.add, Signals: make(chan os.Signal)})
-	}()
-	t.Cleanup(func() {
-		n.stop()
-		if t.Failed() {
-			t.Logf("%s's log:\n%s", name, n.logs.String())
-		}
-	})
-	n.logs.Wait(t, "collector running")
-	n.logs.Wait(t, "msg=http ")
-	m := regexp.MustCompile(`msg=http address=(\S+)`).FindStringSubmatch(n.logs.String())
-	if m == nil {
-		t.Fatalf("%s: no http address:\n%s", name, n.logs.String())
-	}
-	n.http = "http://" + m[1]
-	return n, dir
+	return startNode(t, name, etcd, sim, nodeSpec{top: "store: {outbox: {sync: none}}\n", cluster: streamNodeConf(urls, writer), accepted: acc.add})
 }
 
 // streamOf is the stream part of the node's GET /status.
