@@ -3,8 +3,11 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/headend/headend/analysis/vee"
 	"github.com/headend/headend/api/billing"
+	"github.com/headend/headend/api/publish"
 	"github.com/headend/headend/cluster"
 	"github.com/headend/headend/daemon/config"
 	"github.com/headend/headend/internal/etcdtest"
@@ -303,4 +307,47 @@ func logTimes(t *testing.T, log, text string) []time.Time {
 		out = append(out, at)
 	}
 	return out
+}
+
+// The cluster's cursor: the node's file until one is saved in etcd, then
+// etcd's; a save once the node no longer owns the feed is refused as
+// fenced (which stops the publisher).
+func TestClusterCursorFenced(t *testing.T) {
+	srv := etcdtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	node, err := cluster.Join(ctx, srv.Client(t), cluster.Options{Node: "node-a", TTL: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	node.SetItems([]string{cluster.PublishItem})
+	file := publish.FileCursor(filepath.Join(t.TempDir(), "publish.cursor"))
+	if err := file.Save(ctx, 41); err != nil {
+		t.Fatal(err)
+	}
+	c := clusterCursor{node: node, file: file}
+	eventually(t, 10*time.Second, "the node owns the feed", func() (bool, string) { return node.Owns(cluster.PublishItem), "" })
+	if seq, err := c.Load(ctx); err != nil || seq != 41 {
+		t.Fatalf("before any in etcd: %d %v, want the file's 41", seq, err)
+	}
+	if err := c.Save(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := c.Load(ctx); err != nil || seq != 50 {
+		t.Fatalf("after a save: %d %v, want 50", seq, err)
+	}
+	node.SetItems(nil) // the feed is no longer an item: released, nobody's
+	eventually(t, 10*time.Second, "the node hands the feed on", func() (bool, string) {
+		if slices.Contains(node.Releasable(), cluster.PublishItem) {
+			node.Release(ctx, cluster.PublishItem)
+		}
+		return !node.Owns(cluster.PublishItem), ""
+	})
+	if err := c.Save(ctx, 60); !errors.Is(err, publish.ErrFenced) || !errors.Is(err, cluster.ErrNotOwner) {
+		t.Fatalf("a save without the feed: %v", err)
+	}
+	if seq, err := c.Load(ctx); err != nil || seq != 50 {
+		t.Fatalf("after a refused save: %d %v, want 50", seq, err)
+	}
 }
