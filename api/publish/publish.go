@@ -31,7 +31,7 @@ type Options struct {
 	// Cursor keeps the seq of the last value the broker acknowledged;
 	// nil: a FileCursor on CursorFile.
 	Cursor     Cursor
-	CursorFile string
+	CursorFile string // the cursor's file when Cursor is nil
 	// Holds, when set, is asked before each batch whether the publisher
 	// may send it (in a cluster: the node still owns the feed); false
 	// stops it with ErrFenced.
@@ -83,7 +83,7 @@ func New(ctx context.Context, res store.Results, client paho.Client, opts Option
 	}
 	if opts.Cursor == nil {
 		if opts.CursorFile == "" {
-			return nil, errors.New("publish: no cursor file")
+			return nil, errors.New("publish: no cursor (Options.Cursor or CursorFile)")
 		}
 		opts.Cursor = FileCursor(opts.CursorFile)
 	}
