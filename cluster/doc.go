@@ -62,6 +62,9 @@
 // a slot. (A read that reached the outbox is deduplicated downstream by
 // its key.)
 //
+// A feed's owner (PublishItem: billing's change feed) keeps its position
+// the same way in cursor/<item> (Cursor, SetCursor).
+//
 // # Dial-in terminals: take-over
 //
 // A 376.1 terminal dials in to whichever node the load balancer picks. The
@@ -84,4 +87,5 @@
 //	owner/<item>     the owning node's name    under the owner's lease
 //	dialin/<item>    the node holding the link under that node's lease
 //	progress/<item>  Progress (JSON)           no lease: outlives its writer
+//	cursor/<item>    a feed's seq (JSON)       no lease: outlives its writer
 package cluster

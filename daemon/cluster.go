@@ -93,6 +93,7 @@ func (r *clusterRun) setArchive(a *archive.Archive) {
 		items = append(items, cluster.ChannelItem(ch.ID))
 	}
 	items = append(items, areaItems(a)...) // the analysis's (areas.go)
+	items = append(items, cluster.PublishItem)
 	r.mu.Lock()
 	r.shared = shared
 	r.mu.Unlock()

@@ -173,6 +173,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (err error) {
 	go reportRates(ctx, log, &d.current, d.stg, opts.Report)
 	err = d.collect(ctx, reloads)
 	if d.cl != nil {
+		if !opts.crash {
+			d.pub.Stop() // its batch in flight saved while the node owns the feed
+		}
 		d.cl.close(!opts.crash) // the collector stopped: hand its channels on now
 	}
 	return err

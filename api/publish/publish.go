@@ -1,10 +1,10 @@
 // Package publish pushes the validated register values to billing systems
 // over MQTT: every new or revised value of the results store's change
 // feed, once each, as a JSON billing.Change on a topic per area and meter
-// (QoS 1). The feed position is kept in a file after the broker has
-// acknowledged a batch, so a restart resumes where it stopped: a value is
-// delivered at least once, and its seq and version let a subscriber drop
-// a repeat.
+// (QoS 1). The feed position (a Cursor: a file by default, etcd in a
+// cluster) is saved after the broker has acknowledged a batch, so a
+// restart resumes where it stopped: a value is delivered at least once,
+// and its seq and version let a subscriber drop a repeat.
 package publish
 
 import (
@@ -13,9 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,13 +28,31 @@ type Options struct {
 	// Topic is the topic template: {area} and {meter} are replaced.
 	// Default "headend/billing/{area}/{meter}".
 	Topic string
-	// CursorFile keeps the seq of the last value the broker acknowledged.
-	CursorFile string
-	Location   *time.Location
-	Batch      int           // values per batch (default 500)
-	Timeout    time.Duration // how long to wait for the broker's acknowledgement (default 10 s)
-	Logger     *slog.Logger
+	// Cursor keeps the seq of the last value the broker acknowledged;
+	// nil: a FileCursor on CursorFile.
+	Cursor     Cursor
+	CursorFile string // the cursor's file when Cursor is nil
+	// Holds, when set, is asked before each batch whether the publisher
+	// may send it (in a cluster: the node still owns the feed); false
+	// stops it with ErrFenced.
+	Holds    func() bool
+	Location *time.Location
+	Batch    int           // values per batch (default 500)
+	Timeout  time.Duration // how long to wait for the broker's acknowledgement (default 10 s)
+	Logger   *slog.Logger
 }
+
+// Cursor is where the publisher keeps its position in the feed.
+type Cursor interface {
+	// Load returns the seq saved last, 0 when none was.
+	Load(ctx context.Context) (int64, error)
+	// Save keeps seq; an error wrapping ErrFenced means the publisher
+	// must stop (another one sends the feed now).
+	Save(ctx context.Context, seq int64) error
+}
+
+// ErrFenced is why a publisher that may no longer send the feed stopped.
+var ErrFenced = errors.New("publish: no longer the feed's publisher")
 
 // Publisher publishes the change feed.
 type Publisher struct {
@@ -49,8 +64,8 @@ type Publisher struct {
 }
 
 // New returns a Publisher over a connected client, starting after the
-// cursor in opts.CursorFile (0 when there is none).
-func New(res store.Results, client paho.Client, opts Options) (*Publisher, error) {
+// cursor's seq (0 when there is none).
+func New(ctx context.Context, res store.Results, client paho.Client, opts Options) (*Publisher, error) {
 	if opts.Topic == "" {
 		opts.Topic = "headend/billing/{area}/{meter}"
 	}
@@ -66,19 +81,16 @@ func New(res store.Results, client paho.Client, opts Options) (*Publisher, error
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.CursorFile == "" {
-		return nil, errors.New("publish: no cursor file")
+	if opts.Cursor == nil {
+		if opts.CursorFile == "" {
+			return nil, errors.New("publish: no cursor (Options.Cursor or CursorFile)")
+		}
+		opts.Cursor = FileCursor(opts.CursorFile)
 	}
 	p := &Publisher{res: res, client: client, opts: opts}
-	b, err := os.ReadFile(opts.CursorFile)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("publish: cursor %s: %w", opts.CursorFile, err)
-	default:
-		if p.cursor, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil || p.cursor < 0 {
-			return nil, fmt.Errorf("publish: cursor %s: %q is not a seq", opts.CursorFile, b)
-		}
+	var err error
+	if p.cursor, err = opts.Cursor.Load(ctx); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -95,10 +107,14 @@ func (p *Publisher) Topic(area, meter string) string {
 }
 
 // Once publishes what the feed holds after the cursor, batch by batch,
-// and returns how many values it published.
+// and returns how many values it published. When ctx ends it stops after
+// the batch in flight, whose cursor it still saves.
 func (p *Publisher) Once(ctx context.Context) (int, error) {
 	n := 0
-	for {
+	for ctx.Err() == nil {
+		if p.opts.Holds != nil && !p.opts.Holds() {
+			return n, fmt.Errorf("%w (at seq %d)", ErrFenced, p.cursor)
+		}
 		recs, err := p.res.Since(ctx, p.cursor, []string{results.KindValue}, p.opts.Batch)
 		if err != nil || len(recs) == 0 {
 			return n, err
@@ -121,8 +137,8 @@ func (p *Publisher) Once(ctx context.Context) (int, error) {
 			}
 		}
 		last := recs[len(recs)-1].Seq
-		if err := p.save(last); err != nil {
-			return n, err
+		if err := p.opts.Cursor.Save(context.WithoutCancel(ctx), last); err != nil {
+			return n, fmt.Errorf("publish: saving the cursor at seq %d: %w", last, err)
 		}
 		p.cursor = last
 		n += len(toks)
@@ -131,49 +147,31 @@ func (p *Publisher) Once(ctx context.Context) (int, error) {
 			return n, nil
 		}
 	}
+	return n, nil
 }
 
-func (p *Publisher) save(seq int64) error {
-	tmp := p.opts.CursorFile + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
-		return fmt.Errorf("publish: cursor: %w", err)
-	}
-	f, err := os.Create(tmp)
-	if err == nil {
-		_, err = fmt.Fprintf(f, "%d\n", seq)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err == nil {
-		err = os.Rename(tmp, p.opts.CursorFile)
-	}
-	if err != nil {
-		return fmt.Errorf("publish: cursor %s: %w", p.opts.CursorFile, err)
-	}
-	return nil
-}
-
-// Run publishes every interval until ctx ends. A failure is logged and
+// Run publishes every interval until ctx ends (nil) or the publisher is
+// fenced (an error wrapping ErrFenced). Any other failure is logged and
 // retried at the next interval.
-func (p *Publisher) Run(ctx context.Context, every time.Duration) {
+func (p *Publisher) Run(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := p.Once(ctx); err != nil && ctx.Err() == nil {
+		n, err := p.Once(ctx)
+		switch {
+		case errors.Is(err, ErrFenced):
+			return err
+		case err != nil && ctx.Err() == nil:
 			p.opts.Logger.Warn("billing publish: will retry", "err", err, "cursor", p.cursor)
-		} else if n > 0 {
+		case n > 0:
 			p.opts.Logger.Info("billing publish", "values", n, "cursor", p.cursor)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

@@ -3,7 +3,9 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -87,7 +89,7 @@ func TestPublishToBroker(t *testing.T) {
 		}
 	}
 	cursor := filepath.Join(t.TempDir(), "cursor")
-	p, err := New(res, connect(t, broker.URL(), "headend"), Options{CursorFile: cursor, Batch: 4})
+	p, err := New(ctx, res, connect(t, broker.URL(), "headend"), Options{CursorFile: cursor, Batch: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestPublishToBroker(t *testing.T) {
 	if _, err := res.Put(ctx, []store.Record{rev}); err != nil {
 		t.Fatal(err)
 	}
-	p, err = New(res, connect(t, broker.URL(), "headend2"), Options{CursorFile: cursor})
+	p, err = New(ctx, res, connect(t, broker.URL(), "headend2"), Options{CursorFile: cursor})
 	if err != nil || p.Cursor() != 15 {
 		t.Fatalf("restarted at %d: %v", p.Cursor(), err)
 	}
@@ -125,14 +127,88 @@ func TestPublishToBroker(t *testing.T) {
 }
 
 func TestBadCursor(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cursor")
-	if err := (&Publisher{opts: Options{CursorFile: path}}).save(7); err != nil {
+	if err := FileCursor(path).Save(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := New(nil, nil, Options{CursorFile: path}); err != nil || p.Cursor() != 7 {
+	if b, err := os.ReadFile(path); err != nil || string(b) != "7\n" {
+		t.Fatalf("the cursor file holds %q: %v", b, err)
+	}
+	if p, err := New(ctx, nil, nil, Options{CursorFile: path}); err != nil || p.Cursor() != 7 {
 		t.Fatalf("cursor %v %v", p, err)
 	}
-	if _, err := New(nil, nil, Options{}); err == nil {
+	if _, err := New(ctx, nil, nil, Options{}); err == nil {
 		t.Fatal("no cursor file: no error")
+	}
+	if err := os.WriteFile(path, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(ctx, nil, nil, Options{CursorFile: path}); err == nil {
+		t.Fatal("a cursor file that holds no seq: no error")
+	}
+}
+
+// fencedCursor refuses every save after the first refuse seqs.
+type fencedCursor struct {
+	mu     sync.Mutex
+	saved  []int64
+	refuse int64 // refuses a save of a seq beyond it
+}
+
+func (c *fencedCursor) Load(context.Context) (int64, error) { return 0, nil }
+
+func (c *fencedCursor) Save(_ context.Context, seq int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if seq > c.refuse {
+		return fmt.Errorf("cursor at %d: %w", seq, ErrFenced)
+	}
+	c.saved = append(c.saved, seq)
+	return nil
+}
+
+// A publisher whose save is refused as fenced, or that no longer holds the
+// feed, stops: Run returns the error instead of retrying.
+func TestFencedPublisherStops(t *testing.T) {
+	ctx := context.Background()
+	broker, err := field.StartBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	res, err := results.Open(filepath.Join(t.TempDir(), "results.db"), results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var recs []store.Record
+	for d := 1; d <= 6; d++ {
+		recs = append(recs, value("000001000001", d, int64(1000*d)))
+	}
+	if _, err := res.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	c := &fencedCursor{refuse: 2}
+	p, err := New(ctx, res, connect(t, broker.URL(), "headend"), Options{Cursor: c, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, time.Millisecond) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrFenced) || p.Cursor() != 2 || len(c.saved) != 1 {
+			t.Fatalf("Run returned %v at cursor %d, saved %v", err, p.Cursor(), c.saved)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a fenced publisher went on")
+	}
+	p, err = New(ctx, res, connect(t, broker.URL(), "headend2"), Options{Cursor: &fencedCursor{refuse: 100}, Holds: func() bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Once(ctx); !errors.Is(err, ErrFenced) || n != 0 {
+		t.Fatalf("a publisher that does not hold the feed published %d: %v", n, err)
 	}
 }
