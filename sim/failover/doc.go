@@ -14,4 +14,14 @@
 // influxd it skips (fails under HEADEND_REQUIRE_ALL). It is skipped with
 // -short and under the race detector (real processes, timed faults);
 // make unit runs it.
+//
+// BenchmarkClusterNodes (bench_test.go) runs the same parts with 1, 2
+// and 3 nodes, the field read as fast as it goes, and reports the reads
+// stored per second, the nodes' CPU and, from 2 nodes, the time a
+// SIGKILLed node's channels take to be owned and polled again
+// (BENCHMARKS.md, "A cluster of 1, 2 and 3 nodes"):
+//
+//	go test -run '^$' -bench ClusterNodes -benchtime 1x ./sim/failover/
+//
+// The process helpers are internal/proctest's, shared with sim/faults.
 package failover

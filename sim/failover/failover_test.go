@@ -2,13 +2,11 @@ package failover
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +14,8 @@ import (
 	"github.com/headend/headend/internal/etcdtest"
 	"github.com/headend/headend/internal/influxtest"
 	"github.com/headend/headend/internal/natstest"
+	"github.com/headend/headend/internal/proctest"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 const (
@@ -53,16 +53,16 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bin := buildHeadend(t, root, work)
+	bin := proctest.Build(t, root, filepath.Join(work, "bin", "headend"), "./cmd/headend")
 
 	etcd := etcdtest.Start(t)
 	streams := natstest.Start(t, 3)
 	influxURL := influxtest.Start(t)
-	f := startField(t, root)
+	f := startField(t, root, speed)
 	simHTTP := httptest.NewServer(f.sim.Handler())
 	defer simHTTP.Close()
 
-	run := &clusterRun{t: t, bin: bin, work: work, follow: simHTTP.URL, field: f,
+	run := &clusterRun{t: t, n: nodes, bin: bin, work: work, follow: simHTTP.URL, field: f,
 		etcd: etcd.Endpoint, nats: streams.URLs(), influx: influxURL}
 	run.writeConfigs()
 	run.setupInflux()
@@ -85,7 +85,6 @@ func TestClusterFailover(t *testing.T) {
 	// from the next slot on
 	f.waitMidSlot()
 	killedOwned := watch.ownedBy(run.name(1))
-	killed := time.Now()
 	run.kill(1)
 	took := watch.waitNotOwnedBy(run.name(1), channels, interval/speed)
 	t.Logf("SIGKILL of %s (%d channels): taken over in %.1f s (TTL %v, slot %v real)",
@@ -93,7 +92,6 @@ func TestClusterFailover(t *testing.T) {
 	if took > interval/speed {
 		t.Errorf("fail-over took %.1f s, more than one slot (%v)", took.Seconds(), interval/speed)
 	}
-	_ = killed
 	f.waitSlotEnd(f.slotOf(f.sim.Clock.Sim()).Add(2 * interval))
 
 	// it comes back and gets its share again, without a slot read twice
@@ -125,22 +123,22 @@ func TestClusterFailover(t *testing.T) {
 	}
 }
 
-// ownerWatch reads the cluster's owners from etcd, as headend status does.
+// ownerWatch reads the cluster's owners from etcd, as headend status
+// does, through one client.
 type ownerWatch struct {
-	t   *testing.T
-	srv *etcdtest.Server
+	t   testing.TB
+	cli *clientv3.Client
 }
 
-func newOwnerWatch(t *testing.T, srv *etcdtest.Server) *ownerWatch {
-	return &ownerWatch{t: t, srv: srv}
+func newOwnerWatch(t testing.TB, srv *etcdtest.Server) *ownerWatch {
+	return &ownerWatch{t: t, cli: srv.Client(t)}
 }
 
 func (w *ownerWatch) owners() map[string]string {
 	w.t.Helper()
-	cli := w.srv.Client(w.t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := cluster.ReadStatus(ctx, cli, "")
+	st, err := cluster.ReadStatus(ctx, w.cli, "")
 	if err != nil {
 		w.t.Fatalf("reading the cluster's status: %v", err)
 	}
@@ -225,6 +223,3 @@ func sleepUntil(t time.Time) {
 		time.Sleep(d) // the simulated field runs on the real clock: a slot passes in real time
 	}
 }
-
-var _ = syscall.SIGKILL
-var _ = fmt.Sprint

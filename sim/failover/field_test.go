@@ -18,13 +18,14 @@ import (
 // twenty transparent TCP concentrators (4,020 meters) at zero line delay,
 // on free ports, run in this process on the real clock at speed.
 type field struct {
-	t   *testing.T
-	sim *simulator.Simulator
+	t     testing.TB
+	sim   *simulator.Simulator
+	speed float64 // simulated seconds per real second
 }
 
 // tcpAreas is testdata/scenarios/large.yaml without its 1376.1 areas
 // (L-001 .. L-080) and their faults.
-func tcpAreas(t *testing.T, root string) []byte {
+func tcpAreas(t testing.TB, root string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "testdata/scenarios/large.yaml"))
 	if err != nil {
@@ -47,7 +48,7 @@ func tcpAreas(t *testing.T, root string) []byte {
 	return []byte(strings.Join(out, "\n"))
 }
 
-func startField(t *testing.T, root string) *field {
+func startField(t testing.TB, root string, speed float64) *field {
 	t.Helper()
 	sc, err := scenario.Parse("large-tcp.yaml", tcpAreas(t, root))
 	if err != nil {
@@ -59,7 +60,7 @@ func startField(t *testing.T, root string) *field {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &field{t: t, sim: sim}
+	return &field{t: t, sim: sim, speed: speed}
 }
 
 // channels are the archive's channel ids: one a concentrator.
@@ -88,7 +89,7 @@ func (f *field) nextSlot() time.Time { return f.slotOf(f.sim.Clock.Sim()).Add(in
 // realAt is when the simulated time sim comes, in real time.
 func (f *field) realAt(sim time.Time) time.Time {
 	c := f.sim.Clock
-	return c.RealStart.Add(time.Duration(float64(sim.Sub(c.SimStart)) / speed))
+	return c.RealStart.Add(time.Duration(float64(sim.Sub(c.SimStart)) / f.speed))
 }
 
 // waitSlotEnd waits until the slot that starts at slot is over.

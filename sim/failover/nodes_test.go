@@ -3,8 +3,6 @@ package failover
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/internal/proctest"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/sim/meterbus"
 	"github.com/headend/headend/store"
@@ -22,36 +21,27 @@ import (
 // tokAdmin is the nodes' API token.
 const tokAdmin = "failover-admin-0123456789"
 
-// clusterRun is the three head-end processes and what they share.
+// clusterRun is the head-end processes and what they share.
 type clusterRun struct {
-	t                     *testing.T
+	t                     testing.TB
+	n                     int // nodes
 	bin, work, follow     string
 	field                 *field
 	etcd, influx          string
 	nats                  []string
 	configs, https, datas []string
-	procs                 []*proc
+	procs                 []*proctest.Proc
+	defaultPlan           bool // the default reading plan, not one identifier a meter (planSection)
 }
 
 func (r *clusterRun) name(i int) string { return fmt.Sprintf("he%d", i+1) }
 
 func (r *clusterRun) names() []string {
 	var out []string
-	for i := range nodes {
+	for i := range r.n {
 		out = append(out, r.name(i))
 	}
 	return out
-}
-
-func buildHeadend(t *testing.T, root, work string) string {
-	t.Helper()
-	bin := filepath.Join(work, "bin", "headend")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/headend")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/headend: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // archive is the configuration's archive section: the field's areas,
@@ -84,12 +74,12 @@ func (r *clusterRun) archive() string {
 // HTTP port; the same etcd, NATS servers, InfluxDB and archive.
 func (r *clusterRun) writeConfigs() {
 	arch := r.archive()
-	for i := range nodes {
+	for i := range r.n {
 		dir := filepath.Join(r.work, r.name(i))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			r.t.Fatal(err)
 		}
-		http := freeAddr(r.t)
+		http := proctest.FreePorts(r.t, 1)[0]
 		cfg := fmt.Sprintf(`collector:
   data_dir: %[1]s/data
   instantaneous: {enabled: true, spec: every 1m, jitter: 0s}
@@ -98,11 +88,7 @@ func (r *clusterRun) writeConfigs() {
   monthly: {enabled: false}
   clock: {enabled: false}
   backfill_days: 0
-  plan:
-    instantaneous:
-      "2007": ["00010000"]
-      "1997": ["9010"]
-store:
+%[10]sstore:
   kind: influxdb
   path: %[1]s/store
   url: %[2]s
@@ -120,7 +106,7 @@ cluster:
   node: %[6]s
   ttl: %[7]s
   margin: 1500ms
-%[8]s%[9]s`, dir, r.influx, http, tokAdmin, r.etcd, r.name(i), ttl, r.natsSection(), arch)
+%[8]s%[9]s`, dir, r.influx, http, tokAdmin, r.etcd, r.name(i), ttl, r.natsSection(), arch, r.planSection())
 		path := filepath.Join(dir, "headend.yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			r.t.Fatal(err)
@@ -129,6 +115,21 @@ cluster:
 		r.https = append(r.https, http)
 		r.procs = append(r.procs, nil)
 	}
+}
+
+// planSection is the collector's plan: forward active energy alone
+// (one request a meter and slot, what the test counts), or with
+// defaultPlan the project's default plan (schedule.DefaultReading: six
+// identifiers a meter).
+func (r *clusterRun) planSection() string {
+	if r.defaultPlan {
+		return ""
+	}
+	return `  plan:
+    instantaneous:
+      "2007": ["00010000"]
+      "1997": ["9010"]
+`
 }
 
 // natsSection is the cluster's nats part: every node publishes its reads
@@ -151,21 +152,21 @@ func (r *clusterRun) setupInflux() {
 // start starts node i and waits until its HTTP server answers.
 func (r *clusterRun) start(ctx context.Context, i int) {
 	r.t.Helper()
-	r.procs[i] = startProc(r.t, ctx, r.work, r.name(i), r.bin,
+	r.procs[i] = proctest.Start(r.t, r.work, r.name(i), proctest.Options{Context: ctx, DieWithTest: true}, r.bin,
 		"serve", "--cluster", "--config", r.configs[i], "--follow", r.follow)
-	waitHTTP(r.t, "http://"+r.https[i]+"/healthz", r.procs[i])
+	proctest.WaitHTTP(r.t, "http://"+r.https[i]+"/healthz", 60*time.Second, r.procs[i])
 }
 
 // kill ends node i with SIGKILL: no leave, nothing flushed.
 func (r *clusterRun) kill(i int) {
-	r.procs[i].stop(r.t, syscall.SIGKILL)
+	r.procs[i].Stop(r.t, syscall.SIGKILL)
 	r.procs[i] = nil
 }
 
 func (r *clusterRun) stopAll() {
 	for i, p := range r.procs {
 		if p != nil {
-			p.stop(r.t, syscall.SIGTERM)
+			p.Stop(r.t, syscall.SIGTERM)
 			r.procs[i] = nil
 		}
 	}
@@ -269,82 +270,6 @@ func account(f *field, reads []meter.Read, from, to time.Time) storeCount {
 		}
 	}
 	return c
-}
-
-// proc is a process of the test, its output in work/<name>.log.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when it exited
-	err  error         // how, once done is closed
-}
-
-func startProc(t *testing.T, ctx context.Context, dir, name, bin string, args ...string) *proc {
-	t.Helper()
-	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(log, "=== %s %s\n", bin, strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a test that dies takes it along
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); log.Close(); close(p.done) }()
-	return p
-}
-
-// stop sends sig and waits for the process to end (a minute at most,
-// then SIGKILL).
-func (p *proc) stop(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-		if sig != syscall.SIGKILL && p.err != nil {
-			t.Errorf("%s stopped with %v on %v", p.name, p.err, sig)
-		}
-	case <-time.After(time.Minute):
-		t.Errorf("%s did not stop within a minute of %v", p.name, sig)
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// waitHTTP waits until url answers (any status), 60 s at most, failing at
-// once if p exits.
-func waitHTTP(t *testing.T, url string, p *proc) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited before it answered %s: %v (see %s.log)", p.name, url, p.err, p.name)
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer within 60 s: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond) // a starting process: nothing to wait on
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // useNATS sends the reads through JetStream (cluster.nats).

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/internal/proctest"
 	"github.com/headend/headend/internal/testenv"
 	"github.com/headend/headend/meter"
 	"github.com/headend/headend/sim/meterbus"
@@ -82,11 +82,7 @@ func TestFaults(t *testing.T) {
 	}
 	bin := filepath.Join(work, "bin")
 	for _, cmd := range []string{"headend", "metersim"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "./cmd/"+cmd)
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/%s: %v\n%s", cmd, err, out)
-		}
+		proctest.Build(t, root, filepath.Join(bin, cmd), "./cmd/"+cmd)
 	}
 
 	// the demo on free ports and paths of the test's own, so that it
@@ -107,7 +103,7 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	port := freePorts(t, 7)
+	port := proctest.FreePorts(t, 7)
 	simHTTP, headHTTP := port[0], port[1]
 	device := filepath.Join(work, "c0105")
 	addrs := strings.NewReplacer(
@@ -126,20 +122,18 @@ func TestFaults(t *testing.T) {
 	configFile := filepath.Join(work, "headend.yaml")
 	writeFile(t, configFile, cfg)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	simURL := "http://" + simHTTP
-	sim := start(t, ctx, work, "metersim", filepath.Join(bin, "metersim"),
+	sim := proctest.Start(t, work, "metersim", proctest.Options{}, filepath.Join(bin, "metersim"),
 		"--scenario", scenarioFile, "--warmup", "72h", "--http", simHTTP)
-	defer sim.stop(t, syscall.SIGTERM)
-	waitHTTP(t, simURL+"/healthz")
+	defer sim.Stop(t, syscall.SIGTERM)
+	proctest.WaitHTTP(t, simURL+"/healthz", 30*time.Second, nil)
 
 	var ev events
-	head := &headend{t: t, ctx: ctx, work: work, bin: filepath.Join(bin, "headend"), config: configFile, follow: simURL, http: headHTTP}
+	head := &headend{t: t, work: work, bin: filepath.Join(bin, "headend"), config: configFile, follow: simURL, http: headHTTP}
 	head.start(true)
 	defer func() {
 		if head.p != nil {
-			head.p.stop(t, syscall.SIGKILL)
+			head.p.Stop(t, syscall.SIGKILL)
 		}
 	}()
 	begin := time.Now()
@@ -193,7 +187,7 @@ func TestFaults(t *testing.T) {
 		time.Sleep(time.Duration(2000+rng.IntN(6000)) * time.Millisecond)
 		phase("SIGKILL")
 		ev.kills = append(ev.kills, time.Now())
-		head.p.stop(t, syscall.SIGKILL)
+		head.p.Stop(t, syscall.SIGKILL)
 		head.start(true)
 		ev.revived = append(ev.revived, time.Now())
 	}
@@ -203,19 +197,19 @@ func TestFaults(t *testing.T) {
 	if faults["clock"] {
 		phase("restart on the host clock (no --follow)")
 		ev.stops = append(ev.stops, time.Now())
-		head.p.stop(t, syscall.SIGTERM)
+		head.p.Stop(t, syscall.SIGTERM)
 		head.start(false)
 		time.Sleep(10 * time.Second)
 		phase("back on --follow")
 		ev.stops = append(ev.stops, time.Now())
-		head.p.stop(t, syscall.SIGTERM)
+		head.p.Stop(t, syscall.SIGTERM)
 		head.start(true)
 	}
 	time.Sleep(15 * time.Second)
 
 	phase("clean stop (SIGTERM)")
 	ev.stops = append(ev.stops, time.Now())
-	head.p.stop(t, syscall.SIGTERM)
+	head.p.Stop(t, syscall.SIGTERM)
 	head.p = nil
 	counts := getCounts(t, simURL+"/counts")
 	endpoints := getEndpoints(t, simURL+"/endpoints")
@@ -331,24 +325,6 @@ func fill(t *testing.T, path string) {
 	t.Logf("filler %s: %d bytes free left", path, int64(fs.Bavail)*fs.Bsize)
 }
 
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -365,53 +341,11 @@ func writeFile(t *testing.T, path, s string) {
 	}
 }
 
-// proc is a running command whose output goes to a log file.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func start(t *testing.T, ctx context.Context, dir, name, bin string, args ...string) *proc {
-	t.Helper()
-	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(log, "=== %s %s\n", bin, strings.Join(args, " "))
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); log.Close() }()
-	return p
-}
-
-// stop sends sig and waits for the process to end (a minute at most, then
-// SIGKILL).
-func (p *proc) stop(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	p.cmd.Process.Signal(sig)
-	select {
-	case err := <-p.done:
-		if sig != syscall.SIGKILL && err != nil {
-			t.Errorf("%s stopped with %v on %v", p.name, err, sig)
-		}
-	case <-time.After(time.Minute):
-		t.Errorf("%s did not stop within a minute of %v", p.name, sig)
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
 type headend struct {
 	t                         *testing.T
-	ctx                       context.Context
 	work, bin, config, follow string
 	http                      string
-	p                         *proc
+	p                         *proctest.Proc
 }
 
 func (h *headend) start(follow bool) {
@@ -420,25 +354,8 @@ func (h *headend) start(follow bool) {
 	if follow {
 		args = append(args, "--follow", h.follow)
 	}
-	h.p = start(h.t, h.ctx, h.work, "headend", h.bin, args...)
-	waitHTTP(h.t, "http://"+h.http+"/healthz")
-}
-
-// waitHTTP waits until url answers (any status), 30 s at most.
-func waitHTTP(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer within 30 s: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	h.p = proctest.Start(h.t, h.work, "headend", proctest.Options{}, h.bin, args...)
+	proctest.WaitHTTP(h.t, "http://"+h.http+"/healthz", 30*time.Second, nil)
 }
 
 func post(t *testing.T, url string) {

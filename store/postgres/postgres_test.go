@@ -99,3 +99,43 @@ func BenchmarkPut(b *testing.B) {
 func BenchmarkPutParallel(b *testing.B) { resultstest.BenchPutParallel(b, factory, 500) }
 
 func BenchmarkSince(b *testing.B) { resultstest.BenchSince(b, factory, 20000) }
+
+// BenchmarkRecordBytes puts 100,000 new value records (a day's validated
+// value of a meter and register, as BenchPut puts them: a 90-byte JSON
+// body) in batches of 500 and reports what the database takes for them:
+// every relation's pg_total_relation_size (tables, their indexes and
+// TOAST: versions, current rows, the feed's sequence) after a VACUUM,
+// per record.
+func BenchmarkRecordBytes(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	dsn := pgtest.Shared(b).NewDatabase(b)
+	s, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		if _, err := s.pool.Exec(ctx, "VACUUM"); err != nil {
+			b.Fatal(err)
+		}
+		var bytes int64
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'S')`).Scan(&bytes); err != nil {
+			b.Fatal(err)
+		}
+		return bytes
+	}
+	empty := size()
+	b.ResetTimer()
+	// once whatever b.N (a database of its own each call): -benchtime 1x
+	for i := 0; i < n; i += 500 {
+		if _, err := s.Put(ctx, resultstest.Values(i, 500)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	full := size()
+	b.ReportMetric(float64(full-empty)/n, "bytes/record")
+	b.ReportMetric(float64(full-empty), "bytes")
+}

@@ -23,6 +23,10 @@ func values(from, n int) []store.Record {
 	return recs
 }
 
+// Values is n value records from the nth, as BenchPut puts them: for a
+// store's own benchmarks (store/postgres's BenchmarkRecordBytes).
+func Values(from, n int) []store.Record { return values(from, n) }
+
 // BenchPut puts batches of batch new records, one Put an op, and reports
 // records/s.
 func BenchPut(b *testing.B, f Factory, batch int) {
