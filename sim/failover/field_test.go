@@ -10,21 +10,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/internal/tcpfront"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
 )
 
-// field is the simulated field the nodes share: the large scenario's
-// twenty transparent TCP concentrators (4,020 meters) at zero line delay,
-// on free ports, run in this process on the real clock at speed.
+// field is the simulated field the nodes share: the large scenario at
+// zero line delay, run in this process on the real clock at speed. Its
+// twenty transparent TCP concentrators (4,020 meters) listen on free
+// ports; its 1376.1 terminals (terminalAreas of the 80, 201 meters each)
+// dial the front, a TCP balancer in front of every node's 376.1 listener.
 type field struct {
-	t   *testing.T
-	sim *simulator.Simulator
+	t     *testing.T
+	sim   *simulator.Simulator
+	front *tcpfront.Front
 }
 
-// tcpAreas is testdata/scenarios/large.yaml without its 1376.1 areas
-// (L-001 .. L-080) and their faults.
-func tcpAreas(t *testing.T, root string) []byte {
+// largeAreas is testdata/scenarios/large.yaml with terminals of its 1376.1
+// areas (L-001 .. L-080; none: 0) and without their faults (a meter that
+// never answers is the analysis's business, not the cluster's).
+func largeAreas(t *testing.T, root string, terminals int) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "testdata/scenarios/large.yaml"))
 	if err != nil {
@@ -35,9 +40,11 @@ func tcpAreas(t *testing.T, root string) []byte {
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
 		case strings.HasPrefix(line, "  - id: L"):
-			skip = true
+			skip = terminals == 0
 		case strings.HasPrefix(line, "  - id: T"), strings.HasPrefix(line, "faults:"):
 			skip = false
+		case strings.HasPrefix(line, "    repeat: 80"):
+			line = fmt.Sprintf("    repeat: %d", terminals)
 		}
 		if skip || strings.Contains(line, "area: L-") {
 			continue
@@ -49,17 +56,18 @@ func tcpAreas(t *testing.T, root string) []byte {
 
 func startField(t *testing.T, root string) *field {
 	t.Helper()
-	sc, err := scenario.Parse("large-tcp.yaml", tcpAreas(t, root))
+	sc, err := scenario.Parse("large-failover.yaml", largeAreas(t, root, terminalAreas))
 	if err != nil {
 		t.Fatal(err)
 	}
+	front := tcpfront.Start(t)
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Speed: speed, ZeroDelay: true, AnyPort: true,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
+		HeadEnd: front.Addr(), Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &field{t: t, sim: sim}
+	return &field{t: t, sim: sim, front: front}
 }
 
 // channels are the archive's channel ids: one a concentrator.
