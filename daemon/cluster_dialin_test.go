@@ -4,107 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/headend/headend/internal/etcdtest"
+	"github.com/headend/headend/internal/tcpfront"
 	"github.com/headend/headend/protocol/gdw3761"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
 )
 
-// balancer is a TCP front to the nodes' listeners, as a utility's load
-// balancer: each connection it accepts goes to the target of the moment
-// (held until there is one); Cut closes every connection it carries.
-type balancer struct {
-	ln net.Listener
-
-	mu     sync.Mutex
-	target string
-	set    chan struct{} // closed when a target is first set
-	conns  map[net.Conn]bool
-}
-
-func newBalancer(t *testing.T) *balancer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &balancer{ln: ln, set: make(chan struct{}), conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); b.Cut() })
-	go b.accept()
-	return b
-}
-
-func (b *balancer) addr() string { return b.ln.Addr().String() }
-
-// route sends the connections from now on to addr.
-func (b *balancer) route(addr string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.target == "" {
-		close(b.set)
-	}
-	b.target = addr
-}
-
-// Cut closes every connection carried now.
-func (b *balancer) Cut() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for c := range b.conns {
-		c.Close()
-	}
-	clear(b.conns)
-}
-
-func (b *balancer) accept() {
-	for {
-		in, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		go b.carry(in)
-	}
-}
-
-func (b *balancer) carry(in net.Conn) {
-	b.mu.Lock()
-	b.conns[in] = true
-	set := b.set
-	b.mu.Unlock()
-	<-set
-	b.mu.Lock()
-	to := b.target
-	b.mu.Unlock()
-	out, err := net.Dial("tcp", to)
-	if err != nil {
-		in.Close()
-		return
-	}
-	b.mu.Lock()
-	if !b.conns[in] { // cut meanwhile
-		b.mu.Unlock()
-		in.Close()
-		out.Close()
-		return
-	}
-	b.conns[out] = true
-	b.mu.Unlock()
-	go func() { io.Copy(out, in); out.Close() }()
-	io.Copy(in, out)
-	in.Close()
-}
-
 // dialField is a simulated field of one DTU (D1) and two 1376.1
 // terminals (T1, T2), dialling in through the balancers dtu and gdw.
-func dialField(t *testing.T, dtu, gdw *balancer) *simulator.Simulator {
+func dialField(t *testing.T, dtu, gdw *tcpfront.Front) *simulator.Simulator {
 	t.Helper()
 	y := fmt.Sprintf(`name: dialin
 seed: 5
@@ -117,7 +32,7 @@ areas:
      concentrator: {id: T1, protocol: gdw3761, address: "4401 0001", access: {kind: tcp-dialin, dial: %q}}}
   - {id: T2, name: T2, feeder: F1, address_prefix: "000033", customers: {residential: 2},
      concentrator: {id: T2, protocol: gdw3761, address: "4401 0002", access: {kind: tcp-dialin, dial: %q}}}
-`, dtu.addr(), gdw.addr(), gdw.addr())
+`, dtu.Addr(), gdw.Addr(), gdw.Addr())
 	sc, err := scenario.Parse("dialin.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -195,14 +110,14 @@ func holdsNone(n *dialNode) (bool, string) {
 // cluster settles with one link and one poller per terminal.
 func TestClusterTakesOverDialledInTerminals(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	dtu, gdw := newBalancer(t), newBalancer(t)
+	dtu, gdw := tcpfront.Start(t), tcpfront.Start(t)
 	sim := dialField(t, dtu, gdw)
 	a := startDialNode(t, "node-a", etcd.Endpoint, sim)
 	b := startDialNode(t, "node-b", etcd.Endpoint, sim)
 
 	// every link arrives at node-a: it polls all three, node-b none
-	dtu.route(a.dtu)
-	gdw.route(a.gdw)
+	dtu.Route(a.dtu)
+	gdw.Route(a.gdw)
 	took := eventually(t, 20*time.Second, "node-a takes the dialled-in channels", func() (bool, string) {
 		if ok, why := holds(a, nil); !ok {
 			return false, why
@@ -212,8 +127,8 @@ func TestClusterTakesOverDialledInTerminals(t *testing.T) {
 	t.Logf("node-a holds and polls D1, T1, T2 %v after the links were routed to it", took.Round(time.Millisecond))
 
 	// the front sends them to node-b and the links drop
-	dtu.route(b.dtu)
-	gdw.route(b.gdw)
+	dtu.Route(b.dtu)
+	gdw.Route(b.gdw)
 	_, _, before := b.dialled()
 	dtu.Cut()
 	gdw.Cut()

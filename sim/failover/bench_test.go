@@ -143,7 +143,7 @@ func benchNodes(b *testing.B, root, bin string, n int) nodeFigures {
 	etcd := etcdtest.Start(b)
 	streams := natstest.Start(b, 3)
 	influxURL := influxtest.Start(b)
-	f := startField(b, root, benchSpeed)
+	f := startField(b, root, benchSpeed, 0)
 	simHTTP := httptest.NewServer(f.sim.Handler())
 	defer simHTTP.Close()
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,17 @@ const (
 	// nodes is the size of the cluster.
 	nodes = 3
 )
+
+// terminalAreas is how many of the large scenario's 80 1376.1 areas the
+// field has (HEADEND_FAILOVER_TERMINALS sets another number).
+var terminalAreas = envInt("HEADEND_FAILOVER_TERMINALS", 80)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
+}
 
 // TestClusterFailover runs three nodes on the field, kills one with
 // SIGKILL and brings it back, kills one of the three NATS servers and
@@ -58,7 +70,7 @@ func TestClusterFailover(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	streams := natstest.Start(t, 3)
 	influxURL := influxtest.Start(t)
-	f := startField(t, root, speed)
+	f := startField(t, root, speed, terminalAreas)
 	simHTTP := httptest.NewServer(f.sim.Handler())
 	defer simHTTP.Close()
 
@@ -74,6 +86,7 @@ func TestClusterFailover(t *testing.T) {
 		run.start(ctx, i)
 	}
 	defer run.stopAll()
+	f.front.Route(run.gdws...) // the terminals dial in: each link to the next node in turn
 	channels := f.channels()
 	watch.waitShared(channels, run.names(), 60*time.Second)
 	t.Logf("%d channels shared among %v: %v", len(channels), run.names(), watch.shares())

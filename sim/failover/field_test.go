@@ -10,22 +10,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headend/headend/internal/tcpfront"
 	"github.com/headend/headend/sim/scenario"
 	"github.com/headend/headend/sim/simulator"
 )
 
-// field is the simulated field the nodes share: the large scenario's
-// twenty transparent TCP concentrators (4,020 meters) at zero line delay,
-// on free ports, run in this process on the real clock at speed.
+// field is the simulated field the nodes share: the large scenario at
+// zero line delay, run in this process on the real clock at speed. Its
+// twenty transparent TCP concentrators (4,020 meters) listen on free
+// ports; its 1376.1 terminals (terminalAreas of the 80, 201 meters each)
+// dial the front, a TCP balancer in front of every node's 376.1 listener.
 type field struct {
 	t     testing.TB
 	sim   *simulator.Simulator
 	speed float64 // simulated seconds per real second
+	front *tcpfront.Front
 }
 
-// tcpAreas is testdata/scenarios/large.yaml without its 1376.1 areas
-// (L-001 .. L-080) and their faults.
-func tcpAreas(t testing.TB, root string) []byte {
+// largeAreas is testdata/scenarios/large.yaml with terminals of its 1376.1
+// areas (L-001 .. L-080; none: 0) and without their faults (a meter that
+// never answers is the analysis's business, not the cluster's).
+func largeAreas(t testing.TB, root string, terminals int) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "testdata/scenarios/large.yaml"))
 	if err != nil {
@@ -36,9 +41,11 @@ func tcpAreas(t testing.TB, root string) []byte {
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
 		case strings.HasPrefix(line, "  - id: L"):
-			skip = true
+			skip = terminals == 0
 		case strings.HasPrefix(line, "  - id: T"), strings.HasPrefix(line, "faults:"):
 			skip = false
+		case strings.HasPrefix(line, "    repeat: 80"):
+			line = fmt.Sprintf("    repeat: %d", terminals)
 		}
 		if skip || strings.Contains(line, "area: L-") {
 			continue
@@ -48,19 +55,21 @@ func tcpAreas(t testing.TB, root string) []byte {
 	return []byte(strings.Join(out, "\n"))
 }
 
-func startField(t testing.TB, root string, speed float64) *field {
+// startField starts the field with terminals of the 1376.1 areas.
+func startField(t testing.TB, root string, speed float64, terminals int) *field {
 	t.Helper()
-	sc, err := scenario.Parse("large-tcp.yaml", tcpAreas(t, root))
+	sc, err := scenario.Parse("large-failover.yaml", largeAreas(t, root, terminals))
 	if err != nil {
 		t.Fatal(err)
 	}
+	front := tcpfront.Start(t)
 	sim, err := simulator.Start(context.Background(), sc, simulator.Options{Speed: speed, ZeroDelay: true, AnyPort: true,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
+		HeadEnd: front.Addr(), Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &field{t: t, sim: sim, speed: speed}
+	return &field{t: t, sim: sim, speed: speed, front: front}
 }
 
 // channels are the archive's channel ids: one a concentrator.

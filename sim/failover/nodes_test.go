@@ -30,6 +30,7 @@ type clusterRun struct {
 	etcd, influx          string
 	nats                  []string
 	configs, https, datas []string
+	gdws                  []string // the nodes' 376.1 listeners, behind the field's front
 	procs                 []*proctest.Proc
 	defaultPlan           bool // the default reading plan, not one identifier a meter (planSection)
 }
@@ -58,6 +59,10 @@ func (r *clusterRun) archive() string {
 	}
 	b.WriteString("  channels:\n")
 	for _, e := range r.field.sim.Endpoints {
+		if e.Kind == "gdw3761" { // AFN 10 forwarding, one meter a transaction
+			fmt.Fprintf(&b, "    - {id: %s, kind: gdw3761, terminal: %q, mode: forward, timeout: 1s, gap: 1ms, retries: 1}\n", e.Concentrator, e.Terminal)
+			continue
+		}
 		fmt.Fprintf(&b, "    - {id: %s, kind: tcp, address: %q, timeout: 500ms, gap: 1ms, retries: 1}\n", e.Concentrator, e.Address)
 	}
 	b.WriteString("  meters:\n")
@@ -79,9 +84,11 @@ func (r *clusterRun) writeConfigs() {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			r.t.Fatal(err)
 		}
-		http := proctest.FreePorts(r.t, 1)[0]
+		ports := proctest.FreePorts(r.t, 2)
+		http, gdw := ports[0], ports[1]
 		cfg := fmt.Sprintf(`collector:
   data_dir: %[1]s/data
+  gdw3761_listen: %[11]s
   instantaneous: {enabled: true, spec: every 1m, jitter: 0s}
   interval: {enabled: false}
   daily: {enabled: false}
@@ -106,13 +113,14 @@ cluster:
   node: %[6]s
   ttl: %[7]s
   margin: 1500ms
-%[8]s%[9]s`, dir, r.influx, http, tokAdmin, r.etcd, r.name(i), ttl, r.natsSection(), arch, r.planSection())
+%[8]s%[9]s`, dir, r.influx, http, tokAdmin, r.etcd, r.name(i), ttl, r.natsSection(), arch, r.planSection(), gdw)
 		path := filepath.Join(dir, "headend.yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			r.t.Fatal(err)
 		}
 		r.configs = append(r.configs, path)
 		r.https = append(r.https, http)
+		r.gdws = append(r.gdws, gdw)
 		r.procs = append(r.procs, nil)
 	}
 }
