@@ -47,7 +47,7 @@ unit: influxd chromium etcd postgres nats
 	$(GO) test -race -count=1 ./...
 	@echo "the simulation-heavy tests (skipped under the race detector):"
 	$(GO) test -count=1 ./analysis/... ./api/loss/ ./api/billing/ ./api/web/ ./api/review/ ./api/mapapi/... ./api/manage/ ./cmd/headend/
-	@echo "the cluster run (three serve --cluster nodes, etcd, three NATS servers, InfluxDB; about 2.5 minutes):"
+	@echo "the cluster run (three serve --cluster nodes, etcd, three NATS servers, InfluxDB, PostgreSQL, 20 TCP concentrators and 40 dialling 1376.1 terminals, billing feed; about 3 minutes):"
 	$(GO) test -count=1 -run TestClusterFailover ./sim/failover/
 	@echo "the fault-injection run (make faults; about 3 minutes, root: it mounts a tmpfs); it fails on any read lost or duplicated:"
 	$(GO) test -count=1 -run TestFaults ./sim/faults/

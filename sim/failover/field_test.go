@@ -140,6 +140,9 @@ func (f *field) countSlots(first, last time.Time) slotCount {
 	counts := map[string]map[string]map[int64]int{} // meter → DI → slot (Unix s) → answers
 	for _, m := range f.sim.Counts() {
 		for _, a := range m.Answers {
+			if dailyDIs[a.DI] {
+				continue // once a day, not a slot (countDaily)
+			}
 			at, err := time.Parse(time.RFC3339Nano, a.Sim)
 			if err != nil {
 				f.t.Fatalf("meter %s: answer at %q: %v", m.Meter, a.Sim, err)
@@ -197,4 +200,21 @@ func (f *field) countSlots(first, last time.Time) slotCount {
 		}
 	}
 	return c
+}
+
+// dailyDIs are the daily plan's identifiers (billingSection): 2007's
+// forward active energy of the last daily freeze, 1997's total.
+var dailyDIs = map[string]bool{"05060101": true, "0000901F": true}
+
+// countDaily is how many times each meter answered a daily identifier.
+func (f *field) countDaily() map[string]int {
+	out := map[string]int{}
+	for _, m := range f.sim.Counts() {
+		for _, a := range m.Answers {
+			if dailyDIs[a.DI] {
+				out[m.Meter]++
+			}
+		}
+	}
+	return out
 }
