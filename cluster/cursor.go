@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // cursorDir holds cursor/<item> = cursorRecord: a position in a feed
@@ -49,19 +47,5 @@ func (n *Node) SetCursor(ctx context.Context, item string, seq int64) error {
 		return &ItemError{Node: n.opt.Node, Item: item, Op: "set cursor", Err: ErrNotOwner}
 	}
 	b, _ := json.Marshal(cursorRecord{Seq: seq, Node: n.opt.Node})
-	ctx, cancel := context.WithTimeout(ctx, n.opt.TTL)
-	defer cancel()
-	key := n.opt.Prefix + ownerDir + item
-	resp, err := n.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.Value(key), "=", n.opt.Node),
-			clientv3.Compare(clientv3.LeaseValue(key), "=", lease)).
-		Then(clientv3.OpPut(n.opt.Prefix+cursorDir+item, string(b))).
-		Commit()
-	if err != nil {
-		return &ItemError{Node: n.opt.Node, Item: item, Op: "set cursor", Err: err}
-	}
-	if !resp.Succeeded {
-		return &ItemError{Node: n.opt.Node, Item: item, Op: "set cursor", Err: ErrNotOwner}
-	}
-	return nil
+	return n.putOwned(ctx, lease, item, "set cursor", n.opt.Prefix+cursorDir+item, string(b))
 }

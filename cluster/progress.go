@@ -54,19 +54,26 @@ func (n *Node) SetProgress(ctx context.Context, item string, p Progress) error {
 	if err != nil {
 		return &ItemError{Node: n.opt.Node, Item: item, Op: "set progress", Err: err}
 	}
+	return n.putOwned(ctx, lease, item, "set progress", n.opt.Prefix+progressDir+item, string(b))
+}
+
+// putOwned puts key = value in one transaction that succeeds only while
+// lease holds item's owner key for this node; op names it in the error,
+// which wraps ErrNotOwner when the transaction failed.
+func (n *Node) putOwned(ctx context.Context, lease clientv3.LeaseID, item, op, key, value string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.opt.TTL)
 	defer cancel()
-	key := n.opt.Prefix + ownerDir + item
+	owner := n.opt.Prefix + ownerDir + item
 	resp, err := n.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.Value(key), "=", n.opt.Node),
-			clientv3.Compare(clientv3.LeaseValue(key), "=", lease)).
-		Then(clientv3.OpPut(n.opt.Prefix+progressDir+item, string(b))).
+		If(clientv3.Compare(clientv3.Value(owner), "=", n.opt.Node),
+			clientv3.Compare(clientv3.LeaseValue(owner), "=", lease)).
+		Then(clientv3.OpPut(key, value)).
 		Commit()
 	if err != nil {
-		return &ItemError{Node: n.opt.Node, Item: item, Op: "set progress", Err: err}
+		return &ItemError{Node: n.opt.Node, Item: item, Op: op, Err: err}
 	}
 	if !resp.Succeeded {
-		return &ItemError{Node: n.opt.Node, Item: item, Op: "set progress", Err: ErrNotOwner}
+		return &ItemError{Node: n.opt.Node, Item: item, Op: op, Err: ErrNotOwner}
 	}
 	return nil
 }

@@ -96,15 +96,7 @@ func (d *daemon) serveAnalysis(ctx context.Context, r *analysisRun, cfg *config.
 	}
 	an := analysis.New(d.stg.store, d.stg.results, d.archive.Load(), opts)
 	r.cur.Store(an)
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	d.running.Add(1)
-	go func() {
-		defer d.running.Done()
-		defer close(done)
-		an.Serve(ctx, d.clk, cfg.Analysis.Every, d.reanalyse)
-	}()
-	r.stop = func() { cancel(); <-done }
+	r.stop = d.spawn(ctx, func(ctx context.Context) { an.Serve(ctx, d.clk, cfg.Analysis.Every, d.reanalyse) })
 }
 
 // restart stops the analysis (its run under way is cut short; the next
@@ -143,4 +135,19 @@ func decodeReview(text string) (review.Config, error) {
 // reload.
 func init() {
 	config.ReviewCheck = func(text string) error { _, err := decodeReview(text); return err }
+}
+
+// spawn runs f until ctx ends or the returned stop is called, which
+// cancels f's context and waits for it; the daemon waits for it too
+// (running).
+func (d *daemon) spawn(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	d.running.Add(1)
+	go func() {
+		defer d.running.Done()
+		defer close(done)
+		f(ctx)
+	}()
+	return func() { cancel(); <-done }
 }

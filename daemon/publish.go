@@ -32,15 +32,7 @@ func (d *daemon) startPublish(ctx context.Context, cfg *config.Config) (*publish
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	d.running.Add(1)
-	go func() {
-		defer d.running.Done()
-		defer close(done)
-		run(ctx)
-	}()
-	return &publisher{stop: func() { cancel(); <-done }}, nil
+	return &publisher{stop: d.spawn(ctx, func(ctx context.Context) { run(ctx) })}, nil
 }
 
 // cursorFile is a single node's publish cursor.

@@ -140,13 +140,5 @@ func (d *daemon) startClusterPublish(ctx context.Context, cfg *config.Config) *p
 	s := &feedShare{node: node, log: d.log, start: func(ctx context.Context) (func(context.Context) error, error) {
 		return d.newPublisher(ctx, cfg, publish.Options{Cursor: cur, Holds: func() bool { return node.Owns(cluster.PublishItem) }})
 	}}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	d.running.Add(1)
-	go func() {
-		defer d.running.Done()
-		defer close(done)
-		s.watch(ctx)
-	}()
-	return &publisher{stop: func() { cancel(); <-done }}
+	return &publisher{stop: d.spawn(ctx, s.watch)}
 }

@@ -44,16 +44,7 @@ func value(meterID string, day int, kwh int64) store.Record {
 // as a revision, and a restarted publisher goes on from its cursor.
 func TestPublishToBroker(t *testing.T) {
 	ctx := context.Background()
-	broker, err := field.StartBroker("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Close()
-	res, err := results.Open(filepath.Join(t.TempDir(), "results.db"), results.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Close()
+	broker, res := brokerAndResults(t)
 	var recs []store.Record
 	for d := 1; d <= 5; d++ {
 		for m := 1; m <= 3; m++ {
@@ -172,16 +163,7 @@ func (c *fencedCursor) Save(_ context.Context, seq int64) error {
 // feed, stops: Run returns the error instead of retrying.
 func TestFencedPublisherStops(t *testing.T) {
 	ctx := context.Background()
-	broker, err := field.StartBroker("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Close()
-	res, err := results.Open(filepath.Join(t.TempDir(), "results.db"), results.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Close()
+	broker, res := brokerAndResults(t)
 	var recs []store.Record
 	for d := 1; d <= 6; d++ {
 		recs = append(recs, value("000001000001", d, int64(1000*d)))
@@ -211,4 +193,21 @@ func TestFencedPublisherStops(t *testing.T) {
 	if n, err := p.Once(ctx); !errors.Is(err, ErrFenced) || n != 0 {
 		t.Fatalf("a publisher that does not hold the feed published %d: %v", n, err)
 	}
+}
+
+// brokerAndResults are a real MQTT broker and an embedded results store,
+// closed when the test ends.
+func brokerAndResults(t *testing.T) (*field.Broker, *results.Store) {
+	t.Helper()
+	broker, err := field.StartBroker("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() })
+	res, err := results.Open(filepath.Join(t.TempDir(), "results.db"), results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Close() })
+	return broker, res
 }

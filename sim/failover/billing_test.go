@@ -16,8 +16,20 @@ import (
 // database, and the owner of the publish item pushes the change feed to
 // an MQTT broker, where feedSub counts every seq.
 
-// dailyAt is when the daily freezes are read, in simulated time.
-const dailyAt = "00:02"
+// publishBatch is the publisher's batch (api/publish's default): what a
+// publisher killed mid-feed may have sent that its taker sends again.
+const publishBatch = 500
+
+// dailyAt is when the daily freezes are read, in simulated time: in the
+// first slot, which the slot counts leave out (dailySlot).
+const dailyAt = "00:01"
+
+// dailySlot is the slot the daily freezes are read in.
+func (f *field) dailySlot() time.Time {
+	c := f.sim.Clock.SimStart
+	d := time.Date(c.Year(), c.Month(), c.Day(), 0, 1, 0, 0, c.Location())
+	return f.slotOf(d)
+}
 
 // billingSection is the nodes' results, publish and analysis sections.
 func (r *clusterRun) billingSection() string {

@@ -105,6 +105,12 @@ func TestClusterFailover(t *testing.T) {
 	t.Logf("%d channels shared among %v: %v", len(channels), run.names(), watch.shares())
 
 	first := f.nextSlot() // the first slot every node polls from its start
+	if d := f.dailySlot().Add(2 * interval); first.Before(d) {
+		// the slot of the daily freezes reads every meter twice: at 10 s
+		// real a slot (15 min in the field) some lines overrun it, and
+		// their reads of it are answered in the next
+		first = d
+	}
 	f.waitSlotEnd(first.Add(interval))
 
 	// a node dies in the middle of a slot; its channels must be polled
@@ -152,7 +158,9 @@ func TestClusterFailover(t *testing.T) {
 	// the feed reached the broker whole
 	fc := run.waitFeed(f, sub, 120*time.Second)
 	t.Logf("billing: %s (after %.1f s)", fc, fc.waited.Seconds())
-	if fc.missing > 0 || fc.twice > 0 || fc.unpublished > 0 || fc.values == 0 {
+	// at least once across a fail-over of the publisher: the batch in
+	// flight when it died comes again from the taker, no more
+	if fc.missing > 0 || fc.twice > 0 || fc.unpublished > 0 || fc.values == 0 || fc.repeats > publishBatch {
 		t.Errorf("billing: %s\n%s", fc, strings.Join(fc.examples, "\n"))
 	}
 }
