@@ -65,10 +65,19 @@ func fetchCluster(ctx context.Context, server, token string) (*clusterPart, erro
 }
 
 // itemKind is the kind of a cluster item: what comes before its colon
-// (channel, area, terminal), or the item itself (publish).
+// (channel, area), or the item itself (publish).
 func itemKind(item string) string {
 	k, _, _ := strings.Cut(item, ":")
 	return k
+}
+
+// kindHeader is the column of a kind of item: CHANNELS, AREAS, and FEED
+// for the billing publisher's item.
+func kindHeader(kind string) string {
+	if kind == "publish" {
+		return "FEED"
+	}
+	return strings.ToUpper(kind) + "S"
 }
 
 // printCluster prints the nodes with the count of items of each kind
@@ -104,7 +113,7 @@ func printCluster(w io.Writer, cp *clusterPart, items bool) {
 	sort.Strings(ks)
 	fmt.Fprintf(w, "\nNODE\tADVERTISE\tLEASE\tTTL LEFT\tWEIGHT\tJOINED")
 	for _, k := range ks {
-		fmt.Fprintf(w, "\t%sS", strings.ToUpper(k))
+		fmt.Fprintf(w, "\t%s", kindHeader(k))
 	}
 	fmt.Fprintln(w)
 	for _, m := range cp.Members {

@@ -53,13 +53,13 @@ func TestStatusShowsTheCluster(t *testing.T) {
 	}
 	t.Logf("headend status --text:\n%s", out)
 	for _, want := range []string{"CLUSTER  answered by he1 (lease ", "fenced no", "CHANNELS", "AREAS",
-		"he1 *  http://" + addr[1], "(2 items owned; --items lists them)"} {
+		"he1 *  http://" + addr[1], "FEED", "(3 items owned; --items lists them)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status --text lacks %q", want)
 		}
 	}
-	if !regexp.MustCompile(`he1 \* +http://\S+ +[0-9a-f]+ +\d+s +1 +\S+ \S+ +1 +1\n`).MatchString(out) {
-		t.Errorf("he1's line does not count 1 area and 1 channel")
+	if !regexp.MustCompile(`he1 \* +http://\S+ +[0-9a-f]+ +\d+s +1 +\S+ \S+ +1 +1 +1\n`).MatchString(out) {
+		t.Errorf("he1's line does not count 1 area, 1 channel and the feed")
 	}
 	out, _, err = run(t, "", append([]string{"status", "--text", "--items"}, server...)...)
 	if err != nil || !regexp.MustCompile(`area:A1 +he1`).MatchString(out) || !regexp.MustCompile(`channel:bus1 +he1`).MatchString(out) {
