@@ -19,6 +19,17 @@ func TestOwnerOfNamesTheOwnerAndItsURL(t *testing.T) {
 		nodes = append(nodes, join(t, srv, srv.Endpoint, name, all, func(o *Options) { o.Advertise = url[name] }))
 	}
 	waitFor(t, 10*time.Second, "two nodes own the assignment", func() bool { return settled(nodes, all) == nil })
+	// each node learns the other's owner keys by its watch, a moment later
+	waitFor(t, 10*time.Second, "every node sees every owner", func() bool {
+		for _, n := range nodes {
+			for _, it := range all {
+				if _, _, ok := n.OwnerOf(it); !ok {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	for _, n := range nodes {
 		for _, it := range all {
 			owner, adv, ok := n.OwnerOf(it)
