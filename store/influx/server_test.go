@@ -16,11 +16,12 @@ import (
 
 	"github.com/headend/headend/store"
 
+	"github.com/headend/headend/internal/influxtest"
 	"github.com/headend/headend/internal/testenv"
 )
 
-// server is a private influxd for this test binary, from the binary that
-// scripts/influxd.sh install builds (HEADEND_INFLUXD overrides its path).
+// server is a private influxd for this test binary, shared by its tests,
+// from influxtest.Binary (scripts/influxd.sh install; HEADEND_INFLUXD).
 type server struct {
 	bin, dir, url string
 	port          int
@@ -29,18 +30,6 @@ type server struct {
 }
 
 var srv *server
-
-func influxdPath() string {
-	if p := os.Getenv("HEADEND_INFLUXD"); p != "" {
-		return p
-	}
-	cache := os.Getenv("HEADEND_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "headend")
-	}
-	return filepath.Join(cache, "influxd-1.8.10", "influxd")
-}
 
 // TestMain stops the server, if a test started it. It is started on
 // first use (needServer), so that fuzz workers, which run TestMain too,
@@ -66,7 +55,7 @@ var (
 func needServer(t testing.TB) *server {
 	t.Helper()
 	srvOnce.Do(func() {
-		bin := influxdPath()
+		bin := influxtest.Binary()
 		if _, err := os.Stat(bin); err != nil {
 			srvErr = fmt.Errorf("no influxd at %s: run scripts/influxd.sh install (make influxd), or set HEADEND_INFLUXD", bin)
 			srvMissing = true
